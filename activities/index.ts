@@ -1,0 +1,24 @@
+import type { Client } from '@temporalio/client';
+import type { AdapterContext } from '../src/channels/types';
+import type { Db } from '../src/db/knex';
+import { makeChannelActivities } from './channels';
+import { makePersistInbound } from './messages';
+import { makeOutboundActivities } from './outbound';
+
+export interface ActivityDeps {
+  db: Db;
+  adapterContext: AdapterContext;
+  publicBaseUrl: string;
+  temporal?: Client;
+}
+
+/** Activities are made over their dependencies; the worker passes real ones, tests may pass others. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    persistInbound: makePersistInbound(deps.db),
+    ...makeOutboundActivities(deps),
+    ...makeChannelActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

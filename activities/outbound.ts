@@ -1,0 +1,114 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { adapterFor } from '../src/channels';
+import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
+import type { AdapterContext } from '../src/channels/types';
+import type { Db } from '../src/db/knex';
+import { sendAttemptFailedSignal } from '../workflows/definitions';
+
+export interface SendOutboundResult {
+  outcome: 'sent' | 'failed' | 'already_done';
+  platformMessageId?: string;
+  error?: string;
+}
+
+interface Deps {
+  db: Db;
+  adapterContext: AdapterContext;
+  /** Reports failed attempts to the conversation workflow, for its state query. */
+  temporal?: Client;
+}
+
+/**
+ * Sends one pending reply through its channel's adapter. Runs once per Temporal
+ * attempt: it re-reads the message and the channel every time, so a reply that
+ * was already sent is not sent again and a channel switched off meanwhile stops it.
+ */
+export function makeOutboundActivities({ db, adapterContext, temporal }: Deps) {
+  async function sendOutbound({ messageId }: { messageId: string }): Promise<SendOutboundResult> {
+    const row = await db('messages as m')
+      .join('conversations as c', 'c.id', 'm.conversation_id')
+      .join('channels as ch', 'ch.id', 'c.channel_id')
+      .join('contacts as ct', 'ct.id', 'c.contact_id')
+      .where('m.id', messageId)
+      .first(
+        'm.status',
+        'm.content',
+        'm.platform_message_id',
+        'm.metadata',
+        'c.thread_key',
+        'ct.platform_user_id',
+        'ch.type as channel_type',
+        'ch.config',
+        'ch.is_active',
+      );
+    if (!row) throw ApplicationFailure.nonRetryable(`message ${messageId} does not exist`, 'MessageNotFound');
+    if (row.status !== 'pending') return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
+
+    const attempt = Context.current().info.attempt;
+    if (!row.is_active) {
+      const reason = 'channel_inactive: the channel was deactivated before this reply could be sent';
+      await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      return { outcome: 'failed', error: reason };
+    }
+    const adapter = adapterFor(row.channel_type);
+    if (!adapter) {
+      const reason = `no adapter for channel type ${row.channel_type}`;
+      await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      return { outcome: 'failed', error: reason };
+    }
+
+    try {
+      const cfg = adapter.config.parse(row.config);
+      const sent = await adapter.send(
+        cfg,
+        { threadKey: row.thread_key, platformUserId: row.platform_user_id },
+        { content: row.content, replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null },
+        adapterContext,
+      );
+      await finish(messageId, { status: 'sent', platform_message_id: sent.platformMessageId, error: null, attempts: attempt, sent_at: db.fn.now() });
+      return { outcome: 'sent', platformMessageId: sent.platformMessageId };
+    } catch (err) {
+      if (!(err instanceof PlatformError)) throw err;
+      if (!err.retryable) {
+        await finish(messageId, { status: 'failed', error: err.message, attempts: attempt });
+        throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], nonRetryable: true, details: [err.details] });
+      }
+      await db('messages').where({ id: messageId, status: 'pending' }).update({ attempts: attempt, error: err.message, updated_at: db.fn.now() });
+      await reportAttempt({ messageId, attempt, error: err.message, retryInMs: err.details.retryAfterMs });
+      throw ApplicationFailure.create({
+        message: err.message,
+        type: FAILURE_TYPES[err.kind],
+        details: [err.details],
+        // Telegram's retry_after and its peers: the platform's delay, not our backoff.
+        nextRetryDelay: err.details.retryAfterMs,
+      });
+    }
+  }
+
+  /** After the workflow gave up (timeout) on a reply: failed, with the last platform error kept. */
+  async function markOutboundFailed({ messageId, reason }: { messageId: string; reason: string }): Promise<void> {
+    await db('messages')
+      .where({ id: messageId, status: 'pending' })
+      .update({
+        status: 'failed',
+        error: db.raw("CASE WHEN error IS NULL THEN ? ELSE ? || ' (last error: ' || error || ')' END", [reason, reason]),
+        updated_at: db.fn.now(),
+      });
+  }
+
+  async function finish(messageId: string, fields: Record<string, unknown>) {
+    // Only a pending reply moves; a late duplicate attempt cannot undo a recorded outcome.
+    await db('messages').where({ id: messageId, status: 'pending' }).update({ ...fields, updated_at: db.fn.now() });
+  }
+
+  async function reportAttempt(report: { messageId: string; attempt: number; error: string; retryInMs?: number }) {
+    if (!temporal) return;
+    const workflowId = Context.current().info.workflowExecution?.workflowId;
+    if (!workflowId) return;
+    // Best effort: the state query is a view; the database has the same facts.
+    await temporal.workflow.getHandle(workflowId).signal(sendAttemptFailedSignal, report).catch(() => undefined);
+  }
+
+  return { sendOutbound, markOutboundFailed };
+}

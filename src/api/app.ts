@@ -1,0 +1,69 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { AppError } from '../errors';
+import { telegramIngress } from '../ingress/telegram';
+import { adminRoutes } from './admin';
+import { requireApiKey } from './auth';
+import { channelRoutes } from './channels';
+import type { AppDeps, AuthState } from './context';
+import { conversationRoutes } from './conversations';
+import { docsRoutes } from './docs';
+
+/** The dashboard/integration API, the operator API and the platforms' webhook ingress, in one Koa app. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = true;
+
+  app.use(async (ctx, next) => {
+    const started = Date.now();
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr.status >= 500 && appErr.code === 'internal_error') {
+        deps.log.error('request failed', { method: ctx.method, path: ctx.path, error: (err as Error).stack ?? String(err) });
+      }
+      ctx.status = appErr.status;
+      ctx.body = { error: { code: appErr.code, message: appErr.message, ...(appErr.details ? { details: appErr.details } : {}) } };
+    }
+    // Paths only: query strings and bodies can carry secrets.
+    deps.log.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started });
+  });
+
+  const root = new Router();
+  root.get('/healthz', async (ctx) => {
+    await deps.db.raw('select 1').catch(() => {
+      throw new AppError(503, 'database_unavailable', 'PostgreSQL is not reachable');
+    });
+    ctx.body = { ok: true };
+  });
+  app.use(root.routes());
+  app.use(docsRoutes().routes());
+  app.use(telegramIngress(deps).routes());
+  app.use(adminRoutes(deps).routes());
+
+  const api = new Router<AuthState>({ prefix: '/api' });
+  api.use(requireApiKey(deps));
+  api.use(channelRoutes(deps).routes());
+  api.use(conversationRoutes(deps).routes());
+  app.use(api.routes());
+  app.use(api.allowedMethods());
+  return app;
+}
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: string; status?: number; expose?: boolean; message?: string };
+  // PostgreSQL down or connections exhausted: an outage, retryable, not a bug.
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '53300'].includes(e.code)) {
+    return new AppError(503, 'database_unavailable', 'the database is unavailable; retry later');
+  }
+  if (e.message?.includes('Knex: Timeout acquiring a connection')) {
+    return new AppError(503, 'database_unavailable', 'the database is unavailable; retry later');
+  }
+  if (typeof e.status === 'number' && e.expose) return new AppError(e.status, 'bad_request', e.message ?? 'bad request');
+  return new AppError(500, 'internal_error', 'something went wrong on our side');
+}

@@ -1,0 +1,163 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { channelTypeSchema } from '../channels/types';
+import { isUuid } from '../db/ids';
+import { AppError, notFound } from '../errors';
+import { readJsonBody } from '../http/body';
+import { stateQuery } from '../../workflows/definitions';
+import type { AppDeps, AuthState } from './context';
+import { decodeCursor, encodeCursor } from './cursor';
+import { validate } from './validate';
+
+const limit = z.coerce.number().int().min(1).max(200).default(50);
+
+export const listConversationsQuery = z.object({
+  channel_type: channelTypeSchema.optional(),
+  status: z.enum(['open', 'resolved']).optional(),
+  channel_id: z.string().uuid().optional(),
+  limit,
+  cursor: z.string().optional(),
+});
+
+export const listMessagesQuery = z.object({ limit, cursor: z.string().optional() });
+
+export const replySchema = z.object({
+  content: z.string().trim().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters'),
+});
+
+const CONVERSATION_COLUMNS = [
+  'c.id',
+  'c.channel_id',
+  'c.channel_type',
+  'c.status',
+  'c.thread_key',
+  'c.workflow_id',
+  'c.last_message_at',
+  'c.created_at',
+  'ct.id as contact_id',
+  'ct.platform_user_id as contact_platform_user_id',
+  'ct.name as contact_name',
+  'ct.username as contact_username',
+];
+
+function presentConversation(r: Record<string, any>) {
+  return {
+    id: r.id,
+    channel_id: r.channel_id,
+    channel_type: r.channel_type,
+    status: r.status,
+    contact: { id: r.contact_id, platform_user_id: r.contact_platform_user_id, name: r.contact_name, username: r.contact_username },
+    last_message_at: r.last_message_at,
+    created_at: r.created_at,
+    workflow_id: r.workflow_id,
+  };
+}
+
+function presentMessage(r: Record<string, any>) {
+  return {
+    id: r.id,
+    direction: r.direction,
+    content: r.content,
+    content_type: r.content_type,
+    attachments: r.attachments,
+    status: r.status,
+    attempts: r.attempts,
+    error: r.error,
+    platform_message_id: r.platform_message_id,
+    created_at: r.created_at,
+    sent_at: r.sent_at,
+  };
+}
+
+export function conversationRoutes(deps: AppDeps): Router<AuthState> {
+  const router = new Router<AuthState>();
+  const { db } = deps;
+
+  const findConversation = async (accountId: string, id: string) => {
+    if (!isUuid(id)) return undefined;
+    return db('conversations as c')
+      .join('contacts as ct', 'ct.id', 'c.contact_id')
+      .where({ 'c.id': id, 'c.account_id': accountId })
+      .first(CONVERSATION_COLUMNS);
+  };
+
+  router.get('/conversations', async (ctx) => {
+    const q = validate(listConversationsQuery, ctx.query, 'query');
+    const after = decodeCursor(q.cursor, 2) as [string, string] | undefined;
+    const rows = await db('conversations as c')
+      .join('contacts as ct', 'ct.id', 'c.contact_id')
+      .where('c.account_id', ctx.state.accountId)
+      .modify((b) => {
+        if (q.channel_type) b.where('c.channel_type', q.channel_type);
+        if (q.status) b.where('c.status', q.status);
+        if (q.channel_id) b.where('c.channel_id', q.channel_id);
+        if (after) b.whereRaw('(c.last_message_at, c.id) < (?::timestamptz, ?::uuid)', after);
+      })
+      .orderBy([{ column: 'c.last_message_at', order: 'desc' }, { column: 'c.id', order: 'desc' }])
+      .limit(q.limit + 1)
+      .select(CONVERSATION_COLUMNS);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    ctx.body = {
+      data: page.map(presentConversation),
+      next_cursor: rows.length > q.limit ? encodeCursor([last.last_message_at.toISOString(), last.id]) : null,
+    };
+  });
+
+  router.get('/conversations/:id', async (ctx) => {
+    const row = await findConversation(ctx.state.accountId, ctx.params.id);
+    if (!row) throw notFound('conversation');
+    // The workflow's live view (queued and retrying replies); absent when Temporal cannot answer quickly.
+    const live = await deps.temporal
+      .withDeadline(Date.now() + 2000, () => deps.temporal.workflow.getHandle(row.workflow_id).query(stateQuery))
+      .catch(() => null);
+    ctx.body = { ...presentConversation(row), live };
+  });
+
+  router.get('/conversations/:id/messages', async (ctx) => {
+    const row = await findConversation(ctx.state.accountId, ctx.params.id);
+    if (!row) throw notFound('conversation');
+    const q = validate(listMessagesQuery, ctx.query, 'query');
+    const after = decodeCursor(q.cursor, 1) as [string] | undefined;
+    const rows = await db('messages')
+      .where('conversation_id', row.id)
+      .modify((b) => {
+        if (after) b.where('seq', '>', after[0]);
+      })
+      .orderBy('seq', 'asc')
+      .limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    ctx.body = {
+      data: page.map(presentMessage),
+      next_cursor: rows.length > q.limit ? encodeCursor([String(page[page.length - 1].seq)]) : null,
+    };
+  });
+
+  router.post('/conversations/:id/messages', async (ctx) => {
+    const conv = await findConversation(ctx.state.accountId, ctx.params.id);
+    if (!conv) throw notFound('conversation');
+    const input = validate(replySchema, (await readJsonBody(ctx)).json);
+    const channel = await db('channels').where({ id: conv.channel_id }).first('is_active', 'account_id');
+    if (!channel?.is_active) {
+      throw new AppError(409, 'channel_inactive', 'this conversation\'s channel is deactivated; reactivate it to reply');
+    }
+    const [message] = await db('messages')
+      .insert({ conversation_id: conv.id, direction: 'outbound', content: input.content, status: 'pending' })
+      .returning('*');
+    try {
+      await deps.signaller.reply(
+        { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+        message.id,
+      );
+    } catch (err) {
+      // Not handed to the workflow means never sent: leave no pending row behind.
+      await db('messages').where({ id: message.id }).delete();
+      throw err;
+    }
+    await db('conversations').where({ id: conv.id }).update({ last_message_at: db.fn.now() });
+    ctx.status = 202;
+    ctx.body = presentMessage(message);
+  });
+
+  return router;
+}

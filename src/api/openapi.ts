@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { createAccountSchema } from './admin';
+import { createChannelSchema } from './channels';
+import { listConversationsQuery, listMessagesQuery, replySchema } from './conversations';
+import { telegramConfigSchema } from '../channels/telegram/config';
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
+const errorBody = {
+  description: 'Error',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: {
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+          },
+        },
+      },
+    },
+  },
+};
+const queryParams = (schema: z.ZodObject) =>
+  Object.entries(schema.shape).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }),
+  }));
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const channelIdParam = { ...idParam, name: 'channelId' };
+
+/** The OpenAPI description, derived from the same zod schemas the routes validate with. */
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'PingBack API', version: '0.1.0', description: 'Unified support inbox: channels, conversations, replies.' },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…)' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
+      },
+      schemas: { TelegramConfig: z.toJSONSchema(telegramConfigSchema) },
+    },
+    security: [{ apiKey: [] }],
+    paths: {
+      '/admin/accounts': {
+        post: {
+          summary: 'Create an account and its first API key (shown once)',
+          security: [{ adminToken: [] }],
+          requestBody: { required: true, content: json(createAccountSchema) },
+          responses: { 201: { description: 'account_id, plan, api_key' }, 401: errorBody, 422: errorBody },
+        },
+      },
+      '/api/channels': {
+        post: {
+          summary: 'Connect a channel. Config is validated per type; secrets come back masked.',
+          requestBody: { required: true, content: json(createChannelSchema) },
+          responses: { 201: { description: 'The channel, with callback_url and status' }, 403: errorBody, 422: errorBody, 503: errorBody },
+        },
+        get: { summary: 'List channels', responses: { 200: { description: '{data: Channel[]}' } } },
+      },
+      '/api/channels/{id}': {
+        get: { summary: 'One channel', parameters: [idParam], responses: { 200: { description: 'Channel' }, 404: errorBody } },
+      },
+      '/api/conversations': {
+        get: {
+          summary: 'The inbox, newest first, paged with next_cursor',
+          parameters: queryParams(listConversationsQuery),
+          responses: { 200: { description: '{data: Conversation[], next_cursor}' }, 422: errorBody },
+        },
+      },
+      '/api/conversations/{id}': {
+        get: {
+          summary: 'One conversation, with `live`: the workflow state (queued and retrying replies)',
+          parameters: [idParam],
+          responses: { 200: { description: 'Conversation' }, 404: errorBody },
+        },
+      },
+      '/api/conversations/{id}/messages': {
+        get: {
+          summary: 'Messages oldest first, paged with next_cursor',
+          parameters: [idParam, ...queryParams(listMessagesQuery)],
+          responses: { 200: { description: '{data: Message[], next_cursor}' }, 404: errorBody },
+        },
+        post: {
+          summary: 'Reply: stored as pending, sent through the channel durably',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(replySchema) },
+          responses: { 202: { description: 'The pending message' }, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+        },
+      },
+      '/webhooks/telegram/{channelId}': {
+        post: {
+          summary: 'Telegram Bot API webhook (registered by PingBack). Checks X-Telegram-Bot-Api-Secret-Token.',
+          security: [],
+          parameters: [channelIdParam],
+          responses: { 200: { description: 'Accepted by Temporal' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness and database reachability', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
+    },
+  };
+}

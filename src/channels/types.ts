@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+export const CHANNEL_TYPES = ['webchat', 'email', 'whatsapp', 'telegram', 'instagram', 'x'] as const;
+export const channelTypeSchema = z.enum(CHANNEL_TYPES);
+export type ChannelType = z.infer<typeof channelTypeSchema>;
+
+const partySchema = z.object({
+  platformUserId: z.string().min(1),
+  name: z.string().nullish(),
+  username: z.string().nullish(),
+});
+
+export const attachmentSchema = z
+  .object({
+    type: z.string(), // image, video, audio, voice, document, sticker, location, contact …
+    platformFileId: z.string().optional(),
+    url: z.string().optional(),
+    mimeType: z.string().optional(),
+    fileName: z.string().optional(),
+    caption: z.string().optional(),
+  })
+  .catchall(z.unknown());
+export type Attachment = z.infer<typeof attachmentSchema>;
+
+/**
+ * A customer message as every channel's parser hands it to the conversation
+ * workflow: the payload of the `inbound` signal.
+ */
+export const inboundMessageSchema = z.object({
+  /** The platform's id for this message; with the conversation it makes redeliveries a no-op. */
+  platformMessageId: z.string().min(1),
+  /** The platform's thread: one conversation per (channel, threadKey). */
+  threadKey: z.string().min(1),
+  /** Who the conversation is with (the user in a private chat, the group in a group). */
+  contact: partySchema,
+  /** Who wrote this message, when it differs from the contact (group chats). */
+  sender: partySchema.optional(),
+  content: z.string(),
+  contentType: z.string().default('text'),
+  attachments: z.array(attachmentSchema).default([]),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+  /** ISO time the platform says the message was sent. */
+  platformTimestamp: z.string().optional(),
+});
+export type InboundMessage = z.infer<typeof inboundMessageSchema>;
+
+export interface Recipient {
+  threadKey: string;
+  platformUserId: string;
+}
+
+export interface OutboundMessage {
+  content: string;
+  replyToPlatformMessageId?: string | null;
+}
+
+export interface SentRef {
+  platformMessageId: string;
+}
+
+/** Deployment settings an adapter needs besides the channel's own config. */
+export interface AdapterContext {
+  telegramApiBaseUrl: string;
+}
+
+/**
+ * One per channel type. `send` throws a `PlatformError` that says whether a
+ * retry can help; nothing outside the adapter interprets platform status codes.
+ */
+export interface ChannelAdapter<Config = unknown> {
+  type: ChannelType;
+  config: z.ZodType<Config>;
+  /** Top-level config keys that hold credentials: never shown whole, never logged. */
+  secretFields: readonly string[];
+  send(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
+  /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
+  registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;
+  unregisterWebhook?(cfg: Config, ctx: AdapterContext): Promise<void>;
+}

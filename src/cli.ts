@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config';
+import { createAccount, planSchema } from './db/accounts';
+import { createDb } from './db/knex';
+import { ensureDatabase, migrateLatest } from './db/migrate';
+import { createLogger } from './log';
+import { connectDeps, Running, startApi, startWorker } from './processes';
+
+const USAGE = `pingback <command>
+
+  start                      everything on one machine, for trying and developing:
+                             Temporal dev server (unless TEMPORAL_ADDRESS is set), database and
+                             migrations, API/ingress and a worker
+  api                        the HTTP API and the platforms' webhook ingress
+  worker                     a Temporal worker (conversation and channel workflows)
+  migrate                    apply database migrations
+  account create --name NAME [--plan free|mini|pro] [--json]
+                             create an account and print its id and first API key
+  sandbox                    run the platform fakes (Telegram Bot API) for offline use
+
+Configuration is by environment variables only; see README.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return (await import('./dev/start')).start();
+    case 'api':
+      return runUntilSignal(async () => {
+        const config = loadConfig();
+        const log = createLogger(config.LOG_LEVEL);
+        const deps = connectDeps(config);
+        const api = await startApi(config, log, deps);
+        log.info('api listening', { url: api.url });
+        return { stop: async () => (await api.stop(), await deps.db.destroy()) };
+      });
+    case 'worker':
+      return runUntilSignal(async () => {
+        const config = loadConfig();
+        const log = createLogger(config.LOG_LEVEL);
+        const deps = connectDeps(config);
+        const worker = await startWorker(config, log, deps);
+        return { stop: async () => (await worker.stop(), await deps.db.destroy()) };
+      });
+    case 'migrate': {
+      const config = loadConfig();
+      await ensureDatabase(config.DATABASE_URL).catch((err) =>
+        console.error(`could not check or create the database (${err.message}); migrating anyway`),
+      );
+      const applied = await migrateLatest(config.DATABASE_URL);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return;
+    }
+    case 'account':
+      return accountCommand(rest);
+    case 'sandbox':
+      return runUntilSignal(async () => {
+        const { TelegramFake } = await import('./sandbox/telegram');
+        const fake = await TelegramFake.start({ port: Number(process.env.SANDBOX_TELEGRAM_PORT ?? 8081), allowHttpWebhooks: true });
+        console.log(`Telegram Bot API fake: ${fake.baseUrl}  (set TELEGRAM_API_BASE_URL=${fake.baseUrl})`);
+        return { stop: () => fake.stop() };
+      });
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+async function accountCommand(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'create') throw new ConfigError(`unknown account command "${sub ?? ''}": try "account create --name NAME"`);
+  const { values } = parseArgs({
+    args: rest,
+    options: { name: { type: 'string' }, plan: { type: 'string', default: 'free' }, json: { type: 'boolean', default: false } },
+  });
+  if (!values.name) throw new ConfigError('--name is required');
+  const plan = planSchema.safeParse(values.plan);
+  if (!plan.success) throw new ConfigError(`--plan must be one of free, mini, pro`);
+  const config = loadConfig();
+  const db = createDb(config.DATABASE_URL, { max: 1 });
+  try {
+    const { account, apiKey } = await createAccount(db, { name: values.name, plan: plan.data });
+    if (values.json) console.log(JSON.stringify({ account_id: account.id, api_key: apiKey }));
+    else console.log(`account ${account.id} (${account.plan})\napi key: ${apiKey}\n(the key is shown only now; keep it)`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Runs a long-lived process until SIGINT/SIGTERM, then stops it cleanly. */
+export async function runUntilSignal(startFn: () => Promise<Running>): Promise<void> {
+  const running = await startFn();
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await running.stop();
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err) => {
+    if (err instanceof ConfigError) console.error(`pingback: ${err.message}`);
+    else console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import type { ChannelType } from '../channels/types';
+import { AppError } from '../errors';
+import { PLAN_LIMITS } from '../plans';
+import type { Plan } from './accounts';
+import type { Db } from './knex';
+
+export interface ChannelRow {
+  id: string;
+  account_id: string;
+  type: ChannelType;
+  name: string;
+  config: Record<string, unknown>;
+  is_active: boolean;
+  status: 'pending' | 'connected' | 'error';
+  status_message: string | null;
+  webhook_secret: string;
+  verify_token: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** URL-safe and within Telegram's secret_token alphabet (A-Z a-z 0-9 _ -). */
+const token = () => randomBytes(24).toString('base64url');
+
+/**
+ * Checks the plan with the account row locked, so concurrent creates cannot
+ * both see room for one more channel. Call inside the transaction that writes.
+ */
+export async function assertPlanAllows(trx: Db, accountId: string, type: ChannelType): Promise<void> {
+  const account = await trx('accounts').where({ id: accountId }).forUpdate().first('plan');
+  if (!account) throw new AppError(404, 'not_found', 'account not found');
+  const plan = account.plan as Plan;
+  const limits = PLAN_LIMITS[plan];
+  if (!limits.channelTypes.includes(type)) {
+    const plans = (Object.keys(PLAN_LIMITS) as Plan[]).filter((p) => PLAN_LIMITS[p].channelTypes.includes(type));
+    throw new AppError(403, 'channel_type_not_in_plan', `the ${plan} plan does not include ${type} channels; ${plans.join(' and ')} do`, {
+      plan,
+      channel_type: type,
+      plans_allowing: plans,
+    });
+  }
+  const [{ count }] = await trx('channels').where({ account_id: accountId, is_active: true }).count<{ count: string }[]>('* as count');
+  if (Number(count) >= limits.maxChannels) {
+    const upgrade = (Object.keys(PLAN_LIMITS) as Plan[]).find((p) => PLAN_LIMITS[p].maxChannels > limits.maxChannels);
+    throw new AppError(
+      403,
+      'plan_limit_reached',
+      `the ${plan} plan allows ${limits.maxChannels} active channel${limits.maxChannels === 1 ? '' : 's'}` +
+        (upgrade ? `; the ${upgrade} plan allows ${PLAN_LIMITS[upgrade].maxChannels}` : ''),
+      { plan, limit: limits.maxChannels, upgrade_to: upgrade ?? null },
+    );
+  }
+}
+
+export async function insertChannel(
+  db: Db,
+  input: { accountId: string; type: ChannelType; name: string; config: object },
+): Promise<ChannelRow> {
+  return db.transaction(async (trx) => {
+    await assertPlanAllows(trx, input.accountId, input.type);
+    const [row] = await trx('channels')
+      .insert({
+        account_id: input.accountId,
+        type: input.type,
+        name: input.name,
+        config: JSON.stringify(input.config),
+        webhook_secret: token(),
+        verify_token: token(),
+      })
+      .returning('*');
+    return row;
+  });
+}
+
+export async function findChannel(db: Db, accountId: string, id: string): Promise<ChannelRow | undefined> {
+  return db('channels').where({ id, account_id: accountId }).first();
+}

@@ -1,0 +1,13 @@
+import knex, { Knex } from 'knex';
+import { migrationSource } from './migration-source';
+
+export type Db = Knex;
+
+export function createDb(databaseUrl: string, pool: { min?: number; max?: number } = {}): Db {
+  return knex({
+    client: 'pg',
+    connection: databaseUrl,
+    pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
+    migrations: { migrationSource, tableName: 'knex_migrations' },
+  });
+}

@@ -1,0 +1,35 @@
+import { Client } from 'pg';
+import { createDb } from './knex';
+
+/** Creates the database named in the URL when it does not exist (dev and test convenience). */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const u = new URL(databaseUrl);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to create database with unusual name "${name}"`);
+  u.pathname = '/postgres';
+  const admin = new Client({ connectionString: u.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    try {
+      await admin.query(`CREATE DATABASE "${name}"`);
+    } catch (err) {
+      // Two processes racing to create it is fine.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    }
+    return true;
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function migrateLatest(databaseUrl: string): Promise<string[]> {
+  const db = createDb(databaseUrl, { max: 1 });
+  try {
+    const [, applied] = (await db.migrate.latest()) as [number, string[]];
+    return applied;
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../config';
+import { ensureDatabase, migrateLatest } from '../db/migrate';
+import { createLogger } from '../log';
+import { connectDeps, startApi, startWorker } from '../processes';
+import { runUntilSignal } from '../cli';
+import { DevServer, startDevServer } from './dev-server';
+import { ensureTemporalCli } from './temporal-cli';
+
+const DATA_DIR = path.resolve(process.env.PINGBACK_DATA_DIR ?? 'data');
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/pingback';
+
+/**
+ * `pingback start`: PingBack on one machine with nothing else running. What the
+ * user configured (TEMPORAL_ADDRESS, DATABASE_URL) is used as is; what they did
+ * not is started or created here, with state kept under ./data.
+ */
+export async function start(): Promise<void> {
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  const userDb = !!process.env.DATABASE_URL;
+  process.env.DATABASE_URL ||= DEFAULT_DATABASE_URL;
+  process.env.PINGBACK_ADMIN_TOKEN ||= persistentSecret('admin-token');
+  const say = (line: string) => console.log(`[pingback] ${line}`);
+
+  let devServer: DevServer | undefined;
+  let sdkServer: { teardown(): Promise<void> } | undefined;
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
+    const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+    const cli = await ensureTemporalCli(say);
+    if (cli) {
+      devServer = await startDevServer({ cli, port, uiPort, dbFile: path.join(DATA_DIR, 'temporal.sqlite') });
+      process.env.TEMPORAL_ADDRESS = devServer.address;
+      say(`Temporal dev server ${devServer.address}, state in ${path.join(DATA_DIR, 'temporal.sqlite')}`);
+    } else {
+      // No CLI and no Go: the SDK downloads its own dev server (needs internet).
+      const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+      const env = await TestWorkflowEnvironment.createLocal({
+        server: { ip: '127.0.0.1', port, ui: true, uiPort, dbFilename: path.join(DATA_DIR, 'temporal.sqlite') },
+      });
+      sdkServer = env;
+      process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+    }
+  }
+
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  if (!userDb && (await ensureDatabase(config.DATABASE_URL))) say(`created database ${new URL(config.DATABASE_URL).pathname.slice(1)}`);
+  const applied = await migrateLatest(config.DATABASE_URL);
+  if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+
+  await runUntilSignal(async () => {
+    const deps = connectDeps(config);
+    const worker = await startWorker(config, log, deps);
+    const api = await startApi(config, log, deps);
+    say(`API          ${api.url}/api`);
+    say(`Docs         ${api.url}/docs  (OpenAPI: ${api.url}/openapi.json)`);
+    say(`Webhooks     ${config.PUBLIC_BASE_URL}/webhooks/<type>/<channel id>`);
+    if (devServer?.uiUrl || sdkServer) say(`Temporal UI  ${devServer?.uiUrl ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`}`);
+    say(`Admin token  in ${path.join(DATA_DIR, 'admin-token')}`);
+    say('Ctrl-C stops everything.');
+    return {
+      async stop() {
+        say('stopping…');
+        await api.stop();
+        await worker.stop();
+        await deps.db.destroy();
+        await devServer?.stop();
+        await sdkServer?.teardown();
+      },
+    };
+  });
+}
+
+/** A dev secret made once and kept under ./data (never used when the variable is set). */
+function persistentSecret(name: string): string {
+  const file = path.join(DATA_DIR, name);
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const value = randomBytes(24).toString('base64url');
+  fs.writeFileSync(file, value + '\n', { mode: 0o600 });
+  return value;
+}

@@ -1,0 +1,51 @@
+import http from 'node:http';
+import type { Client } from '@temporalio/client';
+import { createApp } from './api/app';
+import type { Config } from './config';
+import { createDb, Db } from './db/knex';
+import type { Logger } from './log';
+import { createTemporalClient } from './temporal/client';
+import { conversationSignaller } from './temporal/conversations';
+import { createWorker } from './temporal/worker';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export function connectDeps(config: Config) {
+  const db = createDb(config.DATABASE_URL, { max: 20 });
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  return { db, temporal };
+}
+
+export async function startApi(config: Config, log: Logger, deps: { db: Db; temporal: Client }): Promise<Running & { url: string }> {
+  const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS);
+  const app = createApp({ ...deps, signaller, config, log });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, resolve);
+  });
+  const { port } = server.address() as { port: number };
+  const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
+  return {
+    url: `http://${host}:${port}`,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client }): Promise<Running> {
+  const { worker, connection } = await createWorker({ config, ...deps });
+  const done = worker.run().catch((err) => {
+    log.error('worker stopped with an error', { error: String(err) });
+    process.exitCode = 1;
+  });
+  log.info('worker polling', { task_queue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS });
+  return {
+    async stop() {
+      worker.shutdown();
+      await done;
+      await connection.close();
+    },
+  };
+}

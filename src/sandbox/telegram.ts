@@ -1,0 +1,396 @@
+/**
+ * Local fake of the Telegram Bot API for integration tests and offline trials.
+ * Answers mirror the recorded fixtures (shared/fixtures/platforms/telegram) and, where the
+ * fixtures are silent, tdlib/telegram-bot-api's Client.cpp (wording of errors, which keys
+ * getWebhookInfo omits, "Webhook is already set/deleted", missing url = delete).
+ */
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { isIP, type AddressInfo } from 'node:net';
+
+export interface TelegramFakeOptions {
+  port?: number;
+  host?: string;
+  /** Telegram only accepts https on ports 443/80/88/8443; a local PingBack listens on plain http. */
+  allowHttpWebhooks?: boolean;
+}
+export type TelegramFailure =
+  | { kind: 'rate_limit'; retryAfter: number }
+  | { kind: 'server_error'; status?: number }
+  | { kind: 'blocked' }
+  | { kind: 'chat_not_found' }
+  | { kind: 'unauthorized' };
+export interface SentMessage { token: string; chat_id: string; text: string; message_id: number; reply_to_message_id?: number; at: number }
+export interface ApiCall { token: string; method: string; params: Record<string, unknown>; status: number }
+export interface CustomerMessage { chatId: number; firstName?: string; lastName?: string; username?: string; text?: string; photo?: boolean; caption?: string }
+
+const TOKEN_RE = /^\d{1,20}:[A-Za-z0-9_-]{30,64}$/;
+const WEBHOOK_PORTS = new Set(['443', '80', '88', '8443']);
+const MAX_TEXT = 4096;
+const MAX_BODY = 10 << 20;
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+type Params = Record<string, unknown>;
+interface Reply { status: number; body: object; headers?: Record<string, string> }
+interface Chat { id: number; first_name: string; last_name?: string; username?: string; type: 'private' }
+interface ChatState { chat: Chat; lastMessageId: number; messages: Map<number, object> }
+interface Webhook { url: string; secret_token?: string; max_connections: number }
+interface Bot {
+  id: number;
+  webhook?: Webhook;
+  allowedUpdates?: string[]; // outlives the webhook, as in Telegram (it also governs getUpdates)
+  lastError?: { date: number; message: string };
+  lastUpdateId: number;
+  chats: Map<string, ChatState>;
+}
+
+const ok = (result: unknown, description?: string): Reply => ({ status: 200, body: description ? { ok: true, result, description } : { ok: true, result } });
+const fail = (code: number, description: string, parameters?: object): Reply => ({
+  status: code,
+  body: parameters ? { ok: false, error_code: code, description, parameters } : { ok: false, error_code: code, description },
+  headers: parameters && 'retry_after' in parameters ? { 'retry-after': String((parameters as { retry_after: number }).retry_after) } : undefined,
+});
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Telegram reads every parameter as a string, whether it came as JSON, form or query. */
+function arg(p: Params, name: string): string {
+  const v = p[name];
+  if (v === undefined || v === null) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+function jsonArg(p: Params, name: string): unknown {
+  const v = p[name];
+  if (typeof v !== 'string') return v;
+  try { return JSON.parse(v); } catch { return undefined; }
+}
+/** "0042" and 42 address the same chat. */
+const chatKey = (raw: string) => (/^-?\d+$/.test(raw) ? String(BigInt(raw)) : raw);
+
+function failureReply(f: TelegramFailure): Reply {
+  switch (f.kind) {
+    case 'rate_limit': return fail(429, `Too Many Requests: retry after ${f.retryAfter}`, { retry_after: f.retryAfter });
+    case 'server_error': {
+      const status = f.status ?? 502;
+      return fail(status, http.STATUS_CODES[status] ?? 'Internal Server Error');
+    }
+    case 'blocked': return fail(403, 'Forbidden: bot was blocked by the user');
+    case 'chat_not_found': return fail(400, 'Bad Request: chat not found');
+    case 'unauthorized': return fail(401, 'Unauthorized');
+  }
+}
+
+function photoSizes(): object[] {
+  const unique = randomBytes(9).toString('base64url');
+  return [[90, 67], [320, 240], [800, 600], [1280, 960]].map(([width, height], i) => ({
+    file_id: `AgACAgIAAxkBAA${randomBytes(48).toString('base64url')}`,
+    file_unique_id: `AQAD${unique}${'smxy'[i]}`,
+    file_size: Math.round(width * height * 0.12),
+    width,
+    height,
+  }));
+}
+
+export class TelegramFake {
+  readonly baseUrl: string;
+  private readonly bots = new Map<string, Bot>(); // keyed by bot id: a new token for the same bot keeps its state
+  private readonly revoked = new Set<string>();
+  private readonly failures = new Map<string, TelegramFailure[]>();
+  private readonly sent: SentMessage[] = [];
+  private readonly log: ApiCall[] = [];
+
+  private constructor(private readonly server: http.Server, private readonly allowHttp: boolean, host: string, port: number) {
+    this.baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  }
+
+  static async start(opts: TelegramFakeOptions = {}): Promise<TelegramFake> {
+    const host = opts.host ?? '127.0.0.1';
+    let fake: TelegramFake | undefined;
+    const server = http.createServer((req, res) => {
+      fake!.handle(req, res).catch((err: Error) => {
+        if (!res.headersSent) send(res, 500, { error: err.message });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => resolve());
+    });
+    fake = new TelegramFake(server, opts.allowHttpWebhooks ?? false, host, (server.address() as AddressInfo).port);
+    return fake;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  revokeToken(token: string): void { this.revoked.add(token); }
+
+  failNext(method: string, failure: TelegramFailure, times = 1): void {
+    const queue = this.failures.get(method.toLowerCase()) ?? [];
+    for (let i = 0; i < times; i++) queue.push(failure);
+    this.failures.set(method.toLowerCase(), queue);
+  }
+
+  sentMessages(token?: string): SentMessage[] {
+    return this.sent.filter((m) => token === undefined || m.token === token).map((m) => ({ ...m }));
+  }
+
+  calls(method?: string): ApiCall[] {
+    return this.log.filter((c) => method === undefined || c.method.toLowerCase() === method.toLowerCase());
+  }
+
+  webhookInfo(token: string): { url: string; secret_token?: string; allowed_updates?: string[] } | undefined {
+    const bot = this.bot(token);
+    if (!bot.webhook) return undefined;
+    const { url, secret_token } = bot.webhook;
+    return { url, ...(secret_token && { secret_token }), ...(bot.allowedUpdates && { allowed_updates: [...bot.allowedUpdates] }) };
+  }
+
+  async customerSends(token: string, msg: CustomerMessage): Promise<{ status: number; update: object; body: string }> {
+    const bot = this.bot(token);
+    if (!bot.webhook) throw new Error(`TelegramFake: no webhook is set for bot ${bot.id}`);
+    if (!msg.photo && !msg.text) throw new Error('TelegramFake: a customer message needs text or photo');
+    const key = String(msg.chatId);
+    const state: ChatState = bot.chats.get(key) ?? { chat: { id: msg.chatId, first_name: 'Customer', type: 'private' }, lastMessageId: 0, messages: new Map() };
+    if (msg.firstName) state.chat = { id: msg.chatId, first_name: msg.firstName, type: 'private' };
+    if (msg.lastName) state.chat.last_name = msg.lastName;
+    if (msg.username) state.chat.username = msg.username;
+    bot.chats.set(key, state);
+    const { type: _type, ...person } = state.chat;
+    const message = {
+      message_id: ++state.lastMessageId,
+      from: { ...person, is_bot: false, language_code: 'en' },
+      chat: { ...state.chat },
+      date: nowSeconds(),
+      ...(msg.photo ? { photo: photoSizes(), ...(msg.caption && { caption: msg.caption }) } : { text: msg.text }),
+    };
+    state.messages.set(message.message_id, message);
+    if (bot.allowedUpdates && !bot.allowedUpdates.includes('message')) {
+      throw new Error('TelegramFake: allowed_updates excludes "message", Telegram would not deliver this update');
+    }
+    const update = { update_id: ++bot.lastUpdateId, message };
+    return { ...(await this.deliver(bot, update)), update };
+  }
+
+  async redeliver(token: string, update: object): Promise<{ status: number; body: string }> {
+    const bot = this.bot(token);
+    if (!bot.webhook) throw new Error(`TelegramFake: no webhook is set for bot ${bot.id}`);
+    return this.deliver(bot, update);
+  }
+
+  private async deliver(bot: Bot, update: object): Promise<{ status: number; body: string }> {
+    const { url, secret_token } = bot.webhook!;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (secret_token) headers['x-telegram-bot-api-secret-token'] = secret_token;
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(update), signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      const why = (err as Error).name === 'TimeoutError' ? 'Read timeout expired' : code === 'ECONNREFUSED' ? 'Connection refused' : `Connection failed: ${code ?? (err as Error).message}`;
+      bot.lastError = { date: nowSeconds(), message: why };
+      throw new Error(`TelegramFake: webhook delivery failed: ${bot.lastError.message}`);
+    }
+    const body = await res.text();
+    if (!res.ok) bot.lastError = { date: nowSeconds(), message: `Wrong response from the webhook: ${res.status} ${res.statusText}` };
+    return { status: res.status, body };
+  }
+
+  private bot(token: string): Bot {
+    const id = token.split(':')[0];
+    let bot = this.bots.get(id);
+    if (!bot) {
+      // Ids start somewhere arbitrary, as Telegram's do, so nothing may assume they start at 1.
+      bot = { id: Number(id), lastUpdateId: 100_000_000 + Math.floor(Math.random() * 800_000_000), chats: new Map() };
+      this.bots.set(id, bot);
+    }
+    return bot;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const raw = await readBody(req);
+    if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
+    const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);
+    const token = route?.[1] ?? '';
+    const method = route?.[2] ?? '';
+    let params: Params = Object.fromEntries(url.searchParams);
+    let reply: Reply;
+    const type = String(req.headers['content-type'] ?? '');
+    if (raw.length && type.startsWith('application/json')) {
+      const parsed = safeJson(raw);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) params = { ...params, ...(parsed as Params) };
+    } else if (raw.length && type.startsWith('application/x-www-form-urlencoded')) {
+      params = { ...params, ...Object.fromEntries(new URLSearchParams(raw)) };
+    }
+    if (!route || !TOKEN_RE.test(token)) reply = fail(404, 'Not Found');
+    else if (this.revoked.has(token)) reply = fail(401, 'Unauthorized');
+    else if (raw.length && type.startsWith('application/json') && safeJson(raw) === undefined) reply = fail(400, "Bad Request: can't parse JSON object");
+    else reply = this.dispatch(token, method, params);
+    this.log.push({ token, method, params, status: reply.status });
+    send(res, reply.status, reply.body, reply.headers);
+  }
+
+  private dispatch(token: string, method: string, p: Params): Reply {
+    const name = method.toLowerCase(); // Telegram matches method names case-insensitively
+    const scripted = this.failures.get(name)?.shift();
+    if (scripted) return failureReply(scripted);
+    const bot = this.bot(token);
+    const me = { id: bot.id, is_bot: true, first_name: 'PingBack Sandbox Bot', username: `sandbox_${bot.id}_bot` };
+    switch (name) {
+      case 'getme': return ok({ ...me, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false });
+      case 'setwebhook': return this.setWebhook(bot, p);
+      case 'deletewebhook': return this.removeWebhook(bot);
+      case 'getwebhookinfo': return ok(this.webhookInfoResult(bot));
+      case 'getupdates':
+        return bot.webhook ? fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first") : ok([]);
+      case 'sendmessage': return this.sendMessage(token, bot, me, p);
+      default: return fail(404, 'Not Found: method not found');
+    }
+  }
+
+  private setWebhook(bot: Bot, p: Params): Reply {
+    const url = arg(p, 'url');
+    if (!url) return this.removeWebhook(bot); // Telegram treats a missing url like an empty one
+    const secret = arg(p, 'secret_token');
+    const maxConnections = Math.min(100, Math.max(1, Number.parseInt(arg(p, 'max_connections'), 10) || 40));
+    const allowed = arg(p, 'allowed_updates') ? jsonArg(p, 'allowed_updates') : undefined; // omitted: keep previous
+    const applyAllowed = () => {
+      if (Array.isArray(allowed)) bot.allowedUpdates = allowed.length ? allowed.map(String) : undefined;
+    };
+    const current = bot.webhook;
+    if (current && current.url === url && (current.secret_token ?? '') === secret && current.max_connections === maxConnections) {
+      applyAllowed();
+      return ok(true, 'Webhook is already set');
+    }
+    let parsed: URL;
+    try { parsed = new URL(url); } catch { return fail(400, 'Bad Request: invalid webhook URL specified'); }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return fail(400, 'Bad Request: invalid webhook URL specified');
+    if (secret.length > 256) return fail(400, 'Bad Request: secret token is too long');
+    if (secret && !/^[A-Za-z0-9_-]+$/.test(secret)) return fail(400, 'Bad Request: secret token contains unallowed characters');
+    if (!this.allowHttp) {
+      if (parsed.protocol !== 'https:') return fail(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook');
+      if (!WEBHOOK_PORTS.has(parsed.port || '443')) return fail(400, 'Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443');
+    }
+    bot.webhook = { url, ...(secret && { secret_token: secret }), max_connections: maxConnections };
+    bot.lastError = undefined; // Telegram forgets delivery errors of the previous webhook
+    applyAllowed();
+    return ok(true, 'Webhook was set');
+  }
+
+  private removeWebhook(bot: Bot): Reply {
+    const had = bot.webhook !== undefined;
+    bot.webhook = undefined;
+    bot.lastError = undefined;
+    return ok(true, had ? 'Webhook was deleted' : 'Webhook is already deleted');
+  }
+
+  private webhookInfoResult(bot: Bot): object {
+    const wh = bot.webhook;
+    const host = wh ? new URL(wh.url).hostname.replace(/^\[|\]$/g, '') : '';
+    return {
+      url: wh?.url ?? '',
+      has_custom_certificate: false,
+      pending_update_count: 0,
+      ...(bot.lastError && { last_error_date: bot.lastError.date, last_error_message: bot.lastError.message }),
+      ...(wh && { max_connections: wh.max_connections, ip_address: isIP(host) ? host : host === 'localhost' ? '127.0.0.1' : '<unknown>' }),
+      ...(bot.allowedUpdates && { allowed_updates: [...bot.allowedUpdates] }),
+    };
+  }
+
+  private sendMessage(token: string, bot: Bot, me: object, p: Params): Reply {
+    // Telegram validates the text before it looks the chat up.
+    const text = arg(p, 'text');
+    if (!text.trim()) return fail(400, 'Bad Request: message text is empty');
+    if (text.length > MAX_TEXT) return fail(400, 'Bad Request: message is too long');
+    const rawChat = arg(p, 'chat_id').trim();
+    if (!rawChat) return fail(400, 'Bad Request: chat_id is empty');
+    const key = chatKey(rawChat);
+    const state = bot.chats.get(key);
+    if (!state) return fail(400, 'Bad Request: chat not found');
+    const replyParams = jsonArg(p, 'reply_parameters') as { message_id?: unknown; allow_sending_without_reply?: unknown } | undefined;
+    const replyTo = Number(arg(p, 'reply_to_message_id') || replyParams?.message_id || 0);
+    const replied = replyTo > 0 ? state.messages.get(replyTo) : undefined;
+    const lenient = arg(p, 'allow_sending_without_reply') === 'true' || replyParams?.allow_sending_without_reply === true;
+    if (replyTo > 0 && !replied && !lenient) return fail(400, 'Bad Request: message to be replied not found');
+    const message = {
+      message_id: ++state.lastMessageId,
+      from: me,
+      chat: { ...state.chat },
+      date: nowSeconds(),
+      ...(replied && { reply_to_message: replied }),
+      text,
+    };
+    state.messages.set(message.message_id, { ...message, reply_to_message: undefined });
+    this.sent.push({ token, chat_id: key, text, message_id: message.message_id, ...(replied && { reply_to_message_id: replyTo }), at: Date.now() });
+    return ok(message);
+  }
+
+  /** Lets a human drive the fake with curl; loopback only, so no auth. */
+  private async control(url: URL, raw: string, res: http.ServerResponse): Promise<void> {
+    const body = (safeJson(raw) ?? {}) as Record<string, unknown>;
+    const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+    try {
+      if (url.pathname === '/_sandbox/customer-message') {
+        const token = str('token');
+        const chatId = Number(body.chat_id);
+        if (!token || !Number.isSafeInteger(chatId)) return send(res, 400, { error: 'token and numeric chat_id are required' });
+        const result = await this.customerSends(token, {
+          chatId, text: str('text'), firstName: str('first_name'), lastName: str('last_name'), username: str('username'), photo: body.photo === true, caption: str('caption'),
+        });
+        return send(res, 200, result);
+      }
+      if (url.pathname === '/_sandbox/fail-next') {
+        const method = str('method');
+        const kind = str('kind');
+        const times = body.times === undefined ? 1 : Number(body.times);
+        const failure = { kind, retryAfter: Number(body.retry_after ?? 1), status: body.status === undefined ? undefined : Number(body.status) } as TelegramFailure;
+        if (!method || !['rate_limit', 'server_error', 'blocked', 'chat_not_found', 'unauthorized'].includes(kind ?? '')) {
+          return send(res, 400, { error: 'method and kind (rate_limit|server_error|blocked|chat_not_found|unauthorized) are required' });
+        }
+        this.failNext(method, failure, times);
+        return send(res, 200, { ok: true });
+      }
+      if (url.pathname === '/_sandbox/sent') return send(res, 200, this.sentMessages(url.searchParams.get('token') || undefined));
+      return send(res, 404, { error: 'unknown sandbox endpoint' });
+    } catch (err) {
+      return send(res, 409, { error: (err as Error).message });
+    }
+  }
+}
+
+function safeJson(raw: string): unknown {
+  try { return JSON.parse(raw); } catch { return undefined; }
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) req.destroy(new Error('request body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+if (require.main === module) {
+  TelegramFake.start({ port: Number(process.env.PORT ?? 8081), host: process.env.HOST, allowHttpWebhooks: true }).then(
+    (fake) => console.log(`Telegram sandbox listening on ${fake.baseUrl} (Bot API at ${fake.baseUrl}/bot<token>/<method>, control at ${fake.baseUrl}/_sandbox/)`),
+    (err: Error) => {
+      console.error(`Telegram sandbox failed to start: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}

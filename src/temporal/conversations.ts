@@ -1,0 +1,53 @@
+import type { Client } from '@temporalio/client';
+import type { ChannelType, InboundMessage } from '../channels/types';
+import { AppError } from '../errors';
+import { conversationWorkflow, inboundSignal, replySignal } from '../../workflows/conversation';
+import { conversationWorkflowId } from './ids';
+
+export interface ConversationRef {
+  accountId: string;
+  channelId: string;
+  channelType: ChannelType;
+  threadKey: string;
+}
+
+export interface ConversationSignaller {
+  inbound(ref: ConversationRef, message: InboundMessage): Promise<void>;
+  reply(ref: ConversationRef, messageId: string): Promise<void>;
+}
+
+/**
+ * Signal-with-start of a conversation's workflow: starts it if it is not running,
+ * then delivers the signal, in one call the server accepts or refuses as a whole.
+ * Resolves only once Temporal has accepted; otherwise throws a 503 AppError, so
+ * the platform (or the agent's client) retries.
+ */
+export function conversationSignaller(client: Client, taskQueue: string, timeoutMs: number): ConversationSignaller {
+  async function signalWithStart(ref: ConversationRef, send: (opts: { workflowId: string }) => Promise<unknown>) {
+    const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
+    try {
+      await client.withDeadline(Date.now() + timeoutMs, () => send({ workflowId }));
+    } catch (err) {
+      throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', {
+        cause: (err as Error).message,
+      });
+    }
+  }
+  const base = (ref: ConversationRef, workflowId: string) => ({
+    workflowId,
+    taskQueue,
+    args: [{ accountId: ref.accountId, channelId: ref.channelId, channelType: ref.channelType, threadKey: ref.threadKey }] as [
+      Parameters<typeof conversationWorkflow>[0],
+    ],
+  });
+  return {
+    inbound: (ref, message) =>
+      signalWithStart(ref, ({ workflowId }) =>
+        client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: inboundSignal, signalArgs: [message] }),
+      ),
+    reply: (ref, messageId) =>
+      signalWithStart(ref, ({ workflowId }) =>
+        client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: replySignal, signalArgs: [{ messageId }] }),
+      ),
+  };
+}

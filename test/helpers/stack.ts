@@ -1,0 +1,153 @@
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app';
+import { configSchema, Config } from '../../src/config';
+import { createDb, Db } from '../../src/db/knex';
+import { Logger, silentLogger } from '../../src/log';
+import { conversationSignaller } from '../../src/temporal/conversations';
+import { createWorker } from '../../src/temporal/worker';
+import { freePort } from '../../src/dev/dev-server';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface Stack {
+  url: string;
+  db: Db;
+  temporal: Client;
+  config: Config;
+  log: Logger & { lines: string[] };
+  /** Stops the worker only (the API keeps answering): for crash and outage tests. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A capturing logger: tests check that no secret ever reaches a log line. */
+function captureLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (msg: string, fields: object = {}) => void lines.push(JSON.stringify({ level, msg, ...fields }));
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/**
+ * The real thing, in-process: the Koa app on an ephemeral port and a worker on a
+ * task queue of its own, against the suite's PostgreSQL and Temporal dev server.
+ */
+export async function startStack(overrides: Partial<Record<keyof Config, string>> = {}, opts: { worker?: boolean } = {}): Promise<Stack> {
+  // The public URL must be known before the app is built: channels' callback URLs come from it.
+  const port = await freePort();
+  const config = configSchema.parse({
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    PINGBACK_ADMIN_TOKEN: ADMIN_TOKEN,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...overrides,
+  });
+  const db = createDb(config.DATABASE_URL, { max: 10 });
+  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const log = captureLogger();
+  const signaller = conversationSignaller(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS);
+  const app = createApp({ db, temporal, signaller, config, log });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+
+  let running: { worker: Worker; done: Promise<void>; close: () => Promise<void> } | undefined;
+  const startWorker = async () => {
+    const { worker, connection: nc } = await createWorker({
+      config,
+      db,
+      temporal,
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    });
+    running = { worker, done: worker.run(), close: () => nc.close() };
+  };
+  const stopWorker = async () => {
+    if (!running) return;
+    running.worker.shutdown();
+    await running.done;
+    await running.close();
+    running = undefined;
+  };
+  if (opts.worker !== false) await startWorker();
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    db,
+    temporal,
+    config,
+    log,
+    startWorker,
+    stopWorker,
+    async stop() {
+      await stopWorker();
+      await new Promise((r) => server.close(r));
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+export async function request<T = any>(
+  url: string,
+  method: string,
+  path: string,
+  opts: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body = opts.body;
+  if (opts.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(opts.json);
+  }
+  const res = await fetch(url + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+/** A fresh account through the operator API, as an operator would make one. */
+export async function createAccount(stack: Stack, plan: 'free' | 'mini' | 'pro' = 'mini'): Promise<{ accountId: string; apiKey: string }> {
+  const res = await request(stack.url, 'POST', '/admin/accounts', { token: ADMIN_TOKEN, json: { name: `test ${randomUUID()}`, plan } });
+  if (res.status !== 201) throw new Error(`account create failed: ${res.status} ${res.text}`);
+  return { accountId: res.body.account_id, apiKey: res.body.api_key };
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails with what it last saw. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A token of the shape BotFather issues, unique per test. */
+export function fakeBotToken(): string {
+  const id = Math.floor(1e9 + Math.random() * 8e9);
+  return `${id}:AA${randomUUID().replace(/-/g, '').slice(0, 33)}`;
+}

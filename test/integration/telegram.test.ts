@@ -1,0 +1,224 @@
+import { TelegramFake } from '../../src/sandbox/telegram';
+import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+
+/**
+ * Telegram both ways, from outside: the Bot API fake plays Telegram and the
+ * customer, PingBack runs for real on PostgreSQL and the Temporal dev server.
+ */
+let telegram: TelegramFake;
+let stack: Stack;
+
+beforeAll(async () => {
+  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
+  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await telegram?.stop();
+});
+
+async function connectedTelegramChannel() {
+  const { apiKey } = await createAccount(stack, 'mini');
+  const token = fakeBotToken();
+  const created = await request(stack.url, 'POST', '/api/channels', {
+    token: apiKey,
+    json: { type: 'telegram', name: 'Support bot', config: { bot_token: token } },
+  });
+  expect(created.status).toBe(201);
+  const channel = await eventually(async () => {
+    const r = await request(stack.url, 'GET', `/api/channels/${created.body.id}`, { token: apiKey });
+    return r.body.status === 'connected' ? r.body : undefined;
+  }, 30_000, 'channel connected');
+  return { apiKey, token, channel };
+}
+
+async function conversationFor(apiKey: string, chatId: number) {
+  return eventually(async () => {
+    const r = await request(stack.url, 'GET', '/api/conversations?channel_type=telegram', { token: apiKey });
+    return r.body.data.find((c: any) => c.contact.platform_user_id === String(chatId));
+  }, 30_000, 'conversation in the inbox');
+}
+
+async function messagesOf(apiKey: string, conversationId: string) {
+  const r = await request(stack.url, 'GET', `/api/conversations/${conversationId}/messages`, { token: apiKey });
+  expect(r.status).toBe(200);
+  return r.body.data as any[];
+}
+
+test('channel creation registers the webhook with Telegram, secret masked in the API', async () => {
+  const { token, channel } = await connectedTelegramChannel();
+  const hook = telegram.webhookInfo(token)!;
+  expect(hook.url).toBe(`${stack.url}/webhooks/telegram/${channel.id}`);
+  expect(hook.url).toBe(channel.callback_url);
+  expect(hook.secret_token).toMatch(/^[A-Za-z0-9_-]{16,256}$/);
+  expect(hook.allowed_updates).toEqual(['message', 'edited_message', 'callback_query']);
+  expect(channel.config.bot_token).not.toContain(token.slice(0, 20));
+  expect(JSON.stringify(channel)).not.toContain(token);
+  expect(JSON.stringify(channel)).not.toContain(hook.secret_token);
+  expect(stack.log.lines.join('\n')).not.toContain(token);
+});
+
+test('a customer message lands in the inbox and the reply reaches the customer', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  const sent = await telegram.customerSends(token, { chatId: 4242001, firstName: 'Ada', lastName: 'L', username: 'ada', text: 'Hello, is anyone there?' });
+  expect(sent.status).toBe(200);
+
+  const conv = await conversationFor(apiKey, 4242001);
+  expect(conv).toMatchObject({ channel_type: 'telegram', status: 'open', contact: { name: 'Ada L', username: 'ada' } });
+  const inbound = await eventually(async () => (await messagesOf(apiKey, conv.id)).find((m) => m.direction === 'inbound'));
+  expect(inbound).toMatchObject({ content: 'Hello, is anyone there?', status: 'received', error: null });
+
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Yes! How can I help?' } });
+  expect(reply.status).toBe(202);
+  expect(reply.body).toMatchObject({ direction: 'outbound', status: 'pending', content: 'Yes! How can I help?' });
+
+  const out = await eventually(async () => {
+    const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+    return m?.status === 'sent' ? m : undefined;
+  });
+  const delivered = telegram.sentMessages(token);
+  expect(delivered).toHaveLength(1);
+  expect(delivered[0]).toMatchObject({ chat_id: '4242001', text: 'Yes! How can I help?' });
+  expect(out.platform_message_id).toBe(String(delivered[0].message_id));
+  expect(out.attempts).toBe(1);
+});
+
+test('Telegram redelivering the same update stores one message', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  const first = await telegram.customerSends(token, { chatId: 4242002, firstName: 'Bo', text: 'only once please' });
+  expect(first.status).toBe(200);
+  const again = await telegram.redeliver(token, first.update);
+  expect(again.status).toBe(200);
+  const conv = await conversationFor(apiKey, 4242002);
+  await telegram.customerSends(token, { chatId: 4242002, firstName: 'Bo', text: 'second' });
+  const msgs = await eventually(async () => {
+    const all = await messagesOf(apiKey, conv.id);
+    return all.length >= 2 ? all : undefined;
+  });
+  // A later message arriving proves the duplicate was processed before it, not still in flight.
+  expect(msgs.map((m) => m.content)).toEqual(['only once please', 'second']);
+});
+
+test('wrong secret 401, unknown channel 404, malformed update 400: nothing signalled, nothing written', async () => {
+  const { token, channel } = await connectedTelegramChannel();
+  const before = await stack.db('conversations').where({ channel_id: channel.id }).count<{ count: string }[]>('* as count');
+  const update = { update_id: 1, message: { message_id: 1, date: 1700000000, chat: { id: 5, type: 'private', first_name: 'X' }, text: 'hi' } };
+  const secret = telegram.webhookInfo(token)!.secret_token!;
+
+  const wrong = await request(stack.url, 'POST', `/webhooks/telegram/${channel.id}`, {
+    json: update,
+    headers: { 'x-telegram-bot-api-secret-token': 'not-the-secret' },
+  });
+  expect(wrong.status).toBe(401);
+  expect(wrong.body.error.code).toBe('invalid_signature');
+
+  const missing = await request(stack.url, 'POST', `/webhooks/telegram/00000000-0000-4000-8000-000000000000`, {
+    json: update,
+    headers: { 'x-telegram-bot-api-secret-token': secret },
+  });
+  expect(missing.status).toBe(404);
+  expect(missing.body.error.code).toBe('not_found');
+
+  for (const body of ['{not json', JSON.stringify({ update_id: 'x' }), JSON.stringify({ message: { text: 'no ids' } })]) {
+    const bad = await request(stack.url, 'POST', `/webhooks/telegram/${channel.id}`, {
+      body,
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toEqual(expect.objectContaining({ code: expect.any(String), message: expect.any(String) }));
+  }
+  const after = await stack.db('conversations').where({ channel_id: channel.id }).count<{ count: string }[]>('* as count');
+  expect(after).toEqual(before);
+});
+
+test('429 from Telegram: the reply waits retry_after and is then sent once', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 4242003, firstName: 'Cy', text: 'hi' });
+  const conv = await conversationFor(apiKey, 4242003);
+  telegram.failNext('sendMessage', { kind: 'rate_limit', retryAfter: 2 });
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'after the limit' } });
+  expect(reply.status).toBe(202);
+  const out = await eventually(async () => {
+    const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+    return m?.status === 'sent' ? m : undefined;
+  });
+  expect(out.attempts).toBe(2);
+  const calls = telegram.calls('sendMessage').filter((c) => c.token === token);
+  expect(calls.map((c) => c.status)).toEqual([429, 200]);
+  expect(telegram.sentMessages(token)).toHaveLength(1);
+});
+
+test('403 bot blocked: the reply fails at once with Telegram\'s reason', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 4242004, firstName: 'Di', text: 'hi' });
+  const conv = await conversationFor(apiKey, 4242004);
+  telegram.failNext('sendMessage', { kind: 'blocked' });
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'are you there?' } });
+  const out = await eventually(async () => {
+    const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+    return m?.status === 'failed' ? m : undefined;
+  });
+  expect(out.error).toBe('Forbidden: bot was blocked by the user');
+  expect(out.attempts).toBe(1);
+  expect(telegram.calls('sendMessage').filter((c) => c.token === token)).toHaveLength(1);
+});
+
+test('5xx outage: retries with backoff, the live state shows attempts and the last error', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 4242005, firstName: 'Ed', text: 'hi' });
+  const conv = await conversationFor(apiKey, 4242005);
+  telegram.failNext('sendMessage', { kind: 'server_error', status: 502 }, 3);
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'through the outage' } });
+  const live = await eventually(async () => {
+    const r = await request(stack.url, 'GET', `/api/conversations/${conv.id}`, { token: apiKey });
+    const p = r.body.live?.pendingSends?.find((s: any) => s.messageId === reply.body.id);
+    return p && p.attempts >= 2 ? p : undefined;
+  });
+  expect(live).toMatchObject({ state: 'sending', lastError: 'Bad Gateway' });
+  const out = await eventually(async () => {
+    const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+    return m?.status === 'sent' ? m : undefined;
+  });
+  expect(out.attempts).toBe(4);
+  expect(telegram.sentMessages(token)).toHaveLength(1);
+});
+
+test('another account sees none of it', async () => {
+  const { apiKey, token, channel } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 4242006, firstName: 'Fi', text: 'private' });
+  const conv = await conversationFor(apiKey, 4242006);
+  const other = await createAccount(stack, 'pro');
+  for (const path of [`/api/conversations/${conv.id}`, `/api/conversations/${conv.id}/messages`, `/api/channels/${channel.id}`]) {
+    const r = await request(stack.url, 'GET', path, { token: other.apiKey });
+    expect(r.status).toBe(404);
+  }
+  const post = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: other.apiKey, json: { content: 'x' } });
+  expect(post.status).toBe(404);
+  const list = await request(stack.url, 'GET', '/api/conversations', { token: other.apiKey });
+  expect(list.body.data).toEqual([]);
+});
+
+test('Temporal unreachable: the webhook answers 503 and writes nothing, so Telegram redelivers', async () => {
+  const { accountId } = await createAccount(stack, 'mini');
+  // A second API whose Temporal address has nothing listening.
+  const down = await startStack(
+    { TELEGRAM_API_BASE_URL: telegram.baseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_SIGNAL_TIMEOUT_MS: '1500' },
+    { worker: false },
+  );
+  try {
+    const [channel] = await down
+      .db('channels')
+      .insert({ account_id: accountId, type: 'telegram', name: 't', config: { bot_token: fakeBotToken() }, webhook_secret: 's3cret-s3cret', verify_token: 'v' })
+      .returning('*');
+    const update = { update_id: 9, message: { message_id: 9, date: 1700000000, chat: { id: 77, type: 'private', first_name: 'G' }, from: { id: 77, is_bot: false, first_name: 'G' }, text: 'hello?' } };
+    const res = await request(down.url, 'POST', `/webhooks/telegram/${channel.id}`, {
+      json: update,
+      headers: { 'x-telegram-bot-api-secret-token': 's3cret-s3cret' },
+    });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('temporal_unavailable');
+    expect(await down.db('conversations').where({ channel_id: channel.id })).toEqual([]);
+  } finally {
+    await down.stop();
+  }
+});

@@ -1,0 +1,149 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { InboundMessage } from '../src/channels/types';
+import {
+  ConversationInput,
+  PendingSend,
+  inboundSignal,
+  replySignal,
+  sendAttemptFailedSignal,
+  stateQuery,
+} from './definitions';
+
+export * from './definitions';
+
+const { persistInbound, markOutboundFailed } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  // Database outages: keep trying, with backoff, for as long as it takes.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+const { sendOutbound } = proxyActivities<Activities>({
+  startToCloseTimeout: '60s',
+  // A reply still undelivered after a day is reported failed rather than sent late.
+  scheduleToCloseTimeout: '24h',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    // Platform rate limits come back as PlatformRateLimited with the platform's own delay.
+    nonRetryableErrorTypes: ['PlatformRejected', 'PlatformAuthError', 'ChannelInactive', 'MessageNotFound'],
+  },
+});
+
+/** One persist call takes at most this many queued messages. */
+const MAX_BATCH = 100;
+const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
+
+/**
+ * One workflow per conversation, for as long as the conversation lives.
+ * Inbound messages are persisted in the order their signals arrived, in batches;
+ * replies go out one at a time in the order agents sent them. While a reply is
+ * retrying (outage, rate limit) later replies wait behind it, so a customer never
+ * sees them out of order; inbound persistence is never held up by outbound.
+ */
+export async function conversationWorkflow(input: ConversationInput): Promise<void> {
+  const inbox: InboundMessage[] = [...(input.pendingInbound ?? [])];
+  const outbox: PendingSend[] = (input.pendingOutbound ?? []).map(queued);
+  const totals = { ...(input.totals ?? { received: 0, sent: 0, failed: 0 }) };
+  let conversationId = input.conversationId ?? null;
+  let draining = false;
+
+  setHandler(inboundSignal, (m) => void inbox.push(m));
+  setHandler(replySignal, ({ messageId }) => {
+    // The API may signal again after a timeout; one queue entry per reply.
+    if (!outbox.some((p) => p.messageId === messageId)) outbox.push(queued(messageId));
+  });
+  setHandler(sendAttemptFailedSignal, (r) => {
+    const p = outbox.find((s) => s.messageId === r.messageId);
+    if (p) {
+      p.attempts = Math.max(p.attempts, r.attempt);
+      p.lastError = r.error;
+    }
+  });
+  setHandler(stateQuery, () => ({
+    conversationId,
+    channelId: input.channelId,
+    channelType: input.channelType,
+    threadKey: input.threadKey,
+    inboundWaiting: inbox.length,
+    pendingSends: outbox.map((p) => ({ ...p })),
+    totals: { ...totals },
+  }));
+
+  async function persistLoop(): Promise<void> {
+    for (;;) {
+      await condition(() => inbox.length > 0 || draining);
+      if (draining) return;
+      const batch = inbox.slice(0, MAX_BATCH);
+      const result = await persistInbound({
+        accountId: input.accountId,
+        channelId: input.channelId,
+        channelType: input.channelType,
+        threadKey: input.threadKey,
+        workflowId: workflowInfo().workflowId,
+        messages: batch,
+      });
+      // Removed only once stored, so a continue-as-new never drops what is in flight.
+      inbox.splice(0, batch.length);
+      conversationId = result.conversationId ?? conversationId;
+      totals.received += result.stored;
+    }
+  }
+
+  async function sendLoop(): Promise<void> {
+    for (;;) {
+      await condition(() => outbox.length > 0 || draining);
+      if (draining) return;
+      const head = outbox[0];
+      head.state = 'sending';
+      try {
+        const r = await sendOutbound({ messageId: head.messageId });
+        if (r.outcome === 'failed') totals.failed++;
+        else totals.sent++;
+      } catch (err) {
+        totals.failed++;
+        await markOutboundFailed({ messageId: head.messageId, reason: failureReason(err) });
+      }
+      outbox.shift();
+    }
+  }
+
+  const loops = Promise.all([persistLoop(), sendLoop()]);
+  const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents);
+  draining = true;
+  await loops;
+  await condition(allHandlersFinished);
+  // Whatever arrived meanwhile travels with the new run.
+  await continueAsNew<typeof conversationWorkflow>({
+    ...input,
+    conversationId: conversationId ?? undefined,
+    pendingInbound: inbox,
+    pendingOutbound: outbox.map((p) => p.messageId),
+    totals,
+  });
+}
+
+function queued(messageId: string): PendingSend {
+  return { messageId, state: 'queued', attempts: 0, lastError: null };
+}
+
+/** The platform's own words when there are any, never a stack trace. */
+function failureReason(err: unknown): string {
+  if (err instanceof ActivityFailure) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return cause.message;
+    if (cause) return cause.message || cause.name;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

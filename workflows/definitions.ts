@@ -1,0 +1,52 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ChannelType, InboundMessage } from '../src/channels/types';
+
+/** Signals and queries of the conversation workflow, shared by the workflow and its clients. */
+
+export interface ConversationInput {
+  accountId: string;
+  channelId: string;
+  channelType: ChannelType;
+  threadKey: string;
+  /** Carried across continue-as-new. */
+  conversationId?: string;
+  pendingInbound?: InboundMessage[];
+  pendingOutbound?: string[];
+  totals?: { received: number; sent: number; failed: number };
+  /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
+  maxHistoryEvents?: number;
+}
+
+export interface ReplyRequest {
+  messageId: string;
+}
+
+export interface SendAttemptReport {
+  messageId: string;
+  attempt: number;
+  error: string;
+  retryInMs?: number;
+}
+
+export interface PendingSend {
+  messageId: string;
+  state: 'queued' | 'sending';
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface ConversationState {
+  conversationId: string | null;
+  channelId: string;
+  channelType: ChannelType;
+  threadKey: string;
+  inboundWaiting: number;
+  pendingSends: PendingSend[];
+  totals: { received: number; sent: number; failed: number };
+}
+
+export const inboundSignal = defineSignal<[InboundMessage]>('inbound');
+export const replySignal = defineSignal<[ReplyRequest]>('reply');
+/** Sent by the send activity after a failed attempt, so the state query can show retries live. */
+export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAttemptFailed');
+export const stateQuery = defineQuery<ConversationState>('state');

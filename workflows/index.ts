@@ -1,0 +1,2 @@
+export * from './conversation';
+export * from './channel-setup';
