@@ -1,0 +1,21 @@
+# PingBack's api, worker and migrate commands: `docker run pingback api|worker|migrate`.
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY tsconfig.json tsconfig.build.json knexfile.ts ./
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY migrations ./migrations
+# `npm ci` runs `prepare`, which compiles to dist/.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["api"]

@@ -1,0 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** The shared platform fixtures (real payloads; provenance in their SOURCES.md). */
+export const FIXTURES_DIR = path.resolve(__dirname, '../../../shared/fixtures/platforms');
+
+export function fixtureFiles(platform: string, prefix = ''): Array<{ name: string; body: any }> {
+  const dir = path.join(FIXTURES_DIR, platform);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f.startsWith(prefix));
+  if (files.length === 0) throw new Error(`no ${prefix}* fixtures in ${dir}`);
+  return files.sort().map((name) => ({ name, body: JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) }));
+}

@@ -1,0 +1,16 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+test('a missing required variable is named in one line', () => {
+  expect(() => loadConfig({})).toThrow(new ConfigError('DATABASE_URL is required'));
+});
+
+test('a bad value names the variable and what is wrong', () => {
+  expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', PORT: 'eighty' })).toThrow(/^PORT /);
+  expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow(/^DATABASE_URL /);
+  expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', PINGBACK_ADMIN_TOKEN: 'short' })).toThrow(/^PINGBACK_ADMIN_TOKEN must be at least 16/);
+});
+
+test('defaults fill the rest; empty strings count as unset', () => {
+  const c = loadConfig({ DATABASE_URL: 'postgres://x@h/db', PORT: '', TELEGRAM_API_BASE_URL: '' });
+  expect(c).toMatchObject({ PORT: 3000, TELEGRAM_API_BASE_URL: 'https://api.telegram.org', TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+});
