@@ -43,7 +43,8 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
   log.info('worker polling', { task_queue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS });
   return {
     async stop() {
-      worker.shutdown();
+      // The SDK already begins shutting down on SIGINT/SIGTERM by itself.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
       await connection.close();
     },

@@ -22,13 +22,16 @@ export type TelegramFailure =
   | { kind: 'unauthorized' };
 export interface SentMessage { token: string; chat_id: string; text: string; message_id: number; reply_to_message_id?: number; at: number }
 export interface ApiCall { token: string; method: string; params: Record<string, unknown>; status: number }
-export interface CustomerMessage { chatId: number; firstName?: string; lastName?: string; username?: string; text?: string; photo?: boolean; caption?: string }
+export interface CustomerMessage {
+  chatId: number; firstName?: string; lastName?: string; username?: string; text?: string; photo?: boolean; caption?: string;
+}
 
 const TOKEN_RE = /^\d{1,20}:[A-Za-z0-9_-]{30,64}$/;
 const WEBHOOK_PORTS = new Set(['443', '80', '88', '8443']);
 const MAX_TEXT = 4096;
 const MAX_BODY = 10 << 20;
 const DELIVERY_TIMEOUT_MS = 10_000;
+const WEBHOOK_CONFLICT = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
 
 type Params = Record<string, unknown>;
 interface Reply { status: number; body: object; headers?: Record<string, string> }
@@ -44,12 +47,11 @@ interface Bot {
   chats: Map<string, ChatState>;
 }
 
-const ok = (result: unknown, description?: string): Reply => ({ status: 200, body: description ? { ok: true, result, description } : { ok: true, result } });
-const fail = (code: number, description: string, parameters?: object): Reply => ({
-  status: code,
-  body: parameters ? { ok: false, error_code: code, description, parameters } : { ok: false, error_code: code, description },
-  headers: parameters && 'retry_after' in parameters ? { 'retry-after': String((parameters as { retry_after: number }).retry_after) } : undefined,
+const ok = (result: unknown, description?: string): Reply => ({
+  status: 200,
+  body: { ok: true, result, ...(description && { description }) },
 });
+const fail = (code: number, description: string): Reply => ({ status: code, body: { ok: false, error_code: code, description } });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Telegram reads every parameter as a string, whether it came as JSON, form or query. */
@@ -65,14 +67,15 @@ function jsonArg(p: Params, name: string): unknown {
 }
 /** "0042" and 42 address the same chat. */
 const chatKey = (raw: string) => (/^-?\d+$/.test(raw) ? String(BigInt(raw)) : raw);
+const newChat = (id: number, first_name: string): Chat => ({ id, first_name, type: 'private' });
 
 function failureReply(f: TelegramFailure): Reply {
   switch (f.kind) {
-    case 'rate_limit': return fail(429, `Too Many Requests: retry after ${f.retryAfter}`, { retry_after: f.retryAfter });
-    case 'server_error': {
-      const status = f.status ?? 502;
-      return fail(status, http.STATUS_CODES[status] ?? 'Internal Server Error');
+    case 'rate_limit': {
+      const { status, body } = fail(429, `Too Many Requests: retry after ${f.retryAfter}`);
+      return { status, body: { ...body, parameters: { retry_after: f.retryAfter } }, headers: { 'retry-after': String(f.retryAfter) } };
     }
+    case 'server_error': return fail(f.status ?? 502, http.STATUS_CODES[f.status ?? 502] ?? 'Server Error');
     case 'blocked': return fail(403, 'Forbidden: bot was blocked by the user');
     case 'chat_not_found': return fail(400, 'Bad Request: chat not found');
     case 'unauthorized': return fail(401, 'Unauthorized');
@@ -128,9 +131,8 @@ export class TelegramFake {
   revokeToken(token: string): void { this.revoked.add(token); }
 
   failNext(method: string, failure: TelegramFailure, times = 1): void {
-    const queue = this.failures.get(method.toLowerCase()) ?? [];
-    for (let i = 0; i < times; i++) queue.push(failure);
-    this.failures.set(method.toLowerCase(), queue);
+    const key = method.toLowerCase();
+    this.failures.set(key, [...(this.failures.get(key) ?? []), ...Array<TelegramFailure>(times).fill(failure)]);
   }
 
   sentMessages(token?: string): SentMessage[] {
@@ -153,8 +155,8 @@ export class TelegramFake {
     if (!bot.webhook) throw new Error(`TelegramFake: no webhook is set for bot ${bot.id}`);
     if (!msg.photo && !msg.text) throw new Error('TelegramFake: a customer message needs text or photo');
     const key = String(msg.chatId);
-    const state: ChatState = bot.chats.get(key) ?? { chat: { id: msg.chatId, first_name: 'Customer', type: 'private' }, lastMessageId: 0, messages: new Map() };
-    if (msg.firstName) state.chat = { id: msg.chatId, first_name: msg.firstName, type: 'private' };
+    const state: ChatState = bot.chats.get(key) ?? { chat: newChat(msg.chatId, 'Customer'), lastMessageId: 0, messages: new Map() };
+    if (msg.firstName) state.chat = newChat(msg.chatId, msg.firstName);
     if (msg.lastName) state.chat.last_name = msg.lastName;
     if (msg.username) state.chat.username = msg.username;
     bot.chats.set(key, state);
@@ -168,7 +170,7 @@ export class TelegramFake {
     };
     state.messages.set(message.message_id, message);
     if (bot.allowedUpdates && !bot.allowedUpdates.includes('message')) {
-      throw new Error('TelegramFake: allowed_updates excludes "message", Telegram would not deliver this update');
+      throw new Error('TelegramFake: allowed_updates excludes "message", so Telegram would not deliver this');
     }
     const update = { update_id: ++bot.lastUpdateId, message };
     return { ...(await this.deliver(bot, update)), update };
@@ -186,15 +188,19 @@ export class TelegramFake {
     if (secret_token) headers['x-telegram-bot-api-secret-token'] = secret_token;
     let res: Response;
     try {
-      res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(update), signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
+      const signal = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
+      res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(update), signal });
     } catch (err) {
+      // Wording as Telegram shows it in getWebhookInfo.last_error_message.
       const code = (err as { cause?: { code?: string } }).cause?.code;
-      const why = (err as Error).name === 'TimeoutError' ? 'Read timeout expired' : code === 'ECONNREFUSED' ? 'Connection refused' : `Connection failed: ${code ?? (err as Error).message}`;
+      const why = (err as Error).name === 'TimeoutError' ? 'Read timeout expired'
+        : code === 'ECONNREFUSED' ? 'Connection refused' : `Connection failed: ${code ?? (err as Error).message}`;
       bot.lastError = { date: nowSeconds(), message: why };
-      throw new Error(`TelegramFake: webhook delivery failed: ${bot.lastError.message}`);
+      throw new Error(`TelegramFake: webhook delivery failed: ${why}`);
     }
     const body = await res.text();
-    if (!res.ok) bot.lastError = { date: nowSeconds(), message: `Wrong response from the webhook: ${res.status} ${res.statusText}` };
+    const message = `Wrong response from the webhook: ${res.status} ${res.statusText}`;
+    if (!res.ok) bot.lastError = { date: nowSeconds(), message };
     return { status: res.status, body };
   }
 
@@ -216,18 +222,17 @@ export class TelegramFake {
     const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);
     const token = route?.[1] ?? '';
     const method = route?.[2] ?? '';
-    let params: Params = Object.fromEntries(url.searchParams);
-    let reply: Reply;
+    let params: Params = Object.fromEntries(url.searchParams); // Telegram merges query and body
     const type = String(req.headers['content-type'] ?? '');
-    if (raw.length && type.startsWith('application/json')) {
-      const parsed = safeJson(raw);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) params = { ...params, ...(parsed as Params) };
-    } else if (raw.length && type.startsWith('application/x-www-form-urlencoded')) {
-      params = { ...params, ...Object.fromEntries(new URLSearchParams(raw)) };
+    const json = raw.length && type.startsWith('application/json') ? safeJson(raw) : {};
+    if (json && typeof json === 'object' && !Array.isArray(json)) params = { ...params, ...(json as Params) };
+    if (raw.length && type.startsWith('application/x-www-form-urlencoded')) {
+      Object.assign(params, Object.fromEntries(new URLSearchParams(raw)));
     }
+    let reply: Reply;
     if (!route || !TOKEN_RE.test(token)) reply = fail(404, 'Not Found');
     else if (this.revoked.has(token)) reply = fail(401, 'Unauthorized');
-    else if (raw.length && type.startsWith('application/json') && safeJson(raw) === undefined) reply = fail(400, "Bad Request: can't parse JSON object");
+    else if (json === undefined) reply = fail(400, "Bad Request: can't parse JSON object");
     else reply = this.dispatch(token, method, params);
     this.log.push({ token, method, params, status: reply.status });
     send(res, reply.status, reply.body, reply.headers);
@@ -244,8 +249,8 @@ export class TelegramFake {
       case 'setwebhook': return this.setWebhook(bot, p);
       case 'deletewebhook': return this.removeWebhook(bot);
       case 'getwebhookinfo': return ok(this.webhookInfoResult(bot));
-      case 'getupdates':
-        return bot.webhook ? fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first") : ok([]);
+      case 'getupdates': // updates only ever go to the webhook here, so there is never anything to fetch
+        return bot.webhook ? fail(409, WEBHOOK_CONFLICT) : ok([]);
       case 'sendmessage': return this.sendMessage(token, bot, me, p);
       default: return fail(404, 'Not Found: method not found');
     }
@@ -261,7 +266,7 @@ export class TelegramFake {
       if (Array.isArray(allowed)) bot.allowedUpdates = allowed.length ? allowed.map(String) : undefined;
     };
     const current = bot.webhook;
-    if (current && current.url === url && (current.secret_token ?? '') === secret && current.max_connections === maxConnections) {
+    if (current?.url === url && (current.secret_token ?? '') === secret && current.max_connections === maxConnections) {
       applyAllowed();
       return ok(true, 'Webhook is already set');
     }
@@ -272,7 +277,9 @@ export class TelegramFake {
     if (secret && !/^[A-Za-z0-9_-]+$/.test(secret)) return fail(400, 'Bad Request: secret token contains unallowed characters');
     if (!this.allowHttp) {
       if (parsed.protocol !== 'https:') return fail(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook');
-      if (!WEBHOOK_PORTS.has(parsed.port || '443')) return fail(400, 'Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443');
+      if (!WEBHOOK_PORTS.has(parsed.port || '443')) {
+        return fail(400, 'Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443');
+      }
     }
     bot.webhook = { url, ...(secret && { secret_token: secret }), max_connections: maxConnections };
     bot.lastError = undefined; // Telegram forgets delivery errors of the previous webhook
@@ -290,12 +297,13 @@ export class TelegramFake {
   private webhookInfoResult(bot: Bot): object {
     const wh = bot.webhook;
     const host = wh ? new URL(wh.url).hostname.replace(/^\[|\]$/g, '') : '';
+    const ip = isIP(host) ? host : host === 'localhost' ? '127.0.0.1' : '<unknown>'; // Telegram shows the resolved IP
     return {
       url: wh?.url ?? '',
       has_custom_certificate: false,
       pending_update_count: 0,
       ...(bot.lastError && { last_error_date: bot.lastError.date, last_error_message: bot.lastError.message }),
-      ...(wh && { max_connections: wh.max_connections, ip_address: isIP(host) ? host : host === 'localhost' ? '127.0.0.1' : '<unknown>' }),
+      ...(wh && { max_connections: wh.max_connections, ip_address: ip }),
       ...(bot.allowedUpdates && { allowed_updates: [...bot.allowedUpdates] }),
     };
   }
@@ -310,22 +318,17 @@ export class TelegramFake {
     const key = chatKey(rawChat);
     const state = bot.chats.get(key);
     if (!state) return fail(400, 'Bad Request: chat not found');
-    const replyParams = jsonArg(p, 'reply_parameters') as { message_id?: unknown; allow_sending_without_reply?: unknown } | undefined;
+    const replyParams = jsonArg(p, 'reply_parameters') as { message_id?: number; allow_sending_without_reply?: boolean } | undefined;
     const replyTo = Number(arg(p, 'reply_to_message_id') || replyParams?.message_id || 0);
     const replied = replyTo > 0 ? state.messages.get(replyTo) : undefined;
     const lenient = arg(p, 'allow_sending_without_reply') === 'true' || replyParams?.allow_sending_without_reply === true;
     if (replyTo > 0 && !replied && !lenient) return fail(400, 'Bad Request: message to be replied not found');
-    const message = {
-      message_id: ++state.lastMessageId,
-      from: me,
-      chat: { ...state.chat },
-      date: nowSeconds(),
-      ...(replied && { reply_to_message: replied }),
-      text,
-    };
-    state.messages.set(message.message_id, { ...message, reply_to_message: undefined });
-    this.sent.push({ token, chat_id: key, text, message_id: message.message_id, ...(replied && { reply_to_message_id: replyTo }), at: Date.now() });
-    return ok(message);
+    const message = { message_id: ++state.lastMessageId, from: me, chat: { ...state.chat }, date: nowSeconds(), text };
+    state.messages.set(message.message_id, message); // stored without reply_to_message: Telegram nests only one level
+    const { message_id } = message;
+    this.sent.push({ token, chat_id: key, text, message_id, ...(replied && { reply_to_message_id: replyTo }), at: Date.now() });
+    const { text: _text, ...head } = message;
+    return ok({ ...head, ...(replied && { reply_to_message: replied }), text });
   }
 
   /** Lets a human drive the fake with curl; loopback only, so no auth. */
@@ -337,20 +340,18 @@ export class TelegramFake {
         const token = str('token');
         const chatId = Number(body.chat_id);
         if (!token || !Number.isSafeInteger(chatId)) return send(res, 400, { error: 'token and numeric chat_id are required' });
-        const result = await this.customerSends(token, {
-          chatId, text: str('text'), firstName: str('first_name'), lastName: str('last_name'), username: str('username'), photo: body.photo === true, caption: str('caption'),
-        });
-        return send(res, 200, result);
+        const [text, firstName, lastName, username, caption] = ['text', 'first_name', 'last_name', 'username', 'caption'].map(str);
+        const photo = body.photo === true;
+        return send(res, 200, await this.customerSends(token, { chatId, text, firstName, lastName, username, photo, caption }));
       }
       if (url.pathname === '/_sandbox/fail-next') {
         const method = str('method');
         const kind = str('kind');
-        const times = body.times === undefined ? 1 : Number(body.times);
-        const failure = { kind, retryAfter: Number(body.retry_after ?? 1), status: body.status === undefined ? undefined : Number(body.status) } as TelegramFailure;
-        if (!method || !['rate_limit', 'server_error', 'blocked', 'chat_not_found', 'unauthorized'].includes(kind ?? '')) {
-          return send(res, 400, { error: 'method and kind (rate_limit|server_error|blocked|chat_not_found|unauthorized) are required' });
-        }
-        this.failNext(method, failure, times);
+        const kinds = ['rate_limit', 'server_error', 'blocked', 'chat_not_found', 'unauthorized'];
+        if (!method || !kinds.includes(kind ?? '')) return send(res, 400, { error: `method and kind (${kinds.join('|')}) are required` });
+        const status = body.status === undefined ? undefined : Number(body.status);
+        const failure = { kind, retryAfter: Number(body.retry_after ?? 1), status } as TelegramFailure;
+        this.failNext(method, failure, body.times === undefined ? 1 : Number(body.times));
         return send(res, 200, { ok: true });
       }
       if (url.pathname === '/_sandbox/sent') return send(res, 200, this.sentMessages(url.searchParams.get('token') || undefined));
@@ -387,7 +388,7 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
 
 if (require.main === module) {
   TelegramFake.start({ port: Number(process.env.PORT ?? 8081), host: process.env.HOST, allowHttpWebhooks: true }).then(
-    (fake) => console.log(`Telegram sandbox listening on ${fake.baseUrl} (Bot API at ${fake.baseUrl}/bot<token>/<method>, control at ${fake.baseUrl}/_sandbox/)`),
+    (fake) => console.log(`Telegram Bot API fake on ${fake.baseUrl}  (bots: ${fake.baseUrl}/bot<token>/<method>, control: /_sandbox/)`),
     (err: Error) => {
       console.error(`Telegram sandbox failed to start: ${err.message}`);
       process.exit(1);

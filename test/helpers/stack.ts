@@ -69,7 +69,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   };
   const stopWorker = async () => {
     if (!running) return;
-    running.worker.shutdown();
+    if (running.worker.getState() === 'RUNNING') running.worker.shutdown();
     await running.done;
     await running.close();
     running = undefined;
