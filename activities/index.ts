@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { AdapterContext } from '../src/channels/types';
+import type { SecretBox } from '../src/crypto/secret-box';
 import type { Db } from '../src/db/knex';
 import { makeChannelActivities } from './channels';
 import { makePersistInbound } from './messages';
@@ -7,6 +8,7 @@ import { makeOutboundActivities } from './outbound';
 
 export interface ActivityDeps {
   db: Db;
+  secrets: SecretBox;
   adapterContext: AdapterContext;
   publicBaseUrl: string;
   temporal?: Client;

@@ -3,6 +3,8 @@ import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
 import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
+import { openConfig } from '../src/channels/credentials';
+import type { SecretBox } from '../src/crypto/secret-box';
 import type { Db } from '../src/db/knex';
 import { sendAttemptFailedSignal } from '../workflows/definitions';
 
@@ -14,6 +16,7 @@ export interface SendOutboundResult {
 
 interface Deps {
   db: Db;
+  secrets: SecretBox;
   adapterContext: AdapterContext;
   /** Reports failed attempts to the conversation workflow, for its state query. */
   temporal?: Client;
@@ -24,7 +27,7 @@ interface Deps {
  * attempt: it re-reads the message and the channel every time, so a reply that
  * was already sent is not sent again and a channel switched off meanwhile stops it.
  */
-export function makeOutboundActivities({ db, adapterContext, temporal }: Deps) {
+export function makeOutboundActivities({ db, secrets, adapterContext, temporal }: Deps) {
   async function sendOutbound({ messageId }: { messageId: string }): Promise<SendOutboundResult> {
     const row = await db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
@@ -52,14 +55,15 @@ export function makeOutboundActivities({ db, adapterContext, temporal }: Deps) {
       return { outcome: 'failed', error: reason };
     }
     const adapter = adapterFor(row.channel_type);
-    if (!adapter) {
-      const reason = `no adapter for channel type ${row.channel_type}`;
+    if (!adapter.send) {
+      // Not a platform error and no retry can help: fail the reply now, saying why.
+      const reason = `sending through ${row.channel_type} channels is not available yet`;
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
       return { outcome: 'failed', error: reason };
     }
 
     try {
-      const cfg = adapter.config.parse(row.config);
+      const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config));
       const sent = await adapter.send(
         cfg,
         { threadKey: row.thread_key, platformUserId: row.platform_user_id },

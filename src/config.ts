@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseKey, SecretBox } from './crypto/secret-box';
 
 /**
  * Every environment variable PingBack reads, in one schema. Processes call
@@ -21,6 +22,13 @@ export const configSchema = z.object({
   PUBLIC_BASE_URL: url.default('http://127.0.0.1:3000'),
   /** Bearer token for /admin routes; the admin API is off when it is unset. */
   PINGBACK_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** 32 bytes (64 hex chars or base64) sealing channel credentials at rest; api and worker need it. */
+  PINGBACK_ENCRYPTION_KEY: z.string().refine(isKey, 'must be 32 bytes, as 64 hex characters or base64').optional(),
+  /** Comma-separated keys that sealed older values, kept readable while keys rotate. */
+  PINGBACK_ENCRYPTION_OLD_KEYS: z
+    .string()
+    .refine((v) => v.split(',').every((k) => isKey(k)), 'each comma-separated key must be 32 bytes, as hex or base64')
+    .optional(),
   TELEGRAM_API_BASE_URL: url.default('https://api.telegram.org'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
@@ -31,6 +39,22 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
+
+function isKey(text: string): boolean {
+  try {
+    parseKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The credentials box for processes that read or write channel configs. */
+export function secretBoxFrom(config: Pick<Config, 'PINGBACK_ENCRYPTION_KEY' | 'PINGBACK_ENCRYPTION_OLD_KEYS'>): SecretBox {
+  if (!config.PINGBACK_ENCRYPTION_KEY) throw new ConfigError('PINGBACK_ENCRYPTION_KEY is required (generate one with: openssl rand -hex 32)');
+  const old = config.PINGBACK_ENCRYPTION_OLD_KEYS?.split(',').filter(Boolean).map(parseKey) ?? [];
+  return new SecretBox(parseKey(config.PINGBACK_ENCRYPTION_KEY), old);
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings are how shells and compose files say "unset".

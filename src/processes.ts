@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createApp } from './api/app';
-import type { Config } from './config';
+import { Config, secretBoxFrom } from './config';
+import type { SecretBox } from './crypto/secret-box';
 import { createDb, Db } from './db/knex';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
@@ -13,12 +14,13 @@ export interface Running {
 }
 
 export function connectDeps(config: Config) {
+  const secrets = secretBoxFrom(config);
   const db = createDb(config.DATABASE_URL, { max: 20 });
   const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
-  return { db, temporal };
+  return { db, temporal, secrets };
 }
 
-export async function startApi(config: Config, log: Logger, deps: { db: Db; temporal: Client }): Promise<Running & { url: string }> {
+export async function startApi(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running & { url: string }> {
   const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS);
   const app = createApp({ ...deps, signaller, config, log });
   const server = http.createServer(app.callback());
@@ -34,7 +36,7 @@ export async function startApi(config: Config, log: Logger, deps: { db: Db; temp
   };
 }
 
-export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client }): Promise<Running> {
+export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running> {
   const { worker, connection } = await createWorker({ config, ...deps });
   const done = worker.run().catch((err) => {
     log.error('worker stopped with an error', { error: String(err) });

@@ -1,9 +1,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const { connectChannel, disconnectChannel } = proxyActivities<Activities>({
+const { syncChannelRegistration } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  // The platform may be down for a while; the channel shows `pending` until it answers.
+  // The platform may be down for a while; the channel shows `pending` with the reason until it answers.
   scheduleToCloseTimeout: '24h',
   retry: {
     initialInterval: '2s',
@@ -15,15 +15,15 @@ const { connectChannel, disconnectChannel } = proxyActivities<Activities>({
 
 export interface ChannelSetupInput {
   channelId: string;
-  action: 'connect' | 'disconnect';
 }
 
 /**
- * Registers (or removes) a channel's webhook with its platform, retrying through
- * outages. The activities record the outcome on the channel row, so the API shows
- * `pending`, `connected` or `error` with the platform's message.
+ * Brings the platform's webhook registration in line with the channel row: an
+ * active channel is registered (credentials checked, webhook set with the
+ * channel's secret), an inactive one unregistered. The API starts it after every
+ * change that matters (create, token change, activation), replacing a run still
+ * retrying, so the newest state always wins.
  */
 export async function channelSetupWorkflow(input: ChannelSetupInput): Promise<void> {
-  if (input.action === 'connect') await connectChannel({ channelId: input.channelId });
-  else await disconnectChannel({ channelId: input.channelId });
+  await syncChannelRegistration({ channelId: input.channelId });
 }

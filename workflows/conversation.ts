@@ -57,6 +57,9 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   const totals = { ...(input.totals ?? { received: 0, sent: 0, failed: 0 }) };
   let conversationId = input.conversationId ?? null;
   let draining = false;
+  // A reply in flight (possibly retrying through an outage for hours) holds up continue-as-new;
+  // inbound persistence keeps going until it is done.
+  let sending = false;
 
   setHandler(inboundSignal, (m) => void inbox.push(m));
   setHandler(replySignal, ({ messageId }) => {
@@ -82,8 +85,8 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
 
   async function persistLoop(): Promise<void> {
     for (;;) {
-      await condition(() => inbox.length > 0 || draining);
-      if (draining) return;
+      await condition(() => inbox.length > 0 || (draining && !sending));
+      if (draining && !sending) return;
       const batch = inbox.slice(0, MAX_BATCH);
       const result = await persistInbound({
         accountId: input.accountId,
@@ -106,6 +109,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       if (draining) return;
       const head = outbox[0];
       head.state = 'sending';
+      sending = true;
       try {
         const r = await sendOutbound({ messageId: head.messageId });
         if (r.outcome === 'failed') totals.failed++;
@@ -115,6 +119,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
         await markOutboundFailed({ messageId: head.messageId, reason: failureReason(err) });
       }
       outbox.shift();
+      sending = false;
     }
   }
 

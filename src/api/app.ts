@@ -2,6 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { AppError } from '../errors';
 import { telegramIngress } from '../ingress/telegram';
+import { accountRoutes } from './account';
 import { adminRoutes } from './admin';
 import { requireApiKey } from './auth';
 import { channelRoutes } from './channels';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): Koa {
 
   const api = new Router<AuthState>({ prefix: '/api' });
   api.use(requireApiKey(deps));
+  api.use(accountRoutes(deps).routes());
   api.use(channelRoutes(deps).routes());
   api.use(conversationRoutes(deps).routes());
   app.use(api.routes());

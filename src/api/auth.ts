@@ -24,6 +24,12 @@ export function requireApiKey({ db }: AppDeps): Middleware<AuthState> {
     const account = await accountForApiKey(db, key);
     if (!account) throw unauthorized('the API key is unknown or revoked');
     ctx.state.accountId = account.id;
+    // At most one write a minute per key, off the request's path.
+    void db('api_keys')
+      .where({ id: account.key_id })
+      .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw("now() - interval '1 minute'")))
+      .update({ last_used_at: db.fn.now() })
+      .catch(() => undefined);
     await next();
   };
 }

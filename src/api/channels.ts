@@ -2,9 +2,9 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { adapterFor } from '../channels';
 import { callbackUrl } from '../channels/callback-url';
-import { maskConfig } from '../channels/mask';
+import { mergeConfigPatch, openConfig, presentConfig, sealConfig } from '../channels/credentials';
 import { channelTypeSchema } from '../channels/types';
-import { ChannelRow, findChannel, insertChannel } from '../db/channels';
+import { ChannelRow, findChannel, insertChannel, updateChannel } from '../db/channels';
 import { isUuid } from '../db/ids';
 import { AppError, notFound } from '../errors';
 import { readJsonBody } from '../http/body';
@@ -19,69 +19,122 @@ export const createChannelSchema = z.object({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
-export function presentChannel(row: ChannelRow, publicBaseUrl: string) {
-  const adapter = adapterFor(row.type);
-  return {
-    id: row.id,
-    type: row.type,
-    name: row.name,
-    config: maskConfig(row.config, adapter?.secretFields ?? []),
-    is_active: row.is_active,
-    status: row.status,
-    status_message: row.status_message,
-    callback_url: callbackUrl(publicBaseUrl, row.type, row.id),
-    verify_token: row.verify_token,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
+export const updateChannelSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    /** Merged into the stored config; a secret sent back masked keeps the stored one. */
+    config: z.record(z.string(), z.unknown()).optional(),
+    is_active: z.boolean().optional(),
+  })
+  .strict();
+
+const CONSOLE_HINT = "waiting for the platform: paste callback_url and verify_token into the platform's webhook settings";
 
 export function channelRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
+  const { db, secrets } = deps;
+
+  const present = (row: ChannelRow) => ({
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    config: presentConfig(secrets, row.type, row.config),
+    is_active: row.is_active,
+    status: row.status,
+    status_message: row.status_message,
+    setup: adapterFor(row.type).setup,
+    callback_url: callbackUrl(deps.config.PUBLIC_BASE_URL, row.type, row.id),
+    verify_token: row.verify_token,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  });
+
+  /** Hands the platform registration to Temporal; without it the channel would never connect. */
+  const syncRegistration = (channelId: string) =>
+    deps.temporal.workflow
+      .start(channelSetupWorkflow, {
+        workflowId: channelSetupWorkflowId(channelId),
+        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+        args: [{ channelId }],
+        // A run still retrying an older state is replaced: the newest state wins.
+        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      })
+      .catch((err) => {
+        throw new AppError(503, 'temporal_unavailable', 'could not start the channel setup; retry later', { cause: (err as Error).message });
+      });
 
   router.post('/channels', async (ctx) => {
     const input = validate(createChannelSchema, (await readJsonBody(ctx)).json);
     const adapter = adapterFor(input.type);
-    if (!adapter) {
-      throw new AppError(422, 'channel_type_unsupported', `${input.type} channels are not available in this version yet`);
-    }
-    const config = validate(adapter.config, input.config, `${input.type} config`);
-    const row = await insertChannel(deps.db, {
+    const config = validate(adapter.config, input.config, `${input.type} config`) as Record<string, unknown>;
+    const row = await insertChannel(db, {
       accountId: ctx.state.accountId,
       type: input.type,
       name: input.name ?? `${input.type} channel`,
-      config: config as object,
+      config: sealConfig(secrets, input.type, config),
+      status: adapter.setup === 'none' ? 'connected' : 'pending',
+      statusMessage: adapter.setup === 'console' ? CONSOLE_HINT : null,
     });
-    if (adapter.registerWebhook) {
-      try {
-        await deps.temporal.workflow.start(channelSetupWorkflow, {
-          workflowId: channelSetupWorkflowId(row.id),
-          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-          args: [{ channelId: row.id, action: 'connect' }],
-          workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-        });
-      } catch (err) {
-        // Without its setup workflow the channel would sit in `pending` forever: undo, let the client retry.
-        await deps.db('channels').where({ id: row.id }).delete();
-        throw new AppError(503, 'temporal_unavailable', 'could not start the channel setup; retry later', {
-          cause: (err as Error).message,
-        });
-      }
+    if (adapter.setup === 'api') {
+      // Undone if Temporal will not take it, so the client's retry starts clean.
+      await syncRegistration(row.id).catch(async (err) => {
+        await db('channels').where({ id: row.id }).delete();
+        throw err;
+      });
     }
     deps.log.info('channel created', { account_id: row.account_id, channel_id: row.id, type: row.type });
     ctx.status = 201;
-    ctx.body = presentChannel(row, deps.config.PUBLIC_BASE_URL);
+    ctx.body = present(row);
   });
 
   router.get('/channels', async (ctx) => {
-    const rows: ChannelRow[] = await deps.db('channels').where({ account_id: ctx.state.accountId }).orderBy('created_at', 'asc');
-    ctx.body = { data: rows.map((r) => presentChannel(r, deps.config.PUBLIC_BASE_URL)) };
+    const rows: ChannelRow[] = await db('channels').where({ account_id: ctx.state.accountId }).orderBy('created_at', 'asc');
+    ctx.body = { data: rows.map(present) };
   });
 
   router.get('/channels/:id', async (ctx) => {
-    const row = isUuid(ctx.params.id) ? await findChannel(deps.db, ctx.state.accountId, ctx.params.id) : undefined;
+    const row = isUuid(ctx.params.id) ? await findChannel(db, ctx.state.accountId, ctx.params.id) : undefined;
     if (!row) throw notFound('channel');
-    ctx.body = presentChannel(row, deps.config.PUBLIC_BASE_URL);
+    ctx.body = present(row);
+  });
+
+  router.patch('/channels/:id', async (ctx) => {
+    if (!isUuid(ctx.params.id)) throw notFound('channel');
+    const input = validate(updateChannelSchema, (await readJsonBody(ctx)).json);
+    const { before, after } = await updateChannel(db, ctx.state.accountId, ctx.params.id, (current) => {
+      const changes: Partial<Pick<ChannelRow, 'name' | 'config' | 'is_active'>> = {};
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.is_active !== undefined) changes.is_active = input.is_active;
+      if (input.config !== undefined) {
+        const adapter = adapterFor(current.type);
+        const merged = mergeConfigPatch(current.type, openConfig(secrets, current.type, current.config), input.config);
+        const config = validate(adapter.config, merged, `${current.type} config`) as Record<string, unknown>;
+        changes.config = sealConfig(secrets, current.type, config);
+      }
+      return changes;
+    });
+    const adapter = adapterFor(after.type);
+    const activeChanged = before.is_active !== after.is_active;
+    const configChanged = input.config !== undefined && JSON.stringify(openConfig(secrets, after.type, after.config)) !== JSON.stringify(openConfig(secrets, before.type, before.config));
+    if (adapter.setup === 'api' && (activeChanged || (configChanged && after.is_active))) {
+      await syncRegistration(after.id).catch(async (err) => {
+        // All or nothing: a change the platform will never hear of is undone.
+        const { name, config, is_active, status, status_message } = before;
+        await db('channels').where({ id: before.id }).update({ name, config: JSON.stringify(config), is_active, status, status_message });
+        throw err;
+      });
+      if (after.is_active) {
+        await db('channels').where({ id: after.id }).update({ status: 'pending', status_message: 'registering with the platform' });
+        Object.assign(after, { status: 'pending', status_message: 'registering with the platform' });
+      }
+    }
+    deps.log.info('channel updated', {
+      account_id: after.account_id,
+      channel_id: after.id,
+      is_active: after.is_active,
+      fields: Object.keys(input),
+    });
+    ctx.body = present(after);
   });
 
   return router;

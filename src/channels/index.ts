@@ -1,14 +1,27 @@
 import type { ChannelAdapter, ChannelType } from './types';
+import { emailAdapter } from './email/adapter';
+import { instagramAdapter } from './instagram/adapter';
 import { telegramAdapter } from './telegram/adapter';
+import { webchatAdapter } from './webchat/adapter';
+import { whatsappAdapter } from './whatsapp/adapter';
+import { xAdapter } from './x/adapter';
 
 /**
- * channel_type → adapter. Types without an adapter yet cannot be created
- * through the API (see api/channels.ts); adding one is a folder and a line here.
+ * channel_type → adapter. `satisfies` makes a channel type without an adapter a
+ * compile error; adding one is a folder and a line here. Capabilities a type
+ * lacks so far (`send`, `registerWebhook`) are simply absent from its adapter.
  */
-export const adapters: Partial<Record<ChannelType, ChannelAdapter<any>>> = {
+export const adapters = {
+  webchat: webchatAdapter,
+  email: emailAdapter,
+  whatsapp: whatsappAdapter,
   telegram: telegramAdapter,
-};
+  instagram: instagramAdapter,
+  x: xAdapter,
+} satisfies Record<ChannelType, ChannelAdapter<any>>;
 
-export function adapterFor(type: ChannelType): ChannelAdapter<unknown> | undefined {
+export function adapterFor(type: ChannelType): ChannelAdapter<unknown> {
+  // The type rules out a miss, but `type` often comes from a database row.
+  if (!Object.hasOwn(adapters, type)) throw new Error(`unknown channel type ${JSON.stringify(type)}`);
   return adapters[type];
 }

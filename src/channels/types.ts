@@ -69,10 +69,23 @@ export interface AdapterContext {
  */
 export interface ChannelAdapter<Config = unknown> {
   type: ChannelType;
+  /** Validates what the user pastes in when connecting a channel of this type. */
   config: z.ZodType<Config>;
-  /** Top-level config keys that hold credentials: never shown whole, never logged. */
+  /**
+   * Config values that are credentials, as dotted paths into the config
+   * (`'bot_token'`, `'smtp.password'`): never shown whole, never logged.
+   * A path that is absent in a given config (a branch of a union) is skipped.
+   */
   secretFields: readonly string[];
-  send(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
+  /**
+   * How a channel of this type gets connected: PingBack registers its webhook
+   * through the platform's API (`api`, with registerWebhook), the user pastes the
+   * callback URL and verify token into the platform's console (`console`), or
+   * there is no platform to connect to (`none`, the web widget).
+   */
+  setup: 'api' | 'console' | 'none';
+  /** Absent for channel types whose outbound is not built yet: their replies fail with a reason saying so. */
+  send?(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
   /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
   registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;
   unregisterWebhook?(cfg: Config, ctx: AdapterContext): Promise<void>;

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { AppError } from '../errors';
+import { PLAN_LIMITS } from '../plans';
 import type { Db } from './knex';
 
 export const PLANS = ['free', 'mini', 'pro'] as const;
@@ -8,7 +10,7 @@ export type Plan = z.infer<typeof planSchema>;
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
-/** `pb_` + 40 base62-ish chars: recognisable in logs and secret scanners, 238 bits of entropy. */
+/** `pb_` + 40 base64url chars: recognisable in logs and secret scanners, 240 bits of entropy. */
 function newApiKey(): string {
   return 'pb_' + randomBytes(30).toString('base64url');
 }
@@ -16,21 +18,84 @@ function newApiKey(): string {
 export async function createAccount(db: Db, input: { name: string; plan: Plan }) {
   return db.transaction(async (trx) => {
     const [account] = await trx('accounts').insert({ name: input.name, plan: input.plan }).returning(['id', 'name', 'plan', 'created_at']);
-    const apiKey = await issueApiKey(trx, account.id, 'default');
-    return { account, apiKey };
+    const { key } = await issueApiKey(trx, account.id, 'default');
+    return { account, apiKey: key };
   });
 }
 
-export async function issueApiKey(db: Db, accountId: string, name: string): Promise<string> {
+/** A new key; only its hash is kept, so this is the one time it can be shown. */
+export async function issueApiKey(db: Db, accountId: string, name: string) {
   const key = newApiKey();
-  await db('api_keys').insert({ account_id: accountId, name, key_hash: hashApiKey(key), prefix: key.slice(0, 10) });
-  return key;
+  const [row] = await db('api_keys')
+    .insert({ account_id: accountId, name, key_hash: hashApiKey(key), prefix: key.slice(0, 10) })
+    .returning(['id', 'name', 'prefix', 'created_at']);
+  return { key, row };
 }
 
-export async function accountForApiKey(db: Db, key: string): Promise<{ id: string; plan: Plan } | undefined> {
+export async function accountForApiKey(db: Db, key: string): Promise<{ id: string; plan: Plan; key_id: string } | undefined> {
   return db('api_keys as k')
     .join('accounts as a', 'a.id', 'k.account_id')
     .where({ 'k.key_hash': hashApiKey(key) })
     .whereNull('k.revoked_at')
-    .first('a.id', 'a.plan');
+    .first('a.id', 'a.plan', 'k.id as key_id');
+}
+
+/**
+ * Changes an account's plan. A downgrade the active channels would exceed is
+ * refused (409) naming those channels: nothing is deactivated behind the user's back.
+ */
+export async function setPlan(db: Db, accountId: string, plan: Plan) {
+  return db.transaction(async (trx) => {
+    const account = await trx('accounts').where({ id: accountId }).forUpdate().first();
+    if (!account) throw new AppError(404, 'not_found', 'account not found');
+    const limits = PLAN_LIMITS[plan];
+    const active: Array<{ id: string; name: string; type: string }> = await trx('channels')
+      .where({ account_id: accountId, is_active: true })
+      .orderBy('created_at')
+      .select('id', 'name', 'type');
+    const wrongType = active.filter((c) => !(limits.channelTypes as readonly string[]).includes(c.type));
+    if (wrongType.length > 0 || active.length > limits.maxChannels) {
+      const blocking = wrongType.length > 0 ? wrongType : active;
+      const why =
+        wrongType.length > 0
+          ? `the ${plan} plan does not include ${[...new Set(wrongType.map((c) => c.type))].join(', ')} channels`
+          : `the ${plan} plan allows ${limits.maxChannels} active channel${limits.maxChannels === 1 ? '' : 's'} and the account has ${active.length}`;
+      throw new AppError(409, 'plan_downgrade_blocked', `${why}; deactivate: ${blocking.map((c) => `${c.name} (${c.id})`).join(', ')}`, {
+        plan,
+        limit: limits.maxChannels,
+        channels: blocking,
+      });
+    }
+    const [updated] = await trx('accounts').where({ id: accountId }).update({ plan, updated_at: trx.fn.now() }).returning('*');
+    return updated;
+  });
+}
+
+/** What the account's plan allows and what it uses. */
+export async function accountSummary(db: Db, accountId: string) {
+  const account = await db('accounts').where({ id: accountId }).first('id', 'name', 'plan', 'created_at');
+  if (!account) throw new AppError(404, 'not_found', 'account not found');
+  const rows: Array<{ type: string; is_active: boolean; n: string }> = await db('channels')
+    .where({ account_id: accountId })
+    .groupBy('type', 'is_active')
+    .select('type', 'is_active', db.raw('count(*) as n'));
+  const byType: Record<string, number> = {};
+  let active = 0;
+  let total = 0;
+  for (const r of rows) {
+    total += Number(r.n);
+    if (r.is_active) {
+      active += Number(r.n);
+      byType[r.type] = (byType[r.type] ?? 0) + Number(r.n);
+    }
+  }
+  const limits = PLAN_LIMITS[account.plan as Plan];
+  return {
+    id: account.id,
+    name: account.name,
+    plan: account.plan,
+    created_at: account.created_at,
+    limits: { max_active_channels: limits.maxChannels, channel_types: limits.channelTypes },
+    usage: { active_channels: active, total_channels: total, active_channels_by_type: byType },
+  };
 }

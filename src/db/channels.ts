@@ -53,9 +53,10 @@ export async function assertPlanAllows(trx: Db, accountId: string, type: Channel
   }
 }
 
+/** Inserts a channel if the plan has room (config already validated and sealed). */
 export async function insertChannel(
   db: Db,
-  input: { accountId: string; type: ChannelType; name: string; config: object },
+  input: { accountId: string; type: ChannelType; name: string; config: object; status: ChannelRow['status']; statusMessage: string | null },
 ): Promise<ChannelRow> {
   return db.transaction(async (trx) => {
     await assertPlanAllows(trx, input.accountId, input.type);
@@ -65,11 +66,37 @@ export async function insertChannel(
         type: input.type,
         name: input.name,
         config: JSON.stringify(input.config),
+        status: input.status,
+        status_message: input.statusMessage,
         webhook_secret: token(),
         verify_token: token(),
       })
       .returning('*');
     return row;
+  });
+}
+
+/**
+ * Applies a change to a channel. `build` sees the current row (locked) and returns
+ * the columns to write; reactivation is checked against the plan in the same
+ * transaction, with the account row locked, as creation is.
+ */
+export async function updateChannel(
+  db: Db,
+  accountId: string,
+  id: string,
+  build: (current: ChannelRow) => Partial<Pick<ChannelRow, 'name' | 'config' | 'is_active' | 'status' | 'status_message'>>,
+): Promise<{ before: ChannelRow; after: ChannelRow }> {
+  return db.transaction(async (trx) => {
+    const before: ChannelRow | undefined = await trx('channels').where({ id, account_id: accountId }).first();
+    if (!before) throw new AppError(404, 'not_found', 'channel not found');
+    const changes = build(before);
+    if (changes.is_active === true && !before.is_active) await assertPlanAllows(trx, accountId, before.type);
+    const [after] = await trx('channels')
+      .where({ id })
+      .update({ ...changes, ...(changes.config ? { config: JSON.stringify(changes.config) } : {}), updated_at: trx.fn.now() })
+      .returning('*');
+    return { before, after };
   });
 }
 

@@ -21,7 +21,14 @@ export async function start(): Promise<void> {
   fs.mkdirSync(DATA_DIR, { recursive: true });
   const userDb = !!process.env.DATABASE_URL;
   process.env.DATABASE_URL ||= DEFAULT_DATABASE_URL;
-  process.env.PINGBACK_ADMIN_TOKEN ||= persistentSecret('admin-token');
+  process.env.PINGBACK_ADMIN_TOKEN ||= persistentSecret('admin-token', () => randomBytes(24).toString('base64url'));
+  if (!process.env.PINGBACK_ENCRYPTION_KEY) {
+    process.env.PINGBACK_ENCRYPTION_KEY = persistentSecret('encryption-key', () => randomBytes(32).toString('hex'));
+    console.warn(
+      `[pingback] WARNING: channel credentials are sealed with a development key kept in ${path.join(DATA_DIR, 'encryption-key')}; ` +
+        'set PINGBACK_ENCRYPTION_KEY in production, and keep it: without it stored credentials cannot be read.',
+    );
+  }
   const say = (line: string) => console.log(`[pingback] ${line}`);
 
   let devServer: DevServer | undefined;
@@ -75,10 +82,10 @@ export async function start(): Promise<void> {
 }
 
 /** A dev secret made once and kept under ./data (never used when the variable is set). */
-function persistentSecret(name: string): string {
+function persistentSecret(name: string, make: () => string): string {
   const file = path.join(DATA_DIR, name);
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-  const value = randomBytes(24).toString('base64url');
+  const value = make();
   fs.writeFileSync(file, value + '\n', { mode: 0o600 });
   return value;
 }

@@ -34,6 +34,12 @@ export function telegramIngress(deps: AppDeps): Router {
     }
     if (!channel.is_active) {
       // Acknowledged so Telegram stops retrying; never routed into a conversation.
+      await deps.db('ignored_events').insert({
+        channel_id: channel.id,
+        reason: 'channel_inactive',
+        platform_event_id: String(parsed.data.update_id),
+        payload: JSON.stringify(parsed.data),
+      });
       deps.log.info('webhook ignored: channel inactive', { channel_id: channel.id, update_id: parsed.data.update_id });
       ctx.body = { ok: true, ignored: 'channel_inactive' };
       return;

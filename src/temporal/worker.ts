@@ -2,6 +2,7 @@ import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';
+import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
 
 export interface WorkerDeps {
@@ -17,12 +18,13 @@ export interface WorkerDeps {
     | 'WORKER_MAX_CACHED_WORKFLOWS'
   >;
   db: Db;
+  secrets: SecretBox;
   temporal: Client;
   /** A prebuilt workflow bundle (tests build one per suite instead of per file). */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-export async function createWorker({ config, db, temporal, workflowBundle }: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker({ config, db, secrets, temporal, workflowBundle }: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
@@ -31,6 +33,7 @@ export async function createWorker({ config, db, temporal, workflowBundle }: Wor
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
     activities: createActivities({
       db,
+      secrets,
       temporal,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       adapterContext: { telegramApiBaseUrl: config.TELEGRAM_API_BASE_URL },

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
-import { configSchema, Config } from '../../src/config';
+import { configSchema, Config, secretBoxFrom } from '../../src/config';
 import { createDb, Db } from '../../src/db/knex';
 import { Logger, silentLogger } from '../../src/log';
 import { conversationSignaller } from '../../src/temporal/conversations';
@@ -11,6 +11,7 @@ import { createWorker } from '../../src/temporal/worker';
 import { freePort } from '../../src/dev/dev-server';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const TEST_ENCRYPTION_KEY = 'a1'.repeat(32);
 
 export interface Stack {
   url: string;
@@ -44,16 +45,18 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     PINGBACK_ADMIN_TOKEN: ADMIN_TOKEN,
+    PINGBACK_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     PORT: '0',
     HOST: '127.0.0.1',
     ...overrides,
   });
   const db = createDb(config.DATABASE_URL, { max: 10 });
+  const secrets = secretBoxFrom(config);
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const log = captureLogger();
   const signaller = conversationSignaller(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS);
-  const app = createApp({ db, temporal, signaller, config, log });
+  const app = createApp({ db, secrets, temporal, signaller, config, log });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
 
@@ -62,6 +65,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     const { worker, connection: nc } = await createWorker({
       config,
       db,
+      secrets,
       temporal,
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     });

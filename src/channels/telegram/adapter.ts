@@ -7,6 +7,7 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
   type: 'telegram',
   config: telegramConfigSchema,
   secretFields: ['bot_token'],
+  setup: 'api',
 
   async send(cfg, to, msg, ctx) {
     const result = await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', {

@@ -1,0 +1,44 @@
+import Router from '@koa/router';
+import { accountSummary, issueApiKey } from '../db/accounts';
+import { isUuid } from '../db/ids';
+import { notFound } from '../errors';
+import { readJsonBody } from '../http/body';
+import { createApiKeySchema } from './admin';
+import type { AppDeps, AuthState } from './context';
+import { validate } from './validate';
+
+/** The caller's own account: plan, limits, usage, and its API keys. */
+export function accountRoutes(deps: AppDeps): Router<AuthState> {
+  const router = new Router<AuthState>();
+  const { db } = deps;
+
+  router.get('/account', async (ctx) => {
+    ctx.body = await accountSummary(db, ctx.state.accountId);
+  });
+
+  router.get('/api-keys', async (ctx) => {
+    const rows = await db('api_keys')
+      .where({ account_id: ctx.state.accountId })
+      .orderBy('created_at')
+      .select('id', 'name', 'prefix', 'created_at', 'last_used_at', 'revoked_at');
+    ctx.body = { data: rows };
+  });
+
+  router.post('/api-keys', async (ctx) => {
+    const input = validate(createApiKeySchema, (await readJsonBody(ctx)).json);
+    const { key, row } = await issueApiKey(db, ctx.state.accountId, input.name);
+    ctx.status = 201;
+    ctx.body = { ...row, api_key: key };
+  });
+
+  router.delete('/api-keys/:id', async (ctx) => {
+    const id = ctx.params.id;
+    const n = isUuid(id)
+      ? await db('api_keys').where({ id, account_id: ctx.state.accountId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() })
+      : 0;
+    if (!n) throw notFound('API key');
+    ctx.status = 204;
+  });
+
+  return router;
+}

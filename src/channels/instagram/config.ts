@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** Trimmed, non-empty, at most `max` characters. */
+const text = (max: number) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`);
+
+/** Tokens and secrets have no spaces; a space usually means "Bearer " or a second value came along. */
+const credential = (max: number) => text(max).regex(/^\S+$/, 'must be the value alone, without spaces or a "Bearer " prefix');
+
+export const instagramConfigSchema = z
+  .object({
+    /** Page access token with the Instagram messaging permissions. */
+    access_token: credential(2048),
+    /** The Facebook Page linked to the Instagram professional account; sends go to `/<PAGE_ID>/messages`. */
+    page_id: text(32).regex(/^\d+$/, 'must be digits only: the ID of the Facebook Page linked to your Instagram account'),
+    /** Verifies `X-Hub-Signature-256` on every webhook. */
+    app_secret: credential(256),
+  })
+  .strict();
+export type InstagramConfig = z.infer<typeof instagramConfigSchema>;
+
+export const INSTAGRAM_SECRET_FIELDS: readonly string[] = ['access_token', 'app_secret'];
