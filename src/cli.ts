@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
-import { createAccount, planSchema } from './db/accounts';
+import { createAccount, planSchema, setPlan } from './db/accounts';
+import { isUuid } from './db/ids';
+import { AppError } from './errors';
 import { createDb } from './db/knex';
 import { ensureDatabase, migrateLatest } from './db/migrate';
 import { createLogger } from './log';
@@ -17,6 +19,8 @@ const USAGE = `pingback <command>
   migrate                    apply database migrations
   account create --name NAME [--plan free|mini|pro] [--json]
                              create an account and print its id and first API key
+  account set-plan --id ACCOUNT_ID --plan free|mini|pro
+                             change an account's plan (refused when its active channels exceed it)
   sandbox                    run the platform fakes (Telegram Bot API) for offline use
 
 Configuration is by environment variables only; see README.md.`;
@@ -74,18 +78,31 @@ async function main(argv: string[]): Promise<void> {
 
 async function accountCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'create') throw new ConfigError(`unknown account command "${sub ?? ''}": try "account create --name NAME"`);
+  if (sub !== 'create' && sub !== 'set-plan') {
+    throw new ConfigError(`unknown account command "${sub ?? ''}": try "account create --name NAME" or "account set-plan --id ID --plan PLAN"`);
+  }
   const { values } = parseArgs({
     args: rest,
-    options: { name: { type: 'string' }, plan: { type: 'string', default: 'free' }, json: { type: 'boolean', default: false } },
+    options: {
+      name: { type: 'string' },
+      id: { type: 'string' },
+      plan: { type: 'string', default: sub === 'create' ? 'free' : undefined },
+      json: { type: 'boolean', default: false },
+    },
   });
-  if (!values.name) throw new ConfigError('--name is required');
   const plan = planSchema.safeParse(values.plan);
   if (!plan.success) throw new ConfigError(`--plan must be one of free, mini, pro`);
+  if (sub === 'create' && !values.name) throw new ConfigError('--name is required');
+  if (sub === 'set-plan' && !(values.id && isUuid(values.id))) throw new ConfigError('--id must be an account id');
   const config = loadConfig();
   const db = createDb(config.DATABASE_URL, { max: 1 });
   try {
-    const { account, apiKey } = await createAccount(db, { name: values.name, plan: plan.data });
+    if (sub === 'set-plan') {
+      const account = await setPlan(db, values.id!, plan.data);
+      console.log(values.json ? JSON.stringify({ account_id: account.id, plan: account.plan }) : `account ${account.id} is now on ${account.plan}`);
+      return;
+    }
+    const { account, apiKey } = await createAccount(db, { name: values.name!, plan: plan.data });
     if (values.json) console.log(JSON.stringify({ account_id: account.id, api_key: apiKey }));
     else console.log(`account ${account.id} (${account.plan})\napi key: ${apiKey}\n(the key is shown only now; keep it)`);
   } finally {
@@ -110,7 +127,7 @@ export async function runUntilSignal(startFn: () => Promise<Running>): Promise<v
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof ConfigError) console.error(`pingback: ${err.message}`);
+    if (err instanceof ConfigError || err instanceof AppError) console.error(`pingback: ${err.message}`);
     else console.error(err);
     process.exit(1);
   });

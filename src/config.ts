@@ -30,6 +30,10 @@ export const configSchema = z.object({
     .refine((v) => v.split(',').every((k) => isKey(k)), 'each comma-separated key must be 32 bytes, as hex or base64')
     .optional(),
   TELEGRAM_API_BASE_URL: url.default('https://api.telegram.org'),
+  /** Graph API for WhatsApp Cloud API and Instagram messaging. */
+  META_GRAPH_BASE_URL: url.default('https://graph.facebook.com'),
+  META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
+  X_API_BASE_URL: url.default('https://api.x.com'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),

@@ -43,7 +43,8 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(root.routes());
   app.use(docsRoutes().routes());
-  app.use(telegramIngress(deps).routes());
+  // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
+  for (const ingress of [telegramIngress]) app.use(ingress(deps).routes());
   app.use(adminRoutes(deps).routes());
 
   const api = new Router<AuthState>({ prefix: '/api' });

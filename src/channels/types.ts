@@ -61,6 +61,9 @@ export interface SentRef {
 /** Deployment settings an adapter needs besides the channel's own config. */
 export interface AdapterContext {
   telegramApiBaseUrl: string;
+  metaGraphBaseUrl: string;
+  metaGraphVersion: string;
+  xApiBaseUrl: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
+import type { AdapterContext } from '../channels/types';
 import type { Config } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
@@ -12,6 +13,9 @@ export interface WorkerDeps {
     | 'TEMPORAL_NAMESPACE'
     | 'TEMPORAL_TASK_QUEUE'
     | 'TELEGRAM_API_BASE_URL'
+    | 'META_GRAPH_BASE_URL'
+    | 'META_GRAPH_VERSION'
+    | 'X_API_BASE_URL'
     | 'PUBLIC_BASE_URL'
     | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
     | 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'
@@ -22,6 +26,15 @@ export interface WorkerDeps {
   temporal: Client;
   /** A prebuilt workflow bundle (tests build one per suite instead of per file). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function adapterContextFrom(config: Pick<Config, 'TELEGRAM_API_BASE_URL' | 'META_GRAPH_BASE_URL' | 'META_GRAPH_VERSION' | 'X_API_BASE_URL'>): AdapterContext {
+  return {
+    telegramApiBaseUrl: config.TELEGRAM_API_BASE_URL,
+    metaGraphBaseUrl: config.META_GRAPH_BASE_URL,
+    metaGraphVersion: config.META_GRAPH_VERSION,
+    xApiBaseUrl: config.X_API_BASE_URL,
+  };
 }
 
 export async function createWorker({ config, db, secrets, temporal, workflowBundle }: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -36,7 +49,7 @@ export async function createWorker({ config, db, secrets, temporal, workflowBund
       secrets,
       temporal,
       publicBaseUrl: config.PUBLIC_BASE_URL,
-      adapterContext: { telegramApiBaseUrl: config.TELEGRAM_API_BASE_URL },
+      adapterContext: adapterContextFrom(config),
     }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { request, Stack, startStack } from '../helpers/stack';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The `pingback` command as an operator runs it (through tsx, so no build is needed). */
+function pingback(args: string[], env: Record<string, string | undefined>) {
+  const clean = { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv;
+  return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env: clean }).then(
+    (r) => ({ code: 0, ...r }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
+}
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack?.stop());
+
+test('account create --json prints an account id and a working API key; set-plan changes the plan', async () => {
+  const created = await pingback(['account', 'create', '--name', 'Acme CLI', '--plan', 'mini', '--json'], { DATABASE_URL: process.env.TEST_DATABASE_URL });
+  expect(created.code).toBe(0);
+  const { account_id, api_key } = JSON.parse(created.stdout);
+  const me = await request(stack.url, 'GET', '/api/account', { token: api_key });
+  expect(me.body).toMatchObject({ id: account_id, plan: 'mini', name: 'Acme CLI' });
+
+  const changed = await pingback(['account', 'set-plan', '--id', account_id, '--plan', 'pro'], { DATABASE_URL: process.env.TEST_DATABASE_URL });
+  expect(changed.stdout.trim()).toBe(`account ${account_id} is now on pro`);
+  expect((await request(stack.url, 'GET', '/api/account', { token: api_key })).body.plan).toBe('pro');
+});
+
+test('a missing or bad variable stops a process with one line naming it', async () => {
+  const missing = await pingback(['api'], {});
+  expect(missing.code).toBe(1);
+  expect(missing.stderr.trim()).toBe('pingback: DATABASE_URL is required');
+  const bad = await pingback(['worker'], { DATABASE_URL: process.env.TEST_DATABASE_URL, WORKER_MAX_CACHED_WORKFLOWS: 'lots' });
+  expect(bad.code).toBe(1);
+  expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  expect(bad.stderr).toMatch(/^pingback: WORKER_MAX_CACHED_WORKFLOWS /);
+  const nokey = await pingback(['api'], { DATABASE_URL: process.env.TEST_DATABASE_URL });
+  expect(nokey.stderr.trim()).toMatch(/^pingback: PINGBACK_ENCRYPTION_KEY is required/);
+});
+
+test('bad arguments are refused with a usable message', async () => {
+  const r = await pingback(['account', 'create', '--plan', 'gold', '--name', 'x'], { DATABASE_URL: process.env.TEST_DATABASE_URL });
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toBe('pingback: --plan must be one of free, mini, pro');
+});
