@@ -41,6 +41,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         'm.metadata',
         'c.thread_key',
         'ct.platform_user_id',
+        'ch.id as channel_id',
         'ch.type as channel_type',
         'ch.config',
         'ch.is_active',
@@ -76,6 +77,12 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
       if (!(err instanceof PlatformError)) throw err;
       if (!err.retryable) {
         await finish(messageId, { status: 'failed', error: err.message, attempts: attempt });
+        if (err.kind === 'auth') {
+          // Nothing will get through until someone gives the channel new credentials: say so where they look.
+          await db('channels')
+            .where({ id: row.channel_id })
+            .update({ status: 'error', status_message: `credentials rejected: ${err.message}; update the channel's credentials`, updated_at: db.fn.now() });
+        }
         throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], nonRetryable: true, details: [err.details] });
       }
       await db('messages').where({ id: messageId, status: 'pending' }).update({ attempts: attempt, error: err.message, updated_at: db.fn.now() });
