@@ -17,6 +17,8 @@ const USAGE = `pingback <command>
   api                        the HTTP API and the platforms' webhook ingress
   worker                     a Temporal worker (conversation and channel workflows)
   migrate                    apply database migrations
+  search-attributes          register PingBack's search attributes on the Temporal namespace
+                             (ChannelType, ChannelId, AccountId, ConversationStatus); run once per cluster
   account create --name NAME [--plan free|mini|pro] [--json]
                              create an account and print its id and first API key
   account set-plan --id ACCOUNT_ID --plan free|mini|pro
@@ -54,6 +56,13 @@ async function main(argv: string[]): Promise<void> {
       );
       const applied = await migrateLatest(config.DATABASE_URL);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return;
+    }
+    case 'search-attributes': {
+      const config = loadConfig();
+      const { registerSearchAttributes } = await import('./temporal/register-search-attributes');
+      const added = await registerSearchAttributes(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+      console.log(added.length ? `registered: ${added.join(', ')}` : 'search attributes already registered');
       return;
     }
     case 'account':

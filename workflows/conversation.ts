@@ -6,13 +6,16 @@ import {
   continueAsNew,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { ConversationStatusKey } from '../src/temporal/search-attributes';
 import type { Activities } from '../activities';
 import type { InboundMessage } from '../src/channels/types';
 import {
   ConversationInput,
   PendingSend,
+  conversationStatusSignal,
   inboundSignal,
   replySignal,
   sendAttemptFailedSignal,
@@ -73,6 +76,12 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       p.lastError = r.error;
     }
   });
+  const setStatus = (status: 'open' | 'resolved') => {
+    if (workflowInfo().typedSearchAttributes.get(ConversationStatusKey) !== status) {
+      upsertSearchAttributes([{ key: ConversationStatusKey, value: status }]);
+    }
+  };
+  setHandler(conversationStatusSignal, ({ status }) => setStatus(status));
   setHandler(stateQuery, () => ({
     conversationId,
     channelId: input.channelId,
@@ -100,6 +109,8 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       inbox.splice(0, batch.length);
       conversationId = result.conversationId ?? conversationId;
       totals.received += result.stored;
+      // A customer writing again reopens a resolved conversation (persistInbound did so in the database).
+      if (result.stored > 0) setStatus('open');
     }
   }
 

@@ -50,3 +50,5 @@ export const replySignal = defineSignal<[ReplyRequest]>('reply');
 /** Sent by the send activity after a failed attempt, so the state query can show retries live. */
 export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAttemptFailed');
 export const stateQuery = defineQuery<ConversationState>('state');
+/** The conversation was resolved or reopened in the inbox: kept in the ConversationStatus search attribute. */
+export const conversationStatusSignal = defineSignal<[{ status: 'open' | 'resolved' }]>('conversationStatus');

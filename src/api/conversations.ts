@@ -21,6 +21,8 @@ export const listConversationsQuery = z.object({
 
 export const listMessagesQuery = z.object({ limit, cursor: z.string().optional() });
 
+export const updateConversationSchema = z.object({ status: z.enum(['open', 'resolved']) }).strict();
+
 export const replySchema = z.object({
   content: z.string().trim().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters'),
 });
@@ -112,6 +114,19 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
       .withDeadline(Date.now() + 2000, () => deps.temporal.workflow.getHandle(row.workflow_id).query(stateQuery))
       .catch(() => null);
     ctx.body = { ...presentConversation(row), live };
+  });
+
+  router.patch('/conversations/:id', async (ctx) => {
+    const conv = await findConversation(ctx.state.accountId, ctx.params.id);
+    if (!conv) throw notFound('conversation');
+    const input = validate(updateConversationSchema, (await readJsonBody(ctx)).json);
+    // Temporal first: a status the workflow (and the operators' search) never hears of is not saved either.
+    await deps.signaller.status(
+      { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+      input.status,
+    );
+    await db('conversations').where({ id: conv.id }).update({ status: input.status, updated_at: db.fn.now() });
+    ctx.body = presentConversation({ ...conv, status: input.status });
   });
 
   router.get('/conversations/:id/messages', async (ctx) => {

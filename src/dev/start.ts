@@ -8,6 +8,7 @@ import { connectDeps, startApi, startWorker } from '../processes';
 import { runUntilSignal } from '../cli';
 import { DevServer, startDevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-cli';
+import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
 
 const DATA_DIR = path.resolve(process.env.PINGBACK_DATA_DIR ?? 'data');
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/pingback';
@@ -45,7 +46,7 @@ export async function start(): Promise<void> {
       // No CLI and no Go: the SDK downloads its own dev server (needs internet).
       const { TestWorkflowEnvironment } = await import('@temporalio/testing');
       const env = await TestWorkflowEnvironment.createLocal({
-        server: { ip: '127.0.0.1', port, ui: true, uiPort, dbFilename: path.join(DATA_DIR, 'temporal.sqlite') },
+        server: { ip: '127.0.0.1', port, ui: true, uiPort, dbFilename: path.join(DATA_DIR, 'temporal.sqlite'), searchAttributes: SEARCH_ATTRIBUTE_KEYS },
       });
       sdkServer = env;
       process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;

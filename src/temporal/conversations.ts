@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { ChannelType, InboundMessage } from '../channels/types';
 import { AppError } from '../errors';
-import { conversationWorkflow, inboundSignal, replySignal } from '../../workflows/conversation';
+import { conversationStatusSignal, conversationWorkflow, inboundSignal, replySignal } from '../../workflows/conversation';
 import { conversationWorkflowId } from './ids';
+import { AccountIdKey, ChannelIdKey, ChannelTypeKey, ConversationStatusKey } from './search-attributes';
 
 export interface ConversationRef {
   accountId: string;
@@ -14,6 +15,7 @@ export interface ConversationRef {
 export interface ConversationSignaller {
   inbound(ref: ConversationRef, message: InboundMessage): Promise<void>;
   reply(ref: ConversationRef, messageId: string): Promise<void>;
+  status(ref: ConversationRef, status: 'open' | 'resolved'): Promise<void>;
 }
 
 /**
@@ -33,9 +35,15 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
       });
     }
   }
-  const base = (ref: ConversationRef, workflowId: string) => ({
+  const base = (ref: ConversationRef, workflowId: string, status: 'open' | 'resolved' = 'open') => ({
     workflowId,
     taskQueue,
+    typedSearchAttributes: [
+      { key: ChannelTypeKey, value: ref.channelType },
+      { key: ChannelIdKey, value: ref.channelId },
+      { key: AccountIdKey, value: ref.accountId },
+      { key: ConversationStatusKey, value: status },
+    ],
     args: [{ accountId: ref.accountId, channelId: ref.channelId, channelType: ref.channelType, threadKey: ref.threadKey }] as [
       Parameters<typeof conversationWorkflow>[0],
     ],
@@ -48,6 +56,14 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
     reply: (ref, messageId) =>
       signalWithStart(ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: replySignal, signalArgs: [{ messageId }] }),
+      ),
+    status: (ref, status) =>
+      signalWithStart(ref, ({ workflowId }) =>
+        client.workflow.signalWithStart(conversationWorkflow, {
+          ...base(ref, workflowId, status),
+          signal: conversationStatusSignal,
+          signalArgs: [{ status }],
+        }),
       ),
   };
 }

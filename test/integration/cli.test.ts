@@ -50,3 +50,23 @@ test('bad arguments are refused with a usable message', async () => {
   expect(r.code).toBe(1);
   expect(r.stderr.trim()).toBe('pingback: --plan must be one of free, mini, pro');
 });
+
+test('search-attributes registers what a fresh namespace lacks, and is safe to run again', async () => {
+  const { spawn } = await import('node:child_process');
+  const { canConnect, freePort, stopChild } = await import('../../src/dev/dev-server');
+  const port = await freePort();
+  // A bare dev server, without the attributes `pingback start` would give it.
+  const server = spawn(process.env.TEMPORAL_CLI_PATH!, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'], {
+    stdio: 'ignore',
+  });
+  try {
+    while (!(await canConnect('127.0.0.1', port))) await new Promise((r) => setTimeout(r, 200));
+    const env = { DATABASE_URL: process.env.TEST_DATABASE_URL, TEMPORAL_ADDRESS: `127.0.0.1:${port}` };
+    const first = await pingback(['search-attributes'], env);
+    expect(first.stdout.trim()).toBe('registered: ChannelType, ChannelId, AccountId, ConversationStatus');
+    const again = await pingback(['search-attributes'], env);
+    expect(again.stdout.trim()).toBe('search attributes already registered');
+  } finally {
+    await stopChild(server);
+  }
+});

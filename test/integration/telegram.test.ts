@@ -222,3 +222,27 @@ test('Temporal unreachable: the webhook answers 503 and writes nothing, so Teleg
     await down.stop();
   }
 });
+
+test('operators can find conversations by channel type and status in Temporal', async () => {
+  const { apiKey, token, channel } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 4242007, firstName: 'Gi', text: 'find me' });
+  const conv = await conversationFor(apiKey, 4242007);
+  const resolved = await request(stack.url, 'PATCH', `/api/conversations/${conv.id}`, { token: apiKey, json: { status: 'resolved' } });
+  expect(resolved.status).toBe(200);
+  expect(resolved.body.status).toBe('resolved');
+  const query = `ChannelType='telegram' AND ChannelId='${channel.id}' AND ConversationStatus='resolved'`;
+  const found = await eventually(async () => {
+    const ids: string[] = [];
+    for await (const wf of stack.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+    return ids.length ? ids : undefined;
+  }, 30_000, 'workflow visible by search attributes');
+  expect(found).toEqual([conv.workflow_id]);
+
+  // The customer writing again reopens it, in the inbox and for operators.
+  await telegram.customerSends(token, { chatId: 4242007, firstName: 'Gi', text: 'one more thing' });
+  await eventually(async () => (await request(stack.url, 'GET', `/api/conversations/${conv.id}`, { token: apiKey })).body.status === 'open');
+  await eventually(async () => {
+    for await (const wf of stack.temporal.workflow.list({ query: `ChannelId='${channel.id}' AND ConversationStatus='open'` })) return true;
+    return undefined;
+  }, 30_000, 'reopened in Temporal');
+});

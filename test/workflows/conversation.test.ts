@@ -4,6 +4,7 @@
  * what goes out to the platform, in which order, how often, and across
  * continue-as-new.
  */
+import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/search-attributes';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -31,7 +32,9 @@ beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as any) ?? 'ERROR') });
   const cli = process.env.TEMPORAL_CLI_PATH ?? findTemporalCli();
   if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_CLI_PATH');
-  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli } } });
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
+  });
 });
 
 afterAll(async () => {
