@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
 import { callbackUrl } from '../src/channels/callback-url';
 import { openConfig } from '../src/channels/credentials';
@@ -6,16 +7,20 @@ import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Db } from '../src/db/knex';
+import { recordPlatformAccount } from '../src/db/channel-state';
+import { startOrWakePoller, wakePoller } from '../src/temporal/pollers';
 
 interface Deps {
   db: Db;
   secrets: SecretBox;
   adapterContext: AdapterContext;
   publicBaseUrl: string;
+  /** Starts and wakes inbound pollers (channels that poll their platform). */
+  temporal?: Client;
 }
 
 /** Webhook registration with the platform; the channel row records where it stands. */
-export function makeChannelActivities({ db, secrets, adapterContext, publicBaseUrl }: Deps) {
+export function makeChannelActivities({ db, secrets, adapterContext, publicBaseUrl, temporal }: Deps) {
   async function setStatus(channelId: string, status: 'pending' | 'connected' | 'error', message: string | null) {
     await db('channels').where({ id: channelId }).update({ status, status_message: message, updated_at: db.fn.now() });
   }
@@ -36,24 +41,46 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
     if (!ch) throw ApplicationFailure.nonRetryable(`channel ${channelId} does not exist`, 'ChannelNotFound');
     const adapter = adapterFor(ch.type);
     const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config));
+    const polls = adapter.pollsInbound?.(cfg) ?? false;
     try {
       if (ch.is_active) {
-        if (!adapter.registerWebhook) return { outcome: 'nothing to register' };
-        const { account } = await adapter.registerWebhook(
-          cfg,
-          { url: callbackUrl(publicBaseUrl, ch.type, ch.id), secret: ch.webhook_secret },
-          adapterContext,
-        );
-        await setStatus(channelId, 'connected', account ? `webhook registered for ${account}` : 'webhook registered');
-        return { outcome: 'registered' };
+        if (adapter.registerWebhook) {
+          const { account } = await adapter.registerWebhook(
+            cfg,
+            { url: callbackUrl(publicBaseUrl, ch.type, ch.id), secret: ch.webhook_secret },
+            adapterContext,
+          );
+          await setStatus(channelId, 'connected', account ? `webhook registered for ${account}` : 'webhook registered');
+          return { outcome: 'registered' };
+        }
+        if (!adapter.checkCredentials) return { outcome: 'nothing to register' };
+        const { platformAccountId, account } = await adapter.checkCredentials(cfg, adapterContext);
+        await recordPlatformAccount(db, ch.id, platformAccountId);
+        // Before the poller runs, so an error it meets (a missing DM permission) is not overwritten.
+        await setStatus(channelId, 'connected', `connected as ${account}; ${polls ? 'polling for new messages' : 'messages arrive by webhook at callback_url'}`);
+        // Started only once the credentials work; a running poller (paused on a 401, or one
+        // no longer wanted after a switch to webhooks) is woken to re-read the channel.
+        if (polls) await startOrWakePoller(requireTemporal(), Context.current().info.taskQueue, ch.type, ch.id);
+        else if (adapter.pollsInbound) await wakePoller(requireTemporal(), ch.type, ch.id);
+        return { outcome: 'credentials checked' };
       }
-      if (!adapter.unregisterWebhook) return { outcome: 'nothing to unregister' };
+      // Switched off: a poller sees it on its next look and ends; waking it makes that now.
+      if (adapter.pollsInbound) await wakePoller(requireTemporal(), ch.type, ch.id);
+      if (!adapter.unregisterWebhook) {
+        if (adapter.checkCredentials) await setStatus(channelId, 'pending', 'channel deactivated');
+        return { outcome: 'nothing to unregister' };
+      }
       await adapter.unregisterWebhook(cfg, adapterContext);
       await setStatus(channelId, 'pending', 'channel deactivated; webhook removed');
       return { outcome: 'unregistered' };
     } catch (err) {
       return onPlatformError(channelId, err);
     }
+  }
+
+  function requireTemporal(): Client {
+    if (!temporal) throw new Error('channel activities need a Temporal client to manage inbound pollers');
+    return temporal;
   }
 
   return { syncChannelRegistration };

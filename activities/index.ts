@@ -5,6 +5,8 @@ import type { Db } from '../src/db/knex';
 import { makeChannelActivities } from './channels';
 import { makePersistInbound } from './messages';
 import { makeOutboundActivities } from './outbound';
+import { makeXPollerActivities } from './x-poller';
+import { makePersistMessageStatuses } from './statuses';
 
 export interface ActivityDeps {
   db: Db;
@@ -18,8 +20,10 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     persistInbound: makePersistInbound(deps.db),
+    persistMessageStatuses: makePersistMessageStatuses(deps.db),
     ...makeOutboundActivities(deps),
     ...makeChannelActivities(deps),
+    ...makeXPollerActivities(deps),
   };
 }
 

@@ -29,7 +29,15 @@ export function makePersistInbound(db: Db) {
       const channel = await trx('channels').where({ id: input.channelId }).first('id', 'is_active');
       if (!channel) return { conversationId: null, stored: 0, duplicates: input.messages.length, ignored: 'channel_not_found' };
       if (!channel.is_active) {
-        // Raced with a deactivation after the ingress checked: never routed into the inbox.
+        // Raced with a deactivation after the ingress checked: kept aside, never routed into the inbox.
+        await trx('ignored_events').insert(
+          input.messages.map((m) => ({
+            channel_id: input.channelId,
+            reason: 'channel_inactive',
+            platform_event_id: m.platformMessageId,
+            payload: JSON.stringify(m),
+          })),
+        ).onConflict(['channel_id', 'reason', 'platform_event_id']).ignore();
         return { conversationId: null, stored: 0, duplicates: 0, ignored: 'channel_inactive' };
       }
 

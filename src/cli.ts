@@ -23,7 +23,7 @@ const USAGE = `pingback <command>
                              create an account and print its id and first API key
   account set-plan --id ACCOUNT_ID --plan free|mini|pro
                              change an account's plan (refused when its active channels exceed it)
-  sandbox                    run the platform fakes (Telegram Bot API) for offline use
+  sandbox                    run the platform fakes (Telegram Bot API, X API, Meta Graph API) for offline use
 
 Configuration is by environment variables only; see README.md.`;
 
@@ -72,7 +72,20 @@ async function main(argv: string[]): Promise<void> {
         const { TelegramFake } = await import('./sandbox/telegram');
         const fake = await TelegramFake.start({ port: Number(process.env.SANDBOX_TELEGRAM_PORT ?? 8081), allowHttpWebhooks: true });
         console.log(`Telegram Bot API fake: ${fake.baseUrl}  (set TELEGRAM_API_BASE_URL=${fake.baseUrl})`);
-        return { stop: () => fake.stop() };
+        const { XFake } = await import('./sandbox/x');
+        const x = await XFake.start({ port: Number(process.env.SANDBOX_X_PORT ?? 8083) }).catch(async (err) => {
+          await fake.stop();
+          throw err;
+        });
+        console.log(`X API fake: ${x.baseUrl}  (set X_API_BASE_URL=${x.baseUrl}; accounts: POST ${x.baseUrl}/_sandbox/accounts)`);
+        const { MetaFake } = await import('./sandbox/meta');
+        // Statuses and echoes on, as Meta sends them; tests start their own fakes with them off.
+        const meta = await MetaFake.start({ port: Number(process.env.SANDBOX_META_PORT ?? 8082), autoStatuses: true, echoes: true }).catch(async (err) => {
+          await Promise.all([fake.stop(), x.stop()]);
+          throw err;
+        });
+        console.log(`Meta Graph API fake: ${meta.baseUrl}  (set META_GRAPH_BASE_URL=${meta.baseUrl}; numbers: POST ${meta.baseUrl}/_sandbox/whatsapp/numbers)`);
+        return { stop: async () => void (await Promise.all([fake.stop(), x.stop(), meta.stop()])) };
       });
     case undefined:
     case 'help':

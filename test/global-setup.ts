@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureDatabase, migrateLatest } from '../src/db/migrate';
-import { freePort, startDevServer } from '../src/dev/dev-server';
+import { freePort } from '../src/dev/dev-server';
+import { serverPort, startTemporal, temporalKindFromEnv } from '../src/dev/temporal-server';
 import { ensureTemporalCli } from '../src/dev/temporal-cli';
 
 /**
@@ -18,7 +19,9 @@ export default async function globalSetup(): Promise<void> {
     const cli = await ensureTemporalCli((l) => console.log(l));
     if (!cli) throw new Error('no Temporal CLI: put one on PATH, set TEMPORAL_CLI_PATH, or install Go so it can be built');
     process.env.TEMPORAL_CLI_PATH = cli;
-    const server = await startDevServer({ cli, port: await freePort(), logLevel: 'error' });
+    // PINGBACK_TEST_TEMPORAL=server: the full server on PostgreSQL instead of the dev server.
+    const kind = temporalKindFromEnv();
+    const server = await startTemporal({ kind, cli, port: kind === 'server' ? await serverPort() : await freePort(), database: 'pingback_test_temporal' });
     (globalThis as any).__TEMPORAL_DEV_SERVER__ = server;
     process.env.TEST_TEMPORAL_ADDRESS = server.address;
   }

@@ -17,21 +17,25 @@ import {
   PendingSend,
   conversationStatusSignal,
   inboundSignal,
+  messageStatusSignal,
   replySignal,
   sendAttemptFailedSignal,
   stateQuery,
 } from './definitions';
+import { messageStatusQueue } from './message-statuses';
 
 export * from './definitions';
 
-const { persistInbound, markOutboundFailed } = proxyActivities<Activities>({
+const { persistInbound, markOutboundFailed, persistMessageStatuses } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database outages: keep trying, with backoff, for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
 const { sendOutbound } = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
+  // Above the adapters' own HTTP timeouts (15 s), and short enough that a reply whose
+  // worker died mid-send is retried by another worker within seconds, not minutes.
+  startToCloseTimeout: '20s',
   // A reply still undelivered after a day is reported failed rather than sent late.
   scheduleToCloseTimeout: '24h',
   retry: {
@@ -65,6 +69,11 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   let sending = false;
 
   setHandler(inboundSignal, (m) => void inbox.push(m));
+  // Delivery statuses of sent replies, stored in order beside inbound (see message-statuses.ts).
+  const statuses = messageStatusQueue(input.pendingStatuses ?? [], async (updates, recordUnknown) =>
+    persistMessageStatuses({ channelId: input.channelId, updates, recordUnknown }),
+  );
+  setHandler(messageStatusSignal, (u) => statuses.push(u));
   setHandler(replySignal, ({ messageId }) => {
     // The API may signal again after a timeout; one queue entry per reply.
     if (!outbox.some((p) => p.messageId === messageId)) outbox.push(queued(messageId));
@@ -134,7 +143,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     }
   }
 
-  const loops = Promise.all([persistLoop(), sendLoop()]);
+  const loops = Promise.all([persistLoop(), sendLoop(), statuses.run(() => sending, () => draining)]);
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents);
   draining = true;
@@ -146,6 +155,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     conversationId: conversationId ?? undefined,
     pendingInbound: inbox,
     pendingOutbound: outbox.map((p) => p.messageId),
+    pendingStatuses: statuses.pending(),
     totals,
   });
 }

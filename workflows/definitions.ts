@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChannelType, InboundMessage } from '../src/channels/types';
+import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../src/channels/types';
 
 /** Signals and queries of the conversation workflow, shared by the workflow and its clients. */
 
@@ -12,6 +12,7 @@ export interface ConversationInput {
   conversationId?: string;
   pendingInbound?: InboundMessage[];
   pendingOutbound?: string[];
+  pendingStatuses?: MessageStatusUpdate[];
   totals?: { received: number; sent: number; failed: number };
   /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
   maxHistoryEvents?: number;
@@ -52,3 +53,5 @@ export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAt
 export const stateQuery = defineQuery<ConversationState>('state');
 /** The conversation was resolved or reopened in the inbox: kept in the ConversationStatus search attribute. */
 export const conversationStatusSignal = defineSignal<[{ status: 'open' | 'resolved' }]>('conversationStatus');
+/** A platform's delivery report (sent, delivered, read, failed) for one of the conversation's outbound messages. */
+export const messageStatusSignal = defineSignal<[MessageStatusUpdate]>('messageStatus');

@@ -1,2 +1,3 @@
 export * from './conversation';
 export * from './channel-setup';
+export * from './x-poller';

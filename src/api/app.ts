@@ -1,9 +1,13 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { AppError } from '../errors';
+import { ChannelLookup } from '../ingress/channel-lookup';
+import { metaIngress } from '../ingress/meta';
 import { telegramIngress } from '../ingress/telegram';
+import { xIngress } from '../ingress/x';
 import { accountRoutes } from './account';
 import { adminRoutes } from './admin';
+import { attachmentRoutes } from './attachments';
 import { requireApiKey } from './auth';
 import { channelRoutes } from './channels';
 import type { AppDeps, AuthState } from './context';
@@ -11,7 +15,8 @@ import { conversationRoutes } from './conversations';
 import { docsRoutes } from './docs';
 
 /** The dashboard/integration API, the operator API and the platforms' webhook ingress, in one Koa app. */
-export function createApp(deps: AppDeps): Koa {
+export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<AppDeps, 'channelLookup'>>): Koa {
+  const deps: AppDeps = { ...input, channelLookup: input.channelLookup ?? new ChannelLookup(input.db) };
   const app = new Koa();
   app.proxy = true;
 
@@ -44,7 +49,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(root.routes());
   app.use(docsRoutes().routes());
   // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
-  for (const ingress of [telegramIngress]) app.use(ingress(deps).routes());
+  for (const ingress of [telegramIngress, metaIngress, xIngress]) app.use(ingress(deps).routes());
   app.use(adminRoutes(deps).routes());
 
   const api = new Router<AuthState>({ prefix: '/api' });
@@ -52,6 +57,7 @@ export function createApp(deps: AppDeps): Koa {
   api.use(accountRoutes(deps).routes());
   api.use(channelRoutes(deps).routes());
   api.use(conversationRoutes(deps).routes());
+  api.use(attachmentRoutes(deps).routes());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;
@@ -64,7 +70,11 @@ function toAppError(err: unknown): AppError {
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '53300'].includes(e.code)) {
     return new AppError(503, 'database_unavailable', 'the database is unavailable; retry later');
   }
-  if (e.message?.includes('Knex: Timeout acquiring a connection')) {
+  if (
+    e.message?.includes('Knex: Timeout acquiring a connection') ||
+    e.message?.includes('Connection terminated') ||
+    e.message?.includes('connect ECONNREFUSED')
+  ) {
     return new AppError(503, 'database_unavailable', 'the database is unavailable; retry later');
   }
   if (typeof e.status === 'number' && e.expose) return new AppError(e.status, 'bad_request', e.message ?? 'bad request');

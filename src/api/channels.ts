@@ -29,6 +29,13 @@ export const updateChannelSchema = z
   .strict();
 
 const CONSOLE_HINT = "waiting for the platform: paste callback_url and verify_token into the platform's webhook settings";
+const CHECKING = 'checking the credentials with the platform';
+
+/**
+ * Whether a change to the channel has work for the setup workflow: registering a webhook
+ * (`api` setup), or checking credentials and starting or stopping an inbound poller.
+ */
+const hasSetupWork = (adapter: ReturnType<typeof adapterFor>) => adapter.setup === 'api' || adapter.checkCredentials !== undefined;
 
 export function channelRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
@@ -73,9 +80,9 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
       name: input.name ?? `${input.type} channel`,
       config: sealConfig(secrets, input.type, config),
       status: adapter.setup === 'none' ? 'connected' : 'pending',
-      statusMessage: adapter.setup === 'console' ? CONSOLE_HINT : null,
+      statusMessage: adapter.checkCredentials ? CHECKING : adapter.setup === 'console' ? CONSOLE_HINT : null,
     });
-    if (adapter.setup === 'api') {
+    if (hasSetupWork(adapter)) {
       // Undone if Temporal will not take it, so the client's retry starts clean.
       await syncRegistration(row.id).catch(async (err) => {
         await db('channels').where({ id: row.id }).delete();
@@ -113,20 +120,23 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
       }
       return changes;
     });
+    deps.channelLookup.invalidate(after.id);
     const adapter = adapterFor(after.type);
     const activeChanged = before.is_active !== after.is_active;
     const configChanged = input.config !== undefined && JSON.stringify(openConfig(secrets, after.type, after.config)) !== JSON.stringify(openConfig(secrets, before.type, before.config));
-    if (adapter.setup === 'api' && (activeChanged || (configChanged && after.is_active))) {
+    if (hasSetupWork(adapter) && (activeChanged || (configChanged && after.is_active))) {
+      if (after.is_active) {
+        // Written before the workflow starts: a setup finishing within milliseconds must not be overwritten.
+        const statusMessage = adapter.setup === 'api' ? 'registering with the platform' : CHECKING;
+        await db('channels').where({ id: after.id }).update({ status: 'pending', status_message: statusMessage });
+        Object.assign(after, { status: 'pending', status_message: statusMessage });
+      }
       await syncRegistration(after.id).catch(async (err) => {
         // All or nothing: a change the platform will never hear of is undone.
         const { name, config, is_active, status, status_message } = before;
         await db('channels').where({ id: before.id }).update({ name, config: JSON.stringify(config), is_active, status, status_message });
         throw err;
       });
-      if (after.is_active) {
-        await db('channels').where({ id: after.id }).update({ status: 'pending', status_message: 'registering with the platform' });
-        Object.assign(after, { status: 'pending', status_message: 'registering with the platform' });
-      }
     }
     deps.log.info('channel updated', {
       account_id: after.account_id,

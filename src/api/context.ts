@@ -4,6 +4,7 @@ import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
 import type { ConversationSignaller } from '../temporal/conversations';
 import type { Logger } from '../log';
+import type { ChannelLookup } from '../ingress/channel-lookup';
 
 /** What every route handler can reach; built once per process. */
 export interface AppDeps {
@@ -11,8 +12,20 @@ export interface AppDeps {
   secrets: SecretBox;
   temporal: Client;
   signaller: ConversationSignaller;
-  config: Pick<Config, 'PUBLIC_BASE_URL' | 'PINGBACK_ADMIN_TOKEN' | 'TEMPORAL_TASK_QUEUE'>;
+  config: Pick<
+    Config,
+    | 'PUBLIC_BASE_URL'
+    | 'PINGBACK_ADMIN_TOKEN'
+    | 'TEMPORAL_TASK_QUEUE'
+    // Platform API locations: the attachments route fetches media through the channel's adapter.
+    | 'TELEGRAM_API_BASE_URL'
+    | 'META_GRAPH_BASE_URL'
+    | 'META_GRAPH_VERSION'
+    | 'X_API_BASE_URL'
+  >;
   log: Logger;
+  /** Channel reads for the webhook ingress (cached; see ChannelLookup). */
+  channelLookup: ChannelLookup;
 }
 
 export interface AuthState {

@@ -25,6 +25,8 @@ export const updateConversationSchema = z.object({ status: z.enum(['open', 'reso
 
 export const replySchema = z.object({
   content: z.string().trim().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters'),
+  /** A message of this conversation the reply answers; platforms that can (WhatsApp, Telegram) quote it. */
+  reply_to_message_id: z.string().uuid().optional(),
 });
 
 const CONVERSATION_COLUMNS = [
@@ -66,6 +68,7 @@ function presentMessage(r: Record<string, any>) {
     attempts: r.attempts,
     error: r.error,
     platform_message_id: r.platform_message_id,
+    metadata: r.metadata,
     created_at: r.created_at,
     sent_at: r.sent_at,
   };
@@ -81,6 +84,16 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
       .join('contacts as ct', 'ct.id', 'c.contact_id')
       .where({ 'c.id': id, 'c.account_id': accountId })
       .first(CONVERSATION_COLUMNS);
+  };
+
+  /** The replied-to message's platform id, which the adapter sends as reply context. */
+  const replyContext = async (conversationId: string, messageId: string) => {
+    const target = await db('messages').where({ id: messageId, conversation_id: conversationId }).first('platform_message_id');
+    const why = !target ? 'is not a message of this conversation' : !target.platform_message_id ? 'has not reached the platform yet' : null;
+    if (why) {
+      throw new AppError(422, 'validation_failed', `reply_to_message_id ${why}`, { fields: [{ path: 'reply_to_message_id', message: why }] });
+    }
+    return { reply_to_message_id: messageId, reply_to_platform_message_id: target.platform_message_id };
   };
 
   router.get('/conversations', async (ctx) => {
@@ -156,8 +169,9 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
     if (!channel?.is_active) {
       throw new AppError(409, 'channel_inactive', 'this conversation\'s channel is deactivated; reactivate it to reply');
     }
+    const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
     const [message] = await db('messages')
-      .insert({ conversation_id: conv.id, direction: 'outbound', content: input.content, status: 'pending' })
+      .insert({ conversation_id: conv.id, direction: 'outbound', content: input.content, status: 'pending', metadata: JSON.stringify(metadata) })
       .returning('*');
     try {
       await deps.signaller.reply(

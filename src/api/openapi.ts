@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { createAccountSchema } from './admin';
 import { createChannelSchema } from './channels';
 import { listConversationsQuery, listMessagesQuery, replySchema } from './conversations';
+import { instagramConfigSchema } from '../channels/instagram/config';
 import { telegramConfigSchema } from '../channels/telegram/config';
+import { whatsappConfigSchema } from '../channels/whatsapp/config';
+import { xConfigSchema } from '../channels/x/config';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const errorBody = {
@@ -42,7 +45,13 @@ export function openApiDocument() {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…)' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
       },
-      schemas: { TelegramConfig: z.toJSONSchema(telegramConfigSchema) },
+      schemas: {
+        TelegramConfig: z.toJSONSchema(telegramConfigSchema),
+        WhatsappConfig: z.toJSONSchema(whatsappConfigSchema),
+        InstagramConfig: z.toJSONSchema(instagramConfigSchema),
+        // Either the four OAuth 1.0a values or oauth2_user_token (plus api_secret for inbound "webhook"): checked beyond the schema.
+        XConfig: z.toJSONSchema(xConfigSchema, { io: 'input', unrepresentable: 'any' }),
+      },
     },
     security: [{ apiKey: [] }],
     paths: {
@@ -100,7 +109,58 @@ export function openApiDocument() {
           responses: { 200: { description: 'Accepted by Temporal' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
         },
       },
+      '/api/conversations/{id}/messages/{messageId}/attachments/{index}': {
+        get: {
+          summary: "An inbound attachment's media, fetched from the platform on demand and streamed with its content type",
+          parameters: [idParam, { ...idParam, name: 'messageId' }, { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
+          responses: {
+            200: { description: 'The media bytes', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+            404: errorBody,
+            502: errorBody,
+            503: errorBody,
+          },
+        },
+      },
+      ...metaWebhookPaths('whatsapp'),
+      ...metaWebhookPaths('instagram'),
+      '/webhooks/x/{channelId}': {
+        get: {
+          summary: "X's CRC check: {response_token: \"sha256=\" + base64(HMAC-SHA256(api_secret, crc_token))}",
+          security: [],
+          parameters: [channelIdParam, { name: 'crc_token', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: '{response_token}' }, 400: errorBody, 404: errorBody },
+        },
+        post: {
+          summary: "X's Account Activity webhook. Checks x-twitter-webhooks-signature over the raw body; DMs are signalled, echoes and other events acknowledged",
+          security: [],
+          parameters: [channelIdParam, { name: 'x-twitter-webhooks-signature', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=' } }],
+          responses: { 200: { description: 'Accepted by Temporal (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
+        },
+      },
       '/healthz': { get: { summary: 'Liveness and database reachability', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
+    },
+  };
+}
+
+/** Both Meta channel types share the handshake and the signed POST. */
+function metaWebhookPaths(type: 'whatsapp' | 'instagram') {
+  return {
+    [`/webhooks/${type}/{channelId}`]: {
+      get: {
+        summary: `Meta's verification handshake for a ${type} channel: hub.challenge as text/plain when hub.mode=subscribe and hub.verify_token is the channel's`,
+        security: [],
+        parameters: [
+          channelIdParam,
+          ...['hub.mode', 'hub.challenge', 'hub.verify_token'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'string' } })),
+        ],
+        responses: { 200: { description: 'The challenge', content: { 'text/plain': { schema: { type: 'string' } } } }, 403: errorBody, 404: errorBody },
+      },
+      post: {
+        summary: `Meta's ${type} webhook. Checks X-Hub-Signature-256 over the raw body; 200 once Temporal accepted every message and status`,
+        security: [],
+        parameters: [channelIdParam, { name: 'X-Hub-Signature-256', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } }],
+        responses: { 200: { description: 'Accepted (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
+      },
     },
   };
 }

@@ -44,6 +44,28 @@ export const inboundMessageSchema = z.object({
 });
 export type InboundMessage = z.infer<typeof inboundMessageSchema>;
 
+/**
+ * A platform's delivery report for a message PingBack sent (WhatsApp `statuses[]`,
+ * Instagram `read`): the payload of the conversation workflow's `messageStatus` signal.
+ */
+export const messageStatusUpdateSchema = z.object({
+  /** The platform's id of the outbound message (what `send` returned). */
+  platformMessageId: z.string().min(1),
+  status: z.enum(['sent', 'delivered', 'read', 'failed']),
+  /** ISO time the platform says the status changed. */
+  platformTimestamp: z.string().optional(),
+  /** For `failed`: the platform's reason, in its own words. */
+  error: z.string().optional(),
+});
+export type MessageStatusUpdate = z.infer<typeof messageStatusUpdateSchema>;
+
+/** Media a platform holds for an inbound attachment, streamed to the agent on demand. */
+export interface MediaDownload {
+  body: ReadableStream<Uint8Array>;
+  contentType: string;
+  contentLength?: number;
+}
+
 export interface Recipient {
   threadKey: string;
   platformUserId: string;
@@ -92,4 +114,13 @@ export interface ChannelAdapter<Config = unknown> {
   /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
   registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;
   unregisterWebhook?(cfg: Config, ctx: AdapterContext): Promise<void>;
+  /**
+   * Checks the credentials and says whose platform account they act for (X: GET /2/users/me),
+   * for platforms with no webhook to register. The channel setup workflow calls it.
+   */
+  checkCredentials?(cfg: Config, ctx: AdapterContext): Promise<{ platformAccountId: string; account: string }>;
+  /** True when this config gets inbound messages by polling (X's `inbound: "polling"`): a poller workflow runs while the channel is active. */
+  pollsInbound?(cfg: Config): boolean;
+  /** Fetches an inbound attachment's media from the platform (attachments keep the platform's media id or URL, not the bytes). */
+  fetchMedia?(cfg: Config, attachment: Attachment, ctx: AdapterContext): Promise<MediaDownload>;
 }

@@ -18,9 +18,7 @@ export function telegramIngress(deps: AppDeps): Router {
 
   router.post('/webhooks/telegram/:channelId', async (ctx) => {
     const channelId = ctx.params.channelId;
-    const channel = isUuid(channelId)
-      ? await deps.db('channels').where({ id: channelId, type: 'telegram' }).first('id', 'account_id', 'is_active', 'webhook_secret')
-      : undefined;
+    const channel = isUuid(channelId) ? await deps.channelLookup.get(channelId, 'telegram') : undefined;
     if (!channel) throw notFound('channel');
     const secret = ctx.get(SECRET_HEADER);
     if (!secret || !safeEqual(secret, channel.webhook_secret)) {
@@ -39,7 +37,7 @@ export function telegramIngress(deps: AppDeps): Router {
         reason: 'channel_inactive',
         platform_event_id: String(parsed.data.update_id),
         payload: JSON.stringify(parsed.data),
-      });
+      }).onConflict(['channel_id', 'reason', 'platform_event_id']).ignore();
       deps.log.info('webhook ignored: channel inactive', { channel_id: channel.id, update_id: parsed.data.update_id });
       ctx.body = { ok: true, ignored: 'channel_inactive' };
       return;

@@ -100,6 +100,7 @@ export class TelegramFake {
   private readonly failures = new Map<string, TelegramFailure[]>();
   private readonly sent: SentMessage[] = [];
   private readonly log: ApiCall[] = [];
+  private latencyMs = 0;
 
   private constructor(private readonly server: http.Server, private readonly allowHttp: boolean, host: string, port: number) {
     this.baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
@@ -129,6 +130,9 @@ export class TelegramFake {
   }
 
   revokeToken(token: string): void { this.revoked.add(token); }
+
+  /** Delays every Bot API answer (after the call took effect), as a slow network does: for crash and load tests. */
+  setLatency(ms: number): void { this.latencyMs = ms; }
 
   failNext(method: string, failure: TelegramFailure, times = 1): void {
     const key = method.toLowerCase();
@@ -235,6 +239,7 @@ export class TelegramFake {
     else if (json === undefined) reply = fail(400, "Bad Request: can't parse JSON object");
     else reply = this.dispatch(token, method, params);
     this.log.push({ token, method, params, status: reply.status });
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     send(res, reply.status, reply.body, reply.headers);
   }
 

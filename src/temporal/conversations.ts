@@ -1,7 +1,7 @@
-import type { Client } from '@temporalio/client';
-import type { ChannelType, InboundMessage } from '../channels/types';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../channels/types';
 import { AppError } from '../errors';
-import { conversationStatusSignal, conversationWorkflow, inboundSignal, replySignal } from '../../workflows/conversation';
+import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal } from '../../workflows/conversation';
 import { conversationWorkflowId } from './ids';
 import { AccountIdKey, ChannelIdKey, ChannelTypeKey, ConversationStatusKey } from './search-attributes';
 
@@ -16,6 +16,12 @@ export interface ConversationSignaller {
   inbound(ref: ConversationRef, message: InboundMessage): Promise<void>;
   reply(ref: ConversationRef, messageId: string): Promise<void>;
   status(ref: ConversationRef, status: 'open' | 'resolved'): Promise<void>;
+  /**
+   * A delivery status for an outbound message. Signals the running workflow only, never
+   * starts one: a status for a conversation PingBack never had (a message sent from
+   * another tool on the same number) answers `no_conversation` instead.
+   */
+  messageStatus(ref: ConversationRef, update: MessageStatusUpdate): Promise<'signalled' | 'no_conversation'>;
 }
 
 /**
@@ -65,5 +71,17 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
           signalArgs: [{ status }],
         }),
       ),
+    messageStatus: async (ref, update) => {
+      const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
+      try {
+        await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).signal(messageStatusSignal, update));
+        return 'signalled';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'no_conversation';
+        throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the status; retry later', {
+          cause: (err as Error).message,
+        });
+      }
+    },
   };
 }

@@ -12,3 +12,8 @@ export function conversationWorkflowId(channelType: ChannelType, channelId: stri
 export function channelSetupWorkflowId(channelId: string): string {
   return `channel-setup/${channelId}`;
 }
+
+/** The inbound poller of a channel that polls its platform (X): `x-poller/<channel id>`. */
+export function inboundPollerWorkflowId(channelType: ChannelType, channelId: string): string {
+  return `${channelType}-poller/${channelId}`;
+}

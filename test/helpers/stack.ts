@@ -9,6 +9,7 @@ import { Logger, silentLogger } from '../../src/log';
 import { conversationSignaller } from '../../src/temporal/conversations';
 import { createWorker } from '../../src/temporal/worker';
 import { freePort } from '../../src/dev/dev-server';
+import { quietTemporalRuntime } from './runtime';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const TEST_ENCRYPTION_KEY = 'a1'.repeat(32);
@@ -37,6 +38,7 @@ function captureLogger(): Logger & { lines: string[] } {
  * task queue of its own, against the suite's PostgreSQL and Temporal dev server.
  */
 export async function startStack(overrides: Partial<Record<keyof Config, string>> = {}, opts: { worker?: boolean } = {}): Promise<Stack> {
+  quietTemporalRuntime();
   // The public URL must be known before the app is built: channels' callback URLs come from it.
   const port = await freePort();
   const config = configSchema.parse({

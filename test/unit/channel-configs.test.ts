@@ -54,6 +54,7 @@ const fullConfigs: Record<ChannelType, Record<string, unknown>> = {
     api_secret: 'xconsumersecret0006',
     access_token: '1234567890-xaccesstoken0007',
     access_token_secret: 'xaccesstokensecret0008',
+    oauth2_user_token: 'xoauth2usertoken0009',
     inbound: 'webhook',
     poll_interval_seconds: 120,
   },
@@ -65,8 +66,8 @@ describe('registry', () => {
     expect(Object.keys(adapters).sort()).toEqual([...CHANNEL_TYPES].sort());
   });
 
-  test('only telegram can send so far; the others have no fake send', () => {
-    expect(CHANNEL_TYPES.filter((t) => adapterFor(t).send)).toEqual(['telegram']);
+  test('only webchat and email cannot send yet; they have no fake send', () => {
+    expect(CHANNEL_TYPES.filter((t) => !adapterFor(t).send)).toEqual(['webchat', 'email']);
   });
 
   test('adapterFor refuses a type that is not one (a bad database row)', () => {
@@ -214,11 +215,20 @@ describe('x', () => {
   });
 
   test('reports every bad field', () => {
-    const bad = { api_key: ' ', api_secret: 'a secret', access_token: 'tok', inbound: 'stream', poll_interval_seconds: 5 };
+    const bad = { api_key: ' ', api_secret: 'a secret', access_token: 'tok', inbound: 'stream', poll_interval_seconds: 0 };
     expect(badPaths(xConfigSchema, bad)).toEqual(['access_token_secret', 'api_key', 'api_secret', 'inbound', 'poll_interval_seconds']);
   });
 
-  test.each([14, 3601, 30.5, '60'])('poll_interval_seconds %p is rejected', (n) => {
+  test('an OAuth 2.0 user token replaces the OAuth 1.0a values; webhooks still need the consumer secret', () => {
+    const oauth2 = { oauth2_user_token: 'bWZ4cU9uLXh0b2tlbi0wMDA5' };
+    expect(xConfigSchema.parse(oauth2)).toEqual({ ...oauth2, inbound: 'polling', poll_interval_seconds: 60 });
+    expect(badPaths(xConfigSchema, { ...oauth2, inbound: 'webhook' })).toEqual(['api_secret']);
+    expect(issueAt(xConfigSchema, { ...oauth2, inbound: 'webhook' }, 'api_secret').message).toMatch(/signs its webhooks/);
+    expect(xConfigSchema.parse({ ...oauth2, inbound: 'webhook', api_secret: 'xconsumersecret0006' }).api_secret).toBe('xconsumersecret0006');
+    expect(adapters.x.secretFields).toContain('oauth2_user_token');
+  });
+
+  test.each([0, 3601, 30.5, '60'])('poll_interval_seconds %p is rejected', (n) => {
     expect(badPaths(xConfigSchema, { ...fullConfigs.x, poll_interval_seconds: n })).toEqual(['poll_interval_seconds']);
   });
 });

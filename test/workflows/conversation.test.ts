@@ -10,7 +10,8 @@ import { Context } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { quietTemporalRuntime } from '../helpers/runtime';
 import type { InboundMessage } from '../../src/channels/types';
 import { findTemporalCli } from '../../src/dev/temporal-cli';
 import type { PersistInboundInput, PersistInboundResult } from '../../activities/messages';
@@ -29,7 +30,7 @@ let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {
   // Activity failures are the point of several tests: keep the worker's warnings out of the output.
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_TEMPORAL_LOG_LEVEL as any) ?? 'ERROR') });
+  quietTemporalRuntime();
   const cli = process.env.TEMPORAL_CLI_PATH ?? findTemporalCli();
   if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_CLI_PATH');
   env = await TestWorkflowEnvironment.createLocal({

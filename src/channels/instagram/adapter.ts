@@ -1,10 +1,32 @@
+import { PlatformError } from '../platform-error';
 import type { ChannelAdapter } from '../types';
+import { callGraph, downloadMedia } from '../meta/graph-api';
 import { instagramConfigSchema, InstagramConfig, INSTAGRAM_SECRET_FIELDS } from './config';
 
-/** Config only for now: no `send`, so replies on these channels fail with a clear reason (activities/outbound.ts). */
+/**
+ * Instagram messaging through the Graph API Send API. The webhook is set in the Meta App
+ * Dashboard (`console`). Replies go to the customer's IGSID; the Send API has no quote
+ * context PingBack relies on, so replies to a specific message are sent as plain text.
+ */
 export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
   type: 'instagram',
   config: instagramConfigSchema,
   secretFields: INSTAGRAM_SECRET_FIELDS,
   setup: 'console',
+
+  async send(cfg, to, msg, ctx) {
+    // POST /<PAGE_ID>/messages {recipient:{id:<IGSID>}, message:{text}} → {recipient_id, message_id}
+    const res = await callGraph<{ recipient_id?: string; message_id?: string }>(ctx, cfg.access_token, 'POST', `${cfg.page_id}/messages`, {
+      recipient: { id: to.threadKey },
+      message: { text: msg.content },
+    });
+    if (!res.message_id) throw new PlatformError('unavailable', 'Meta accepted the message but returned no message id');
+    return { platformMessageId: res.message_id };
+  },
+
+  async fetchMedia(_cfg, attachment) {
+    // Instagram attachments are signed CDN URLs in the webhook itself; they need no token (and must not get one).
+    if (typeof attachment.url !== 'string') throw new PlatformError('rejected', 'this attachment has no media URL');
+    return downloadMedia(attachment.url);
+  },
 };

@@ -19,6 +19,12 @@ export const instagramConfigSchema = z
     page_id: text(32).regex(/^\d+$/, 'must be digits only: the ID of the Facebook Page linked to your Instagram account'),
     /** Verifies `X-Hub-Signature-256` on every webhook. */
     app_secret: credential(256),
+    /**
+     * The Instagram professional account ID (17841…). Webhooks name the account in `entry[].id`,
+     * which is this id, not the Page's; entries for any other account are ignored. Without it only
+     * entries whose id equals `page_id` are accepted (Instagram Login setups, where the two are one).
+     */
+    instagram_account_id: text(32).regex(/^\d+$/, 'must be digits only: the Instagram professional account ID').optional(),
   })
   .strict();
 export type InstagramConfig = z.infer<typeof instagramConfigSchema>;

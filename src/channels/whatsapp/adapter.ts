@@ -1,10 +1,53 @@
+import { PlatformError } from '../platform-error';
 import type { ChannelAdapter } from '../types';
+import { callGraph, downloadMedia } from '../meta/graph-api';
 import { whatsappConfigSchema, WhatsappConfig, WHATSAPP_SECRET_FIELDS } from './config';
 
-/** Config only for now: no `send`, so replies on these channels fail with a clear reason (activities/outbound.ts). */
+interface SendResponse {
+  messaging_product: 'whatsapp';
+  contacts?: Array<{ input: string; wa_id: string }>;
+  messages: Array<{ id: string; message_status?: string }>;
+}
+interface MediaInfo {
+  url: string;
+  mime_type?: string;
+  file_size?: number;
+  id: string;
+}
+
+/**
+ * WhatsApp Cloud API. The webhook is set in the Meta App Dashboard (`console`): the
+ * user pastes the channel's callback URL and verify token there. Sends are plain text,
+ * quoting the customer's message when the agent replied to one.
+ */
 export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
   type: 'whatsapp',
   config: whatsappConfigSchema,
   secretFields: WHATSAPP_SECRET_FIELDS,
   setup: 'console',
+
+  async send(cfg, to, msg, ctx) {
+    // developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages
+    const body = {
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: to.threadKey,
+      type: 'text',
+      text: { body: msg.content, preview_url: false },
+      ...(msg.replyToPlatformMessageId ? { context: { message_id: msg.replyToPlatformMessageId } } : {}),
+    };
+    const res = await callGraph<SendResponse>(ctx, cfg.access_token, 'POST', `${cfg.phone_number_id}/messages`, body);
+    const id = res.messages?.[0]?.id;
+    // Accepted without an id would leave statuses unmatched forever: treat as Meta misbehaving, retry.
+    if (!id) throw new PlatformError('unavailable', 'Meta accepted the message but returned no message id');
+    return { platformMessageId: id };
+  },
+
+  async fetchMedia(cfg, attachment, ctx) {
+    // Media ids stay valid for 30 days; the URL they resolve to for 5 minutes, so it is asked for each time.
+    if (!attachment.platformFileId) throw new PlatformError('rejected', 'this attachment has no WhatsApp media id');
+    const info = await callGraph<MediaInfo>(ctx, cfg.access_token, 'GET', `${encodeURIComponent(attachment.platformFileId)}?phone_number_id=${cfg.phone_number_id}`);
+    const media = await downloadMedia(info.url, cfg.access_token);
+    return { ...media, contentType: info.mime_type ?? media.contentType };
+  },
 };

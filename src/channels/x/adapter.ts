@@ -1,10 +1,32 @@
 import type { ChannelAdapter } from '../types';
+import { callXApi } from './api';
 import { xConfigSchema, XConfig, X_SECRET_FIELDS } from './config';
 
-/** Config only for now: no `send`, so replies on these channels fail with a clear reason (activities/outbound.ts). */
+/**
+ * X DMs. Inbound comes by polling (workflows/x-poller.ts) or Account Activity webhooks
+ * (src/ingress/x.ts), which the user registers in X's developer portal: hence `console`.
+ */
 export const xAdapter: ChannelAdapter<XConfig> = {
   type: 'x',
   config: xConfigSchema,
   secretFields: X_SECRET_FIELDS,
   setup: 'console',
+
+  async send(cfg, to, msg, ctx) {
+    // docs.x.com: POST /2/dm_conversations/with/:participant_id/messages → 201 {data: {dm_conversation_id, dm_event_id}}
+    const { body } = await callXApi<{ data: { dm_conversation_id: string; dm_event_id: string } }>(ctx.xApiBaseUrl, cfg, {
+      method: 'POST',
+      path: `/2/dm_conversations/with/${encodeURIComponent(to.platformUserId)}/messages`,
+      json: { text: msg.content },
+    });
+    // The event id is also what polling and webhooks report for this DM (as an echo).
+    return { platformMessageId: body.data.dm_event_id };
+  },
+
+  async checkCredentials(cfg, ctx) {
+    const { body } = await callXApi<{ data: { id: string; username?: string } }>(ctx.xApiBaseUrl, cfg, { method: 'GET', path: '/2/users/me' });
+    return { platformAccountId: body.data.id, account: body.data.username ? `@${body.data.username}` : body.data.id };
+  },
+
+  pollsInbound: (cfg) => cfg.inbound === 'polling',
 };

@@ -1,0 +1,81 @@
+import { PlatformError } from '../platform-error';
+import { XConfig, xAuthOf } from './config';
+import { classifyXError, XErrorBody } from './errors';
+import { oauth1Header, percentEncode } from './oauth1';
+
+const TIMEOUT_MS = 15_000;
+
+/** X's rate-limit headers (docs.x.com "Rate limits"): reset is epoch seconds. */
+export interface XRateLimit {
+  limit?: number;
+  remaining?: number;
+  resetAtMs?: number;
+}
+
+export interface XRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string>;
+  json?: unknown;
+  /** Aborts the call (an activity being cancelled). */
+  signal?: AbortSignal;
+}
+
+/**
+ * One X API v2 call with the channel's user context: OAuth 1.0a signed, or the
+ * OAuth 2.0 user token as bearer. Returns the body and the rate-limit headers, or
+ * throws a classified PlatformError. No error message includes a header or the URL's query.
+ */
+export async function callXApi<T>(baseUrl: string, cfg: XConfig, req: XRequest): Promise<{ body: T; rateLimit: XRateLimit }> {
+  // The query is encoded here, once, so the bytes sent are the bytes signed.
+  const query = Object.entries(req.query ?? {})
+    .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
+    .join('&');
+  const url = `${baseUrl.replace(/\/$/, '')}${req.path}${query ? `?${query}` : ''}`;
+  const auth = xAuthOf(cfg);
+  const headers: Record<string, string> = {
+    authorization: auth.kind === 'oauth2' ? `Bearer ${auth.token}` : oauth1Header(auth, { method: req.method, url }),
+    ...(req.json !== undefined ? { 'content-type': 'application/json' } : {}),
+  };
+  let res: Response;
+  try {
+    const timeout = AbortSignal.timeout(TIMEOUT_MS);
+    res = await fetch(url, {
+      method: req.method,
+      headers,
+      body: req.json !== undefined ? JSON.stringify(req.json) : undefined,
+      signal: req.signal ? AbortSignal.any([timeout, req.signal]) : timeout,
+    });
+  } catch (err) {
+    const why = (err as Error).name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS} ms` : describeNetworkError(err);
+    throw new PlatformError('unavailable', `X API unreachable: ${why}`);
+  }
+  const rateLimit = readRateLimit(res.headers);
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    // Proxies and outages answer HTML; only a 2xx without JSON is X misbehaving.
+    if (res.ok || res.status >= 500) throw new PlatformError('unavailable', `X answered HTTP ${res.status} without JSON`, { status: res.status });
+    body = undefined;
+  }
+  if (res.ok) return { body: body as T, rateLimit };
+  const resetSeconds = rateLimit.resetAtMs !== undefined ? rateLimit.resetAtMs / 1000 : undefined;
+  throw classifyXError(res.status, body as XErrorBody | undefined, resetSeconds);
+}
+
+export function readRateLimit(headers: Headers): XRateLimit {
+  const num = (name: string) => {
+    const v = headers.get(name);
+    const n = v === null ? NaN : Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const reset = num('x-rate-limit-reset');
+  return { limit: num('x-rate-limit-limit'), remaining: num('x-rate-limit-remaining'), resetAtMs: reset === undefined ? undefined : reset * 1000 };
+}
+
+function describeNetworkError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}

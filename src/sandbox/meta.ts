@@ -1,0 +1,318 @@
+/**
+ * Local fake of Meta's Graph API for WhatsApp Cloud API and Instagram messaging, for
+ * integration tests and offline trials. Graph side: send endpoints, media endpoints,
+ * Meta's error format and codes, the 24-hour customer-service window (counted from the
+ * last message the fake delivered from that customer). Customer side: signed webhooks
+ * shaped like Meta's (shared/fixtures/platforms/{whatsapp,instagram}), and delivery
+ * statuses for what it accepted. Control endpoints for curl are in meta-control.ts.
+ */
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { isIP, type AddressInfo } from 'node:net';
+import { handleControl, reply } from './meta-control';
+import { igMessagingObject, IgCustomerEvent, MediaStore, sha256Base64, waMessageObject, WaCustomerMessage } from './meta-customer';
+import {
+  failureReply, GraphReply, graphError, igWebhook, MetaFailure, Platform, postWebhook, tokenExpired, unknownObject,
+  WaBusinessNumber, waChange, wamid, waStatus, WaStatusName, waWebhook,
+} from './meta-payloads';
+
+export type { MetaFailure } from './meta-payloads';
+export interface MetaFakeOptions {
+  port?: number;
+  host?: string;
+  /** After each accepted WhatsApp send, report `sent` then `delivered` by webhook (the sandbox command does). */
+  autoStatuses?: boolean;
+  /** Echo each accepted Instagram send back by webhook (`is_echo`), as Instagram does. */
+  echoes?: boolean;
+  /** WhatsApp's 24-hour rule: refused at once (default) or accepted, then a `failed` status with 131047. */
+  windowErrors?: 'response' | 'status';
+}
+export type Layout = 'one-change' | 'change-per-message' | 'entry-per-message';
+export type StatusStep = WaStatusName | { status: 'failed'; error?: object };
+export interface SentMessage { platform: Platform; from: string; to: string; text: string; id: string; replyTo?: string; at: number }
+export interface ApiCall { method: string; path: string; status: number; body?: unknown }
+export interface Delivery { status: number; body: string; payload: object }
+
+interface WaState extends WaBusinessNumber { accessToken: string; appSecret: string; callbackUrl?: string }
+interface IgState { pageId: string; igAccountId: string; accessToken: string; appSecret: string; callbackUrl?: string }
+interface Media { bytes: Buffer; mimeType: string; sha256: string; token?: string }
+
+const WINDOW_MS = 24 * 3600_000;
+const MAX_TEXT = 4096;
+const digits = (n: number) => Array.from(randomBytes(n), (b) => String(b % 10)).join('').replace(/^0/, '1');
+
+export class MetaFake {
+  readonly baseUrl: string;
+  private readonly numbers = new Map<string, WaState>();
+  private readonly instagram = new Map<string, IgState>(); // by page id and by Instagram account id
+  private readonly expiredTokens = new Map<string, number>();
+  private readonly failures = new Map<string, MetaFailure[]>();
+  private readonly sent: SentMessage[] = [];
+  private readonly log: ApiCall[] = [];
+  private readonly media = new Map<string, Media>();
+  private readonly lastInbound = new Map<string, number>();
+  private clockOffsetMs = 0;
+
+  private constructor(private readonly server: http.Server, private readonly opts: MetaFakeOptions, host: string, port: number) {
+    this.baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  }
+
+  static async start(opts: MetaFakeOptions = {}): Promise<MetaFake> {
+    const host = opts.host ?? '127.0.0.1';
+    let fake: MetaFake | undefined;
+    const server = http.createServer((req, res) => {
+      fake!.handle(req, res).catch((err: Error) => !res.headersSent && reply(res, 500, { error: { message: err.message } }));
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(opts.port ?? 0, host, () => resolve()));
+    fake = new MetaFake(server, opts, host, (server.address() as AddressInfo).port);
+    return fake;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** The fake's clock: moving it forward closes 24-hour windows and expires nothing else. */
+  now(): number { return Date.now() + this.clockOffsetMs; }
+  advanceClock(ms: number): void { this.clockOffsetMs += ms; }
+
+  addWhatsappNumber(n: { phoneNumberId: string; accessToken: string; appSecret: string; displayPhoneNumber?: string; wabaId?: string }): WaBusinessNumber {
+    const state: WaState = { displayPhoneNumber: `1555${digits(7)}`, wabaId: digits(15), ...this.numbers.get(n.phoneNumberId), ...defined(n) };
+    this.numbers.set(n.phoneNumberId, state);
+    return { phoneNumberId: state.phoneNumberId, displayPhoneNumber: state.displayPhoneNumber, wabaId: state.wabaId };
+  }
+
+  addInstagramAccount(a: { pageId: string; accessToken: string; appSecret: string; igAccountId?: string }): { pageId: string; igAccountId: string } {
+    const state: IgState = { igAccountId: `17841${digits(12)}`, ...this.instagram.get(a.pageId), ...defined(a) };
+    this.instagram.set(state.pageId, state);
+    this.instagram.set(state.igAccountId, state);
+    return { pageId: state.pageId, igAccountId: state.igAccountId };
+  }
+
+  /** What saving the callback URL in the App Dashboard does: Meta's GET handshake, then webhooks go there. */
+  async subscribe(id: string, callbackUrl: string, verifyToken: string): Promise<{ ok: boolean; status: number; body: string }> {
+    const target = this.numbers.get(id) ?? this.instagram.get(id);
+    if (!target) throw new Error(`MetaFake: no WhatsApp number or Instagram account ${id}; add it first`);
+    const challenge = digits(10);
+    const url = new URL(callbackUrl);
+    url.searchParams.set('hub.mode', 'subscribe');
+    url.searchParams.set('hub.challenge', challenge);
+    url.searchParams.set('hub.verify_token', verifyToken);
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const body = await res.text();
+    const ok = res.status === 200 && body === challenge;
+    if (ok) target.callbackUrl = callbackUrl;
+    return { ok, status: res.status, body };
+  }
+
+  expireToken(token: string): void { this.expiredTokens.set(token, this.now()); }
+
+  /** The next `times` calls to `on` (send endpoints, or media endpoints) fail with Meta's answer for `kind`. */
+  failNext(kind: MetaFailure, opts: { times?: number; on?: 'messages' | 'media' } = {}): void {
+    const key = opts.on ?? 'messages';
+    this.failures.set(key, [...(this.failures.get(key) ?? []), ...Array<MetaFailure>(opts.times ?? 1).fill(kind)]);
+  }
+
+  async customerSendsWhatsapp(phoneNumberId: string, input: WaCustomerMessage | WaCustomerMessage[], opts: { layout?: Layout } = {}): Promise<Delivery & { ids: string[] }> {
+    const n = this.wa(phoneNumberId);
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const msgs = (Array.isArray(input) ? input : [input]).map((m) => {
+      const id = m.id ?? wamid();
+      this.lastInbound.set(`${phoneNumberId}:${m.from}`, this.now());
+      return { m, object: waMessageObject(m, { id, timestamp: nowSeconds, business: n, store: this.store(n.accessToken) }) };
+    });
+    const contact = (m: WaCustomerMessage) => ({ wa_id: m.from, name: m.name });
+    const distinct = [...new Map(msgs.map(({ m }) => [m.from, contact(m)])).values()];
+    const layout = opts.layout ?? 'one-change';
+    const entries =
+      layout === 'one-change'
+        ? [{ wabaId: n.wabaId, changes: [waChange(n, { contacts: distinct, messages: msgs.map((x) => x.object) })] }]
+        : layout === 'change-per-message'
+          ? [{ wabaId: n.wabaId, changes: msgs.map((x) => waChange(n, { contacts: [contact(x.m)], messages: [x.object] })) }]
+          : msgs.map((x) => ({ wabaId: n.wabaId, changes: [waChange(n, { contacts: [contact(x.m)], messages: [x.object] })] }));
+    const payload = waWebhook(entries);
+    return { ...(await this.deliver(phoneNumberId, payload)), ids: msgs.map((x) => (x.object as { id: string }).id) };
+  }
+
+  async customerSendsInstagram(id: string, input: IgCustomerEvent | IgCustomerEvent[]): Promise<Delivery & { mids: string[] }> {
+    const a = this.ig(id);
+    const events = (Array.isArray(input) ? input : [input]).map((e) => {
+      const mid = e.mid ?? Buffer.from(`ig_message_item:1:IGMessageID:${a.igAccountId}:${digits(12)}`).toString('base64');
+      // Only the customer's own messages open the window; reads, reactions and echoes do not.
+      if (!['echo', 'read', 'reaction', 'unreact', 'unsend'].includes(e.kind ?? 'text')) this.lastInbound.set(`${a.pageId}:${e.from}`, this.now());
+      return { mid, object: igMessagingObject(e, { mid, timestampMs: this.now(), igAccountId: a.igAccountId, store: this.store() }) };
+    });
+    const payload = igWebhook([{ igAccountId: a.igAccountId, timeMs: this.now() + 500, messaging: events.map((e) => e.object) }]);
+    return { ...(await this.deliver(id, payload)), mids: events.map((e) => e.mid) };
+  }
+
+  /**
+   * Delivery statuses for a message, one webhook each, in the order given (so out of
+   * order is just another order). `to` addresses a wamid the fake never sent.
+   */
+  async sendStatuses(messageId: string, steps: StatusStep[], to?: { phoneNumberId: string; recipient: string }): Promise<Delivery[]> {
+    const sent = this.sent.find((s) => s.platform === 'whatsapp' && s.id === messageId);
+    const phoneNumberId = sent?.from ?? to?.phoneNumberId;
+    const recipient = sent?.to ?? to?.recipient;
+    if (!phoneNumberId || !recipient) throw new Error(`MetaFake: no sent WhatsApp message ${messageId}; pass the number and recipient`);
+    const n = this.wa(phoneNumberId);
+    const out: Delivery[] = [];
+    for (const step of steps) {
+      const s = typeof step === 'string' ? { status: step } : step;
+      const status = waStatus(messageId, s.status, recipient, Math.floor(this.now() / 1000), 'error' in s ? s.error : undefined);
+      const payload = waWebhook([{ wabaId: n.wabaId, changes: [waChange(n, { contacts: [{ wa_id: recipient }], statuses: [status] })] }]);
+      out.push(await this.deliver(phoneNumberId, payload));
+    }
+    return out;
+  }
+
+  /** POSTs any payload to the callback of a number or account, signed with its app secret (or with `signature`). */
+  async deliver(id: string, payload: object, opts: { signature?: string | null; body?: string } = {}): Promise<Delivery> {
+    const target = this.numbers.get(id) ?? this.instagram.get(id);
+    if (!target?.callbackUrl) throw new Error(`MetaFake: ${id} has no subscribed callback URL; call subscribe first`);
+    return { ...(await postWebhook(target.callbackUrl, target.appSecret, payload, opts)), payload };
+  }
+
+  sentMessages(filter: { platform?: Platform; from?: string; to?: string } = {}): SentMessage[] {
+    return this.sent.filter((s) => Object.entries(filter).every(([k, v]) => v === undefined || s[k as keyof SentMessage] === v)).map((s) => ({ ...s }));
+  }
+
+  calls(pathIncludes?: string): ApiCall[] {
+    return this.log.filter((c) => pathIncludes === undefined || c.path.includes(pathIncludes));
+  }
+
+  private wa(id: string): WaState {
+    const n = this.numbers.get(id);
+    if (!n) throw new Error(`MetaFake: no WhatsApp number ${id}; call addWhatsappNumber first`);
+    return n;
+  }
+
+  private ig(id: string): IgState {
+    const a = this.instagram.get(id);
+    if (!a) throw new Error(`MetaFake: no Instagram account ${id}; call addInstagramAccount first`);
+    return a;
+  }
+
+  /** Keeps media the customer sends; WhatsApp's needs the owner's token to download, Instagram's CDN URLs none. */
+  private store(token?: string): MediaStore {
+    return (bytes, mimeType) => {
+      const id = digits(16);
+      const sha256 = sha256Base64(bytes);
+      this.media.set(id, { bytes, mimeType, sha256, token });
+      const sig = randomBytes(12).toString('hex');
+      const url = token
+        ? `${this.baseUrl}/whatsapp_business/attachments/?mid=${id}&ext=${Math.floor(this.now() / 1000)}&hash=${sig}`
+        : `${this.baseUrl}/ig_messaging_cdn/?asset_id=${id}&signature=${sig}`;
+      return { id, sha256, url };
+    };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const raw = await readBody(req);
+    if (url.pathname.startsWith('/_sandbox/')) return handleControl(this, url, raw, res);
+    const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? url.searchParams.get('access_token') ?? undefined;
+    const cdn = url.pathname === '/whatsapp_business/attachments/' || url.pathname === '/ig_messaging_cdn/';
+    if (cdn && req.method === 'GET') return this.download(url, token, res);
+    const json = safeJson(raw);
+    const route = /^\/(v\d+\.\d+)\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
+    let answer: GraphReply;
+    if (!route) answer = graphError('whatsapp', { code: 2500, message: `Unknown path components: ${url.pathname}` });
+    else if (req.method === 'POST' && route[3] === 'messages') answer = this.sendMessage(route[2], token, json);
+    else if (req.method === 'GET' && !route[3]) answer = this.mediaInfo(route[2], token);
+    else answer = unknownObject('whatsapp', req.method === 'POST' ? 'post' : 'get', route[2]);
+    this.log.push({ method: req.method ?? 'GET', path: url.pathname, status: answer.status, body: json });
+    reply(res, answer.status, answer.body);
+  }
+
+  /** Token checks as Graph makes them: missing, expired, or not this object's. */
+  private authError(platform: Platform, token: string | undefined, owner: string): GraphReply | undefined {
+    if (!token) return graphError(platform, { code: 2500, message: 'An active access token must be used to query information about the current user.' });
+    const expiredAt = this.expiredTokens.get(token);
+    if (expiredAt !== undefined) return tokenExpired(platform, expiredAt, this.now());
+    if (token !== owner) return graphError(platform, { status: 401, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' });
+    return undefined;
+  }
+
+  private sendMessage(id: string, token: string | undefined, body: any): GraphReply {
+    const n = this.numbers.get(id);
+    const a = n ? undefined : this.instagram.get(id);
+    const platform: Platform = a ? 'instagram' : 'whatsapp';
+    if (!n && !a) return unknownObject(platform, 'post', id);
+    const refused = this.authError(platform, token, (n ?? a)!.accessToken) ?? this.scripted(platform, 'messages');
+    if (refused) return refused;
+    const text = n ? body?.text?.body : body?.message?.text;
+    const to = String((n ? body?.to : body?.recipient?.id) ?? '');
+    if (n && (body?.messaging_product !== 'whatsapp' || body?.type !== 'text')) return failureReply(platform, 'invalid_parameter', this.now());
+    if (!to || typeof text !== 'string' || !text.trim()) return failureReply(platform, 'invalid_parameter', this.now());
+    if (text.length > MAX_TEXT) {
+      return graphError(platform, { code: 100, message: '(#100) Invalid parameter', details: `Param text['body'] must be at most ${MAX_TEXT} characters long.` });
+    }
+    const ownerId = n ? n.phoneNumberId : a!.pageId;
+    const last = this.lastInbound.get(`${ownerId}:${to}`);
+    const outside = last === undefined || this.now() - last > WINDOW_MS;
+    if (outside && !(n && this.opts.windowErrors === 'status')) return failureReply(platform, 'outside_window', this.now());
+    const record: SentMessage = { platform, from: ownerId, to, text, id: '', at: this.now() };
+    if (n) {
+      record.id = wamid();
+      if (body.context?.message_id) record.replyTo = String(body.context.message_id);
+      this.sent.push(record);
+      if (outside) this.later(() => this.sendStatuses(record.id, [{ status: 'failed' }]));
+      else if (this.opts.autoStatuses) this.later(() => this.sendStatuses(record.id, ['sent', 'delivered']));
+      return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: record.id }] } };
+    }
+    record.id = Buffer.from(`ig_message_item:1:IGMessageID:${a!.igAccountId}:${digits(12)}`).toString('base64');
+    this.sent.push(record);
+    if (this.opts.echoes) this.later(() => this.customerSendsInstagram(a!.pageId, { from: to, kind: 'echo', text, mid: record.id }));
+    return { status: 200, body: { recipient_id: to, message_id: record.id } };
+  }
+
+  /** GET /{media-id}: where to download it for the next few minutes. */
+  private mediaInfo(id: string, token: string | undefined): GraphReply {
+    const m = this.media.get(id);
+    if (!m?.token) return unknownObject('whatsapp', 'get', id);
+    const refused = this.authError('whatsapp', token, m.token) ?? this.scripted('whatsapp', 'media');
+    if (refused) return refused;
+    const url = `${this.baseUrl}/whatsapp_business/attachments/?mid=${id}&ext=${Math.floor(this.now() / 1000)}&hash=${randomBytes(12).toString('hex')}`;
+    return { status: 200, body: { messaging_product: 'whatsapp', url, mime_type: m.mimeType, sha256: m.sha256, file_size: m.bytes.length, id } };
+  }
+
+  private download(url: URL, token: string | undefined, res: http.ServerResponse): void {
+    const whatsapp = url.pathname.startsWith('/whatsapp_business/');
+    const m = this.media.get(url.searchParams.get(whatsapp ? 'mid' : 'asset_id') ?? '');
+    const refused = !m ? { status: 404, body: { error: { message: 'Not Found' } } } : whatsapp ? this.authError('whatsapp', token, m.token ?? '') : undefined;
+    this.log.push({ method: 'GET', path: url.pathname, status: refused?.status ?? 200 });
+    if (refused) return reply(res, refused.status, refused.body);
+    res.writeHead(200, { 'content-type': m!.mimeType, 'content-length': m!.bytes.length });
+    res.end(m!.bytes);
+  }
+
+  private scripted(platform: Platform, on: 'messages' | 'media'): GraphReply | undefined {
+    const kind = this.failures.get(on)?.shift();
+    return kind ? failureReply(platform, kind, this.now()) : undefined;
+  }
+
+  /** Meta's webhooks follow its API answer; a failed delivery is the receiver's business. */
+  private later(fn: () => Promise<unknown>): void {
+    setTimeout(() => void fn().catch(() => undefined), 50);
+  }
+}
+
+/** Optional settings left out (undefined) keep their defaults instead of erasing them. */
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+function safeJson(raw: Buffer): any {
+  try { return raw.length ? JSON.parse(raw.toString('utf8')) : undefined; } catch { return undefined; }
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,321 @@
+/**
+ * Local fake of the X API v2 DM endpoints, for integration tests and offline trials:
+ * GET /2/users/me, GET /2/dm_events (X's paging: max_results, pagination_token,
+ * meta.next_token, result_count; includes.users and includes.media), and
+ * POST /2/dm_conversations/with/:participant_id/messages. Every call is authenticated
+ * as X does it: an OAuth 1.0a HMAC-SHA1 signature recomputed with the account's secrets
+ * (a wrong one is 401), or an OAuth 2.0 user token. Answers carry x-rate-limit-* headers
+ * from a window per endpoint and account, and X's error bodies (fixtures in
+ * shared/fixtures/platforms/x/). As the customer it queues DMs for polling or posts
+ * signed Account Activity deliveries to a registered webhook.
+ */
+import http from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { hmacSha1, parseOAuth1Header, signatureBaseString } from '../channels/x/oauth1';
+import { crcResponseToken, SIGNATURE_HEADER, webhookSignature } from '../channels/x/webhook';
+import {
+  accountActivityDm, accountActivityFollow, conversationId, DmEvent, failureReply, invalid, mediaKey, problem, Reply, tooMany, UNAUTHORIZED,
+  v2DmEvent, XAccount, XFailure, XMedia, XUser, XWorld,
+} from './x-world';
+
+export type { XFailure } from './x-world';
+export type XEndpoint = 'users_me' | 'dm_events' | 'dm_send';
+export interface XCall {
+  endpoint: XEndpoint | 'unknown';
+  accountId?: string;
+  status: number;
+  at: number;
+  query: Record<string, string>;
+  auth?: 'oauth1' | 'oauth2';
+  /** The x-rate-limit-remaining / -reset (ms) the answer carried. */
+  remaining?: number;
+  resetAtMs?: number;
+}
+export interface XSentDm { accountId: string; participantId: string; text: string; eventId: string; auth: 'oauth1' | 'oauth2'; at: number }
+export interface CustomerDm { from: Partial<XUser> & { id: string }; text: string; media?: boolean }
+
+/** Defaults near X's per-user limits for these endpoints (docs.x.com "Rate limits"); tests shrink them. */
+const DEFAULT_LIMITS: Record<XEndpoint, { limit: number; windowSeconds: number }> = {
+  users_me: { limit: 75, windowSeconds: 900 },
+  dm_events: { limit: 300, windowSeconds: 900 },
+  dm_send: { limit: 200, windowSeconds: 900 },
+};
+const TIMESTAMP_SKEW_S = 300;
+
+interface Window { resetAtMs: number; used: number }
+
+export class XFake {
+  readonly baseUrl: string;
+  readonly world = new XWorld();
+  private readonly limits = new Map<string, { limit: number; windowSeconds: number }>();
+  private readonly windows = new Map<string, Window>();
+  private readonly failures = new Map<XEndpoint, XFailure[]>();
+  private readonly delays: Array<{ endpoint: XEndpoint; ms: number; when: (query: Record<string, string>, accountId?: string) => boolean }> = [];
+  private readonly nonces = new Set<string>();
+  private readonly log: XCall[] = [];
+  private readonly sent: XSentDm[] = [];
+  private pageSize = 100;
+
+  private constructor(private readonly server: http.Server, port: number, host: string) {
+    this.baseUrl = `http://${host}:${port}`;
+  }
+
+  static async start(opts: { port?: number; host?: string } = {}): Promise<XFake> {
+    const host = opts.host ?? '127.0.0.1';
+    let fake: XFake | undefined;
+    const server = http.createServer((req, res) => {
+      fake!.handle(req, res).catch((err: Error) => {
+        if (!res.headersSent && !res.destroyed) send(res, 500, { error: err.message });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => resolve());
+    });
+    fake = new XFake(server, (server.address() as AddressInfo).port, host);
+    return fake;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  // --- what tests and the control API drive ------------------------------------------
+
+  createAccount(opts: { username?: string; name?: string } = {}): XAccount { return this.world.createAccount(opts); }
+  revoke(accountId: string): void { this.world.account(accountId).revoked = true; }
+  /** New access token pair for the account, as regenerating it in X's portal does; the old pair stops working. */
+  rotateCredentials(accountId: string): XAccount['credentials'] { return this.world.rotate(accountId); }
+  /** X caps max_results per request; a smaller cap here makes paging visible with few DMs. */
+  setPageSize(n: number): void { this.pageSize = n; }
+  /** The window of `endpoint`, for one account or (without one) every account without its own. */
+  setRateLimit(endpoint: XEndpoint, limit: number, windowSeconds: number, accountId?: string): void {
+    this.limits.set(accountId ? `${endpoint}:${accountId}` : endpoint, { limit, windowSeconds });
+    for (const key of [...this.windows.keys()]) if (key.startsWith(accountId ? `${endpoint}:${accountId}` : `${endpoint}:`)) this.windows.delete(key);
+  }
+  failNext(endpoint: XEndpoint, failure: XFailure, times = 1): void {
+    this.failures.set(endpoint, [...(this.failures.get(endpoint) ?? []), ...Array<XFailure>(times).fill(failure)]);
+  }
+  /** Holds the next answer of `endpoint` (whose query passes `when`) back this long: a slow X, or a poll to crash a worker in. */
+  delayNext(endpoint: XEndpoint, ms: number, when: (query: Record<string, string>, accountId?: string) => boolean = () => true): void {
+    this.delays.push({ endpoint, ms, when });
+  }
+  calls(endpoint?: XEndpoint, accountId?: string): XCall[] {
+    return this.log.filter((c) => (!endpoint || c.endpoint === endpoint) && (!accountId || c.accountId === accountId));
+  }
+  sentMessages(accountId?: string): XSentDm[] { return this.sent.filter((m) => !accountId || m.accountId === accountId).map((m) => ({ ...m })); }
+
+  /** A customer DMs the account: kept for polling, and posted to the webhook when `via` says so (X keeps it either way). */
+  async customerSends(accountId: string, dm: CustomerDm, via: 'poll' | 'webhook' = 'poll'): Promise<{ event: DmEvent; payload: object; delivery?: { status: number; body: string } }> {
+    const account = this.world.account(accountId);
+    this.world.upsertUser({ id: dm.from.id, name: dm.from.name ?? 'Customer', username: dm.from.username ?? `customer_${dm.from.id.slice(-4)}` });
+    const media: XMedia | undefined = dm.media
+      ? { id: this.world.nextId(), type: 'photo', url: `https://t.co/${randomBytes(5).toString('base64url')}` }
+      : undefined;
+    const event = this.world.addDm({ senderId: dm.from.id, recipientId: account.id, text: dm.text, media });
+    const payload = accountActivityDm(account.id, event, this.world.users);
+    const delivery = via === 'webhook' ? await this.deliver(accountId, payload) : undefined;
+    return { event, payload, delivery };
+  }
+
+  async customerFollows(accountId: string, follower: XUser): Promise<{ status: number; body: string }> {
+    const account = this.world.account(accountId);
+    return this.deliver(accountId, accountActivityFollow(account.id, follower, account));
+  }
+
+  /** Registers the account's Account Activity webhook; X runs a CRC check first and refuses a URL that fails it. */
+  async registerWebhook(accountId: string, url: string): Promise<void> {
+    const account = this.world.account(accountId);
+    const token = randomBytes(16).toString('hex');
+    const res = await fetch(`${url}${url.includes('?') ? '&' : '?'}crc_token=${token}`, { signal: AbortSignal.timeout(3000) });
+    const body = (await res.json().catch(() => ({}))) as { response_token?: string };
+    if (res.status !== 200 || body.response_token !== crcResponseToken(account.credentials.api_secret, token)) {
+      throw new Error(`XFake: CRC check failed (HTTP ${res.status}, response_token ${JSON.stringify(body.response_token)})`);
+    }
+    account.webhookUrl = url;
+  }
+
+  /** POSTs a delivery as X does: JSON, signed with the consumer secret (or the given signature). */
+  async deliver(accountId: string, payload: object, opts: { signature?: string; body?: string } = {}): Promise<{ status: number; body: string }> {
+    const account = this.world.account(accountId);
+    if (!account.webhookUrl) throw new Error(`XFake: account ${accountId} has no webhook registered`);
+    const body = opts.body ?? JSON.stringify(payload);
+    const signature = opts.signature ?? webhookSignature(account.credentials.api_secret, body);
+    const res = await fetch(account.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  // --- the API ------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'fake'}`);
+    const raw = await readBody(req);
+    if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
+    const query = Object.fromEntries(url.searchParams);
+    const sendTo = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/.exec(url.pathname);
+    const endpoint: XEndpoint | undefined =
+      req.method === 'GET' && url.pathname === '/2/users/me' ? 'users_me'
+        : req.method === 'GET' && url.pathname === '/2/dm_events' ? 'dm_events'
+          : req.method === 'POST' && sendTo ? 'dm_send' : undefined;
+    if (!endpoint) {
+      this.log.push({ endpoint: 'unknown', status: 404, at: Date.now(), query });
+      return send(res, 404, problem(404, 'Not Found Error', 'The requested resource could not be found.', 'https://api.twitter.com/2/problems/resource-not-found'));
+    }
+    const auth = this.authenticate(req, url);
+    let reply: Reply;
+    if (!auth) reply = { status: 401, body: UNAUTHORIZED };
+    else reply = this.limited(endpoint, auth.account, () => this.dispatch(endpoint, auth.account, auth.kind, url, raw, sendTo?.[1]));
+    const remaining = reply.headers?.['x-rate-limit-remaining'];
+    const reset = reply.headers?.['x-rate-limit-reset'];
+    this.log.push({
+      endpoint, accountId: auth?.account.id, status: reply.status, at: Date.now(), query, auth: auth?.kind,
+      ...(remaining !== undefined ? { remaining: Number(remaining), resetAtMs: Number(reset) * 1000 } : {}),
+    });
+    const i = this.delays.findIndex((d) => d.endpoint === endpoint && d.when(query, auth?.account.id));
+    if (i >= 0) await new Promise((r) => setTimeout(r, this.delays.splice(i, 1)[0].ms));
+    if (!res.destroyed) send(res, reply.status, reply.body, reply.headers);
+  }
+
+  private authenticate(req: http.IncomingMessage, url: URL): { account: XAccount; kind: 'oauth1' | 'oauth2' } | undefined {
+    const header = String(req.headers.authorization ?? '');
+    const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (bearer) {
+      const account = this.world.byBearer(bearer);
+      return account && !account.revoked ? { account, kind: 'oauth2' } : undefined;
+    }
+    const p = parseOAuth1Header(header);
+    if (!p?.oauth_signature || p.oauth_signature_method !== 'HMAC-SHA1' || !p.oauth_nonce) return undefined;
+    const account = this.world.byConsumerAndToken(p.oauth_consumer_key ?? '', p.oauth_token ?? '');
+    if (!account || account.revoked) return undefined;
+    if (Math.abs(Number(p.oauth_timestamp) - Date.now() / 1000) > TIMESTAMP_SKEW_S) return undefined;
+    const nonceKey = `${p.oauth_consumer_key}:${p.oauth_timestamp}:${p.oauth_nonce}`;
+    if (this.nonces.has(nonceKey)) return undefined; // a replayed request
+    const { oauth_signature: given, realm: _realm, ...signed } = p;
+    const base = signatureBaseString(req.method ?? 'GET', url, [...url.searchParams, ...Object.entries(signed)]);
+    const expected = hmacSha1(base, account.credentials.api_secret, account.credentials.access_token_secret);
+    const ok = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    if (!ok) return undefined;
+    this.nonces.add(nonceKey);
+    return { account, kind: 'oauth1' };
+  }
+
+  /** Scripted failures first, then the account's window for this endpoint; headers on every answer. */
+  private limited(endpoint: XEndpoint, account: XAccount, run: () => Reply): Reply {
+    const scripted = this.failures.get(endpoint)?.shift();
+    const key = `${endpoint}:${account.id}`;
+    const { limit, windowSeconds } = this.limits.get(key) ?? this.limits.get(endpoint) ?? DEFAULT_LIMITS[endpoint];
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || now >= w.resetAtMs) this.windows.set(key, (w = { resetAtMs: Math.ceil((now + windowSeconds * 1000) / 1000) * 1000, used: 0 }));
+    const headers = (remaining: number, resetAtMs = w.resetAtMs) => ({
+      'x-rate-limit-limit': String(limit),
+      'x-rate-limit-remaining': String(remaining),
+      'x-rate-limit-reset': String(Math.ceil(resetAtMs / 1000)),
+    });
+    if (scripted?.kind === 'rate_limit') {
+      return { ...tooMany(), headers: headers(0, now + scripted.resetInSeconds * 1000) };
+    }
+    if (w.used >= limit) return { ...tooMany(), headers: headers(0) };
+    w.used++;
+    const reply = scripted ? failureReply(scripted) : run();
+    return { ...reply, headers: { ...headers(limit - w.used), ...reply.headers } };
+  }
+
+  private dispatch(endpoint: XEndpoint, account: XAccount, auth: 'oauth1' | 'oauth2', url: URL, raw: string, participantId?: string): Reply {
+    if (endpoint === 'users_me') return { status: 200, body: { data: { id: account.id, name: account.name, username: account.username } } };
+    if (endpoint === 'dm_events') return this.dmEvents(account, url.searchParams);
+    let body: { text?: unknown; attachments?: unknown };
+    try { body = JSON.parse(raw || '{}'); } catch { return invalid('Request body is not valid JSON.'); }
+    const text = typeof body.text === 'string' ? body.text : '';
+    if (!text.trim() && !body.attachments) return invalid('One of text or attachments is required.');
+    if (text.length > 10_000) return invalid('text must be at most 10000 characters.');
+    const to = decodeURIComponent(participantId ?? '');
+    if (!/^\d{1,19}$/.test(to)) return invalid(`The \`participant_id\` query parameter value [${to}] is not valid`);
+    const event = this.world.addDm({ senderId: account.id, recipientId: to, text });
+    this.sent.push({ accountId: account.id, participantId: to, text, eventId: event.id, auth, at: Date.now() });
+    // X echoes the account's own DMs to its webhook too (aaa-dm-echo-own-message.json).
+    if (account.webhookUrl) void this.deliver(account.id, accountActivityDm(account.id, event, this.world.users)).catch(() => undefined);
+    return { status: 201, body: { data: { dm_conversation_id: conversationId(account.id, to), dm_event_id: event.id } } };
+  }
+
+  private dmEvents(account: XAccount, q: URLSearchParams): Reply {
+    const max = q.has('max_results') ? Number(q.get('max_results')) : 100;
+    if (!Number.isInteger(max) || max < 1 || max > 100) return invalid(`The \`max_results\` query parameter value [${q.get('max_results')}] is not between 1 and 100`);
+    let events = this.world.eventsOf(account.id);
+    const token = q.get('pagination_token');
+    if (token) {
+      const before = Buffer.from(token, 'base64url').toString();
+      if (!/^\d+$/.test(before)) return invalid(`The \`pagination_token\` query parameter value [${token}] is not valid`);
+      events = events.filter((e) => BigInt(e.id) < BigInt(before));
+    }
+    const page = events.slice(0, Math.min(max, this.pageSize));
+    const more = events.length > page.length;
+    const fields = new Set((q.get('dm_event.fields') ?? '').split(',').filter(Boolean));
+    const expansions = new Set((q.get('expansions') ?? '').split(',').filter(Boolean));
+    const meta = { result_count: page.length, ...(more ? { next_token: Buffer.from(page[page.length - 1].id).toString('base64url') } : {}) };
+    if (page.length === 0) return { status: 200, body: { meta } };
+    const includes: Record<string, unknown> = {};
+    if (expansions.has('sender_id')) {
+      includes.users = [...new Set(page.map((e) => e.senderId))].map((id) => this.world.users.get(id) ?? { id, name: 'X user', username: `user${id.slice(-4)}` });
+    }
+    const media = page.flatMap((e) => (e.media ? [e.media] : []));
+    if (expansions.has('attachments.media_keys') && media.length) includes.media = media.map((m) => ({ media_key: mediaKey(m), type: m.type, url: m.url }));
+    return { status: 200, body: { data: page.map((e) => v2DmEvent(e, fields)), includes, meta } };
+  }
+
+  /** Lets a human drive the fake with curl; loopback only, so no auth. */
+  private async control(url: URL, raw: string, res: http.ServerResponse): Promise<void> {
+    let b: Record<string, any> = {};
+    try { b = raw ? JSON.parse(raw) : {}; } catch { return send(res, 400, { error: 'body must be JSON' }); }
+    try {
+      switch (url.pathname) {
+        case '/_sandbox/accounts': {
+          const a = this.createAccount({ username: b.username, name: b.name });
+          return send(res, 201, { user_id: a.id, username: a.username, credentials: a.credentials });
+        }
+        case '/_sandbox/customer-message': {
+          if (!b.account_id || !b.user_id || typeof b.text !== 'string') return send(res, 400, { error: 'account_id, user_id and text are required' });
+          const from = { id: String(b.user_id), name: b.name, username: b.username };
+          const r = await this.customerSends(String(b.account_id), { from, text: b.text, media: b.media === true }, b.via === 'webhook' ? 'webhook' : 'poll');
+          return send(res, 200, { event_id: r.event.id, delivery: r.delivery });
+        }
+        case '/_sandbox/webhook':
+          await this.registerWebhook(String(b.account_id), String(b.url));
+          return send(res, 200, { ok: true });
+        case '/_sandbox/fail-next':
+          this.failNext(b.endpoint, { kind: b.kind, resetInSeconds: Number(b.reset_in_seconds ?? 5), status: b.status } as XFailure, Number(b.times ?? 1));
+          return send(res, 200, { ok: true });
+        case '/_sandbox/sent':
+          return send(res, 200, this.sentMessages(url.searchParams.get('account_id') ?? undefined));
+        default:
+          return send(res, 404, { error: 'unknown sandbox endpoint' });
+      }
+    } catch (err) {
+      return send(res, 409, { error: (err as Error).message });
+    }
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

@@ -1,0 +1,38 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ChannelType } from '../channels/types';
+import { xPollerWakeSignal, xPollerWorkflow } from '../../workflows/x-poller';
+import { inboundPollerWorkflowId } from './ids';
+
+/**
+ * Channel types whose inbound is polled, and their poller workflow. A poller re-reads
+ * its channel on every poll and ends by itself once the channel is off, gone or no
+ * longer polling, so the lifecycle only ever starts or wakes one, never kills it: a
+ * kill racing a reactivation could leave an active channel without its poller.
+ */
+const POLLERS: Partial<Record<ChannelType, { workflow: typeof xPollerWorkflow; wake: typeof xPollerWakeSignal }>> = {
+  x: { workflow: xPollerWorkflow, wake: xPollerWakeSignal },
+};
+
+/** Starts the channel's poller, or wakes the running one to poll now (new credentials, reactivated). */
+export async function startOrWakePoller(client: Client, taskQueue: string, type: ChannelType, channelId: string): Promise<void> {
+  const poller = POLLERS[type];
+  if (!poller) return;
+  await client.workflow.signalWithStart(poller.workflow, {
+    workflowId: inboundPollerWorkflowId(type, channelId),
+    taskQueue,
+    args: [{ channelId }],
+    signal: poller.wake,
+    signalArgs: [],
+  });
+}
+
+/** Wakes a running poller so it re-reads the channel (and ends if it should); none running is fine. */
+export async function wakePoller(client: Client, type: ChannelType, channelId: string): Promise<void> {
+  const poller = POLLERS[type];
+  if (!poller) return;
+  try {
+    await client.workflow.getHandle(inboundPollerWorkflowId(type, channelId)).signal(poller.wake);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}

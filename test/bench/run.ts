@@ -1,0 +1,393 @@
+/**
+ * `npm run bench`: PingBack's real stack on this machine (API and worker as their
+ * own processes, the Telegram sandbox as the platform), measured against the
+ * ceiling of the Temporal server it runs on. See README "Benchmark".
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { makePersistInbound } from '../../activities/messages';
+import { createApp } from '../../src/api/app';
+import { configSchema, secretBoxFrom } from '../../src/config';
+import { createDb, Db } from '../../src/db/knex';
+import { ensureDatabase, migrateLatest } from '../../src/db/migrate';
+import { DevServer, freePort, startDevServer } from '../../src/dev/dev-server';
+import { ensureTemporalCli } from '../../src/dev/temporal-cli';
+import { serverPort, startTemporal } from '../../src/dev/temporal-server';
+import { silentLogger } from '../../src/log';
+import { TelegramFake } from '../../src/sandbox/telegram';
+import { conversationWorkflowId } from '../../src/temporal/ids';
+import { openLoop, peakRssMb, round, summary } from './stats';
+import { probeConversation, probeMessage } from './probe-workflow';
+
+const ROOT = path.resolve(__dirname, '../..');
+const { values: opts } = parseArgs({
+  options: {
+    temporal: { type: 'string', default: 'dev' }, // dev (SQLite file) | memory | server (PostgreSQL)
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '20' },
+    conversations: { type: 'string', default: '100,10000' },
+    'reply-rate': { type: 'string', default: '10' },
+    out: { type: 'string', default: 'test-results/bench.json' },
+  },
+});
+const RATE = Number(opts.rate);
+const SECONDS = Number(opts.seconds);
+const REPLY_RATE = Number(opts['reply-rate']);
+const CONVERSATION_COUNTS = opts.conversations!.split(',').map(Number);
+const PROBE_CONVERSATIONS = 500;
+const PROBE_SENDERS = 64;
+const log = (line: string) => console.error(`[bench] ${line}`);
+const now = () => performance.timeOrigin + performance.now();
+
+async function main() {
+  const cli = await ensureTemporalCli(log);
+  if (!cli) throw new Error('no Temporal CLI');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pingback-bench-'));
+  const temporal = await startBenchTemporal(opts.temporal!, cli, tmp);
+  const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pingback_bench';
+  await recreateDatabase(databaseUrl);
+  await migrateLatest(databaseUrl);
+  const db = createDb(databaseUrl, { max: 20 });
+  const fake = await TelegramFake.start({ allowHttpWebhooks: true });
+  const apiPort = await freePort();
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    PINGBACK_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    PINGBACK_ADMIN_TOKEN: randomBytes(16).toString('hex'),
+    TELEGRAM_API_BASE_URL: fake.baseUrl,
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+    LOG_LEVEL: 'warn',
+  };
+  const children: ChildProcess[] = [];
+  const cleanup = async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await fake.stop();
+    await db.destroy();
+    await temporal.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const worker = spawnPingback('worker', env);
+    const api = spawnPingback('api', env);
+    children.push(worker, api);
+    const base = env.PUBLIC_BASE_URL;
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'api');
+    const { token, secret, channelId, accountId, apiKey } = await connectChannel(base, env.PINGBACK_ADMIN_TOKEN, fake);
+    log(`stack up: Temporal ${opts.temporal} at ${temporal.address}, api pid ${api.pid}, worker pid ${worker.pid}`);
+
+    const scenarios = [];
+    for (const [k, count] of CONVERSATION_COUNTS.entries()) {
+      scenarios.push(await runScenario({ base, db, fake, token, apiKey, channelId, conversations: count, chatBase: 1_000_000 * (k + 1) }));
+    }
+    const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: peakRssMb(worker.pid!) };
+    const probe = await runProbe(temporal.address, db);
+    const direct = await runDirect(db, env, { channelId, accountId, secret });
+
+    const first = scenarios[0];
+    const last = scenarios[scenarios.length - 1];
+    const ratios = {
+      commit_rate_vs_probe: round(first.inbound.committed_per_s / probe.committed_per_s, 2),
+      ingress_p99_vs_probe_signal_p99: round(first.inbound.ack_ms.p99 / probe.signal_ms.p99, 2),
+      rate_many_vs_few_conversations: round(last.inbound.committed_per_s / first.inbound.committed_per_s, 2),
+    };
+    const report = {
+      machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
+      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE },
+      scenarios,
+      memory,
+      probe,
+      direct_to_postgres: direct,
+      ratios,
+      targets: {
+        commit_rate_at_least_1_0x_probe: ratios.commit_rate_vs_probe >= 1.0,
+        ingress_p99_at_most_1_2x_probe: ratios.ingress_p99_vs_probe_signal_p99 <= 1.2,
+        many_conversations_at_least_0_8x_few: ratios.rate_many_vs_few_conversations >= 0.8,
+      },
+    };
+    fs.mkdirSync(path.dirname(opts.out!), { recursive: true });
+    fs.writeFileSync(opts.out!, JSON.stringify(report, null, 2));
+    printTable(report);
+    log(`JSON written to ${opts.out}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function startBenchTemporal(kind: string, cli: string, tmp: string): Promise<DevServer> {
+  if (kind === 'server') return startTemporal({ kind: 'server', cli, port: await serverPort(), database: 'pingback_bench_temporal' });
+  const dbFile = kind === 'memory' ? undefined : path.join(tmp, 'temporal.sqlite');
+  return startDevServer({ cli, port: await freePort(), dbFile, logLevel: 'error' });
+}
+
+async function recreateDatabase(url: string) {
+  const u = new URL(url);
+  const name = u.pathname.slice(1);
+  const admin = createDb(new URL('/postgres', u).toString(), { max: 1 });
+  await admin.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.destroy();
+  await ensureDatabase(url);
+}
+
+function spawnPingback(command: 'api' | 'worker', env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), command], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  child.on('exit', (code, signal) => signal !== 'SIGTERM' && log(`${command} exited (${code ?? signal})`));
+  return child;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function api(base: string, method: string, p: string, token: string, body?: unknown) {
+  const res = await fetch(base + p, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json().catch(() => null)) as any };
+}
+
+async function connectChannel(base: string, adminToken: string, fake: TelegramFake) {
+  const account = await api(base, 'POST', '/admin/accounts', adminToken, { name: 'bench', plan: 'pro' });
+  const apiKey = account.body.api_key as string;
+  const token = `7${Math.floor(Math.random() * 1e9)}:AA${randomBytes(24).toString('base64url').slice(0, 33)}`;
+  const ch = await api(base, 'POST', '/api/channels', apiKey, { type: 'telegram', config: { bot_token: token } });
+  await waitFor(async () => (await api(base, 'GET', `/api/channels/${ch.body.id}`, apiKey)).body.status === 'connected', 'channel connected');
+  return { token, secret: fake.webhookInfo(token)!.secret_token!, channelId: ch.body.id as string, accountId: account.body.account_id as string, apiKey };
+}
+
+interface ScenarioInput {
+  base: string;
+  db: Db;
+  fake: TelegramFake;
+  token: string;
+  apiKey: string;
+  channelId: string;
+  conversations: number;
+  chatBase: number;
+}
+
+async function runScenario(s: ScenarioInput) {
+  log(`inbound: ${RATE}/s for ${SECONDS}s across ${s.conversations} conversations, replies ${REPLY_RATE}/s`);
+  const sentAt = new Map<string, number>();
+  const ackMs: number[] = [];
+  let refused = 0;
+  const replies: string[] = [];
+  let replyRefused = 0;
+  const started = now();
+  const inbound = openLoop(RATE, SECONDS, async (i) => {
+    const chatId = s.chatBase + (i % s.conversations);
+    const t0 = now();
+    const r = await s.fake.customerSends(s.token, { chatId, firstName: 'Bench', text: `message ${i}` });
+    if (r.status !== 200) return void refused++;
+    ackMs.push(now() - t0);
+    sentAt.set(`${chatId}/${(r.update as any).message.message_id}`, t0);
+  });
+  // Agents answer conversations that exist by then; a share of sends hit 429 or 5xx at the platform.
+  const outbound = (async () => {
+    await new Promise((r) => setTimeout(r, 2000));
+    const convs: Array<{ id: string }> = await s.db('conversations')
+      .where({ channel_id: s.channelId })
+      .whereBetween('thread_key', [String(s.chatBase), String(s.chatBase + s.conversations)])
+      .select('id');
+    if (convs.length === 0) return;
+    await openLoop(REPLY_RATE, SECONDS - 2, async (i) => {
+      if (i % 10 === 3) s.fake.failNext('sendMessage', { kind: 'rate_limit', retryAfter: 1 });
+      if (i % 10 === 7) s.fake.failNext('sendMessage', { kind: 'server_error' });
+      const r = await api(s.base, 'POST', `/api/conversations/${convs[i % convs.length].id}/messages`, s.apiKey, { content: `reply ${i}` });
+      if (r.status === 202) replies.push(r.body.id);
+      else replyRefused++;
+    });
+  })();
+  const load = await inbound;
+  await outbound;
+
+  const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations);
+  const e2e: number[] = [];
+  let lastCommit = 0;
+  for (const r of rows) {
+    const t0 = sentAt.get(`${r.thread_key}/${r.platform_message_id}`);
+    const committed = new Date(r.created_at).getTime();
+    lastCommit = Math.max(lastCommit, committed);
+    if (t0 !== undefined) e2e.push(committed - t0);
+  }
+  await waitFor(async () => (await s.db('messages').whereIn('id', replies).where({ status: 'pending' }).count('* as n'))[0].n == 0, 'replies done', 180_000);
+  const out = await s.db('messages').whereIn('id', replies).select('status', 'created_at', 'sent_at');
+  const sent = out.filter((m) => m.status === 'sent');
+  const replyMs = sent.map((m) => new Date(m.sent_at).getTime() - new Date(m.created_at).getTime());
+  const replyWindow = (Math.max(...sent.map((m) => new Date(m.sent_at).getTime())) - Math.min(...out.map((m) => new Date(m.created_at).getTime()))) / 1000;
+  return {
+    conversations: s.conversations,
+    inbound: {
+      offered: load.offered,
+      acknowledged: ackMs.length,
+      refused,
+      webhooks_per_s: round(ackMs.length / (load.elapsedMs / 1000)),
+      ack_ms: summary(ackMs),
+      committed: rows.length,
+      committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
+      end_to_end_ms: summary(e2e),
+    },
+    replies: {
+      accepted: replies.length,
+      refused: replyRefused,
+      sent: sent.length,
+      failed: out.length - sent.length,
+      sent_per_s: round(sent.length / replyWindow),
+      end_to_end_ms: summary(replyMs),
+    },
+  };
+}
+
+async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number) {
+  let rows: Array<{ thread_key: string; platform_message_id: string; created_at: Date }> = [];
+  await waitFor(async () => {
+    rows = await db('messages as m')
+      .join('conversations as c', 'c.id', 'm.conversation_id')
+      .where({ 'c.channel_id': channelId, 'm.direction': 'inbound' })
+      .whereBetween('c.thread_key', [String(chatBase), String(chatBase + count)])
+      .select('c.thread_key', 'm.platform_message_id', 'm.created_at');
+    return rows.length >= expected;
+  }, `${expected} messages committed`, 300_000);
+  return rows;
+}
+
+/** The ceiling: an in-process client signal-with-starting a minimal workflow that inserts each message. */
+async function runProbe(address: string, db: Db) {
+  log(`probe: ${RATE}/s for ${SECONDS}s across ${PROBE_CONVERSATIONS} conversations, ${PROBE_SENDERS} senders`);
+  await db.raw(`CREATE TABLE IF NOT EXISTS bench_probe (
+    id text PRIMARY KEY, conversation text NOT NULL, text text NOT NULL, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: 'bench-probe',
+    workflowsPath: require.resolve('./probe-workflow'),
+    activities: {
+      async insertProbeMessage(m: { id: string; conversation: string; text: string }) {
+        await db('bench_probe').insert(m).onConflict('id').ignore();
+      },
+    },
+  });
+  const running = worker.run();
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const run = randomBytes(4).toString('hex');
+  const signalMs: number[] = [];
+  const sentAt = new Map<string, number>();
+  let slots = PROBE_SENDERS;
+  const waiters: Array<() => void> = [];
+  const started = now();
+  const load = await openLoop(RATE, SECONDS, async (i) => {
+    if (slots === 0) await new Promise<void>((r) => waiters.push(r));
+    slots--;
+    try {
+      const id = `${run}-${i}`;
+      const t0 = now();
+      await client.workflow.signalWithStart(probeConversation, {
+        workflowId: `probe-${run}-${i % PROBE_CONVERSATIONS}`,
+        taskQueue: 'bench-probe',
+        signal: probeMessage,
+        signalArgs: [{ id, conversation: String(i % PROBE_CONVERSATIONS), text: `message ${i}` }],
+      });
+      signalMs.push(now() - t0);
+      sentAt.set(id, t0);
+    } finally {
+      slots++;
+      waiters.shift()?.();
+    }
+  });
+  let rows: Array<{ id: string; committed_at: Date }> = [];
+  await waitFor(async () => {
+    rows = await db('bench_probe').where('id', 'like', `${run}-%`).select('id', 'committed_at');
+    return rows.length >= sentAt.size;
+  }, 'probe rows', 300_000);
+  worker.shutdown();
+  await running;
+  await connection.close();
+  await client.connection.close();
+  const lastCommit = Math.max(...rows.map((r) => new Date(r.committed_at).getTime()));
+  return {
+    offered: load.offered,
+    signal_ms: summary(signalMs),
+    signals_per_s: round(signalMs.length / (load.elapsedMs / 1000)),
+    committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
+    end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
+  };
+}
+
+/** For context: the same ingress persisting straight to PostgreSQL, no Temporal in between. */
+async function runDirect(db: Db, env: Record<string, string>, ch: { channelId: string; accountId: string; secret: string }) {
+  log(`direct to PostgreSQL: ${RATE}/s for ${SECONDS}s`);
+  const config = configSchema.parse({ ...env, PORT: '0' });
+  const persist = makePersistInbound(db);
+  const signaller = {
+    inbound: async (ref: any, message: any) =>
+      void (await persist({ ...ref, workflowId: conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey), messages: [message] })),
+    reply: async () => undefined,
+    status: async () => undefined,
+    messageStatus: async () => 'signalled' as const,
+  };
+  const app = createApp({ db, secrets: secretBoxFrom(config), temporal: undefined as any, signaller: signaller as any, config, log: silentLogger });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as any).port}/webhooks/telegram/${ch.channelId}`;
+  const ackMs: number[] = [];
+  const load = await openLoop(RATE, SECONDS, async (i) => {
+    const update = {
+      update_id: 900_000_000 + i,
+      message: { message_id: i + 1, date: Math.floor(Date.now() / 1000), chat: { id: 9_000_000 + (i % 100), type: 'private', first_name: 'D' }, text: `direct ${i}` },
+    };
+    const t0 = now();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': ch.secret },
+      body: JSON.stringify(update),
+    });
+    await res.arrayBuffer();
+    if (res.ok) ackMs.push(now() - t0);
+  });
+  await new Promise((r) => server.close(r));
+  return { offered: load.offered, acknowledged: ackMs.length, webhooks_per_s: round(ackMs.length / (load.elapsedMs / 1000)), ack_ms: summary(ackMs) };
+}
+
+function printTable(r: any) {
+  const rows: string[][] = [['measure', ...r.scenarios.map((s: any) => `${s.conversations} conversations`)]];
+  const add = (name: string, f: (s: any) => unknown) => rows.push([name, ...r.scenarios.map((s: any) => String(f(s)))]);
+  add('webhooks acknowledged /s', (s) => s.inbound.webhooks_per_s);
+  add('ingress ack p50 / p99 ms', (s) => `${s.inbound.ack_ms.p50} / ${s.inbound.ack_ms.p99}`);
+  add('inbound committed /s', (s) => s.inbound.committed_per_s);
+  add('inbound end-to-end p50 / p99 ms', (s) => `${s.inbound.end_to_end_ms.p50} / ${s.inbound.end_to_end_ms.p99}`);
+  add('replies sent /s', (s) => s.replies.sent_per_s);
+  add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
+  const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
+  console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s`);
+  console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
+  console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (peak RSS)`);
+  console.log(`ratios: ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
+}
+
+require('./../helpers/runtime').quietTemporalRuntime();
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

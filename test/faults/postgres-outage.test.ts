@@ -1,0 +1,55 @@
+import { TelegramFake } from '../../src/sandbox/telegram';
+import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { TcpProxy } from '../helpers/tcp-proxy';
+
+/**
+ * PostgreSQL becomes unreachable for a while. Webhooks keep being acknowledged
+ * once Temporal holds them, persisting activities retry, the API answers 503
+ * meanwhile, and everything recovers by itself when the database is back.
+ */
+let telegram: TelegramFake;
+let stack: Stack;
+let proxy: TcpProxy;
+
+beforeAll(async () => {
+  const pg = new URL(process.env.TEST_DATABASE_URL!);
+  proxy = await TcpProxy.start({ host: pg.hostname, port: Number(pg.port || 5432) });
+  pg.host = `127.0.0.1:${proxy.port}`;
+  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
+  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl, DATABASE_URL: pg.toString() });
+});
+afterAll(async () => {
+  await proxy?.restore();
+  await stack?.stop();
+  await telegram?.stop();
+  await proxy?.cut();
+});
+
+test('database outage: messages wait in Temporal, the API says 503, all recovers', async () => {
+  const { apiKey } = await createAccount(stack, 'mini');
+  const token = fakeBotToken();
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
+  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  expect((await telegram.customerSends(token, { chatId: 660001, firstName: 'Pre', text: 'before' })).status).toBe(200);
+  const conv = await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data?.[0]);
+
+  await proxy.cut();
+  const during = [];
+  for (let i = 0; i < 5; i++) during.push(await telegram.customerSends(token, { chatId: 660001, firstName: 'Pre', text: `during ${i}` }));
+  // Acknowledged: Temporal holds them even though nothing can be written yet.
+  expect(during.map((d) => d.status)).toEqual([200, 200, 200, 200, 200]);
+  const api = await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey });
+  expect(api.status).toBe(503);
+  expect(api.body.error.code).toBe('database_unavailable');
+  expect((await request(stack.url, 'GET', '/healthz')).status).toBe(503);
+
+  await new Promise((r) => setTimeout(r, 2000));
+  await proxy.restore();
+
+  const msgs = await eventually(async () => {
+    const r = await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey });
+    return r.status === 200 && r.body.data.length === 6 ? r.body.data : undefined;
+  }, 90_000, 'messages persisted after the outage');
+  expect(msgs.map((m: any) => m.content)).toEqual(['before', 'during 0', 'during 1', 'during 2', 'during 3', 'during 4']);
+  expect((await request(stack.url, 'GET', '/healthz')).status).toBe(200);
+});

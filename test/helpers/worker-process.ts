@@ -1,0 +1,32 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Config } from '../../src/config';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** `pingback worker` as its own OS process, so a test can SIGKILL it like a crashed host. */
+export async function spawnWorker(config: Config, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...extraEnv };
+  for (const [k, v] of Object.entries(config)) if (v !== undefined) env[k] = String(v);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('worker polling')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling:\n${output}`)));
+  });
+  await ready;
+  return child;
+}
+
+export function kill9(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}

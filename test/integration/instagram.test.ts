@@ -1,0 +1,141 @@
+import { MetaFake } from '../../src/sandbox/meta';
+import { igWebhook } from '../../src/sandbox/meta-payloads';
+import { digits, inbox, metaChannel } from '../helpers/meta-channels';
+import { eventually, request, Stack, startStack } from '../helpers/stack';
+
+/**
+ * Instagram from outside: the Graph API fake plays Meta (Send API, 24-hour window,
+ * errors) and the customer (signed messaging webhooks); PingBack runs for real.
+ */
+let meta: MetaFake;
+let stack: Stack;
+
+beforeAll(async () => {
+  meta = await MetaFake.start();
+  stack = await startStack({ META_GRAPH_BASE_URL: meta.baseUrl });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await meta?.stop();
+});
+
+const igsid = () => `1${digits(15)}`;
+
+test('verification handshake: right token → challenge as text/plain, wrong → 403', async () => {
+  const { apiKey, channel } = await metaChannel(stack, meta, 'instagram', { subscribe: false });
+  const url = (token: string) => `${stack.url}/webhooks/instagram/${channel.id}?hub.mode=subscribe&hub.challenge=998877&hub.verify_token=${token}`;
+  expect((await fetch(url('wrong'))).status).toBe(403);
+  const ok = await fetch(url(channel.verify_token));
+  expect([ok.status, ok.headers.get('content-type'), await ok.text()]).toEqual([200, 'text/plain; charset=utf-8', '998877']);
+  expect((await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status).toBe('connected');
+});
+
+test('a bad signature is 401 and nothing is signalled', async () => {
+  const { channel, id } = await metaChannel(stack, meta, 'instagram');
+  const r = await meta.deliver(id, igWebhook([{ igAccountId: '1', timeMs: 1, messaging: [] }]), { signature: `sha256=${'a'.repeat(64)}` });
+  expect(r.status).toBe(401);
+  const missing = await meta.deliver(id, igWebhook([{ igAccountId: '1', timeMs: 1, messaging: [] }]), { signature: null });
+  expect(missing.status).toBe(401);
+  expect(await stack.db('ignored_events').where({ channel_id: channel.id })).toEqual([]);
+});
+
+test('every kind of customer event lands in order; echoes are recorded, not shown as the customer\'s', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'instagram');
+  const from = igsid();
+  const first = await meta.customerSendsInstagram(id, [
+    { from, kind: 'text', text: 'Hi, is this still available?' },
+    { from, kind: 'image', bytes: Buffer.from('png bytes'), mimeType: 'image/png' },
+    { from, kind: 'story_reply', text: 'Love this!' },
+    { from, kind: 'story_mention' },
+    { from, kind: 'echo', text: 'Yes, it is! (sent from the Instagram app)' },
+  ]);
+  expect(first.status).toBe(200);
+  await meta.customerSendsInstagram(id, [
+    { from, kind: 'reaction', target: first.mids[0] },
+    { from, kind: 'unsend', target: first.mids[2] },
+    { from, kind: 'postback', text: 'Get started' },
+  ]);
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from, 7);
+  const msgs = await box.messagesOf(conv.id);
+  expect(msgs.map((m) => [m.direction, m.content_type, m.content])).toEqual([
+    ['inbound', 'text', 'Hi, is this still available?'],
+    ['inbound', 'image', ''],
+    ['inbound', 'story_reply', 'Love this!'],
+    ['inbound', 'story_mention', ''],
+    ['inbound', 'reaction', '❤️'],
+    ['inbound', 'unsend', ''],
+    ['inbound', 'button_reply', 'Get started'],
+  ]);
+  expect(msgs[4].metadata).toMatchObject({ reacted_to_message_id: first.mids[0] });
+  expect(msgs[5].metadata).toMatchObject({ deleted_message_id: first.mids[2] });
+  expect(msgs[2].attachments[0]).toMatchObject({ type: 'story', url: expect.stringContaining('/ig_messaging_cdn/') });
+  expect(conv.workflow_id).toBe(`conversation/instagram/${channel.id}/${from}`);
+  expect(await stack.db('ignored_events').where({ channel_id: channel.id, reason: 'echo' }).select('platform_event_id')).toEqual([{ platform_event_id: first.mids[4] }]);
+
+  const media = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msgs[1].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect([media.status, media.headers.get('content-type'), Buffer.from(await media.arrayBuffer()).toString()]).toEqual([200, 'image/png', 'png bytes']);
+});
+
+test('replies go out through the Send API to the IGSID; a read moves them to read', async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'instagram');
+  const from = igsid();
+  await meta.customerSendsInstagram(id, { from, text: 'price?' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  const r = await box.reply(conv.id, { content: '25 EUR' });
+  const sent = await box.messageIn(conv.id, r.body.id, ['sent']);
+  expect(meta.sentMessages({ platform: 'instagram', to: from })).toEqual([expect.objectContaining({ from: id, text: '25 EUR', id: sent.platform_message_id })]);
+  await meta.customerSendsInstagram(id, { from, kind: 'read', target: sent.platform_message_id });
+  await box.messageIn(conv.id, r.body.id, ['read']);
+});
+
+test('entries for another Instagram account are ignored and recorded; Instagram Login setups match on page_id', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'instagram');
+  const stranger = igsid();
+  const foreign = igWebhook([{ igAccountId: '17841499999999999', timeMs: Date.now(), messaging: [{ sender: { id: stranger }, recipient: { id: '17841499999999999' }, timestamp: Date.now(), message: { mid: 'mid.foreign', text: 'hi' } }] }]);
+  const r = await meta.deliver(id, foreign);
+  expect([r.status, JSON.parse(r.body).ignored]).toEqual([200, 1]);
+  expect(await stack.db('ignored_events').where({ channel_id: channel.id, reason: 'not_for_this_channel' }).select('platform_event_id')).toEqual([{ platform_event_id: 'mid.foreign' }]);
+
+  // Without instagram_account_id, the entry id must be the configured page_id (Instagram Login: one and the same).
+  const login = await metaChannel(stack, meta, 'instagram', { withAccountId: false });
+  const from = igsid();
+  await meta.customerSendsInstagram(login.id, { from, text: 'via Instagram Login' });
+  await inbox(stack, login.apiKey).conversationFor(from);
+  expect((await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data).toEqual([]);
+});
+
+test('outside the 24-hour window the reply fails with Instagram\'s reason', async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'instagram');
+  const from = igsid();
+  await meta.customerSendsInstagram(id, { from, text: 'hello' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  meta.advanceClock(25 * 3600_000);
+  try {
+    const r = await box.reply(conv.id, { content: 'late answer' });
+    const out = await box.messageIn(conv.id, r.body.id, ['failed']);
+    expect(out.error).toMatch(/^\(#10\) This message is sent outside of allowed window\. — the customer has not written in the last 24 hours/);
+    expect(out.attempts).toBe(1);
+  } finally {
+    meta.advanceClock(-25 * 3600_000);
+  }
+});
+
+test('a rate limit is retried, then sent once; an expired token puts the channel in error', async () => {
+  const { apiKey, channel, id, accessToken } = await metaChannel(stack, meta, 'instagram');
+  const from = igsid();
+  await meta.customerSendsInstagram(id, { from, text: 'hello' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  meta.failNext('rate_limit');
+  const r1 = await box.reply(conv.id, { content: 'one' });
+  expect((await box.messageIn(conv.id, r1.body.id, ['sent'])).attempts).toBe(2);
+  expect(meta.calls(`/${id}/messages`).map((c) => c.status)).toEqual([400, 200]);
+
+  meta.expireToken(accessToken);
+  const r2 = await box.reply(conv.id, { content: 'two' });
+  expect((await box.messageIn(conv.id, r2.body.id, ['failed'])).error).toMatch(/^\(#190\) Error validating access token/);
+  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status === 'error');
+});

@@ -1,0 +1,262 @@
+import { MetaFake } from '../../src/sandbox/meta';
+import { signMetaPayload } from '../../src/channels/meta/signature';
+import { metaJson, waChange, waWebhook } from '../../src/sandbox/meta-payloads';
+import { digits, inbox, metaChannel } from '../helpers/meta-channels';
+import { eventually, request, Stack, startStack } from '../helpers/stack';
+
+/**
+ * WhatsApp from outside: the Graph API fake plays Meta and the customer (signed webhooks,
+ * statuses, the 24-hour window); PingBack runs for real on PostgreSQL and Temporal.
+ */
+let meta: MetaFake;
+let stack: Stack;
+
+beforeAll(async () => {
+  meta = await MetaFake.start();
+  stack = await startStack({ META_GRAPH_BASE_URL: meta.baseUrl });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await meta?.stop();
+});
+
+const countRows = async (table: string, where: object) => Number((await stack.db(table).where(where).count<{ count: string }[]>('* as count'))[0].count);
+const conversationRows = (channelId: string) => countRows('conversations', { channel_id: channelId });
+/** Platform ids of a channel's messages, in stored order (the test database outlives runs: always scope by channel). */
+const platformIdsOf = (channelId: string): Promise<string[]> =>
+  stack.db('messages as m').join('conversations as c', 'c.id', 'm.conversation_id').where('c.channel_id', channelId).orderBy('m.seq').pluck('m.platform_message_id');
+
+test('verification handshake: the right token gets the challenge as text and connects the channel; anything else 403', async () => {
+  const { apiKey, channel } = await metaChannel(stack, meta, 'whatsapp', { subscribe: false });
+  expect(channel.status).toBe('pending');
+  const path = `/webhooks/whatsapp/${channel.id}`;
+  const hub = (q: Record<string, string>) => `${path}?${new URLSearchParams(q)}`;
+
+  const wrong = await request(stack.url, 'GET', hub({ 'hub.mode': 'subscribe', 'hub.challenge': '1158201444', 'hub.verify_token': 'meatyhamhock' }));
+  expect(wrong.status).toBe(403);
+  const badMode = await request(stack.url, 'GET', hub({ 'hub.mode': 'unsubscribe', 'hub.challenge': '1', 'hub.verify_token': channel.verify_token }));
+  expect(badMode.status).toBe(403);
+  expect((await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status).toBe('pending');
+
+  const res = await fetch(stack.url + hub({ 'hub.mode': 'subscribe', 'hub.challenge': '1158201444', 'hub.verify_token': channel.verify_token }));
+  expect([res.status, res.headers.get('content-type'), await res.text()]).toEqual([200, 'text/plain; charset=utf-8', '1158201444']);
+  const after = await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey });
+  expect(after.body).toMatchObject({ status: 'connected', status_message: 'callback URL verified by Meta' });
+  expect((await request(stack.url, 'GET', hub({ 'hub.mode': 'subscribe', 'hub.challenge': '1', 'hub.verify_token': 'x' }).replace(channel.id, '00000000-0000-4000-8000-000000000000'))).status).toBe(404);
+});
+
+test('a missing or wrong signature is 401 and nothing is signalled; a malformed body is 400', async () => {
+  const { channel, id, appSecret } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  const business = { phoneNumberId: id, displayPhoneNumber: '15550000000', wabaId: '1' };
+  const payload = (wamid: string) =>
+    waWebhook([{ wabaId: '1', changes: [waChange(business, { contacts: [{ wa_id: from }], messages: [{ from, id: wamid, timestamp: '1700000000', type: 'text', text: { body: wamid } }] })] }]);
+  const refused = [
+    await meta.deliver(id, payload('wamid.unsigned'), { signature: null }),
+    await meta.deliver(id, payload('wamid.zeros'), { signature: `sha256=${'0'.repeat(64)}` }),
+    await meta.deliver(id, payload('wamid.sha1'), { signature: 'sha1=abc' }),
+    await meta.deliver(id, payload('wamid.other-secret'), { signature: signMetaPayload(metaJson(payload('wamid.other-secret')), 'not-the-secret') }),
+    // Signed, then a byte changed in transit.
+    await meta.deliver(id, payload('wamid.tampered'), { signature: signMetaPayload(metaJson(payload('wamid.original')), appSecret) }),
+  ];
+  expect(refused.map((r) => [r.status, JSON.parse(r.body).error.code])).toEqual(Array(5).fill([401, 'invalid_signature']));
+  for (const body of ['{not json', JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: {} }] }] })]) {
+    expect((await meta.deliver(id, {}, { body })).status).toBe(400);
+  }
+  // The correctly signed one goes through. Signals of one conversation are persisted in order,
+  // so once it is stored, any refused one that had been signalled would be stored too.
+  expect((await meta.deliver(id, payload('wamid.good'))).status).toBe(200);
+  await eventually(async () => (await platformIdsOf(channel.id)).includes('wamid.good'));
+  expect(await platformIdsOf(channel.id)).toEqual(['wamid.good']);
+  expect(await countRows('ignored_events', { channel_id: channel.id })).toBe(0);
+});
+
+test('one POST with several entries and messages: each in its conversation, in order, names kept', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'whatsapp');
+  const [a, b, c] = [digits(11), digits(11), digits(11)];
+  const batch = [
+    { from: a, name: 'Ada', text: 'a1' },
+    { from: b, name: 'Bo', text: 'b1' },
+    { from: a, name: 'Ada', text: 'a2' },
+    { from: c, name: 'Cy', text: 'c1' },
+    { from: b, name: 'Bo', text: 'b2' },
+    { from: a, name: 'Ada', text: 'a3' },
+  ];
+  const first = await meta.customerSendsWhatsapp(id, batch.slice(0, 3), { layout: 'entry-per-message' });
+  const second = await meta.customerSendsWhatsapp(id, batch.slice(3), { layout: 'one-change' });
+  expect([first.status, second.status]).toEqual([200, 200]);
+  expect(JSON.parse(second.body)).toMatchObject({ ok: true, messages: 3 });
+
+  const box = inbox(stack, apiKey);
+  const convA = await box.conversationFor(a, 3);
+  const convB = await box.conversationFor(b, 2);
+  const convC = await box.conversationFor(c, 1);
+  expect((await box.messagesOf(convA.id)).map((m) => m.content)).toEqual(['a1', 'a2', 'a3']);
+  expect((await box.messagesOf(convB.id)).map((m) => m.content)).toEqual(['b1', 'b2']);
+  expect((await box.messagesOf(convC.id)).map((m) => m.content)).toEqual(['c1']);
+  expect([convA.contact.name, convB.contact.name, convA.channel_type]).toEqual(['Ada', 'Bo', 'whatsapp']);
+  expect(convA.workflow_id).toBe(`conversation/whatsapp/${channel.id}/${a}`);
+
+  // An entry for another number of the same app is acknowledged, recorded, and not routed.
+  const other = { phoneNumberId: digits(15), displayPhoneNumber: '15550000000', wabaId: '1' };
+  const foreign = waWebhook([{ wabaId: '1', changes: [waChange(other, { contacts: [{ wa_id: a }], messages: [{ from: a, id: 'wamid.foreign', timestamp: '1700000000', type: 'text', text: { body: 'not yours' } }] })] }]);
+  const r = await meta.deliver(id, foreign);
+  expect([r.status, JSON.parse(r.body).ignored]).toEqual([200, 1]);
+  expect(await stack.db('ignored_events').where({ channel_id: channel.id, reason: 'not_for_this_channel' }).select('platform_event_id')).toEqual([{ platform_event_id: 'wamid.foreign' }]);
+  expect(await platformIdsOf(channel.id)).not.toContain('wamid.foreign');
+});
+
+test('every message kind is stored; media is fetched through the Graph API on demand', async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  const photo = Buffer.from('\xff\xd8\xff pretend jpeg', 'latin1');
+  const kinds = [
+    { kind: 'text', text: 'hello' },
+    { kind: 'image', text: 'a photo', bytes: photo, mimeType: 'image/jpeg' },
+    { kind: 'video' }, { kind: 'audio' }, { kind: 'voice' }, { kind: 'document', text: 'the invoice', fileName: 'invoice.pdf' },
+    { kind: 'sticker' }, { kind: 'location', text: 'Home' }, { kind: 'contacts', text: 'Chandler Bing' },
+    { kind: 'reaction', reactTo: 'wamid.earlier', emoji: '👍' }, { kind: 'button_reply', text: 'Yes' }, { kind: 'list_reply', text: 'Option B' },
+    { kind: 'quick_reply', text: 'Stop' }, { kind: 'unsupported' }, { kind: 'text', text: 'quoting', replyTo: 'wamid.earlier' },
+  ] as const;
+  await meta.customerSendsWhatsapp(id, kinds.map((k) => ({ from, name: 'Kim', ...k })));
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from, kinds.length);
+  const msgs = await box.messagesOf(conv.id);
+  expect(msgs.map((m) => [m.content_type, m.content])).toEqual([
+    ['text', 'hello'], ['image', 'a photo'], ['video', ''], ['audio', ''], ['voice', ''], ['document', 'the invoice'],
+    ['sticker', ''], ['location', 'Home, 1 Hacker Way, Menlo Park, CA 94025'], ['contacts', 'Chandler Bing'],
+    ['reaction', '👍'], ['button_reply', 'Yes'], ['list_reply', 'Option B'], ['button_reply', 'Stop'], ['unsupported', ''], ['text', 'quoting'],
+  ]);
+  expect(msgs[9].metadata).toMatchObject({ reacted_to_message_id: 'wamid.earlier' });
+  expect(msgs[13].metadata).toMatchObject({ whatsapp_type: 'unsupported', unsupported_type: 'poll' });
+  expect(msgs[14].metadata).toMatchObject({ reply_to_message_id: 'wamid.earlier' });
+  expect(msgs[5].attachments[0]).toMatchObject({ type: 'document', fileName: 'invoice.pdf', mimeType: 'application/pdf', platformFileId: expect.any(String) });
+
+  const media = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msgs[1].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect([media.status, media.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
+  expect(Buffer.from(await media.arrayBuffer()).equals(photo)).toBe(true);
+  const doc = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msgs[5].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect([doc.status, doc.headers.get('content-disposition')]).toEqual([200, "inline; filename*=UTF-8''invoice.pdf"]);
+  expect((await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages/${msgs[0].id}/attachments/0`, { token: apiKey })).status).toBe(404);
+  meta.failNext('server_error', { on: 'media' });
+  const outage = await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages/${msgs[1].id}/attachments/0`, { token: apiKey });
+  expect([outage.status, outage.body.error.code]).toEqual([503, 'platform_unavailable']);
+});
+
+test('a redelivered message is stored once', async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  const first = await meta.customerSendsWhatsapp(id, { from, text: 'only once please' });
+  expect((await meta.deliver(id, first.payload)).status).toBe(200);
+  expect((await meta.deliver(id, first.payload)).status).toBe(200);
+  await meta.customerSendsWhatsapp(id, { from, text: 'second' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from, 2);
+  // The later message arriving proves the duplicates were processed before it.
+  expect((await box.messagesOf(conv.id)).map((m) => m.content)).toEqual(['only once please', 'second']);
+});
+
+test('statuses move a reply forward only, in or out of order; unknown ones are recorded', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, name: 'Dee', text: 'where is my order?' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  const [question] = await box.messagesOf(conv.id);
+
+  const r1 = await box.reply(conv.id, { content: 'On its way!', reply_to_message_id: question.id });
+  expect([r1.status, r1.body.metadata]).toEqual([202, { reply_to_message_id: question.id, reply_to_platform_message_id: question.platform_message_id }]);
+  const sent1 = await box.messageIn(conv.id, r1.body.id, ['sent']);
+  const wamid1 = sent1.platform_message_id;
+  expect(meta.sentMessages({ to: from })).toEqual([expect.objectContaining({ id: wamid1, text: 'On its way!', replyTo: question.platform_message_id })]);
+
+  await meta.sendStatuses(wamid1, ['delivered']);
+  await box.messageIn(conv.id, r1.body.id, ['delivered']);
+  // Out of order: read, then a late sent and delivered. Read stays.
+  await meta.sendStatuses(wamid1, ['read', 'sent', 'delivered']);
+  await box.messageIn(conv.id, r1.body.id, ['read']);
+
+  const r2 = await box.reply(conv.id, { content: 'Tracking: 123' });
+  const wamid2 = (await box.messageIn(conv.id, r2.body.id, ['sent'])).platform_message_id;
+  await meta.sendStatuses(wamid2, [{ status: 'failed' }]);
+  const failed = await box.messageIn(conv.id, r2.body.id, ['failed']);
+  expect(failed.error).toMatch(/^\(#131047\) Re-engagement message: Message failed to send because more than 24 hours/);
+  // Statuses are applied in order: r2's failure came after r1's late ones, which changed nothing.
+  expect((await box.messagesOf(conv.id)).find((m) => m.id === r1.body.id).status).toBe('read');
+
+  // A status for a wamid PingBack never sent, in this conversation and in none.
+  await meta.sendStatuses('wamid.not-ours', ['delivered'], { phoneNumberId: id, recipient: from });
+  await meta.sendStatuses('wamid.nobody', ['read'], { phoneNumberId: id, recipient: digits(11) });
+  const ignored = await eventually(async () => {
+    const rows = await stack.db('ignored_events').where({ channel_id: channel.id, reason: 'unknown_message' }).orderBy('platform_event_id');
+    return rows.length === 2 ? rows : undefined;
+  });
+  expect(ignored.map((r) => r.platform_event_id)).toEqual(['wamid.nobody:read', 'wamid.not-ours:delivered']);
+
+  const bad = await box.reply(conv.id, { content: 'x', reply_to_message_id: '00000000-0000-4000-8000-000000000000' });
+  expect([bad.status, bad.body.error.details.fields[0].path]).toEqual([422, 'reply_to_message_id']);
+});
+
+test('outside the 24-hour window the reply fails at once with Meta\'s reason', async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, text: 'hello' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  meta.advanceClock(25 * 3600_000);
+  try {
+    const r = await box.reply(conv.id, { content: 'sorry for the wait' });
+    const out = await box.messageIn(conv.id, r.body.id, ['failed']);
+    expect(out.error).toBe(
+      '(#131047) Re-engagement message: Message failed to send because more than 24 hours have passed since the customer last replied to this number.' +
+        ' — the customer has not written in the last 24 hours; a free-form reply is possible once they write again (or send an approved template)',
+    );
+    expect(out.attempts).toBe(1);
+    expect(meta.sentMessages({ to: from })).toEqual([]);
+  } finally {
+    meta.advanceClock(-25 * 3600_000);
+  }
+});
+
+test('a rate limit is retried, then the reply is sent once', async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, text: 'hi' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  meta.failNext('rate_limit');
+  const r = await box.reply(conv.id, { content: 'after the limit' });
+  const out = await box.messageIn(conv.id, r.body.id, ['sent']);
+  expect(out.attempts).toBe(2);
+  expect(meta.calls(`/${id}/messages`).map((c) => c.status)).toEqual([400, 200]);
+  expect(meta.sentMessages({ to: from })).toHaveLength(1);
+});
+
+test('an expired token fails the reply and puts the channel in error, asking for new credentials', async () => {
+  const { apiKey, channel, id, accessToken } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, text: 'hi' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  meta.expireToken(accessToken);
+  const r = await box.reply(conv.id, { content: 'hello?' });
+  const out = await box.messageIn(conv.id, r.body.id, ['failed']);
+  expect(out.error).toMatch(/^\(#190\) Error validating access token: Session has expired on .* — update the channel's access token$/);
+  expect(out.attempts).toBe(1);
+  const ch = await eventually(async () => {
+    const c = await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey });
+    return c.body.status === 'error' ? c.body : undefined;
+  });
+  expect(ch.status_message).toMatch(/^credentials rejected: \(#190\) Error validating access token/);
+  expect(JSON.stringify(ch)).not.toContain(accessToken);
+  expect(stack.log.lines.join('\n')).not.toContain(accessToken);
+});
+
+test('an inactive channel acknowledges webhooks and records them, routing nothing', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'whatsapp');
+  expect((await request(stack.url, 'PATCH', `/api/channels/${channel.id}`, { token: apiKey, json: { is_active: false } })).status).toBe(200);
+  const r = await meta.customerSendsWhatsapp(id, { from: digits(11), text: 'anyone?' });
+  expect([r.status, JSON.parse(r.body)]).toEqual([200, { ok: true, ignored: 'channel_inactive' }]);
+  expect(await countRows('ignored_events', { channel_id: channel.id, reason: 'channel_inactive' })).toBe(1);
+  expect(await conversationRows(channel.id)).toBe(0);
+});

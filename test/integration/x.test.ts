@@ -1,0 +1,189 @@
+import { crcResponseToken } from '../../src/channels/x/webhook';
+import { XFake } from '../../src/sandbox/x';
+import { accountActivityDm } from '../../src/sandbox/x-world';
+import { fixtureFiles } from '../helpers/fixtures';
+import { eventually, request, Stack, startStack } from '../helpers/stack';
+import { xTestKit } from '../helpers/x';
+
+/**
+ * X's Account Activity webhooks and DM replies, from outside: the X API fake plays X
+ * (CRC checks, signed deliveries, OAuth checks on every send) and the customers.
+ */
+let x: XFake;
+let stack: Stack;
+const { api, customer, channelStatus, xChannel, conversationWith, messagesOf, inboundTexts, afterPolls, storedInbound } = xTestKit(() => ({ stack, x }));
+
+beforeAll(async () => {
+  x = await XFake.start();
+  stack = await startStack({ X_API_BASE_URL: x.baseUrl });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await x?.stop();
+});
+
+/** A webhook channel X delivers to (registered, so X's CRC check passed). */
+async function webhookChannel(opts: { inbound?: 'polling' | 'webhook' } = {}) {
+  const made = await xChannel({ inbound: opts.inbound ?? 'webhook' });
+  await x.registerWebhook(made.acct.id, made.channel.callback_url);
+  return made;
+}
+
+async function replyAndWait(apiKey: string, conversationId: string, content: string, want: 'sent' | 'failed') {
+  const reply = await api(apiKey).post(`/api/conversations/${conversationId}/messages`, { content });
+  expect(reply.status).toBe(202);
+  return eventually(async () => {
+    const m = (await messagesOf(apiKey, conversationId)).find((r) => r.id === reply.body.id);
+    return m?.status === want ? m : undefined;
+  }, 30_000, `reply ${want}`);
+}
+
+test("CRC: answers X's challenge with the consumer secret; 400 without a token or a secret; 404 for no channel", async () => {
+  const { acct, channel } = await webhookChannel(); // registerWebhook already ran X's check against it
+  expect(acct.webhookUrl).toBe(channel.callback_url);
+  const [{ body: fixture }] = fixtureFiles('x', 'crc-request-response');
+  const path = `/webhooks/x/${channel.id}`;
+  const ok = await request(stack.url, 'GET', `${path}${fixture.request.path_query}`);
+  expect(ok.status).toBe(200);
+  expect(ok.body).toEqual({ response_token: crcResponseToken(acct.credentials.api_secret, fixture.request.query.crc_token) });
+
+  const missing = await request(stack.url, 'GET', path);
+  expect([missing.status, missing.body.error.code]).toEqual([400, 'missing_crc_token']);
+  const noSecret = await xChannel({ oauth2: true, noConsumerSecret: true }); // polling with an OAuth 2.0 token needs none
+  const bare = await request(stack.url, 'GET', `/webhooks/x/${noSecret.channel.id}?crc_token=abc`);
+  expect([bare.status, bare.body.error.code]).toEqual([400, 'missing_consumer_secret']);
+  expect((await request(stack.url, 'GET', '/webhooks/x/00000000-0000-4000-8000-000000000000?crc_token=abc')).status).toBe(404);
+});
+
+test('signed deliveries reach the inbox with name and handle; a wrong signature is 401 and signals nothing', async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  const ada = customer('Ada');
+  const sent = await x.customerSends(acct.id, { from: ada, text: 'Hi, my order has not arrived', media: true }, 'webhook');
+  expect(sent.delivery).toMatchObject({ status: 200 });
+  const conv = await conversationWith(apiKey, ada.id);
+  expect(conv.contact).toMatchObject({ name: 'Ada', username: ada.username });
+  const [msg] = await messagesOf(apiKey, conv.id);
+  expect(msg).toMatchObject({ content: expect.stringContaining('Hi, my order has not arrived'), content_type: 'image' });
+  expect(msg.attachments).toEqual([expect.objectContaining({ type: 'image', platformFileId: expect.stringMatching(/^\d+$/) })]);
+
+  const bo = customer('Bo');
+  const forged = await x.customerSends(acct.id, { from: bo, text: 'forged' });
+  const body = JSON.stringify(forged.payload);
+  for (const signature of ['sha256=' + Buffer.alloc(32).toString('base64'), '', crcResponseToken('wrong-secret', body)]) {
+    const r = await x.deliver(acct.id, forged.payload, { signature, body });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body).error.code).toBe('invalid_signature');
+  }
+  // Signed, then altered on the way: the signature covers the raw bytes.
+  const tampered = await x.deliver(acct.id, forged.payload, { signature: crcResponseToken(acct.credentials.api_secret, body), body: body.replace('forged', 'FORGED') });
+  expect(tampered.status).toBe(401);
+  await x.customerSends(acct.id, { from: ada, text: 'later' }, 'webhook');
+  expect(await inboundTexts(apiKey, ada.id, 2)).toEqual([expect.stringContaining('Hi, my order'), 'later']);
+  expect((await storedInbound(channel.id)).map((m: any) => m.thread_key)).toEqual([ada.id, ada.id]);
+});
+
+test("follows and the account's own DMs (echoes) are acknowledged and not shown as customer messages", async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  const follow = await x.customerFollows(acct.id, customer('Fan'));
+  expect([follow.status, JSON.parse(follow.body)]).toEqual([200, { ok: true, ignored: 'event_kind_not_handled' }]);
+  const ada = customer('Ada');
+  const own = x.world.addDm({ senderId: acct.id, recipientId: ada.id, text: 'sent from the X app' });
+  const echo = await x.deliver(acct.id, accountActivityDm(acct.id, own, x.world.users));
+  expect([echo.status, JSON.parse(echo.body)]).toEqual([200, { ok: true, ignored: 'own_messages' }]);
+  // Another account's events on the same app webhook are not this channel's.
+  const [{ body: stranger }] = fixtureFiles('x', 'aaa-dm-received');
+  const other = await x.deliver(acct.id, stranger);
+  expect(JSON.parse(other.body)).toEqual({ ok: true, ignored: 'other_account' });
+  expect((await api(apiKey).get('/api/conversations?channel_type=x')).body.data).toEqual([]);
+  expect(await storedInbound(channel.id)).toEqual([]);
+});
+
+test('an inactive channel acknowledges deliveries, records them as ignored, signals nothing', async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  expect((await api(apiKey).patch(`/api/channels/${channel.id}`, { is_active: false })).status).toBe(200);
+  const sent = await x.customerSends(acct.id, { from: customer('Late'), text: 'anyone?' }, 'webhook');
+  expect(sent.delivery?.status).toBe(200);
+  expect(JSON.parse(sent.delivery!.body)).toEqual({ ok: true, ignored: 'channel_inactive' });
+  const again = await x.deliver(acct.id, sent.payload);
+  expect(again.status).toBe(200);
+  const rows = await stack.db('ignored_events').where({ channel_id: channel.id });
+  expect(rows).toEqual([expect.objectContaining({ reason: 'channel_inactive', platform_event_id: sent.event.id })]);
+  expect(await storedInbound(channel.id)).toEqual([]);
+});
+
+test('the same DM by webhook and by polling is stored once', async () => {
+  const { apiKey, acct, channel } = await webhookChannel({ inbound: 'polling' });
+  const ada = customer('Ada');
+  const sent = await x.customerSends(acct.id, { from: ada, text: 'both ways' }, 'webhook');
+  expect(sent.delivery?.status).toBe(200);
+  expect((await x.deliver(acct.id, sent.payload)).status).toBe(200); // and X redelivering it
+  await afterPolls(acct.id, 3);
+  await x.customerSends(acct.id, { from: ada, text: 'next' });
+  expect(await inboundTexts(apiKey, ada.id, 2)).toEqual(['both ways', 'next']);
+  const stored = await storedInbound(channel.id);
+  expect(stored.map((m: any) => m.platform_message_id)).toEqual([sent.event.id, expect.any(String)]);
+});
+
+test('a reply goes out signed with OAuth 1.0a (checked by X); its echo by poll and webhook is not a customer message', async () => {
+  const { apiKey, acct, channel } = await webhookChannel({ inbound: 'polling' });
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'hello?' });
+  const conv = await conversationWith(apiKey, ada.id);
+  const out = await replyAndWait(apiKey, conv.id, 'Thanks, we are looking into it.', 'sent');
+  const [dm] = x.sentMessages(acct.id);
+  expect(dm).toMatchObject({ participantId: ada.id, text: 'Thanks, we are looking into it.', auth: 'oauth1' });
+  expect(out).toMatchObject({ platform_message_id: dm.eventId, attempts: 1 });
+  expect(x.calls('dm_send', acct.id).map((c) => c.status)).toEqual([201]);
+  await afterPolls(acct.id, 2);
+  const all = await messagesOf(apiKey, conv.id);
+  expect(all.map((m) => [m.direction, m.content])).toEqual([['inbound', 'hello?'], ['outbound', 'Thanks, we are looking into it.']]);
+  expect(await storedInbound(channel.id)).toHaveLength(1);
+});
+
+test('with an OAuth 2.0 user token, polling and replies go as bearer requests', async () => {
+  const { apiKey, acct } = await xChannel({ oauth2: true });
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'token?' });
+  const conv = await conversationWith(apiKey, ada.id);
+  await replyAndWait(apiKey, conv.id, 'yes', 'sent');
+  expect(x.sentMessages(acct.id)).toEqual([expect.objectContaining({ text: 'yes', auth: 'oauth2' })]);
+  expect(new Set(x.calls(undefined, acct.id).map((c) => c.auth))).toEqual(new Set(['oauth2']));
+});
+
+test('429 on a reply: waits until x-rate-limit-reset, then sends once', async () => {
+  const { apiKey, acct } = await xChannel();
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'hi' });
+  const conv = await conversationWith(apiKey, ada.id);
+  x.failNext('dm_send', { kind: 'rate_limit', resetInSeconds: 2 });
+  const out = await replyAndWait(apiKey, conv.id, 'after the limit', 'sent');
+  expect(out.attempts).toBe(2);
+  const calls = x.calls('dm_send', acct.id);
+  expect(calls.map((c) => c.status)).toEqual([429, 201]);
+  expect(calls[1].at).toBeGreaterThanOrEqual(calls[0].resetAtMs!);
+  expect(x.sentMessages(acct.id)).toHaveLength(1);
+});
+
+test("DMs closed: X's 403 fails the reply at once with its reason; the channel stays connected", async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'hi' });
+  const conv = await conversationWith(apiKey, ada.id);
+  x.failNext('dm_send', { kind: 'dms_closed' });
+  const out = await replyAndWait(apiKey, conv.id, 'are you there?', 'failed');
+  expect(out).toMatchObject({ error: 'You cannot send messages to this user.', attempts: 1 });
+  expect(x.calls('dm_send', acct.id)).toHaveLength(1);
+  expect((await api(apiKey).get(`/api/channels/${channel.id}`)).body.status).toBe('connected');
+});
+
+test('401 on a reply: failed, and the channel in error asking for new credentials', async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'hi' }, 'webhook');
+  const conv = await conversationWith(apiKey, ada.id);
+  x.revoke(acct.id);
+  const out = await replyAndWait(apiKey, conv.id, 'hello', 'failed');
+  expect(out).toMatchObject({ error: 'Unauthorized', attempts: 1 });
+  const ch = await channelStatus(apiKey, channel.id, 'error');
+  expect(ch.status_message).toBe("credentials rejected: Unauthorized; update the channel's credentials");
+});

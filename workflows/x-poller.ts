@@ -1,0 +1,99 @@
+import { condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PollResume, PollXResult } from '../activities/x-poller';
+
+const { pollXDirectMessages } = proxyActivities<Activities>({
+  // Paging back through a long absence can take a while; heartbeats show it is alive,
+  // and let a retry start soon after a worker dies mid-poll.
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 },
+});
+
+export interface XPollerInput {
+  channelId: string;
+  /** Carried across continue-as-new. */
+  notBeforeMs?: number;
+  /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
+  maxHistoryEvents?: number;
+}
+
+export interface XPollerState {
+  channelId: string;
+  state: 'polling' | 'waiting' | 'rate_limited' | 'paused';
+  lastPolledAt: string | null;
+  /** While rate_limited: when X's window refills. */
+  resumesAt: string | null;
+  /** While paused: X's reason. */
+  pausedFor: string | null;
+  handedOn: number;
+}
+
+/** Re-read the channel now: credentials changed, switched off, switched to webhooks. */
+export const xPollerWakeSignal = defineSignal('wake');
+export const xPollerStateQuery = defineQuery<XPollerState>('state');
+
+const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
+/** After an outage outlasted the activity's retries: try again after this long. */
+const OUTAGE_PAUSE_MS = 60_000;
+
+/**
+ * One per active X channel polling for DMs (`x-poller/<channel id>`). The cursor is in
+ * the database (the activity moves it), so this workflow keeps only where a rate-limited
+ * page walk stopped. It ends by itself once the channel is off, gone or on webhooks; the
+ * channel lifecycle starts it (signal-with-start of `wake`) and wakes it to re-check.
+ */
+export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
+  let wakes = 0;
+  let resume: PollResume | undefined;
+  let notBeforeMs = input.notBeforeMs;
+  const view: XPollerState = { channelId: input.channelId, state: 'polling', lastPolledAt: null, resumesAt: null, pausedFor: null, handedOn: 0 };
+  setHandler(xPollerWakeSignal, () => void wakes++);
+  setHandler(xPollerStateQuery, () => ({ ...view }));
+
+  for (;;) {
+    const seen = wakes;
+    view.state = 'polling';
+    let r: PollXResult;
+    try {
+      r = await pollXDirectMessages({ channelId: input.channelId, resume, notBeforeMs });
+    } catch {
+      // X or the database still down after the retries: nothing was skipped (the cursor did not move).
+      view.state = 'waiting';
+      await condition(() => wakes !== seen, OUTAGE_PAUSE_MS);
+      continue;
+    }
+    view.lastPolledAt = new Date().toISOString();
+    if (r.outcome === 'stopped') {
+      // A wake during the check may mean "switched back on": look again before ending.
+      if (wakes === seen) return;
+      continue;
+    }
+    if (r.outcome === 'paused') {
+      Object.assign(view, { state: 'paused', pausedFor: r.reason });
+      await condition(() => wakes !== seen);
+      view.pausedFor = null;
+      continue;
+    }
+    if (r.outcome === 'rate_limited') {
+      resume = r.resume;
+      const until = r.resetAtMs;
+      notBeforeMs = until;
+      Object.assign(view, { state: 'rate_limited', resumesAt: new Date(until).toISOString() });
+      // A wake only lets the activity check whether to stop; it will not call X before the reset.
+      await condition(() => wakes !== seen, Math.max(1, until - Date.now()));
+      continue;
+    }
+    resume = undefined;
+    notBeforeMs = r.notBeforeMs;
+    view.handedOn += r.handedOn;
+    Object.assign(view, { state: 'waiting', resumesAt: null });
+    await condition(() => wakes !== seen, Math.max(r.intervalMs, (notBeforeMs ?? 0) - Date.now()));
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS)) {
+      // Between polls nothing is in flight; a wake arriving now reaches the new run as its first poll.
+      await continueAsNew<typeof xPollerWorkflow>({ ...input, notBeforeMs });
+    }
+  }
+}
