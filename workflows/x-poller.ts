@@ -14,6 +14,7 @@ export interface XPollerInput {
   channelId: string;
   /** Carried across continue-as-new. */
   notBeforeMs?: number;
+  resume?: PollResume;
   /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
   maxHistoryEvents?: number;
 }
@@ -45,13 +46,18 @@ const OUTAGE_PAUSE_MS = 60_000;
  */
 export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
   let wakes = 0;
-  let resume: PollResume | undefined;
+  let resume = input.resume;
   let notBeforeMs = input.notBeforeMs;
   const view: XPollerState = { channelId: input.channelId, state: 'polling', lastPolledAt: null, resumesAt: null, pausedFor: null, handedOn: 0 };
   setHandler(xPollerWakeSignal, () => void wakes++);
   setHandler(xPollerStateQuery, () => ({ ...view }));
 
   for (;;) {
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS)) {
+      // Between polls nothing is in flight; the new run polls first, which is also what a wake asks for.
+      await continueAsNew<typeof xPollerWorkflow>({ ...input, notBeforeMs, resume });
+    }
     const seen = wakes;
     view.state = 'polling';
     let r: PollXResult;
@@ -89,11 +95,5 @@ export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
     view.handedOn += r.handedOn;
     Object.assign(view, { state: 'waiting', resumesAt: null });
     await condition(() => wakes !== seen, Math.max(r.intervalMs, (notBeforeMs ?? 0) - Date.now()));
-
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS)) {
-      // Between polls nothing is in flight; a wake arriving now reaches the new run as its first poll.
-      await continueAsNew<typeof xPollerWorkflow>({ ...input, notBeforeMs });
-    }
   }
 }

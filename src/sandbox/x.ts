@@ -35,7 +35,7 @@ export interface XCall {
 export interface XSentDm { accountId: string; participantId: string; text: string; eventId: string; auth: 'oauth1' | 'oauth2'; at: number }
 export interface CustomerDm { from: Partial<XUser> & { id: string }; text: string; media?: boolean }
 
-/** Defaults near X's per-user limits for these endpoints (docs.x.com "Rate limits"); tests shrink them. */
+/** Per-account windows in the spirit of X's 15-minute per-user limits; the numbers are illustrative, not X's published ones (those vary by access tier). Tests shrink them. */
 const DEFAULT_LIMITS: Record<XEndpoint, { limit: number; windowSeconds: number }> = {
   users_me: { limit: 75, windowSeconds: 900 },
   dm_events: { limit: 300, windowSeconds: 900 },

@@ -1,0 +1,179 @@
+import { xPollerStateQuery, xPollerWorkflow } from '../../workflows/x-poller';
+import { XFake } from '../../src/sandbox/x';
+import { eventually, Stack, startStack } from '../helpers/stack';
+import { xTestKit } from '../helpers/x';
+
+/**
+ * Inbound X DMs by polling, from outside: the X API fake holds the DMs (checking every
+ * OAuth 1.0a signature and keeping rate-limit windows), PingBack polls it every second
+ * on the real stack. What a user sees: every DM once, in order, whatever happens.
+ */
+let x: XFake;
+let stack: Stack;
+const kit = xTestKit(() => ({ stack, x }));
+const { api, customer, channelStatus, xChannel, conversationWith, inboundTexts, afterPolls, storedInbound } = kit;
+
+beforeAll(async () => {
+  x = await XFake.start();
+  stack = await startStack({ X_API_BASE_URL: x.baseUrl });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await x?.stop();
+});
+afterEach(() => x.setPageSize(100));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const poller = (channelId: string) => stack.temporal.workflow.getHandle(`x-poller/${channelId}`);
+/** Queued in one synchronous run, so no poll can fall between them: they arrive as one backlog. */
+const queue = (accountId: string, from: { id: string; name: string; username: string }, texts: string[]) =>
+  Promise.all(texts.map((text) => x.customerSends(accountId, { from, text })));
+
+test('connecting checks the credentials with /2/users/me and starts one poller; secrets never shown', async () => {
+  const { channel, acct } = await xChannel();
+  expect(channel.status_message).toBe(`connected as @${acct.username}; polling for new messages`);
+  expect(x.calls('users_me', acct.id).map((c) => [c.status, c.auth])).toEqual([[200, 'oauth1']]);
+  expect((await poller(channel.id).describe()).status.name).toBe('RUNNING');
+  await afterPolls(acct.id, 1);
+  const everything = JSON.stringify(channel) + stack.log.lines.join('\n');
+  for (const secret of Object.values(acct.credentials)) expect(everything).not.toContain(secret);
+});
+
+test('polling picks up DMs in order across pages, each sender in their own conversation', async () => {
+  const { apiKey, acct } = await xChannel();
+  const ada = customer('Ada');
+  const bo = customer('Bo');
+  x.setPageSize(2);
+  await queue(acct.id, ada, ['ada 1', 'ada 2']);
+  await queue(acct.id, bo, ['bo 1']);
+  await queue(acct.id, ada, ['ada 3', 'ada 4', 'ada 5']);
+  await queue(acct.id, bo, ['bo 2', 'bo 3']);
+  expect(await inboundTexts(apiKey, ada.id, 5)).toEqual(['ada 1', 'ada 2', 'ada 3', 'ada 4', 'ada 5']);
+  expect(await inboundTexts(apiKey, bo.id, 3)).toEqual(['bo 1', 'bo 2', 'bo 3']);
+  expect((await conversationWith(apiKey, ada.id)).contact).toMatchObject({ name: 'Ada', username: ada.username });
+  const calls = x.calls('dm_events', acct.id);
+  expect(calls.some((c) => c.query.pagination_token)).toBe(true);
+  expect(calls[0].query).toMatchObject({ expansions: expect.stringContaining('sender_id'), 'user.fields': 'name,username' });
+});
+
+test('a polled DM with media keeps it as an attachment', async () => {
+  const { apiKey, acct } = await xChannel();
+  const ada = customer('Ada');
+  const { event } = await x.customerSends(acct.id, { from: ada, text: 'this one', media: true });
+  await inboundTexts(apiKey, ada.id, 1);
+  const [msg] = await kit.messagesOf(apiKey, (await conversationWith(apiKey, ada.id)).id);
+  expect(msg).toMatchObject({ content_type: 'image', content: `this one ${event.media!.url}` });
+  expect(msg.attachments).toEqual([{ type: 'image', platformFileId: event.media!.id, url: event.media!.url }]);
+});
+
+test('a worker restart mid-poll loses and repeats nothing', async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  const ada = customer('Ada');
+  x.setPageSize(2);
+  // The second page of the next poll hangs long enough to stop the worker under it.
+  x.delayNext('dm_events', 5000, (q, account) => account === acct.id && q.pagination_token !== undefined);
+  await queue(acct.id, ada, ['one', 'two', 'three', 'four', 'five']);
+  await eventually(async () => x.calls('dm_events', acct.id).some((c) => c.query.pagination_token), 30_000, 'a paged poll');
+  await stack.stopWorker();
+  await stack.startWorker();
+  expect(await inboundTexts(apiKey, ada.id, 5)).toEqual(['one', 'two', 'three', 'four', 'five']);
+  // The walk was cut under the first worker and done again by the second.
+  expect(x.calls('dm_events', acct.id).filter((c) => c.query.pagination_token).length).toBeGreaterThanOrEqual(2);
+  await queue(acct.id, ada, ['six']);
+  expect(await inboundTexts(apiKey, ada.id, 6)).toEqual(['one', 'two', 'three', 'four', 'five', 'six']);
+  await afterPolls(acct.id);
+  const stored = await storedInbound(channel.id);
+  expect(stored.map((m: any) => m.content)).toEqual(['one', 'two', 'three', 'four', 'five', 'six']);
+  expect(new Set(stored.map((m: any) => m.platform_message_id)).size).toBe(6);
+});
+
+test("rate-limit window spent: the poller sleeps until x-rate-limit-reset, never asking early, and goes on where it was", async () => {
+  const acct = x.createAccount();
+  x.setRateLimit('dm_events', 2, 3, acct.id); // two requests per 3-second window
+  const { apiKey } = await xChannel({ account: acct });
+  const ada = customer('Ada');
+  x.setPageSize(2);
+  const texts = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
+  await queue(acct.id, ada, texts); // three pages: one poll's walk must cross a window
+  expect(await inboundTexts(apiKey, ada.id, 6)).toEqual(texts);
+  const calls = x.calls('dm_events', acct.id);
+  expect(calls.map((c) => c.status).filter((s) => s !== 200)).toEqual([]); // never a 429: it waited
+  expect(calls.some((c) => c.remaining === 0)).toBe(true);
+  calls.forEach((c, i) => {
+    if (i > 0 && calls[i - 1].remaining === 0) expect(c.at).toBeGreaterThanOrEqual(calls[i - 1].resetAtMs!);
+  });
+  // The walk back to the cursor resumed with X's pagination_token after the reset.
+  expect(calls.some((c, i) => i > 0 && calls[i - 1].remaining === 0 && c.query.pagination_token)).toBe(true);
+});
+
+test("401 while polling: the channel shows X's words, polling pauses, new credentials resume it and nothing is missed", async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  await afterPolls(acct.id, 1);
+  x.revoke(acct.id);
+  const errored = await channelStatus(apiKey, channel.id, 'error');
+  expect(errored.status_message).toBe("polling X failed: Unauthorized; update the channel's credentials");
+  expect(await poller(channel.id).query(xPollerStateQuery)).toMatchObject({ state: 'paused', pausedFor: 'Unauthorized' });
+  const asked = x.calls('dm_events', acct.id).length;
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'while you were away' });
+  await sleep(2500);
+  expect(x.calls('dm_events', acct.id)).toHaveLength(asked); // paused: X is not asked again with the dead credentials
+
+  const fresh = x.rotateCredentials(acct.id);
+  const patched = await api(apiKey).patch(`/api/channels/${channel.id}`, {
+    config: { access_token: fresh.access_token, access_token_secret: fresh.access_token_secret },
+  });
+  expect(patched.status).toBe(200);
+  await channelStatus(apiKey, channel.id, 'connected');
+  expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['while you were away']);
+});
+
+test('bad credentials at connect: 401 from /2/users/me puts the channel in error and starts no poller', async () => {
+  const acct = x.createAccount();
+  const wrong = { ...acct, credentials: { ...acct.credentials, api_secret: 'not-the-consumer-secret' } };
+  const { channel } = await xChannel({ account: wrong, expect: 'error' });
+  expect(channel.status_message).toBe('Unauthorized');
+  expect(x.calls('users_me', acct.id)).toEqual([]); // a bad signature is nobody's call
+  await expect(poller(channel.id).describe()).rejects.toThrow(/not found/i);
+});
+
+test('deactivating ends the poller; reactivating resumes from the cursor without repeating', async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'before' });
+  expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['before']);
+
+  expect((await api(apiKey).patch(`/api/channels/${channel.id}`, { is_active: false })).status).toBe(200);
+  await eventually(async () => (await poller(channel.id).describe()).status.name === 'COMPLETED', 30_000, 'poller ended');
+  const asked = x.calls('dm_events', acct.id).length;
+  await x.customerSends(acct.id, { from: ada, text: 'while switched off' });
+  await sleep(1500);
+  expect(x.calls('dm_events', acct.id)).toHaveLength(asked);
+
+  expect((await api(apiKey).patch(`/api/channels/${channel.id}`, { is_active: true })).status).toBe(200);
+  await channelStatus(apiKey, channel.id, 'connected');
+  // X kept the DM; the cursor says where the channel left off.
+  expect(await inboundTexts(apiKey, ada.id, 2)).toEqual(['before', 'while switched off']);
+  await afterPolls(acct.id);
+  expect((await storedInbound(channel.id)).map((m: any) => m.content)).toEqual(['before', 'while switched off']);
+});
+
+test('the poller continues as new as its history grows, missing nothing across runs', async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  const handle = await stack.temporal.workflow.start(xPollerWorkflow, {
+    workflowId: `x-poller/${channel.id}`,
+    taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    args: [{ channelId: channel.id, maxHistoryEvents: 30 }],
+    workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+  });
+  const ada = customer('Ada');
+  const texts = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+  for (const text of texts) {
+    await x.customerSends(acct.id, { from: ada, text });
+    await sleep(700);
+  }
+  expect(await inboundTexts(apiKey, ada.id, 6)).toEqual(texts);
+  const latest = await stack.temporal.workflow.getHandle(`x-poller/${channel.id}`).describe();
+  expect(latest.runId).not.toBe(handle.firstExecutionRunId);
+  expect(latest.status.name).toBe('RUNNING');
+});
