@@ -1,3 +1,4 @@
+import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import type { ChannelType, InboundMessage } from '../src/channels/types';
 
@@ -15,6 +16,8 @@ export interface PersistInboundResult {
   stored: number;
   duplicates: number;
   ignored?: 'channel_inactive' | 'channel_not_found';
+  /** When something was stored: the conversation's last_message_at, which also reopened it. */
+  lastMessageAt?: string;
 }
 
 /**
@@ -30,14 +33,10 @@ export function makePersistInbound(db: Db) {
       if (!channel) return { conversationId: null, stored: 0, duplicates: input.messages.length, ignored: 'channel_not_found' };
       if (!channel.is_active) {
         // Raced with a deactivation after the ingress checked: kept aside, never routed into the inbox.
-        await trx('ignored_events').insert(
-          input.messages.map((m) => ({
-            channel_id: input.channelId,
-            reason: 'channel_inactive',
-            platform_event_id: m.platformMessageId,
-            payload: JSON.stringify(m),
-          })),
-        ).onConflict(['channel_id', 'reason', 'platform_event_id']).ignore();
+        await recordIgnoredEvents(
+          trx,
+          input.messages.map((m) => ({ channel_id: input.channelId, reason: 'channel_inactive', platform_event_id: m.platformMessageId, payload: m })),
+        );
         return { conversationId: null, stored: 0, duplicates: 0, ignored: 'channel_inactive' };
       }
 
@@ -89,12 +88,15 @@ export function makePersistInbound(db: Db) {
         .ignore()
         .returning('id');
 
+      let lastMessageAt: string | undefined;
       if (inserted.length > 0) {
-        await trx('conversations')
+        const [updated] = await trx('conversations')
           .where({ id: conversation.id })
-          .update({ last_message_at: trx.fn.now(), status: 'open' });
+          .update({ last_message_at: trx.fn.now(), status: 'open' })
+          .returning('last_message_at');
+        lastMessageAt = new Date(updated.last_message_at).toISOString();
       }
-      return { conversationId: conversation.id, stored: inserted.length, duplicates: rows.length - inserted.length };
+      return { conversationId: conversation.id, stored: inserted.length, duplicates: rows.length - inserted.length, lastMessageAt };
     });
   };
 }

@@ -71,7 +71,11 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         { content: row.content, replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null },
         adapterContext,
       );
-      await finish(messageId, { status: 'sent', platform_message_id: sent.platformMessageId, error: null, attempts: attempt, sent_at: db.fn.now() });
+      // The platform has it now: failing to write that down must not turn into a resend,
+      // so a database blip is waited out here rather than by retrying the whole send.
+      await persistently(() =>
+        finish(messageId, { status: 'sent', platform_message_id: sent.platformMessageId, error: null, attempts: attempt, sent_at: db.fn.now() }),
+      );
       return { outcome: 'sent', platformMessageId: sent.platformMessageId };
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
@@ -106,6 +110,18 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         error: db.raw("CASE WHEN error IS NULL THEN ? ELSE ? || ' (last error: ' || error || ')' END", [reason, reason]),
         updated_at: db.fn.now(),
       });
+  }
+
+  async function persistently(write: () => Promise<void>): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (i >= 6) throw err;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+        Context.current().heartbeat();
+      }
+    }
   }
 
   async function finish(messageId: string, fields: Record<string, unknown>) {

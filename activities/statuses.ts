@@ -1,3 +1,4 @@
+import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import type { MessageStatusUpdate } from '../src/channels/types';
 
@@ -67,15 +68,10 @@ export function makePersistMessageStatuses(db: Db) {
       }
 
       if (input.recordUnknown) {
-        for (const u of unmatched) {
-          // No unique key on ignored_events: NOT EXISTS keeps an activity retry from recording twice.
-          await trx.raw(
-            `INSERT INTO ignored_events (channel_id, reason, platform_event_id, payload)
-             SELECT ?, 'unknown_message', ?, ?::jsonb
-             WHERE NOT EXISTS (SELECT 1 FROM ignored_events WHERE channel_id = ? AND reason = 'unknown_message' AND platform_event_id = ?)`,
-            [input.channelId, `${u.platformMessageId}:${u.status}`, JSON.stringify(u), input.channelId, `${u.platformMessageId}:${u.status}`],
-          );
-        }
+        await recordIgnoredEvents(
+          trx,
+          unmatched.map((u) => ({ channel_id: input.channelId, reason: 'unknown_message', platform_event_id: `${u.platformMessageId}:${u.status}`, payload: u })),
+        );
       }
       return { applied: input.updates.length - unmatched.length - stale, stale, unmatched: input.recordUnknown ? [] : unmatched };
     });

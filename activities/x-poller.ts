@@ -6,9 +6,10 @@ import type { AdapterContext } from '../src/channels/types';
 import { xAdapter } from '../src/channels/x/adapter';
 import { callXApi, XRateLimit } from '../src/channels/x/api';
 import { XConfig } from '../src/channels/x/config';
-import { compareXIds, DM_EVENTS_QUERY, dmEventsPageSchema, parseDmEventsPage, XEventOutcome } from '../src/channels/x/inbound';
+import { compareXIds, DM_EVENTS_QUERY, dmEventsPageSchema, parseDmEventsPage, UnreadableXEvent, XEventOutcome } from '../src/channels/x/inbound';
 import type { SecretBox } from '../src/crypto/secret-box';
 import { advanceInboundCursor, readPlatformState, recordPlatformAccount } from '../src/db/channel-state';
+import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { conversationSignaller } from '../src/temporal/conversations';
 
@@ -19,10 +20,13 @@ interface Deps {
   temporal?: Client;
 }
 
-/** Paging interrupted by a spent rate-limit window: where to go on, and what was already read (newest first). */
+/**
+ * Where a page walk stopped (a spent rate-limit window, or enough pages for one call): X's
+ * pagination token only. The events read so far are staged in polled_inbound_events, so
+ * nothing that grows with the backlog passes through Temporal payloads (2 MB at most).
+ */
 export interface PollResume {
   nextToken: string;
-  collected: XEventOutcome[];
 }
 
 export interface PollXInput {
@@ -32,12 +36,19 @@ export interface PollXInput {
   notBeforeMs?: number;
 }
 
-export type PollXResult =
+/**
+ * Every answer says when the poll ran and how long to wait before the next one, so the
+ * workflow, which may read no clock, only sleeps what it is told.
+ */
+export type PollXResult = { polledAt: string; waitMs: number } & (
   | { outcome: 'stopped'; reason: 'channel_not_found' | 'channel_inactive' | 'not_polling' }
   | { outcome: 'paused'; reason: string }
-  /** resetAtMs: when to ask X again (its x-rate-limit-reset, with a margin). */
-  | { outcome: 'rate_limited'; resetAtMs: number; resume?: PollResume }
-  | { outcome: 'polled'; handedOn: number; echoes: number; intervalMs: number; notBeforeMs?: number };
+  /** notBeforeMs: when to ask X again (its x-rate-limit-reset, with a margin); resumesAt is the same, for people. */
+  | { outcome: 'rate_limited'; notBeforeMs: number; resumesAt: string; resume?: PollResume }
+  /** PAGES_PER_CALL read and the walk not done: call again at once with `resume`. */
+  | { outcome: 'paging'; resume: PollResume }
+  | { outcome: 'polled'; handedOn: number; echoes: number; notBeforeMs?: number }
+);
 
 /** Events this much older than the channel still count: X's created_at has whole seconds, and clocks differ. */
 const SINCE_MARGIN_MS = 60_000;
@@ -46,26 +57,39 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
 const SIGNAL_TIMEOUT_MS = 10_000;
 /** X's reset is a whole second; asking exactly on it can still find the old window. */
 const RESET_MARGIN_MS = 1_000;
+/** Pages (100 DMs each) per activity call: a long walk is many short calls, each one's progress kept. */
+export const PAGES_PER_CALL = 10;
+/** Staged events read back at a time while handing on. */
+const HAND_ON_BATCH = 200;
 
 /**
  * One poll of an X channel's DMs: pages GET /2/dm_events (newest first) back until the
- * cursor, then hands the new events on oldest first, moving the cursor after each, so a
- * crash at any point neither skips an event nor hands one on twice (and a repeated signal
- * would still be stored once: the X event id keys the message).
+ * cursor, staging what is new in the database, then hands the staged events on oldest
+ * first, moving the cursor after each, so a crash at any point neither skips an event nor
+ * hands one on twice (and a repeated signal would still be stored once: the X event id
+ * keys the message).
  */
 export function makeXPollerActivities({ db, secrets, adapterContext, temporal }: Deps) {
   async function pollXDirectMessages(input: PollXInput): Promise<PollXResult> {
+    const polledAt = new Date().toISOString();
+    const rateLimited = (notBeforeMs: number, resume: PollResume | undefined): PollXResult => ({
+      outcome: 'rate_limited',
+      notBeforeMs,
+      resumesAt: new Date(notBeforeMs).toISOString(),
+      ...(resume ? { resume } : {}),
+      polledAt,
+      waitMs: Math.max(1, notBeforeMs - Date.now()),
+    });
     const ch = await db('channels').where({ id: input.channelId, type: 'x' }).first('id', 'account_id', 'is_active', 'config');
-    if (!ch) return { outcome: 'stopped', reason: 'channel_not_found' };
-    if (!ch.is_active) return { outcome: 'stopped', reason: 'channel_inactive' };
+    if (!ch) return { outcome: 'stopped', reason: 'channel_not_found', polledAt, waitMs: 0 };
+    if (!ch.is_active) return { outcome: 'stopped', reason: 'channel_inactive', polledAt, waitMs: 0 };
     const cfg = xAdapter.config.parse(openConfig(secrets, 'x', ch.config)) as XConfig;
-    if (!xAdapter.pollsInbound!(cfg)) return { outcome: 'stopped', reason: 'not_polling' };
-    if (input.notBeforeMs && Date.now() < input.notBeforeMs) return { outcome: 'rate_limited', resetAtMs: input.notBeforeMs, resume: input.resume };
+    if (!xAdapter.pollsInbound!(cfg)) return { outcome: 'stopped', reason: 'not_polling', polledAt, waitMs: 0 };
+    if (input.notBeforeMs && Date.now() < input.notBeforeMs) return rateLimited(input.notBeforeMs, input.resume);
     if (!temporal) throw new Error('pollXDirectMessages needs a Temporal client to signal conversations');
 
     const ctx = Context.current();
     let token = input.resume?.nextToken;
-    const collected: XEventOutcome[] = [...(input.resume?.collected ?? [])];
     try {
       let state = await readPlatformState(db, ch.id);
       if (!state?.platform_account_id) {
@@ -79,9 +103,11 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
       const sinceMs = state!.inbound_since.getTime() - SINCE_MARGIN_MS;
       const isNew = (e: XEventOutcome) =>
         cursor ? compareXIds(e.id, cursor) > 0 : e.createdAt === undefined || Date.parse(e.createdAt) >= sinceMs;
+      // Staged while the credentials acted for another account: not this account's DMs.
+      await staging(ch.id).whereNot({ platform_account_id: selfId }).delete();
 
       let rateLimit: XRateLimit = {};
-      for (;;) {
+      for (let pages = 1; ; pages++) {
         const res = await callXApi<unknown>(adapterContext.xApiBaseUrl, cfg, {
           method: 'GET',
           path: '/2/dm_events',
@@ -91,44 +117,35 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
         rateLimit = res.rateLimit;
         ctx.heartbeat();
         const page = dmEventsPageSchema.parse(res.body);
-        const events = parseDmEventsPage(page, selfId);
+        const { events, unreadable } = parseDmEventsPage(page, selfId);
+        await setAside(ch.id, unreadable);
         const fresh = events.filter(isNew);
-        // Deduplicated by id: a page boundary can shift while new DMs arrive between requests.
-        for (const e of fresh) if (!collected.some((c) => c.id === e.id)) collected.push(e);
+        await stage(ch.id, selfId, fresh);
         const next = page.meta?.next_token;
         if (fresh.length < events.length || !next) break;
         if (rateLimit.remaining === 0 && rateLimit.resetAtMs) {
           // Mid-way back to the cursor with the window spent: the workflow sleeps and resumes here.
-          return { outcome: 'rate_limited', resetAtMs: rateLimit.resetAtMs + RESET_MARGIN_MS, resume: { nextToken: next, collected } };
+          return rateLimited(rateLimit.resetAtMs + RESET_MARGIN_MS, { nextToken: next });
         }
+        if (pages >= PAGES_PER_CALL) return { outcome: 'paging', resume: { nextToken: next }, polledAt, waitMs: 0 };
         token = next;
       }
 
-      const signaller = conversationSignaller(temporal, ctx.info.taskQueue, SIGNAL_TIMEOUT_MS);
-      const oldestFirst = collected.sort((a, b) => compareXIds(a.id, b.id));
-      let handedOn = 0;
-      for (const e of oldestFirst) {
-        if (e.kind === 'message') {
-          const ref = { accountId: ch.account_id, channelId: ch.id, channelType: 'x' as const, threadKey: e.message.threadKey };
-          await signaller.inbound(ref, e.message);
-          handedOn++;
-        }
-        await advanceInboundCursor(db, ch.id, e.id);
-        ctx.heartbeat();
-      }
-      const spent = rateLimit.remaining === 0 && rateLimit.resetAtMs ? rateLimit.resetAtMs + RESET_MARGIN_MS : undefined;
+      const { handedOn, echoes } = await handOnStaged(ch, selfId, cursor);
+      const notBeforeMs = rateLimit.remaining === 0 && rateLimit.resetAtMs ? rateLimit.resetAtMs + RESET_MARGIN_MS : undefined;
       return {
         outcome: 'polled',
         handedOn,
-        echoes: oldestFirst.filter((e) => e.kind === 'echo').length,
-        intervalMs: cfg.poll_interval_seconds * 1000,
-        notBeforeMs: spent,
+        echoes,
+        ...(notBeforeMs ? { notBeforeMs } : {}),
+        polledAt,
+        waitMs: Math.max(cfg.poll_interval_seconds * 1000, (notBeforeMs ?? 0) - Date.now()),
       };
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
       if (err.kind === 'rate_limited') {
-        const resetAtMs = Date.now() + (err.details.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS) + RESET_MARGIN_MS;
-        return { outcome: 'rate_limited', resetAtMs, resume: token ? { nextToken: token, collected } : undefined };
+        const notBeforeMs = Date.now() + (err.details.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS) + RESET_MARGIN_MS;
+        return rateLimited(notBeforeMs, token ? { nextToken: token } : undefined);
       }
       if (err.kind === 'unavailable') {
         throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], details: [err.details] });
@@ -137,8 +154,59 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
       await db('channels')
         .where({ id: ch.id })
         .update({ status: 'error', status_message: `polling X failed: ${err.message}; update the channel's credentials`, updated_at: db.fn.now() });
-      return { outcome: 'paused', reason: err.message };
+      return { outcome: 'paused', reason: err.message, polledAt, waitMs: 0 };
     }
+  }
+
+  const staging = (channelId: string) => db('polled_inbound_events').where({ channel_id: channelId });
+
+  /** New events of one page, kept until handed on; a page read again stages nothing twice. */
+  async function stage(channelId: string, selfId: string, events: XEventOutcome[]): Promise<void> {
+    if (events.length === 0) return;
+    await db('polled_inbound_events')
+      .insert(events.map((e) => ({ channel_id: channelId, platform_account_id: selfId, platform_event_id: e.id, event: JSON.stringify(e) })))
+      .onConflict(['channel_id', 'platform_event_id'])
+      .ignore();
+  }
+
+  /** Events X sent that PingBack cannot read: recorded once, and the poll goes on without them. */
+  async function setAside(channelId: string, unreadable: UnreadableXEvent[]): Promise<void> {
+    if (unreadable.length === 0) return;
+    await recordIgnoredEvents(db, unreadable.map((u) => ({ channel_id: channelId, reason: 'unreadable_event', platform_event_id: u.key, payload: u.event })));
+    Context.current().log.warn('x events unreadable', { channelId, problems: unreadable.map((u) => u.problem) });
+  }
+
+  /** Every staged event past the cursor, oldest first: signalled (messages), then the cursor moved past it. */
+  async function handOnStaged(ch: { id: string; account_id: string }, selfId: string, cursor: string | null) {
+    const ctx = Context.current();
+    const signaller = conversationSignaller(temporal!, ctx.info.taskQueue, SIGNAL_TIMEOUT_MS);
+    let after = cursor;
+    let handedOn = 0;
+    let echoes = 0;
+    for (;;) {
+      const rows: Array<{ event: XEventOutcome }> = await staging(ch.id)
+        .andWhere({ platform_account_id: selfId })
+        .modify((q) => {
+          if (after) q.andWhereRaw('platform_event_id::numeric > ?::numeric', [after]);
+        })
+        .orderByRaw('platform_event_id::numeric')
+        .limit(HAND_ON_BATCH)
+        .select('event');
+      if (rows.length === 0) break;
+      for (const { event: e } of rows) {
+        if (e.kind === 'message') {
+          const ref = { accountId: ch.account_id, channelId: ch.id, channelType: 'x' as const, threadKey: e.message.threadKey };
+          await signaller.inbound(ref, e.message);
+          handedOn++;
+        } else if (e.kind === 'echo') echoes++;
+        await advanceInboundCursor(db, ch.id, e.id);
+        after = e.id;
+        ctx.heartbeat();
+      }
+    }
+    // Behind the cursor now (a crash between moving it and this only leaves rows the next poll removes).
+    if (after) await staging(ch.id).andWhereRaw('platform_event_id::numeric <= ?::numeric', [after]).delete();
+    return { handedOn, echoes };
   }
 
   return { pollXDirectMessages };

@@ -8,6 +8,8 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** What went wrong underneath: logged, never sent to the client. */
+    readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'AppError';

@@ -90,7 +90,12 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       upsertSearchAttributes([{ key: ConversationStatusKey, value: status }]);
     }
   };
-  setHandler(conversationStatusSignal, ({ status }) => setStatus(status));
+  let lastInboundAt = '';
+  setHandler(conversationStatusSignal, ({ status, asOf }) => {
+    // A resolve decided before the latest customer message arrived is stale: the message reopened it.
+    if (status === 'resolved' && asOf && lastInboundAt > asOf) return;
+    setStatus(status);
+  });
   setHandler(stateQuery, () => ({
     conversationId,
     channelId: input.channelId,
@@ -119,7 +124,10 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       conversationId = result.conversationId ?? conversationId;
       totals.received += result.stored;
       // A customer writing again reopens a resolved conversation (persistInbound did so in the database).
-      if (result.stored > 0) setStatus('open');
+      if (result.stored > 0) {
+        lastInboundAt = result.lastMessageAt ?? lastInboundAt;
+        setStatus('open');
+      }
     }
   }
 

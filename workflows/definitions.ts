@@ -52,6 +52,11 @@ export const replySignal = defineSignal<[ReplyRequest]>('reply');
 export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAttemptFailed');
 export const stateQuery = defineQuery<ConversationState>('state');
 /** The conversation was resolved or reopened in the inbox: kept in the ConversationStatus search attribute. */
-export const conversationStatusSignal = defineSignal<[{ status: 'open' | 'resolved' }]>('conversationStatus');
+export interface ConversationStatusChange {
+  status: 'open' | 'resolved';
+  /** last_message_at the agent saw when resolving: a message persisted after it wins. */
+  asOf?: string;
+}
+export const conversationStatusSignal = defineSignal<[ConversationStatusChange]>('conversationStatus');
 /** A platform's delivery report (sent, delivered, read, failed) for one of the conversation's outbound messages. */
 export const messageStatusSignal = defineSignal<[MessageStatusUpdate]>('messageStatus');

@@ -39,10 +39,12 @@ const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
 const OUTAGE_PAUSE_MS = 60_000;
 
 /**
- * One per active X channel polling for DMs (`x-poller/<channel id>`). The cursor is in
- * the database (the activity moves it), so this workflow keeps only where a rate-limited
- * page walk stopped. It ends by itself once the channel is off, gone or on webhooks; the
- * channel lifecycle starts it (signal-with-start of `wake`) and wakes it to re-check.
+ * One per active X channel polling for DMs (`x-poller/<channel id>`). The cursor, and the
+ * events of a walk not yet handed on, are in the database (the activity keeps them), so
+ * this workflow keeps only X's pagination token where a walk stopped, and sleeps what the
+ * activity tells it (it reads no clock). It ends by itself once the channel is off, gone
+ * or on webhooks; the channel lifecycle starts it (signal-with-start of `wake`) and wakes
+ * it to re-check.
  */
 export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
   let wakes = 0;
@@ -69,7 +71,7 @@ export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
       await condition(() => wakes !== seen, OUTAGE_PAUSE_MS);
       continue;
     }
-    view.lastPolledAt = new Date().toISOString();
+    view.lastPolledAt = r.polledAt;
     if (r.outcome === 'stopped') {
       // A wake during the check may mean "switched back on": look again before ending.
       if (wakes === seen) return;
@@ -81,19 +83,23 @@ export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
       view.pausedFor = null;
       continue;
     }
+    if (r.outcome === 'paging') {
+      // A long walk back, in several calls: go on at once.
+      resume = r.resume;
+      continue;
+    }
     if (r.outcome === 'rate_limited') {
       resume = r.resume;
-      const until = r.resetAtMs;
-      notBeforeMs = until;
-      Object.assign(view, { state: 'rate_limited', resumesAt: new Date(until).toISOString() });
+      notBeforeMs = r.notBeforeMs;
+      Object.assign(view, { state: 'rate_limited', resumesAt: r.resumesAt });
       // A wake only lets the activity check whether to stop; it will not call X before the reset.
-      await condition(() => wakes !== seen, Math.max(1, until - Date.now()));
+      await condition(() => wakes !== seen, r.waitMs);
       continue;
     }
     resume = undefined;
     notBeforeMs = r.notBeforeMs;
     view.handedOn += r.handedOn;
     Object.assign(view, { state: 'waiting', resumesAt: null });
-    await condition(() => wakes !== seen, Math.max(r.intervalMs, (notBeforeMs ?? 0) - Date.now()));
+    await condition(() => wakes !== seen, r.waitMs);
   }
 }

@@ -29,8 +29,14 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
       }
     } catch (err) {
       const appErr = toAppError(err);
-      if (appErr.status >= 500 && appErr.code === 'internal_error') {
-        deps.log.error('request failed', { method: ctx.method, path: ctx.path, error: (err as Error).stack ?? String(err) });
+      if (appErr.status >= 500) {
+        const cause = appErr.code === 'internal_error' ? err : appErr.cause;
+        deps.log.error('request failed', {
+          method: ctx.method,
+          path: ctx.path,
+          code: appErr.code,
+          error: cause instanceof Error ? (cause.stack ?? cause.message) : cause === undefined ? undefined : String(cause),
+        });
       }
       ctx.status = appErr.status;
       ctx.body = { error: { code: appErr.code, message: appErr.message, ...(appErr.details ? { details: appErr.details } : {}) } };

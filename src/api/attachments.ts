@@ -4,9 +4,10 @@ import Router from '@koa/router';
 import { adapterFor } from '../channels';
 import { openConfig } from '../channels/credentials';
 import { PlatformError } from '../channels/platform-error';
-import type { AdapterContext, Attachment } from '../channels/types';
+import type { Attachment } from '../channels/types';
 import { isUuid } from '../db/ids';
 import { AppError, notFound } from '../errors';
+import { adapterContextFrom } from '../channels/adapter-context';
 import type { AppDeps, AuthState } from './context';
 
 /**
@@ -16,12 +17,7 @@ import type { AppDeps, AuthState } from './context';
  */
 export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
-  const adapterContext: AdapterContext = {
-    telegramApiBaseUrl: deps.config.TELEGRAM_API_BASE_URL,
-    metaGraphBaseUrl: deps.config.META_GRAPH_BASE_URL,
-    metaGraphVersion: deps.config.META_GRAPH_VERSION,
-    xApiBaseUrl: deps.config.X_API_BASE_URL,
-  };
+  const adapterContext = adapterContextFrom(deps.config);
 
   router.get('/conversations/:id/messages/:messageId/attachments/:index', async (ctx) => {
     const { id, messageId, index } = ctx.params;
@@ -50,11 +46,20 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
     }
     ctx.type = media.contentType;
     if (media.contentLength) ctx.length = media.contentLength;
-    if (typeof attachment.fileName === 'string') {
-      ctx.set('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(attachment.fileName)}`);
-    }
+    // The type is the platform's (or the sender's) word and the bytes are the customer's: never
+    // let the browser guess, and open in place only what cannot run script on PingBack's origin.
+    ctx.set('x-content-type-options', 'nosniff');
+    const disposition = opensInPlace(media.contentType) ? 'inline' : 'attachment';
+    const fileName = typeof attachment.fileName === 'string' ? `; filename*=UTF-8''${encodeURIComponent(attachment.fileName)}` : '';
+    ctx.set('content-disposition', `${disposition}${fileName}`);
     ctx.body = Readable.fromWeb(media.body as WebReadableStream<Uint8Array>);
   });
 
   return router;
+}
+
+/** Images, audio and video play in place; SVG is an image that can carry script, so it is downloaded like the rest. */
+function opensInPlace(contentType: string): boolean {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  return /^(image|audio|video)\/[\w.+-]+$/.test(type) && type !== 'image/svg+xml';
 }

@@ -67,7 +67,7 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
         workflowIdConflictPolicy: 'TERMINATE_EXISTING',
       })
       .catch((err) => {
-        throw new AppError(503, 'temporal_unavailable', 'could not start the channel setup; retry later', { cause: (err as Error).message });
+        throw new AppError(503, 'temporal_unavailable', 'could not start the channel setup; retry later', undefined, err);
       });
 
   router.post('/channels', async (ctx) => {

@@ -6,7 +6,7 @@ import { AppError, notFound } from '../errors';
 import { readJsonBody } from '../http/body';
 import { stateQuery } from '../../workflows/definitions';
 import type { AppDeps, AuthState } from './context';
-import { decodeCursor, encodeCursor } from './cursor';
+import { conversationCursor, decodeCursor, encodeCursor, messageCursor } from './cursor';
 import { validate } from './validate';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50);
@@ -98,7 +98,7 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
 
   router.get('/conversations', async (ctx) => {
     const q = validate(listConversationsQuery, ctx.query, 'query');
-    const after = decodeCursor(q.cursor, 2) as [string, string] | undefined;
+    const after = decodeCursor(q.cursor, conversationCursor);
     const rows = await db('conversations as c')
       .join('contacts as ct', 'ct.id', 'c.contact_id')
       .where('c.account_id', ctx.state.accountId)
@@ -110,12 +110,13 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
       })
       .orderBy([{ column: 'c.last_message_at', order: 'desc' }, { column: 'c.id', order: 'desc' }])
       .limit(q.limit + 1)
-      .select(CONVERSATION_COLUMNS);
+      // The cursor keeps PostgreSQL's own microseconds: JavaScript dates would round them.
+      .select([...CONVERSATION_COLUMNS, db.raw('c.last_message_at::text as cursor_ts')]);
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     ctx.body = {
       data: page.map(presentConversation),
-      next_cursor: rows.length > q.limit ? encodeCursor([last.last_message_at.toISOString(), last.id]) : null,
+      next_cursor: rows.length > q.limit ? encodeCursor([last.cursor_ts, last.id]) : null,
     };
   });
 
@@ -133,12 +134,24 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
     const conv = await findConversation(ctx.state.accountId, ctx.params.id);
     if (!conv) throw notFound('conversation');
     const input = validate(updateConversationSchema, (await readJsonBody(ctx)).json);
-    // Temporal first: a status the workflow (and the operators' search) never hears of is not saved either.
-    await deps.signaller.status(
-      { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
-      input.status,
-    );
-    await db('conversations').where({ id: conv.id }).update({ status: input.status, updated_at: db.fn.now() });
+    const asOf: Date = conv.last_message_at;
+    // Only if nothing arrived since the agent looked: a newer customer message keeps it open.
+    const changed = await db('conversations')
+      .where({ id: conv.id })
+      // JavaScript dates carry milliseconds, PostgreSQL microseconds.
+      .andWhereRaw("date_trunc('milliseconds', last_message_at) <= ?", [asOf])
+      .update({ status: input.status, updated_at: db.fn.now() });
+    if (!changed) throw new AppError(409, 'conversation_changed', 'a new message arrived in this conversation; reload it and decide again');
+    try {
+      await deps.signaller.status(
+        { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+        { status: input.status, asOf: asOf.toISOString() },
+      );
+    } catch (err) {
+      // The workflow (and operators' search) would not know: undo, let the client retry.
+      await db('conversations').where({ id: conv.id }).update({ status: conv.status });
+      throw err;
+    }
     ctx.body = presentConversation({ ...conv, status: input.status });
   });
 
@@ -146,7 +159,7 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
     const row = await findConversation(ctx.state.accountId, ctx.params.id);
     if (!row) throw notFound('conversation');
     const q = validate(listMessagesQuery, ctx.query, 'query');
-    const after = decodeCursor(q.cursor, 1) as [string] | undefined;
+    const after = decodeCursor(q.cursor, messageCursor);
     const rows = await db('messages')
       .where('conversation_id', row.id)
       .modify((b) => {

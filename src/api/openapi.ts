@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { createAccountSchema } from './admin';
-import { createChannelSchema } from './channels';
-import { listConversationsQuery, listMessagesQuery, replySchema } from './conversations';
-import { instagramConfigSchema } from '../channels/instagram/config';
-import { telegramConfigSchema } from '../channels/telegram/config';
-import { whatsappConfigSchema } from '../channels/whatsapp/config';
-import { xConfigSchema } from '../channels/x/config';
+import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './admin';
+import { updateChannelSchema } from './channels';
+import { listConversationsQuery, listMessagesQuery, replySchema, updateConversationSchema } from './conversations';
+import { adapterFor } from '../channels';
+import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
 const errorBody = {
@@ -32,6 +30,20 @@ const queryParams = (schema: z.ZodObject) =>
     required: false,
     schema: z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }),
   }));
+const configSchemaName = (t: ChannelType) => `${t[0].toUpperCase()}${t.slice(1)}Config`;
+/** POST /api/channels: the config's shape depends on `type`. */
+const createChannelBody = {
+  'application/json': {
+    schema: {
+      oneOf: CHANNEL_TYPES.map((t) => ({
+        type: 'object',
+        required: ['type', 'config'],
+        properties: { type: { const: t }, name: { type: 'string', maxLength: 200 }, config: { $ref: `#/components/schemas/${configSchemaName(t)}` } },
+      })),
+      discriminator: { propertyName: 'type' },
+    },
+  },
+};
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const channelIdParam = { ...idParam, name: 'channelId' };
 
@@ -45,13 +57,11 @@ export function openApiDocument() {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…)' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
       },
-      schemas: {
-        TelegramConfig: z.toJSONSchema(telegramConfigSchema),
-        WhatsappConfig: z.toJSONSchema(whatsappConfigSchema),
-        InstagramConfig: z.toJSONSchema(instagramConfigSchema),
-        // Either the four OAuth 1.0a values or oauth2_user_token (plus api_secret for inbound "webhook"): checked beyond the schema.
-        XConfig: z.toJSONSchema(xConfigSchema, { io: 'input', unrepresentable: 'any' }),
-      },
+      // One config schema per channel type, straight from the registry (X: either the four OAuth 1.0a
+      // values or oauth2_user_token, plus api_secret for inbound "webhook", checked beyond the schema).
+      schemas: Object.fromEntries(
+        CHANNEL_TYPES.map((t) => [configSchemaName(t), z.toJSONSchema(adapterFor(t).config, { io: 'input', unrepresentable: 'any' })]),
+      ),
     },
     security: [{ apiKey: [] }],
     paths: {
@@ -63,22 +73,62 @@ export function openApiDocument() {
           responses: { 201: { description: 'account_id, plan, api_key' }, 401: errorBody, 422: errorBody },
         },
       },
+      '/admin/accounts/{id}': {
+        get: { summary: 'An account: plan, limits, usage', security: [{ adminToken: [] }], parameters: [idParam], responses: { 200: { description: 'Account' }, 404: errorBody } },
+        patch: {
+          summary: 'Rename or change plan; a downgrade the active channels exceed is refused naming them',
+          security: [{ adminToken: [] }],
+          parameters: [idParam],
+          requestBody: { required: true, content: json(updateAccountSchema) },
+          responses: { 200: { description: 'Account' }, 404: errorBody, 409: errorBody, 422: errorBody },
+        },
+      },
+      '/admin/accounts/{id}/api-keys': {
+        post: {
+          summary: 'Issue another API key for an account (shown once)',
+          security: [{ adminToken: [] }],
+          parameters: [idParam],
+          requestBody: { required: true, content: json(createApiKeySchema) },
+          responses: { 201: { description: 'id, name, prefix, api_key' }, 404: errorBody, 422: errorBody },
+        },
+      },
+      '/api/account': {
+        get: { summary: "The caller's account: plan, what it allows, current usage", responses: { 200: { description: 'Account' } } },
+      },
+      '/api/api-keys': {
+        get: { summary: "The account's API keys (prefix only, never the key)", responses: { 200: { description: '{data: ApiKey[]}' } } },
+        post: {
+          summary: 'Issue an API key (shown once)',
+          requestBody: { required: true, content: json(createApiKeySchema) },
+          responses: { 201: { description: 'id, name, prefix, api_key' }, 422: errorBody },
+        },
+      },
+      '/api/api-keys/{id}': {
+        delete: { summary: 'Revoke an API key', parameters: [idParam], responses: { 204: { description: 'Revoked' }, 404: errorBody } },
+      },
       '/api/channels': {
         post: {
           summary: 'Connect a channel. Config is validated per type; secrets come back masked.',
-          requestBody: { required: true, content: json(createChannelSchema) },
+          requestBody: { required: true, content: createChannelBody },
           responses: { 201: { description: 'The channel, with callback_url and status' }, 403: errorBody, 422: errorBody, 503: errorBody },
         },
         get: { summary: 'List channels', responses: { 200: { description: '{data: Channel[]}' } } },
       },
       '/api/channels/{id}': {
         get: { summary: 'One channel', parameters: [idParam], responses: { 200: { description: 'Channel' }, 404: errorBody } },
+        patch: {
+          summary:
+            'Rename, change config (merged; a secret sent back masked keeps the stored one) or switch on/off; reactivation is checked against the plan',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(updateChannelSchema) },
+          responses: { 200: { description: 'Channel' }, 403: errorBody, 404: errorBody, 422: errorBody, 503: errorBody },
+        },
       },
       '/api/conversations': {
         get: {
           summary: 'The inbox, newest first, paged with next_cursor',
           parameters: queryParams(listConversationsQuery),
-          responses: { 200: { description: '{data: Conversation[], next_cursor}' }, 422: errorBody },
+          responses: { 200: { description: '{data: Conversation[], next_cursor}' }, 400: errorBody, 422: errorBody },
         },
       },
       '/api/conversations/{id}': {
@@ -87,12 +137,18 @@ export function openApiDocument() {
           parameters: [idParam],
           responses: { 200: { description: 'Conversation' }, 404: errorBody },
         },
+        patch: {
+          summary: 'Resolve or reopen; 409 if a customer message arrived since last_message_at',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(updateConversationSchema) },
+          responses: { 200: { description: 'Conversation' }, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+        },
       },
       '/api/conversations/{id}/messages': {
         get: {
           summary: 'Messages oldest first, paged with next_cursor',
           parameters: [idParam, ...queryParams(listMessagesQuery)],
-          responses: { 200: { description: '{data: Message[], next_cursor}' }, 404: errorBody },
+          responses: { 200: { description: '{data: Message[], next_cursor}' }, 400: errorBody, 404: errorBody, 422: errorBody },
         },
         post: {
           summary: 'Reply: stored as pending, sent through the channel durably',
@@ -125,9 +181,10 @@ export function openApiDocument() {
       ...metaWebhookPaths('instagram'),
       '/webhooks/x/{channelId}': {
         get: {
-          summary: "X's CRC check: {response_token: \"sha256=\" + base64(HMAC-SHA256(api_secret, crc_token))}",
+          summary:
+            "X's CRC check: {response_token: \"sha256=\" + base64(HMAC-SHA256(api_secret, crc_token))}, for channels with inbound \"webhook\" only; a token that is not X's shape is refused, so the check can never sign a forged body",
           security: [],
-          parameters: [channelIdParam, { name: 'crc_token', in: 'query', required: true, schema: { type: 'string' } }],
+          parameters: [channelIdParam, { name: 'crc_token', in: 'query', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~+/=-]{1,256}$' } }],
           responses: { 200: { description: '{response_token}' }, 400: errorBody, 404: errorBody },
         },
         post: {

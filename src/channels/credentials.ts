@@ -8,7 +8,9 @@ type Config = Record<string, unknown>;
 
 /** Seals every credential of a validated config before it is stored. */
 export function sealConfig(box: SecretBox, type: ChannelType, config: Config): Config {
-  return mapSecretPaths(config, adapterFor(type).secretFields, (v) => (typeof v === 'string' && !SecretBox.isSealed(v) ? box.seal(v) : v));
+  // Everything reaching here is plaintext (PATCH opens the stored config before merging),
+  // so a value that merely looks sealed is sealed too, never stored as if it were.
+  return mapSecretPaths(config, adapterFor(type).secretFields, (v) => (typeof v === 'string' ? box.seal(v) : v));
 }
 
 /** The config as the adapter needs it, credentials in the clear. Only activities and ingress verification call this. */

@@ -1,10 +1,11 @@
 /**
  * Local fake of Meta's Graph API for WhatsApp Cloud API and Instagram messaging, for
- * integration tests and offline trials. Graph side: send endpoints, media endpoints,
- * Meta's error format and codes, the 24-hour customer-service window (counted from the
- * last message the fake delivered from that customer). Customer side: signed webhooks
- * shaped like Meta's (shared/fixtures/platforms/{whatsapp,instagram}), and delivery
- * statuses for what it accepted. Control endpoints for curl are in meta-control.ts.
+ * integration tests and offline trials. Graph side: send endpoints, media endpoints, the
+ * number and Page lookups a token is checked with, Meta's error format and codes, the
+ * 24-hour customer-service window (counted from the last message the fake delivered from
+ * that customer). Customer side: signed webhooks shaped like Meta's
+ * (shared/fixtures/platforms/{whatsapp,instagram}), and delivery statuses for what it
+ * accepted. Control endpoints for curl are in meta-control.ts.
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -222,7 +223,7 @@ export class MetaFake {
     let answer: GraphReply;
     if (!route) answer = graphError('whatsapp', { code: 2500, message: `Unknown path components: ${url.pathname}` });
     else if (req.method === 'POST' && route[3] === 'messages') answer = this.sendMessage(route[2], token, json);
-    else if (req.method === 'GET' && !route[3]) answer = this.mediaInfo(route[2], token);
+    else if (req.method === 'GET' && !route[3]) answer = this.objectInfo(route[2], token) ?? this.mediaInfo(route[2], token);
     else answer = unknownObject('whatsapp', req.method === 'POST' ? 'post' : 'get', route[2]);
     this.log.push({ method: req.method ?? 'GET', path: url.pathname, status: answer.status, body: json });
     reply(res, answer.status, answer.body);
@@ -268,6 +269,21 @@ export class MetaFake {
     this.sent.push(record);
     if (this.opts.echoes) this.later(() => this.customerSendsInstagram(a!.pageId, { from: to, kind: 'echo', text, mid: record.id }));
     return { status: 200, body: { recipient_id: to, message_id: record.id } };
+  }
+
+  /**
+   * GET /{phone-number-id} and GET /{page-id}: what PingBack reads to check a token.
+   * Fields as Meta answers them by default (`fields` asks for a subset; the fake gives all).
+   */
+  private objectInfo(id: string, token: string | undefined): GraphReply | undefined {
+    const n = this.numbers.get(id);
+    const a = n ? undefined : this.instagram.get(id);
+    if (!n && !a) return undefined;
+    const platform: Platform = n ? 'whatsapp' : 'instagram';
+    const refused = this.authError(platform, token, (n ?? a)!.accessToken);
+    if (refused) return refused;
+    if (n) return { status: 200, body: { verified_name: 'PingBack Sandbox', display_phone_number: n.displayPhoneNumber, quality_rating: 'GREEN', id } };
+    return { status: 200, body: id === a!.pageId ? { name: `Sandbox Page ${id}`, id } : { username: `sandbox_${id}`, id } };
   }
 
   /** GET /{media-id}: where to download it for the next few minutes. */

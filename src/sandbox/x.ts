@@ -10,7 +10,7 @@
  * signed Account Activity deliveries to a registered webhook.
  */
 import http from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hmacSha1, parseOAuth1Header, signatureBaseString } from '../channels/x/oauth1';
 import { crcResponseToken, SIGNATURE_HEADER, webhookSignature } from '../channels/x/webhook';
@@ -130,8 +130,9 @@ export class XFake {
   /** Registers the account's Account Activity webhook; X runs a CRC check first and refuses a URL that fails it. */
   async registerWebhook(accountId: string, url: string): Promise<void> {
     const account = this.world.account(accountId);
-    const token = randomBytes(16).toString('hex');
-    const res = await fetch(`${url}${url.includes('?') ? '&' : '?'}crc_token=${token}`, { signal: AbortSignal.timeout(3000) });
+    // As X's look: base64 of a UUID.
+    const token = Buffer.from(randomUUID()).toString('base64');
+    const res = await fetch(`${url}${url.includes('?') ? '&' : '?'}crc_token=${encodeURIComponent(token)}`, { signal: AbortSignal.timeout(3000) });
     const body = (await res.json().catch(() => ({}))) as { response_token?: string };
     if (res.status !== 200 || body.response_token !== crcResponseToken(account.credentials.api_secret, token)) {
       throw new Error(`XFake: CRC check failed (HTTP ${res.status}, response_token ${JSON.stringify(body.response_token)})`);

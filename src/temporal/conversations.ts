@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ConversationStatusChange } from '../../workflows/definitions';
 import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../channels/types';
 import { AppError } from '../errors';
 import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal } from '../../workflows/conversation';
@@ -15,7 +16,7 @@ export interface ConversationRef {
 export interface ConversationSignaller {
   inbound(ref: ConversationRef, message: InboundMessage): Promise<void>;
   reply(ref: ConversationRef, messageId: string): Promise<void>;
-  status(ref: ConversationRef, status: 'open' | 'resolved'): Promise<void>;
+  status(ref: ConversationRef, change: ConversationStatusChange): Promise<void>;
   /**
    * A delivery status for an outbound message. Signals the running workflow only, never
    * starts one: a status for a conversation PingBack never had (a message sent from
@@ -36,9 +37,7 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
     try {
       await client.withDeadline(Date.now() + timeoutMs, () => send({ workflowId }));
     } catch (err) {
-      throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', {
-        cause: (err as Error).message,
-      });
+      throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', undefined, err);
     }
   }
   const base = (ref: ConversationRef, workflowId: string, status: 'open' | 'resolved' = 'open') => ({
@@ -63,12 +62,12 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
       signalWithStart(ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: replySignal, signalArgs: [{ messageId }] }),
       ),
-    status: (ref, status) =>
+    status: (ref, change) =>
       signalWithStart(ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, {
-          ...base(ref, workflowId, status),
+          ...base(ref, workflowId, change.status),
           signal: conversationStatusSignal,
-          signalArgs: [{ status }],
+          signalArgs: [change],
         }),
       ),
     messageStatus: async (ref, update) => {
@@ -78,9 +77,7 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
         return 'signalled';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 'no_conversation';
-        throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the status; retry later', {
-          cause: (err as Error).message,
-        });
+        throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the status; retry later', undefined, err);
       }
     },
   };

@@ -1,7 +1,7 @@
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
-import type { AdapterContext } from '../channels/types';
+import { adapterContextFrom } from '../channels/adapter-context';
 import type { Config } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
@@ -26,15 +26,6 @@ export interface WorkerDeps {
   temporal: Client;
   /** A prebuilt workflow bundle (tests build one per suite instead of per file). */
   workflowBundle?: WorkerOptions['workflowBundle'];
-}
-
-export function adapterContextFrom(config: Pick<Config, 'TELEGRAM_API_BASE_URL' | 'META_GRAPH_BASE_URL' | 'META_GRAPH_VERSION' | 'X_API_BASE_URL'>): AdapterContext {
-  return {
-    telegramApiBaseUrl: config.TELEGRAM_API_BASE_URL,
-    metaGraphBaseUrl: config.META_GRAPH_BASE_URL,
-    metaGraphVersion: config.META_GRAPH_VERSION,
-    xApiBaseUrl: config.X_API_BASE_URL,
-  };
 }
 
 export async function createWorker({ config, db, secrets, temporal, workflowBundle }: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {

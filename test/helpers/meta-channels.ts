@@ -6,9 +6,10 @@ export const digits = (n: number) => Array.from(randomBytes(n), (b) => String(b 
 const secret = () => randomBytes(16).toString('hex');
 
 /**
- * A WhatsApp or Instagram channel made as a user makes one: through the API (config
- * sealed as in production), then the number or account added to the fake and the
- * callback URL "saved in the App Dashboard", which runs Meta's verification handshake.
+ * A WhatsApp or Instagram channel made as a user makes one: the number or account exists
+ * at Meta (the fake), the channel is created through the API (config sealed as in
+ * production) and its token checked by the setup workflow, then the callback URL is
+ * "saved in the App Dashboard", which runs Meta's verification handshake.
  */
 export async function metaChannel(stack: Stack, meta: MetaFake, type: 'whatsapp' | 'instagram', opts: { subscribe?: boolean; withAccountId?: boolean } = {}) {
   const { apiKey } = await createAccount(stack, 'mini');
@@ -20,15 +21,25 @@ export async function metaChannel(stack: Stack, meta: MetaFake, type: 'whatsapp'
     type === 'whatsapp'
       ? { access_token: accessToken, phone_number_id: id, app_secret: appSecret }
       : { access_token: accessToken, page_id: id, app_secret: appSecret, ...(opts.withAccountId === false ? {} : { instagram_account_id: igAccountId }) };
-  const created = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type, name: `${type} test`, config } });
-  if (created.status !== 201) throw new Error(`channel create failed: ${created.status} ${created.text}`);
   if (type === 'whatsapp') meta.addWhatsappNumber({ phoneNumberId: id, accessToken, appSecret });
   else meta.addInstagramAccount({ pageId: id, accessToken, appSecret, igAccountId: opts.withAccountId === false ? id : igAccountId });
+  const created = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type, name: `${type} test`, config } });
+  if (created.status !== 201) throw new Error(`channel create failed: ${created.status} ${created.text}`);
+  // Checked before the handshake, so the check finishing late cannot overwrite what the handshake wrote.
+  await channelChecked(stack, apiKey, created.body.id);
   if (opts.subscribe !== false) {
     const sub = await meta.subscribe(id, created.body.callback_url, created.body.verify_token);
     if (!sub.ok) throw new Error(`subscribe failed: ${sub.status} ${sub.body}`);
   }
   return { apiKey, channel: created.body, id, igAccountId, accessToken, appSecret };
+}
+
+/** Waits for the setup workflow's token check to be done, and returns the channel as the API then shows it. */
+export function channelChecked(stack: Stack, apiKey: string, channelId: string): Promise<any> {
+  return eventually(async () => {
+    const r = await request(stack.url, 'GET', `/api/channels/${channelId}`, { token: apiKey });
+    return r.body.status !== 'pending' ? r.body : undefined;
+  }, 30_000, `channel ${channelId} checked`);
 }
 
 export function inbox(stack: Stack, apiKey: string) {

@@ -48,6 +48,10 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     PINGBACK_ADMIN_TOKEN: ADMIN_TOKEN,
     PINGBACK_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    // No test reaches a real platform by accident: nothing listens on the discard port.
+    TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9',
+    META_GRAPH_BASE_URL: 'http://127.0.0.1:9',
+    X_API_BASE_URL: 'http://127.0.0.1:9',
     PORT: '0',
     HOST: '127.0.0.1',
     ...overrides,

@@ -104,6 +104,14 @@ test('secrets are sealed at rest, masked in every answer, rotated by PATCH', asy
   }
 });
 
+test('a secret that merely looks sealed is sealed like any other', async () => {
+  const { apiKey } = await createAccount(stack, 'pro');
+  const created = await api(apiKey).post('/api/channels', { type: 'whatsapp', config: { ...WHATSAPP, access_token: 'enc:v1:looks-sealed-but-is-not' } });
+  expect(created.status).toBe(201);
+  expect(created.body.config.access_token).toBe('********-not');
+  expect((await api(apiKey).get('/api/channels')).status).toBe(200);
+});
+
 test('a downgrade the active channels exceed is refused, naming them', async () => {
   const { apiKey, accountId } = await createAccount(stack, 'mini');
   const a = await api(apiKey).post('/api/channels', { type: 'webchat', name: 'site', config: {} });

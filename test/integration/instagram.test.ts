@@ -1,6 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MetaFake } from '../../src/sandbox/meta';
 import { igWebhook } from '../../src/sandbox/meta-payloads';
-import { digits, inbox, metaChannel } from '../helpers/meta-channels';
+import { channelChecked, digits, inbox, metaChannel } from '../helpers/meta-channels';
 import { eventually, request, Stack, startStack } from '../helpers/stack';
 
 /**
@@ -77,6 +79,44 @@ test('every kind of customer event lands in order; echoes are recorded, not show
   expect([media.status, media.headers.get('content-type'), Buffer.from(await media.arrayBuffer()).toString()]).toEqual([200, 'image/png', 'png bytes']);
 });
 
+test('attachment URLs off Meta\'s media hosts are never fetched; what is fetched is not rendered as a page', async () => {
+  // Stands for what the server can reach and the world should not: a metadata service, an admin port.
+  const internal: string[] = [];
+  const service = http.createServer((req, res) => {
+    internal.push(req.url!);
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('secret');
+  });
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  try {
+    const { apiKey, id, igAccountId } = await metaChannel(stack, meta, 'instagram');
+    const from = igsid();
+    const internalUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}/latest/meta-data/`;
+    const event = (mid: string, url: string) => ({ sender: { id: from }, recipient: { id: igAccountId }, timestamp: Date.now(), message: { mid, attachments: [{ type: 'image', payload: { url } }] } });
+    const r = await meta.deliver(id, igWebhook([{ igAccountId, timeMs: Date.now(), messaging: [event('mid.internal', internalUrl), event('mid.metadata', 'http://169.254.169.254/latest/meta-data/')] }]));
+    expect(r.status).toBe(200);
+    // Served by the fake with the type the sender gave it.
+    await meta.customerSendsInstagram(id, { from, kind: 'file', bytes: Buffer.from('<script>alert(1)</script>'), mimeType: 'text/html' });
+    const box = inbox(stack, apiKey);
+    const conv = await box.conversationFor(from, 3);
+    const msgs = await box.messagesOf(conv.id);
+    const attachment = (i: number) => request(stack.url, 'GET', `/api/conversations/${conv.id}/messages/${msgs[i].id}/attachments/0`, { token: apiKey });
+
+    for (const [i, host] of [[0, `http://127.0.0.1:${(service.address() as AddressInfo).port}`], [1, 'http://169.254.169.254']] as const) {
+      const refused = await attachment(i);
+      expect([refused.status, refused.body.error]).toEqual([
+        404,
+        { code: 'media_not_available', message: `the media URL points at ${host}, which is not a Meta media host; not fetched` },
+      ]);
+    }
+    expect(internal).toEqual([]);
+
+    const html = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msgs[2].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect([html.status, html.headers.get('content-disposition'), html.headers.get('x-content-type-options')]).toEqual([200, 'attachment', 'nosniff']);
+  } finally {
+    await new Promise((r) => service.close(r));
+  }
+});
+
 test('replies go out through the Send API to the IGSID; a read moves them to read', async () => {
   const { apiKey, id } = await metaChannel(stack, meta, 'instagram');
   const from = igsid();
@@ -123,8 +163,8 @@ test('outside the 24-hour window the reply fails with Instagram\'s reason', asyn
   }
 });
 
-test('a rate limit is retried, then sent once; an expired token puts the channel in error', async () => {
-  const { apiKey, channel, id, accessToken } = await metaChannel(stack, meta, 'instagram');
+test('a rate limit is retried, then sent once; an expired token puts the channel in error until a new token is saved', async () => {
+  const { apiKey, channel, id, accessToken, appSecret, igAccountId } = await metaChannel(stack, meta, 'instagram');
   const from = igsid();
   await meta.customerSendsInstagram(id, { from, text: 'hello' });
   const box = inbox(stack, apiKey);
@@ -138,4 +178,12 @@ test('a rate limit is retried, then sent once; an expired token puts the channel
   const r2 = await box.reply(conv.id, { content: 'two' });
   expect((await box.messageIn(conv.id, r2.body.id, ['failed'])).error).toMatch(/^\(#190\) Error validating access token/);
   await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status === 'error');
+
+  // A PATCH with a new token is checked against the Page, and the channel is connected again.
+  const renewed = `${accessToken}-renewed`;
+  meta.addInstagramAccount({ pageId: id, accessToken: renewed, appSecret, igAccountId });
+  expect((await request(stack.url, 'PATCH', `/api/channels/${channel.id}`, { token: apiKey, json: { config: { access_token: renewed } } })).status).toBe(200);
+  expect(await channelChecked(stack, apiKey, channel.id)).toMatchObject({ status: 'connected', status_message: expect.stringMatching(/^connected as the Page Sandbox Page \d+; /) });
+  const r3 = await box.reply(conv.id, { content: 'three' });
+  await box.messageIn(conv.id, r3.body.id, ['sent']);
 });

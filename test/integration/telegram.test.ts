@@ -217,6 +217,9 @@ test('Temporal unreachable: the webhook answers 503 and writes nothing, so Teleg
     });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('temporal_unavailable');
+    // Temporal's own error (hosts, namespaces) is logged, not handed to the caller.
+    expect(res.body.error.details).toBeUndefined();
+    expect(down.log.lines.join('\n')).toMatch(/temporal_unavailable/);
     expect(await down.db('conversations').where({ channel_id: channel.id })).toEqual([]);
   } finally {
     await down.stop();

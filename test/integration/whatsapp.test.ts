@@ -1,7 +1,7 @@
 import { MetaFake } from '../../src/sandbox/meta';
 import { signMetaPayload } from '../../src/channels/meta/signature';
 import { metaJson, waChange, waWebhook } from '../../src/sandbox/meta-payloads';
-import { digits, inbox, metaChannel } from '../helpers/meta-channels';
+import { channelChecked, digits, inbox, metaChannel } from '../helpers/meta-channels';
 import { eventually, request, Stack, startStack } from '../helpers/stack';
 
 /**
@@ -26,9 +26,12 @@ const conversationRows = (channelId: string) => countRows('conversations', { cha
 const platformIdsOf = (channelId: string): Promise<string[]> =>
   stack.db('messages as m').join('conversations as c', 'c.id', 'm.conversation_id').where('c.channel_id', channelId).orderBy('m.seq').pluck('m.platform_message_id');
 
-test('verification handshake: the right token gets the challenge as text and connects the channel; anything else 403', async () => {
-  const { apiKey, channel } = await metaChannel(stack, meta, 'whatsapp', { subscribe: false });
+test('the token is checked on create; the verification handshake gets the challenge as text with the right token, anything else 403', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'whatsapp', { subscribe: false });
   expect(channel.status).toBe('pending');
+  const checked = (await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body;
+  expect(checked).toMatchObject({ status: 'connected', status_message: expect.stringMatching(/^connected as PingBack Sandbox \(\d+\); messages arrive by webhook/) });
+  expect(meta.calls(`/${id}`).filter((c) => !c.path.endsWith('/messages'))).toEqual([expect.objectContaining({ method: 'GET', path: `/v21.0/${id}`, status: 200 })]);
   const path = `/webhooks/whatsapp/${channel.id}`;
   const hub = (q: Record<string, string>) => `${path}?${new URLSearchParams(q)}`;
 
@@ -36,7 +39,7 @@ test('verification handshake: the right token gets the challenge as text and con
   expect(wrong.status).toBe(403);
   const badMode = await request(stack.url, 'GET', hub({ 'hub.mode': 'unsubscribe', 'hub.challenge': '1', 'hub.verify_token': channel.verify_token }));
   expect(badMode.status).toBe(403);
-  expect((await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status).toBe('pending');
+  expect((await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status_message).toBe(checked.status_message);
 
   const res = await fetch(stack.url + hub({ 'hub.mode': 'subscribe', 'hub.challenge': '1158201444', 'hub.verify_token': channel.verify_token }));
   expect([res.status, res.headers.get('content-type'), await res.text()]).toEqual([200, 'text/plain; charset=utf-8', '1158201444']);
@@ -45,7 +48,7 @@ test('verification handshake: the right token gets the challenge as text and con
   expect((await request(stack.url, 'GET', hub({ 'hub.mode': 'subscribe', 'hub.challenge': '1', 'hub.verify_token': 'x' }).replace(channel.id, '00000000-0000-4000-8000-000000000000'))).status).toBe(404);
 });
 
-test('a missing or wrong signature is 401 and nothing is signalled; a malformed body is 400', async () => {
+test('a missing or wrong signature is 401 and nothing is signalled; a malformed envelope is 400', async () => {
   const { channel, id, appSecret } = await metaChannel(stack, meta, 'whatsapp');
   const from = digits(11);
   const business = { phoneNumberId: id, displayPhoneNumber: '15550000000', wabaId: '1' };
@@ -60,7 +63,7 @@ test('a missing or wrong signature is 401 and nothing is signalled; a malformed 
     await meta.deliver(id, payload('wamid.tampered'), { signature: signMetaPayload(metaJson(payload('wamid.original')), appSecret) }),
   ];
   expect(refused.map((r) => [r.status, JSON.parse(r.body).error.code])).toEqual(Array(5).fill([401, 'invalid_signature']));
-  for (const body of ['{not json', JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: {} }] }] })]) {
+  for (const body of ['{not json', JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1' }] }), JSON.stringify({ object: 'page', entry: [] })]) {
     expect((await meta.deliver(id, {}, { body })).status).toBe(400);
   }
   // The correctly signed one goes through. Signals of one conversation are persisted in order,
@@ -106,6 +109,28 @@ test('one POST with several entries and messages: each in its conversation, in o
   expect(await platformIdsOf(channel.id)).not.toContain('wamid.foreign');
 });
 
+test('one unreadable message in a POST is recorded as unparseable; the good ones beside it arrive', async () => {
+  const { apiKey, channel, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  const business = { phoneNumberId: id, displayPhoneNumber: '15550000000', wabaId: '1' };
+  const text = (wamid: string, body: string) => ({ from, id: wamid, timestamp: '1700000000', type: 'text', text: { body } });
+  const bad = { from, timestamp: '1700000000', type: 'text', text: { body: 'a message without an id' } };
+  const payload = waWebhook([{ wabaId: '1', changes: [waChange(business, { contacts: [{ wa_id: from }], messages: [text('wamid.one', 'one'), bad, text('wamid.two', 'two')] })] }]);
+  const r = await meta.deliver(id, payload);
+  // Before: 400 for the whole POST, which Meta redelivers for days, and 'one' and 'two' never arrive.
+  expect([r.status, JSON.parse(r.body)]).toEqual([200, { ok: true, messages: 2, statuses: 0, ignored: 1 }]);
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from, 2);
+  expect((await box.messagesOf(conv.id)).map((m) => m.content)).toEqual(['one', 'two']);
+  const rows = await stack.db('ignored_events').where({ channel_id: channel.id });
+  expect(rows).toEqual([
+    expect.objectContaining({ reason: 'unparseable', payload: { item: bad, issues: [{ path: 'entry.0.changes.0.value.messages.1.id', message: expect.any(String) }] } }),
+  ]);
+  // A redelivery records it once.
+  expect((await meta.deliver(id, payload)).status).toBe(200);
+  expect(await countRows('ignored_events', { channel_id: channel.id })).toBe(1);
+});
+
 test('every message kind is stored; media is fetched through the Graph API on demand', async () => {
   const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
   const from = digits(11);
@@ -133,10 +158,12 @@ test('every message kind is stored; media is fetched through the Graph API on de
   expect(msgs[5].attachments[0]).toMatchObject({ type: 'document', fileName: 'invoice.pdf', mimeType: 'application/pdf', platformFileId: expect.any(String) });
 
   const media = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msgs[1].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
-  expect([media.status, media.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
+  const headers = (r: Response) => ['content-type', 'content-disposition', 'x-content-type-options'].map((h) => r.headers.get(h));
+  expect([media.status, ...headers(media)]).toEqual([200, 'image/jpeg', 'inline', 'nosniff']);
   expect(Buffer.from(await media.arrayBuffer()).equals(photo)).toBe(true);
+  // Anything but images, audio and video is a download, never rendered on PingBack's origin.
   const doc = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msgs[5].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
-  expect([doc.status, doc.headers.get('content-disposition')]).toEqual([200, "inline; filename*=UTF-8''invoice.pdf"]);
+  expect([doc.status, ...headers(doc)]).toEqual([200, 'application/pdf', "attachment; filename*=UTF-8''invoice.pdf", 'nosniff']);
   expect((await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages/${msgs[0].id}/attachments/0`, { token: apiKey })).status).toBe(404);
   meta.failNext('server_error', { on: 'media' });
   const outage = await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages/${msgs[1].id}/attachments/0`, { token: apiKey });
@@ -232,8 +259,8 @@ test('a rate limit is retried, then the reply is sent once', async () => {
   expect(meta.sentMessages({ to: from })).toHaveLength(1);
 });
 
-test('an expired token fails the reply and puts the channel in error, asking for new credentials', async () => {
-  const { apiKey, channel, id, accessToken } = await metaChannel(stack, meta, 'whatsapp');
+test('an expired token fails the reply and puts the channel in error until a new token is saved', async () => {
+  const { apiKey, channel, id, accessToken, appSecret } = await metaChannel(stack, meta, 'whatsapp');
   const from = digits(11);
   await meta.customerSendsWhatsapp(id, { from, text: 'hi' });
   const box = inbox(stack, apiKey);
@@ -249,7 +276,15 @@ test('an expired token fails the reply and puts the channel in error, asking for
   });
   expect(ch.status_message).toMatch(/^credentials rejected: \(#190\) Error validating access token/);
   expect(JSON.stringify(ch)).not.toContain(accessToken);
-  expect(stack.log.lines.join('\n')).not.toContain(accessToken);
+
+  // A new token saved with PATCH is checked with Meta, and the channel is connected again.
+  const renewed = `${accessToken}-renewed`;
+  meta.addWhatsappNumber({ phoneNumberId: id, accessToken: renewed, appSecret });
+  expect((await request(stack.url, 'PATCH', `/api/channels/${channel.id}`, { token: apiKey, json: { config: { access_token: renewed } } })).status).toBe(200);
+  expect(await channelChecked(stack, apiKey, channel.id)).toMatchObject({ status: 'connected', status_message: expect.stringMatching(/^connected as /) });
+  const again = await box.reply(conv.id, { content: 'back again' });
+  expect((await box.messageIn(conv.id, again.body.id, ['sent'])).attempts).toBe(1);
+  expect(stack.log.lines.join('\n')).not.toMatch(new RegExp(`${accessToken}|${renewed}`));
 });
 
 test('an inactive channel acknowledges webhooks and records them, routing nothing', async () => {

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { PollXInput, PollXResult } from '../../activities/x-poller';
 import { xPollerStateQuery, xPollerWorkflow } from '../../workflows/x-poller';
 import { XFake } from '../../src/sandbox/x';
 import { eventually, Stack, startStack } from '../helpers/stack';
@@ -176,4 +179,103 @@ test('the poller continues as new as its history grows, missing nothing across r
   const latest = await stack.temporal.workflow.getHandle(`x-poller/${channel.id}`).describe();
   expect(latest.runId).not.toBe(handle.firstExecutionRunId);
   expect(latest.status.name).toBe('RUNNING');
+});
+
+/** Every payload of a workflow's history, decoded: what Temporal stores and carries for it. */
+async function historyText(workflowId: string): Promise<{ text: string; results: any[] }> {
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const decode = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v);
+  const text = JSON.stringify(history, (_k, v) => decode(v));
+  const results = (history.events ?? [])
+    .flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
+    .map((p) => JSON.parse(decode(p.data) as string));
+  return { text, results };
+}
+
+test('a long backlog: many pages, in several calls and across rate-limit windows, handed on oldest first; the workflow carries only a token', async () => {
+  const acct = x.createAccount();
+  x.setRateLimit('dm_events', 12, 2, acct.id);
+  const { apiKey, channel } = await xChannel({ account: acct });
+  const ada = customer('Ada');
+  x.setPageSize(1);
+  // Unique words to look for in Temporal's history: none of a DM's content may be there.
+  const marker = randomUUID();
+  const texts = Array.from({ length: 30 }, (_, i) => `backlog ${i + 1} ${marker}`);
+  await queue(acct.id, ada, texts);
+  expect(await inboundTexts(apiKey, ada.id, 30)).toEqual(texts);
+  expect(x.calls('dm_events', acct.id).filter((c) => c.status !== 200)).toEqual([]);
+
+  const { text, results } = await historyText(`x-poller/${channel.id}`);
+  expect(text).not.toContain(marker);
+  const outcomes = results.map((r) => r.outcome);
+  expect(outcomes).toEqual(expect.arrayContaining(['paging', 'rate_limited', 'polled']));
+  for (const r of results.filter((r) => r.resume)) expect(Object.keys(r.resume)).toEqual(['nextToken']);
+  expect(Math.max(...results.map((r) => JSON.stringify(r).length))).toBeLessThan(500);
+  // Staged events go once handed on.
+  await afterPolls(acct.id);
+  expect(await stack.db('polled_inbound_events').where({ channel_id: channel.id })).toEqual([]);
+  expect((await storedInbound(channel.id)).map((m: any) => m.content)).toEqual(texts);
+});
+
+test('an event whose id is not a number is set aside once; polling goes on past it', async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'before' });
+  expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['before']); // the cursor is set: new ids are compared with it
+  x.world.events.push({ id: 'not-a-snowflake', senderId: ada.id, recipientId: acct.id, text: 'broken', createdAtMs: Date.now() });
+  await x.customerSends(acct.id, { from: ada, text: 'after' });
+  expect(await inboundTexts(apiKey, ada.id, 2)).toEqual(['before', 'after']);
+  await afterPolls(acct.id, 3);
+  const ignored = await stack.db('ignored_events').where({ channel_id: channel.id });
+  expect(ignored).toEqual([expect.objectContaining({ reason: 'unreadable_event', payload: expect.objectContaining({ id: 'not-a-snowflake' }) })]);
+  // Not waiting out an outage: its polls succeed.
+  const view = await eventually(async () => {
+    const v = await poller(channel.id).query(xPollerStateQuery);
+    return v.state === 'waiting' ? v : undefined;
+  }, 10_000, 'the poller waiting for its next poll');
+  expect(view.handedOn).toBe(2);
+  await x.customerSends(acct.id, { from: ada, text: 'later' });
+  expect(await inboundTexts(apiKey, ada.id, 3)).toEqual(['before', 'after', 'later']);
+});
+
+test('the poller workflow sleeps what its activity says and reads no clock of its own', async () => {
+  // Its activity replaced: a reset an hour away, but the activity says to wait 50 ms.
+  const far = Date.now() + 3_600_000;
+  const script: PollXResult[] = [
+    { outcome: 'rate_limited', notBeforeMs: far, resumesAt: new Date(far).toISOString(), resume: { nextToken: 't1' }, polledAt: '2030-01-01T00:00:01.000Z', waitMs: 50 },
+    { outcome: 'paging', resume: { nextToken: 't2' }, polledAt: '2030-01-01T00:00:02.000Z', waitMs: 0 },
+    { outcome: 'polled', handedOn: 3, echoes: 1, polledAt: '2030-01-01T00:00:03.000Z', waitMs: 1500 },
+    { outcome: 'stopped', reason: 'not_polling', polledAt: '2030-01-01T00:00:04.000Z', waitMs: 0 },
+  ];
+  const calls: PollXInput[] = [];
+  const taskQueue = `x-poller-script-${randomUUID()}`;
+  const connection = await NativeConnection.connect({ address: stack.config.TEMPORAL_ADDRESS });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: stack.config.TEMPORAL_NAMESPACE,
+      taskQueue,
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      activities: { pollXDirectMessages: async (input: PollXInput) => script[calls.push(input) - 1] },
+    });
+    const channelId = randomUUID();
+    await worker.runUntil(async () => {
+      const handle = await stack.temporal.workflow.start(xPollerWorkflow, { workflowId: `x-poller-script/${channelId}`, taskQueue, args: [{ channelId }] });
+      await eventually(async () => calls.length === 3, 10_000, 'three polls');
+      const view = await eventually(async () => {
+        const v = await handle.query(xPollerStateQuery);
+        return v.lastPolledAt === script[2].polledAt ? v : undefined;
+      }, 10_000, 'the third poll seen');
+      expect(view).toMatchObject({ state: 'waiting', handedOn: 3, resumesAt: null });
+      await handle.result();
+    });
+    expect(calls).toEqual([
+      { channelId },
+      { channelId, resume: { nextToken: 't1' }, notBeforeMs: far },
+      { channelId, resume: { nextToken: 't2' }, notBeforeMs: far },
+      { channelId },
+    ]);
+  } finally {
+    await connection.close();
+  }
 });

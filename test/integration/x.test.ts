@@ -1,4 +1,9 @@
-import { crcResponseToken } from '../../src/channels/x/webhook';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/api/app';
+import { secretBoxFrom } from '../../src/config';
+import { crcResponseToken, SIGNATURE_HEADER, webhookSignature } from '../../src/channels/x/webhook';
+import { silentLogger } from '../../src/log';
 import { XFake } from '../../src/sandbox/x';
 import { accountActivityDm } from '../../src/sandbox/x-world';
 import { fixtureFiles } from '../helpers/fixtures';
@@ -22,12 +27,23 @@ afterAll(async () => {
   await x?.stop();
 });
 
-/** A webhook channel X delivers to (registered, so X's CRC check passed). */
+/**
+ * A webhook channel X delivers to (registered, so X's CRC check passed). With `polling`,
+ * switched to polling afterwards: X goes on delivering to the registered URL (until its
+ * hourly CRC check fails), so DMs arrive both ways at once.
+ */
 async function webhookChannel(opts: { inbound?: 'polling' | 'webhook' } = {}) {
-  const made = await xChannel({ inbound: opts.inbound ?? 'webhook' });
+  const made = await xChannel({ inbound: 'webhook' });
   await x.registerWebhook(made.acct.id, made.channel.callback_url);
+  if (opts.inbound === 'polling') {
+    expect((await api(made.apiKey).patch(`/api/channels/${made.channel.id}`, { config: { inbound: 'polling' } })).status).toBe(200);
+    await channelStatus(made.apiKey, made.channel.id, 'connected');
+  }
   return made;
 }
+
+/** X's GET, as anyone can send it. */
+const crc = (channelId: string, token: string) => request(stack.url, 'GET', `/webhooks/x/${channelId}?crc_token=${encodeURIComponent(token)}`);
 
 async function replyAndWait(apiKey: string, conversationId: string, content: string, want: 'sent' | 'failed') {
   const reply = await api(apiKey).post(`/api/conversations/${conversationId}/messages`, { content });
@@ -38,7 +54,7 @@ async function replyAndWait(apiKey: string, conversationId: string, content: str
   }, 30_000, `reply ${want}`);
 }
 
-test("CRC: answers X's challenge with the consumer secret; 400 without a token or a secret; 404 for no channel", async () => {
+test("CRC: answers X's challenge with the consumer secret; 400 without a token or when not on webhooks; 404 for no channel", async () => {
   const { acct, channel } = await webhookChannel(); // registerWebhook already ran X's check against it
   expect(acct.webhookUrl).toBe(channel.callback_url);
   const [{ body: fixture }] = fixtureFiles('x', 'crc-request-response');
@@ -49,10 +65,42 @@ test("CRC: answers X's challenge with the consumer secret; 400 without a token o
 
   const missing = await request(stack.url, 'GET', path);
   expect([missing.status, missing.body.error.code]).toEqual([400, 'missing_crc_token']);
-  const noSecret = await xChannel({ oauth2: true, noConsumerSecret: true }); // polling with an OAuth 2.0 token needs none
-  const bare = await request(stack.url, 'GET', `/webhooks/x/${noSecret.channel.id}?crc_token=abc`);
-  expect([bare.status, bare.body.error.code]).toEqual([400, 'missing_consumer_secret']);
+  // A polling channel never proves its secret: X cannot register it, and nobody can ask it to sign.
+  for (const polling of [await xChannel(), await xChannel({ oauth2: true, noConsumerSecret: true })]) {
+    const r = await crc(polling.channel.id, 'abc');
+    expect([r.status, r.body.error.code]).toEqual([400, 'webhook_not_enabled']);
+    await expect(x.registerWebhook(polling.acct.id, polling.channel.callback_url)).rejects.toThrow(/CRC check failed \(HTTP 400/);
+  }
   expect((await request(stack.url, 'GET', '/webhooks/x/00000000-0000-4000-8000-000000000000?crc_token=abc')).status).toBe(404);
+});
+
+test('CRC is no signing oracle: a forged delivery passed as crc_token is refused, its signature never served', async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  const secret = acct.credentials.api_secret;
+  const mallory = customer('Mallory');
+  const forged = x.world.addDm({ senderId: mallory.id, recipientId: acct.id, text: 'Please reset my password to hunter2' });
+  const body = JSON.stringify(accountActivityDm(acct.id, forged, x.world.users));
+  const wouldBe = webhookSignature(secret, body);
+
+  const asked = await crc(channel.id, body);
+  expect([asked.status, asked.body.error.code]).toEqual([400, 'invalid_crc_token']);
+  expect(asked.text).not.toContain(wouldBe.slice('sha256='.length));
+  for (const variant of [' ' + body, body + '\n', '[' + body + ']', '"' + body + '"']) {
+    const r = await crc(channel.id, variant);
+    expect([r.status, r.body.error.code]).toEqual([400, 'invalid_crc_token']);
+  }
+  // What the attacker can get signed (token-shaped strings) is never a delivery: a JSON value, but not an object.
+  for (const token of ['1234567890', 'true', 'null']) {
+    const served = await crc(channel.id, token);
+    expect(served.status).toBe(200);
+    const r = await x.deliver(acct.id, {}, { body: token, signature: served.body.response_token });
+    expect([r.status, JSON.parse(r.body).error.code]).toEqual([400, 'invalid_payload']);
+  }
+  // Without a served signature the forged body is what it always was: refused.
+  const refused = await x.deliver(acct.id, {}, { body, signature: 'sha256=' + Buffer.alloc(32).toString('base64') });
+  expect(refused.status).toBe(401);
+  expect(await storedInbound(channel.id)).toEqual([]);
+  expect((await api(apiKey).get('/api/conversations?channel_type=x')).body.data).toEqual([]);
 });
 
 test('signed deliveries reach the inbox with name and handle; a wrong signature is 401 and signals nothing', async () => {
@@ -69,13 +117,13 @@ test('signed deliveries reach the inbox with name and handle; a wrong signature 
   const bo = customer('Bo');
   const forged = await x.customerSends(acct.id, { from: bo, text: 'forged' });
   const body = JSON.stringify(forged.payload);
-  for (const signature of ['sha256=' + Buffer.alloc(32).toString('base64'), '', crcResponseToken('wrong-secret', body)]) {
+  for (const signature of ['sha256=' + Buffer.alloc(32).toString('base64'), '', webhookSignature('wrong-secret', body)]) {
     const r = await x.deliver(acct.id, forged.payload, { signature, body });
     expect(r.status).toBe(401);
     expect(JSON.parse(r.body).error.code).toBe('invalid_signature');
   }
   // Signed, then altered on the way: the signature covers the raw bytes.
-  const tampered = await x.deliver(acct.id, forged.payload, { signature: crcResponseToken(acct.credentials.api_secret, body), body: body.replace('forged', 'FORGED') });
+  const tampered = await x.deliver(acct.id, forged.payload, { signature: webhookSignature(acct.credentials.api_secret, body), body: body.replace('forged', 'FORGED') });
   expect(tampered.status).toBe(401);
   await x.customerSends(acct.id, { from: ada, text: 'later' }, 'webhook');
   expect(await inboundTexts(apiKey, ada.id, 2)).toEqual([expect.stringContaining('Hi, my order'), 'later']);
@@ -96,6 +144,66 @@ test("follows and the account's own DMs (echoes) are acknowledged and not shown 
   expect(JSON.parse(other.body)).toEqual({ ok: true, ignored: 'other_account' });
   expect((await api(apiKey).get('/api/conversations?channel_type=x')).body.data).toEqual([]);
   expect(await storedInbound(channel.id)).toEqual([]);
+});
+
+test("the channel's own X account not known yet: 503, nothing routed, and X's redelivery lands once it is", async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  const saved = await stack.db('channel_platform_state').where({ channel_id: channel.id }).first();
+  expect(saved.platform_account_id).toBe(acct.id);
+  // As before the setup's credential check has run (or after a failed one).
+  await stack.db('channel_platform_state').where({ channel_id: channel.id }).delete();
+  const ada = customer('Ada');
+  const sent = await x.customerSends(acct.id, { from: ada, text: 'is anyone there?' }, 'webhook');
+  expect([sent.delivery?.status, JSON.parse(sent.delivery!.body).error.code]).toEqual([503, 'channel_account_unknown']);
+  // Nor another account's DMs, which is what the check is for.
+  const [{ body: stranger }] = fixtureFiles('x', 'aaa-dm-received');
+  expect((await x.deliver(acct.id, stranger)).status).toBe(503);
+  await stack.db('channel_platform_state').insert(saved);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await storedInbound(channel.id)).toEqual([]);
+  expect(await stack.db('ignored_events').where({ channel_id: channel.id })).toEqual([]);
+
+  expect((await x.deliver(acct.id, sent.payload)).status).toBe(200);
+  expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['is anyone there?']);
+  expect(JSON.parse((await x.deliver(acct.id, stranger)).body)).toEqual({ ok: true, ignored: 'other_account' });
+});
+
+test("the channel's platform state unreadable: 503, so another account's DMs are never let through", async () => {
+  const { acct, channel } = await webhookChannel();
+  // The same app over a database where that one table cannot be read.
+  const brokenDb = new Proxy(stack.db, {
+    apply: (target, self, [table, ...rest]) =>
+      Reflect.apply(target, self, [table === 'channel_platform_state' ? 'channel_platform_state_unreadable' : table, ...rest]),
+  });
+  const app = createApp({ db: brokenDb, secrets: secretBoxFrom(stack.config), temporal: stack.temporal, signaller: { inbound: async () => { throw new Error('must not be signalled'); } } as any, config: stack.config, log: silentLogger });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/x/${channel.id}`;
+    const [{ body: stranger }] = fixtureFiles('x', 'aaa-dm-received'); // another account's DM
+    const own = accountActivityDm(acct.id, x.world.addDm({ senderId: customer('Ada').id, recipientId: acct.id, text: 'hi' }), x.world.users);
+    for (const payload of [stranger, own]) {
+      const body = JSON.stringify(payload);
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: webhookSignature(acct.credentials.api_secret, body) }, body });
+      expect([res.status, ((await res.json()) as any).error.code]).toEqual([503, 'database_unavailable']);
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  expect(await storedInbound(channel.id)).toEqual([]);
+});
+
+test('an unreadable event (an id that is not a number) is recorded aside; the rest of the delivery goes on', async () => {
+  const { apiKey, acct, channel } = await webhookChannel();
+  const ada = customer('Ada');
+  const good = x.world.addDm({ senderId: ada.id, recipientId: acct.id, text: 'the readable one' });
+  const payload = accountActivityDm(acct.id, good, x.world.users) as any;
+  const bad = { ...payload.direct_message_events[0], id: 'DM-not-a-number' };
+  payload.direct_message_events.unshift(bad);
+  for (let i = 0; i < 2; i++) expect(JSON.parse((await x.deliver(acct.id, payload)).body)).toEqual({ ok: true, messages: 1 });
+  expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['the readable one']);
+  const rows = await stack.db('ignored_events').where({ channel_id: channel.id });
+  expect(rows).toEqual([expect.objectContaining({ reason: 'unreadable_event', platform_event_id: expect.stringMatching(/^unreadable:/), payload: bad })]);
 });
 
 test('an inactive channel acknowledges deliveries, records them as ignored, signals nothing', async () => {

@@ -1,15 +1,14 @@
-import { parseInstagramWebhook } from '../../src/channels/instagram/webhook';
+import { instagramEnvelope, instagramEvents } from '../../src/channels/instagram/webhook';
 import type { MetaWebhookEvent } from '../../src/channels/meta/events';
 import { inboundMessageSchema, messageStatusUpdateSchema } from '../../src/channels/types';
-import { parseWhatsappWebhook } from '../../src/channels/whatsapp/webhook';
+import { whatsappEnvelope, whatsappEvents } from '../../src/channels/whatsapp/webhook';
 import { fixtureFiles } from '../helpers/fixtures';
 
-const events = (parse: (b: unknown) => ReturnType<typeof parseWhatsappWebhook>, body: unknown): MetaWebhookEvent[] => {
-  const r = parse(body);
-  if (!r.ok) throw new Error(`did not parse: ${JSON.stringify(r.issues)}`);
-  return r.events;
-};
-const onlyMessage = (parse: typeof parseWhatsappWebhook, body: unknown) => {
+/** What the ingress does: the envelope must parse (or the POST is a 400), then each item on its own. */
+const parseWhatsappWebhook = (body: unknown) => whatsappEvents(whatsappEnvelope.parse(body));
+const parseInstagramWebhook = (body: unknown) => instagramEvents(instagramEnvelope.parse(body));
+const events = (parse: (b: unknown) => MetaWebhookEvent[], body: unknown): MetaWebhookEvent[] => parse(body);
+const onlyMessage = (parse: (b: unknown) => MetaWebhookEvent[], body: unknown) => {
   const evs = events(parse, body);
   expect(evs).toHaveLength(1);
   expect(evs[0].kind).toBe('message');
@@ -114,13 +113,46 @@ describe('each WhatsApp message kind', () => {
   test.each([
     ['no object', { entry: [] }],
     ['another object', { object: 'instagram', entry: [] }],
-    ['a message without id', { object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { metadata: { phone_number_id: '1' }, messages: [{ from: '1', timestamp: '1', type: 'text' }] } }] }] }],
-    ['value without metadata', { object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messages: [] } }] }] }],
+    ['an entry without changes', { object: 'whatsapp_business_account', entry: [{ id: '1' }] }],
     ['not an object', [1, 2]],
-  ])('rejects %s', (_why, body) => {
-    const r = parseWhatsappWebhook(body);
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues.length).toBeGreaterThan(0);
+  ])('rejects an envelope with %s', (_why, body) => {
+    expect(whatsappEnvelope.safeParse(body).success).toBe(false);
+  });
+
+  test('an unreadable message, status or value is kept as unparseable; the items beside it still arrive', () => {
+    const text = (id: string, from = '111') => ({ from, id, timestamp: '1700000000', type: 'text', text: { body: id } });
+    const value = (extra: object) => ({ metadata: { phone_number_id: 'pn' }, contacts: [{ wa_id: '111', profile: { name: 'Ada' } }, { wa_id: 42 }], ...extra });
+    const evs = parseWhatsappWebhook({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'waba',
+          changes: [
+            { field: 'messages', value: value({ messages: [text('m1'), { from: '111', timestamp: '1', type: 'text' }, text('m2', '222')] }) },
+            { field: 'messages', value: value({ statuses: [{ id: 'wamid.s', status: 'read' }, { id: 'wamid.t', status: 'read', timestamp: '1', recipient_id: '111' }] }) },
+            { field: 'messages', value: { messages: [text('lost')] } },
+          ],
+        },
+      ],
+    }) as any[];
+    expect(evs.map((e) => e.kind === 'message' ? e.message.platformMessageId : e.kind === 'status' ? e.update.platformMessageId : e.reason)).toEqual([
+      'm1', 'unparseable', 'm2', 'unparseable', 'wamid.t', 'unparseable',
+    ]);
+    // A malformed contact costs nothing but its name.
+    expect(evs[0].message.contact.name).toBe('Ada');
+    expect(evs[1]).toEqual({
+      kind: 'ignored',
+      owner: 'pn',
+      reason: 'unparseable',
+      eventId: expect.stringMatching(/^[0-9a-f]{40}$/),
+      payload: { item: { from: '111', timestamp: '1', type: 'text' }, issues: [{ path: 'entry.0.changes.0.value.messages.1.id', message: expect.any(String) }] },
+    });
+    expect(evs[3].payload.issues.map((i: any) => i.path)).toEqual(['entry.0.changes.1.value.statuses.0.timestamp']);
+    // Without metadata the business number is unknown: the whole value is the item, owned by the entry.
+    expect(evs[5]).toMatchObject({ owner: 'waba', payload: { item: { messages: [text('lost')] }, issues: [{ path: 'entry.0.changes.2.value.metadata' }] } });
+    // The same bytes get the same id: a redelivery records nothing new.
+    expect(parseWhatsappWebhook({ object: 'whatsapp_business_account', entry: [{ id: 'w', changes: [{ field: 'messages', value: value({ messages: [{ from: '111', timestamp: '1', type: 'text' }] }) }] }] })[0])
+      .toMatchObject({ reason: 'unparseable', eventId: evs[1].eventId });
   });
 
   test('other fields and unknown statuses are acknowledged as ignored', () => {
@@ -180,8 +212,13 @@ describe('every Instagram fixture parses', () => {
     }
   });
 
-  test('a wrong object or a malformed event is rejected', () => {
-    expect(parseInstagramWebhook({ object: 'page', entry: [] }).ok).toBe(false);
-    expect(parseInstagramWebhook({ object: 'instagram', entry: [{ id: '1', messaging: [{ sender: {}, recipient: { id: '2' }, timestamp: 1 }] }] }).ok).toBe(false);
+  test('a wrong object is rejected; a malformed event is kept as unparseable and the others arrive', () => {
+    expect(instagramEnvelope.safeParse({ object: 'page', entry: [] }).success).toBe(false);
+    expect(instagramEnvelope.safeParse({ object: 'instagram', entry: [{ messaging: [] }] }).success).toBe(false);
+    const text = (mid: string) => ({ sender: { id: '2' }, recipient: { id: '1' }, timestamp: 1, message: { mid, text: mid } });
+    const bad = { sender: {}, recipient: { id: '1' }, timestamp: 1 };
+    const evs = parseInstagramWebhook({ object: 'instagram', entry: [{ id: '1', messaging: [text('a'), bad, text('b')] }] }) as any[];
+    expect(evs.map((e) => e.kind === 'message' ? e.message.platformMessageId : e.reason)).toEqual(['a', 'unparseable', 'b']);
+    expect(evs[1]).toMatchObject({ owner: '1', payload: { item: bad, issues: [{ path: 'entry.0.messaging.1.sender.id' }] } });
   });
 });

@@ -215,6 +215,24 @@ test('media: GET /{media-id} gives a URL that downloads with the token only', as
   expect((await graph('GET', id, { token: WA.accessToken })).status).toBe(500);
 });
 
+test('GET /{phone-number-id} and /{page-id} answer the owner\'s token, and refuse others as Graph does', async () => {
+  const number = await graph('GET', `${WA.phoneNumberId}?fields=id,display_phone_number,verified_name`, { token: WA.accessToken });
+  expect([number.status, number.body]).toEqual([200, expect.objectContaining({ id: WA.phoneNumberId, display_phone_number: expect.stringMatching(/^\d+$/), verified_name: expect.any(String) })]);
+  const page = await graph('GET', `${IG.pageId}?fields=id,name`, { token: IG.accessToken });
+  expect([page.status, page.body]).toEqual([200, { id: IG.pageId, name: expect.any(String) }]);
+  expect((await graph('GET', WA.phoneNumberId, { token: IG.accessToken })).body.error.code).toBe(190);
+  expect((await graph('GET', IG.pageId)).body.error.code).toBe(2500);
+  const token = 'EAAG-ig-token-expiring';
+  fake.addInstagramAccount({ ...IG, accessToken: token });
+  fake.expireToken(token);
+  try {
+    expect((await graph('GET', IG.pageId, { token })).body.error).toMatchObject({ code: 190, error_subcode: 463 });
+  } finally {
+    fake.addInstagramAccount(IG);
+  }
+  expect(fake.calls(`/${IG.pageId}`).filter((c) => c.path === `/v21.0/${IG.pageId}`).map((c) => [c.method, c.status])).toEqual([['GET', 200], ['GET', 400], ['GET', 401]]);
+});
+
 test('scripted failures come in order, then the fake behaves', async () => {
   await fake.customerSendsWhatsapp(WA.phoneNumberId, { from: '15550002222' });
   fake.failNext('app_rate_limit');

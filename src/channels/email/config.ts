@@ -1,12 +1,6 @@
 import { z } from 'zod';
+import { text } from '../config-fields';
 
-/** Trimmed, non-empty, at most `max` characters. */
-const text = (max: number) =>
-  z
-    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`);
 
 /**
  * Not trimmed: a password may legitimately begin or end with a space, and

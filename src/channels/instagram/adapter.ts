@@ -24,9 +24,18 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
     return { platformMessageId: res.message_id };
   },
 
-  async fetchMedia(_cfg, attachment) {
+  // The cheapest call the token must be good for: reading the Page it sends as. Run by the
+  // channel setup workflow on create and on every credential change, so a channel put in
+  // `error` by an expired token (190) is connected again once a working token is saved.
+  async checkCredentials(cfg, ctx) {
+    const page = await callGraph<{ id: string; name?: string }>(ctx, cfg.access_token, 'GET', `${cfg.page_id}?fields=id,name`);
+    return { platformAccountId: page.id ?? cfg.page_id, account: page.name ? `the Page ${page.name}` : `Page ID ${cfg.page_id}` };
+  },
+
+  async fetchMedia(_cfg, attachment, ctx) {
     // Instagram attachments are signed CDN URLs in the webhook itself; they need no token (and must not get one).
+    // The URL is the webhook's word, so downloadMedia fetches it only from Meta's media hosts.
     if (typeof attachment.url !== 'string') throw new PlatformError('rejected', 'this attachment has no media URL');
-    return downloadMedia(attachment.url);
+    return downloadMedia(attachment.url, ctx);
   },
 };

@@ -1,15 +1,5 @@
 import { z } from 'zod';
-
-/** Trimmed, non-empty, at most `max` characters. */
-const text = (max: number) =>
-  z
-    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`);
-
-/** Tokens and secrets have no spaces; a space usually means "Bearer " or a second value came along. */
-const credential = (max: number) => text(max).regex(/^\S+$/, 'must be the value alone, without spaces or a "Bearer " prefix');
+import { credential, text } from '../config-fields';
 
 export const instagramConfigSchema = z
   .object({

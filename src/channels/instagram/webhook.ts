@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import type { Attachment, InboundMessage } from '../types';
 import { metaTimestamp, MetaWebhookEvent } from '../meta/events';
-import { parsePart, WebhookParse } from '../meta/parse';
+import { parseItem } from '../meta/parse';
 
 /**
  * Instagram messaging webhooks (developers.facebook.com/documentation/instagram-platform/webhooks/examples):
  * `entry[].id` is the Instagram professional account, `messaging[]` events carry the customer's
  * Instagram-scoped id (IGSID) as `sender.id`. `object` is optional: the App Dashboard's "Test"
- * sample comes without it.
+ * sample comes without it. The envelope is checked as a whole; each messaging event on its own (see parseItem).
  */
 const timestamp = z.union([z.string(), z.number()]);
-const envelope = z.looseObject({
+export const instagramEnvelope = z.looseObject({
   object: z.literal('instagram').optional(),
   entry: z.array(
     z.looseObject({ id: z.string(), time: timestamp.optional(), messaging: z.array(z.unknown()).optional(), changes: z.array(z.unknown()).optional() }),
@@ -40,23 +40,21 @@ const event = z.looseObject({
   postback: z.looseObject({ mid: z.string().optional(), title: z.string().optional(), payload: z.string().optional() }).optional(),
 });
 type IgEvent = z.infer<typeof event>;
+export type InstagramEnvelope = z.infer<typeof instagramEnvelope>;
 
-/** The body of an Instagram webhook POST → one event per messaging item, in payload order. */
-export function parseInstagramWebhook(body: unknown): WebhookParse {
-  const issues: Array<{ path: string; message: string }> = [];
-  const env = parsePart(envelope, body, [], issues);
-  if (!env) return { ok: false, issues };
+/** An Instagram webhook POST → one event per messaging item (readable or not) and change, in payload order. */
+export function instagramEvents(env: InstagramEnvelope): MetaWebhookEvent[] {
   const events: MetaWebhookEvent[] = [];
   env.entry.forEach((entry, e) => {
     const owner = entry.id;
     entry.messaging?.forEach((raw, i) => {
-      const ev = parsePart(event, raw, ['entry', e, 'messaging', i], issues);
+      const ev = parseItem(event, raw, ['entry', e, 'messaging', i], owner, events);
       if (ev) events.push(toEvent(owner, ev));
     });
     // Comments and mentions on posts: not direct messages.
     entry.changes?.forEach((change) => events.push({ kind: 'ignored', owner, reason: 'field_not_handled', payload: change }));
   });
-  return issues.length ? { ok: false, issues } : { ok: true, events };
+  return events;
 }
 
 function toEvent(owner: string, ev: IgEvent): MetaWebhookEvent {

@@ -1,10 +1,15 @@
+import { describeNetworkError } from '../network-error';
 import { PlatformError } from '../platform-error';
 import type { AdapterContext, MediaDownload } from '../types';
 import { classifyGraphError } from './errors';
+import { checkMediaUrl } from './media-hosts';
 
 const TIMEOUT_MS = 15_000;
 /** Media can be large (WhatsApp allows 100 MB documents); the download gets longer than an API call. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
+/** Meta's media URLs answer directly or redirect once to a CDN; a longer chain is not Meta's. */
+const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export function graphUrl(ctx: AdapterContext, path: string): string {
   return `${ctx.metaGraphBaseUrl.replace(/\/$/, '')}/${ctx.metaGraphVersion}/${path.replace(/^\//, '')}`;
@@ -20,8 +25,7 @@ export async function callGraph<T>(ctx: AdapterContext, token: string, method: '
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
+  }, TIMEOUT_MS);
   const text = await res.text();
   let json: any;
   try {
@@ -36,12 +40,30 @@ export async function callGraph<T>(ctx: AdapterContext, token: string, method: '
   throw classifyGraphError(res.status, json);
 }
 
-/** Downloads a media URL Meta handed out, streamed; `token` only for Meta's own media host (WhatsApp). */
-export async function downloadMedia(url: string, token?: string): Promise<MediaDownload> {
-  const res = await graphFetch(url, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
-  });
+/**
+ * Downloads a media URL Meta handed out, streamed; `token` only for Meta's own media host
+ * (WhatsApp). Every hop is checked against the Meta media hosts before it is requested
+ * (redirects are followed by hand, at most MAX_REDIRECTS), and the token goes only to
+ * the origin of the first URL, never to where that redirects.
+ */
+export async function downloadMedia(rawUrl: string, ctx: AdapterContext, token?: string): Promise<MediaDownload> {
+  let url = checkMediaUrl(rawUrl, ctx);
+  const tokenOrigin = url.origin;
+  for (let hop = 0; ; hop++) {
+    const res = await graphFetch(url.href, {
+      redirect: 'manual',
+      headers: token && url.origin === tokenOrigin ? { authorization: `Bearer ${token}` } : {},
+    }, DOWNLOAD_TIMEOUT_MS);
+    if (!REDIRECT_STATUSES.has(res.status)) return mediaOf(res);
+    await res.body?.cancel();
+    const location = res.headers.get('location');
+    if (!location) throw new PlatformError('unavailable', `Meta's media host answered HTTP ${res.status} without a Location`);
+    if (hop >= MAX_REDIRECTS) throw new PlatformError('rejected', `the media URL redirected more than ${MAX_REDIRECTS} times; not followed`);
+    url = checkMediaUrl(location, ctx, url);
+  }
+}
+
+async function mediaOf(res: Response): Promise<MediaDownload> {
   if (!res.ok || !res.body) {
     const text = await res.text().catch(() => '');
     let json: any;
@@ -60,12 +82,10 @@ export async function downloadMedia(url: string, token?: string): Promise<MediaD
   };
 }
 
-async function graphFetch(url: string, init: RequestInit): Promise<Response> {
+async function graphFetch(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? 'no answer in time' : (e.cause?.code ?? e.cause?.message ?? e.message);
-    throw new PlatformError('unavailable', `Meta Graph API unreachable: ${why}`);
+    throw new PlatformError('unavailable', `Meta Graph API unreachable: ${describeNetworkError(err, timeoutMs)}`);
   }
 }

@@ -1,20 +1,27 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { MetaWebhookEvent } from './events';
 
-export type WebhookParse = { ok: true; events: MetaWebhookEvent[] } | { ok: false; issues: Array<{ path: string; message: string }> };
-
 /**
- * Validates one part of a webhook body, prefixing issue paths with where the part
- * sits (`entry.0.changes.1.value.messages.0.id`), so a 400 says what was wrong.
+ * Reads one item of a webhook body: a message, a status, a change's value. An item
+ * PingBack cannot read becomes an `unparseable` ignored event (the item, and which of
+ * its fields were wrong, with their place in the body, e.g.
+ * `entry.0.changes.1.value.messages.0.id`), and the rest of the POST goes on. Refusing
+ * the whole POST would make Meta redeliver it for days, and the good items in it with
+ * it would never arrive. Only a bad envelope is refused.
  */
-export function parsePart<S extends z.ZodType>(
+export function parseItem<S extends z.ZodType>(
   schema: S,
-  value: unknown,
+  item: unknown,
   at: Array<string | number>,
-  issues: Array<{ path: string; message: string }>,
+  owner: string,
+  events: MetaWebhookEvent[],
 ): z.infer<S> | undefined {
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(item);
   if (r.success) return r.data;
-  for (const i of r.error.issues) issues.push({ path: [...at, ...i.path].join('.') || '(root)', message: i.message });
+  const issues = r.error.issues.map((i) => ({ path: [...at, ...i.path].join('.'), message: i.message }));
+  // Keyed by the item's bytes: a redelivery records it once.
+  const eventId = createHash('sha256').update(JSON.stringify(item) ?? 'undefined').digest('hex').slice(0, 40);
+  events.push({ kind: 'ignored', owner, reason: 'unparseable', eventId, payload: { item, issues } });
   return undefined;
 }

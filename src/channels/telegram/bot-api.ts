@@ -1,3 +1,4 @@
+import { describeNetworkError } from '../network-error';
 import { PlatformError } from '../platform-error';
 import { classifyTelegramError, TelegramErrorBody } from './errors';
 
@@ -18,7 +19,7 @@ export async function callBotApi<T>(baseUrl: string, token: string, method: stri
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS} ms` : describeNetworkError(err);
+    const why = describeNetworkError(err, TIMEOUT_MS);
     throw new PlatformError('unavailable', `Telegram Bot API unreachable: ${why}`);
   }
   const text = await res.text();
@@ -35,7 +36,3 @@ export async function callBotApi<T>(baseUrl: string, token: string, method: stri
   throw classifyTelegramError(res.status, body as TelegramErrorBody);
 }
 
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
-}

@@ -1,12 +1,6 @@
 import { z } from 'zod';
+import { text } from '../config-fields';
 
-/** Trimmed, non-empty, at most `max` characters. */
-const text = (max: number) =>
-  z
-    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`);
 
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 /**

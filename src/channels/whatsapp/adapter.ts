@@ -8,6 +8,12 @@ interface SendResponse {
   contacts?: Array<{ input: string; wa_id: string }>;
   messages: Array<{ id: string; message_status?: string }>;
 }
+/** GET /{phone-number-id} (developers.facebook.com/docs/whatsapp/business-management-api/manage-phone-numbers). */
+interface PhoneNumberInfo {
+  id: string;
+  display_phone_number?: string;
+  verified_name?: string;
+}
 interface MediaInfo {
   url: string;
   mime_type?: string;
@@ -43,11 +49,20 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
     return { platformMessageId: id };
   },
 
+  // The cheapest call the token must be good for: reading its own business number. Run by the
+  // channel setup workflow on create and on every credential change, so a channel put in
+  // `error` by an expired token (190) is connected again once a working token is saved.
+  async checkCredentials(cfg, ctx) {
+    const number = await callGraph<PhoneNumberInfo>(ctx, cfg.access_token, 'GET', `${cfg.phone_number_id}?fields=id,display_phone_number,verified_name`);
+    const shown = [number.verified_name, number.display_phone_number && `(${number.display_phone_number})`].filter(Boolean).join(' ');
+    return { platformAccountId: number.id ?? cfg.phone_number_id, account: shown || `phone number ID ${cfg.phone_number_id}` };
+  },
+
   async fetchMedia(cfg, attachment, ctx) {
     // Media ids stay valid for 30 days; the URL they resolve to for 5 minutes, so it is asked for each time.
     if (!attachment.platformFileId) throw new PlatformError('rejected', 'this attachment has no WhatsApp media id');
     const info = await callGraph<MediaInfo>(ctx, cfg.access_token, 'GET', `${encodeURIComponent(attachment.platformFileId)}?phone_number_id=${cfg.phone_number_id}`);
-    const media = await downloadMedia(info.url, cfg.access_token);
+    const media = await downloadMedia(info.url, ctx, cfg.access_token);
     return { ...media, contentType: info.mime_type ?? media.contentType };
   },
 };

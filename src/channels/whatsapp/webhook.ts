@@ -2,17 +2,19 @@ import { z } from 'zod';
 import type { Attachment, InboundMessage } from '../types';
 import { describeMetaError } from '../meta/errors';
 import { metaTimestamp, MetaWebhookEvent } from '../meta/events';
-import { parsePart, WebhookParse } from '../meta/parse';
+import { parseItem } from '../meta/parse';
 
 /**
  * WhatsApp Cloud API webhooks (developers.facebook.com/documentation/business-messaging/whatsapp/
  * webhooks/reference/messages). Arrays everywhere: one POST may carry many entries, changes,
  * messages and statuses. Unknown fields pass through: Meta adds fields (user_id, url on media) often.
+ * The envelope is checked as a whole; what it carries, item by item (see parseItem).
  */
-const envelope = z.looseObject({
+export const whatsappEnvelope = z.looseObject({
   object: z.literal('whatsapp_business_account'),
   entry: z.array(z.looseObject({ id: z.string(), changes: z.array(z.looseObject({ field: z.string(), value: z.unknown() })) })),
 });
+export type WhatsappEnvelope = z.infer<typeof whatsappEnvelope>;
 
 const timestamp = z.union([z.string(), z.number()]);
 const media = z.looseObject({
@@ -69,24 +71,22 @@ const status = z.looseObject({
   errors: z.array(errorEntry).optional(),
 });
 
+const contact = z.looseObject({ wa_id: z.string().optional(), user_id: z.string().optional(), profile: z.looseObject({ name: z.string().optional() }).optional() });
+type Contact = z.infer<typeof contact>;
+
+// Contacts only name the senders, and errors are kept as sent: neither may cost the messages beside them.
 const messagesValue = z.looseObject({
   metadata: z.looseObject({ phone_number_id: z.string().min(1), display_phone_number: z.string().optional() }),
-  contacts: z
-    .array(z.looseObject({ wa_id: z.string().optional(), user_id: z.string().optional(), profile: z.looseObject({ name: z.string().optional() }).optional() }))
-    .optional(),
+  contacts: z.array(z.unknown()).optional(),
   messages: z.array(z.unknown()).optional(),
   statuses: z.array(z.unknown()).optional(),
-  errors: z.array(errorEntry).optional(),
+  errors: z.array(z.unknown()).optional(),
 });
-type Value = z.infer<typeof messagesValue>;
 
 const STATUSES = new Set(['sent', 'delivered', 'read', 'failed']);
 
-/** The body of a WhatsApp webhook POST → one event per message, status and unhandled part, in payload order. */
-export function parseWhatsappWebhook(body: unknown): WebhookParse {
-  const issues: Array<{ path: string; message: string }> = [];
-  const env = parsePart(envelope, body, [], issues);
-  if (!env) return { ok: false, issues };
+/** A WhatsApp webhook POST → one event per message, status, unhandled and unreadable part, in payload order. */
+export function whatsappEvents(env: WhatsappEnvelope): MetaWebhookEvent[] {
   const events: MetaWebhookEvent[] = [];
   env.entry.forEach((entry, e) =>
     entry.changes.forEach((change, c) => {
@@ -96,15 +96,19 @@ export function parseWhatsappWebhook(body: unknown): WebhookParse {
         events.push({ kind: 'ignored', owner: entry.id, reason: `field_not_handled:${change.field}`, payload: change });
         return;
       }
-      const value = parsePart(messagesValue, change.value, at, issues);
+      const value = parseItem(messagesValue, change.value, at, entry.id, events);
       if (!value) return;
       const owner = value.metadata.phone_number_id;
+      const contacts = (value.contacts ?? []).flatMap((c): Contact[] => {
+        const r = contact.safeParse(c);
+        return r.success ? [r.data] : [];
+      });
       value.messages?.forEach((raw, i) => {
-        const m = parsePart(message, raw, [...at, 'messages', i], issues);
-        if (m) events.push({ kind: 'message', owner, message: toInbound(m, value) });
+        const m = parseItem(message, raw, [...at, 'messages', i], owner, events);
+        if (m) events.push({ kind: 'message', owner, message: toInbound(m, contacts) });
       });
       value.statuses?.forEach((raw, i) => {
-        const s = parsePart(status, raw, [...at, 'statuses', i], issues);
+        const s = parseItem(status, raw, [...at, 'statuses', i], owner, events);
         if (!s) return;
         if (!STATUSES.has(s.status) || !s.recipient_id) {
           events.push({ kind: 'ignored', owner, reason: `status_not_handled:${s.status}`, eventId: `${s.id}:${s.status}`, payload: s });
@@ -121,12 +125,12 @@ export function parseWhatsappWebhook(body: unknown): WebhookParse {
       if (value.errors?.length) events.push({ kind: 'ignored', owner, reason: 'platform_error', payload: value.errors });
     }),
   );
-  return issues.length ? { ok: false, issues } : { ok: true, events };
+  return events;
 }
 
-function toInbound(m: WaMessage, value: Value): InboundMessage {
+function toInbound(m: WaMessage, contacts: Contact[]): InboundMessage {
   const threadKey = (m.from ?? m.from_user_id)!;
-  const profile = value.contacts?.find((c) => (m.from && c.wa_id === m.from) || (m.from_user_id && c.user_id === m.from_user_id));
+  const profile = contacts.find((c) => (m.from && c.wa_id === m.from) || (m.from_user_id && c.user_id === m.from_user_id));
   const { content, contentType, attachments, metadata } = kindOf(m);
   return {
     platformMessageId: m.id,

@@ -1,3 +1,4 @@
+import { describeNetworkError } from '../network-error';
 import { PlatformError } from '../platform-error';
 import { XConfig, xAuthOf } from './config';
 import { classifyXError, XErrorBody } from './errors';
@@ -47,7 +48,7 @@ export async function callXApi<T>(baseUrl: string, cfg: XConfig, req: XRequest):
       signal: req.signal ? AbortSignal.any([timeout, req.signal]) : timeout,
     });
   } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `no answer in ${TIMEOUT_MS} ms` : describeNetworkError(err);
+    const why = describeNetworkError(err, TIMEOUT_MS);
     throw new PlatformError('unavailable', `X API unreachable: ${why}`);
   }
   const rateLimit = readRateLimit(res.headers);
@@ -75,7 +76,3 @@ export function readRateLimit(headers: Headers): XRateLimit {
   return { limit: num('x-rate-limit-limit'), remaining: num('x-rate-limit-remaining'), resetAtMs: reset === undefined ? undefined : reset * 1000 };
 }
 
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
-}

@@ -1,12 +1,6 @@
 import { z } from 'zod';
+import { text } from '../config-fields';
 
-/** Trimmed, non-empty, at most `max` characters. */
-const text = (max: number) =>
-  z
-    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`);
 
 /** Keys and secrets have no spaces; a space usually means a second value came along. */
 const credential = text(256).regex(/^\S+$/, 'must be the value alone, without spaces');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Attachment, InboundMessage } from '../types';
 
@@ -20,6 +21,44 @@ interface XDm {
   sender?: { name?: string | null; username?: string | null };
   attachments: Attachment[];
   metadata: Record<string, unknown>;
+}
+
+/**
+ * X ids (events, users) are 64-bit snowflakes sent as decimal strings. Checked here, at the
+ * boundary, because the poller compares them as numbers: one event with a malformed id must
+ * be set aside, not make every poll throw.
+ */
+export const xIdSchema = z.string().regex(/^\d+$/, 'must be a numeric X id');
+
+/** An event PingBack cannot read, kept aside (ignored_events) so the rest of the batch goes on. */
+export interface UnreadableXEvent {
+  /** A digest of the event: its own id may be what is wrong with it. Stable, so a redelivery records nothing new. */
+  key: string;
+  event: unknown;
+  problem: string;
+}
+
+/** What one payload holds: the events read, and those set aside. */
+export interface ParsedXEvents {
+  events: XEventOutcome[];
+  unreadable: UnreadableXEvent[];
+}
+
+function unreadable(event: unknown, error: z.ZodError): UnreadableXEvent {
+  const key = 'unreadable:' + createHash('sha256').update(JSON.stringify(event) ?? 'undefined').digest('hex').slice(0, 40);
+  const problem = error.issues.map((i) => `${i.path.join('.') || '(event)'} ${i.message}`).join('; ');
+  return { key, event, problem };
+}
+
+/** Each event checked on its own: the readable ones mapped, the others set aside. */
+function eachEvent<T>(raw: unknown[], schema: z.ZodType<T>, map: (e: T) => XEventOutcome): ParsedXEvents {
+  const out: ParsedXEvents = { events: [], unreadable: [] };
+  for (const e of raw) {
+    const parsed = schema.safeParse(e);
+    if (parsed.success) out.events.push(map(parsed.data));
+    else out.unreadable.push(unreadable(e, parsed.error));
+  }
+  return out;
 }
 
 /** `createdAt` (ISO) when X gave one: before the poller has a cursor, it decides what is new. */
@@ -63,12 +102,13 @@ const isoFromMs = (ms: string | undefined) => (ms && /^\d+$/.test(ms) ? new Date
 const aaaUser = z.looseObject({ id: z.string().optional(), name: z.string().optional(), screen_name: z.string().optional() });
 const aaaDmEvent = z.looseObject({
   type: z.string(),
-  id: z.string(),
+  id: xIdSchema,
   created_timestamp: z.string().optional(),
   message_create: z
     .looseObject({
-      target: z.looseObject({ recipient_id: z.string() }).optional(),
-      sender_id: z.string(),
+      target: z.looseObject({ recipient_id: xIdSchema }).optional(),
+      // The conversation's thread key, and whom a reply goes to.
+      sender_id: xIdSchema,
       source_app_id: z.string().optional(),
       message_data: z.looseObject({
         text: z.string().default(''),
@@ -85,15 +125,16 @@ const aaaDmEvent = z.looseObject({
 
 export const accountActivitySchema = z.looseObject({
   /** The subscribed account: the connected X account this delivery is for. */
-  for_user_id: z.string().min(1),
-  direct_message_events: z.array(aaaDmEvent).optional(),
+  for_user_id: xIdSchema,
+  /** Checked one by one in parseAccountActivity: one unreadable event does not refuse the others. */
+  direct_message_events: z.array(z.unknown()).optional(),
   users: z.record(z.string(), aaaUser).optional(),
 });
 export type AccountActivityPayload = z.infer<typeof accountActivitySchema>;
 
 /** Every DM event of a delivery, classified; other event kinds (follows, typing, reads) yield nothing. */
-export function parseAccountActivity(payload: AccountActivityPayload): XEventOutcome[] {
-  return (payload.direct_message_events ?? []).map((e): XEventOutcome => {
+export function parseAccountActivity(payload: AccountActivityPayload): ParsedXEvents {
+  return eachEvent(payload.direct_message_events ?? [], aaaDmEvent, (e): XEventOutcome => {
     const mc = e.message_create;
     if (e.type !== 'message_create' || !mc) return { id: e.id, createdAt: isoFromMs(e.created_timestamp), kind: 'other', type: e.type };
     const user = payload.users?.[mc.sender_id];
@@ -121,18 +162,18 @@ export function otherEventKinds(payload: Record<string, unknown>): string[] {
 // --- GET /2/dm_events (polling) -------------------------------------------------------
 
 const v2Event = z.looseObject({
-  id: z.string(),
+  id: xIdSchema,
   event_type: z.string(),
   text: z.string().optional(),
-  sender_id: z.string().optional(),
+  sender_id: xIdSchema.optional(),
   dm_conversation_id: z.string().optional(),
   created_at: z.string().optional(),
   attachments: z.looseObject({ media_keys: z.array(z.string()).optional() }).optional(),
 });
 
 export const dmEventsPageSchema = z.looseObject({
-  /** Absent when the page is empty (result_count 0). Newest first. */
-  data: z.array(v2Event).optional(),
+  /** Absent when the page is empty (result_count 0). Newest first. Checked one by one in parseDmEventsPage. */
+  data: z.array(z.unknown()).optional(),
   includes: z
     .looseObject({
       users: z.array(z.looseObject({ id: z.string(), name: z.string().optional(), username: z.string().optional() })).optional(),
@@ -155,10 +196,10 @@ export const DM_EVENTS_QUERY = {
 } as const;
 
 /** A page's events, newest first as X returns them, classified against the connected account. */
-export function parseDmEventsPage(page: DmEventsPage, selfId: string): XEventOutcome[] {
+export function parseDmEventsPage(page: DmEventsPage, selfId: string): ParsedXEvents {
   const users = new Map((page.includes?.users ?? []).map((u) => [u.id, u]));
   const media = new Map((page.includes?.media ?? []).map((m) => [m.media_key, m]));
-  return (page.data ?? []).map((e): XEventOutcome => {
+  return eachEvent(page.data ?? [], v2Event, (e): XEventOutcome => {
     const createdAt = e.created_at && !Number.isNaN(Date.parse(e.created_at)) ? new Date(e.created_at).toISOString() : undefined;
     if (e.event_type !== 'MessageCreate' || !e.sender_id) return { id: e.id, createdAt, kind: 'other', type: e.event_type };
     // One-to-one conversation ids are "<user id>-<user id>"; a group's is a single id, and a
@@ -184,7 +225,7 @@ export function parseDmEventsPage(page: DmEventsPage, selfId: string): XEventOut
   });
 }
 
-/** X ids are 64-bit snowflakes, ordered by time; as strings they must be compared as numbers. */
+/** X ids are 64-bit snowflakes, ordered by time; as strings they must be compared as numbers. Only for ids checked by xIdSchema. */
 export function compareXIds(a: string, b: string): number {
   const x = BigInt(a);
   const y = BigInt(b);

@@ -12,8 +12,24 @@ function hmacBase64(consumerSecret: string, data: string | Buffer): string {
   return 'sha256=' + createHmac('sha256', consumerSecret).update(data).digest('base64');
 }
 
+/**
+ * What a CRC token X sends looks like: the docs' example is a UUID, and X has been seen
+ * sending base64 of one (M2RkODJkZmMt…); so URL-safe and base64 characters, at most 256.
+ * The CRC answer is the HMAC that also signs deliveries, so answering any token would sign
+ * any body for whoever asks: only this shape is answered. It has no `{`, `[` or `"`, so no
+ * JSON object (the only body a delivery can be) passes as a token; a bare number or `true`
+ * can, and is refused as a delivery by the payload schema.
+ */
+const CRC_TOKEN = /^[A-Za-z0-9._~+/=-]{1,256}$/;
+
+export function isCrcToken(token: string): boolean {
+  return CRC_TOKEN.test(token);
+}
+
 /** The `response_token` that proves to X this endpoint holds the app's consumer secret. */
 export function crcResponseToken(consumerSecret: string, crcToken: string): string {
+  // Checked here too, so no future caller can turn this into a signing service.
+  if (!isCrcToken(crcToken)) throw new Error('not a CRC token: refusing to sign it');
   return hmacBase64(consumerSecret, crcToken);
 }
 
