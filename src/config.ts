@@ -37,7 +37,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -26,7 +27,19 @@ import { messageStatusQueue } from './message-statuses';
 
 export * from './definitions';
 
-const { persistInbound, markOutboundFailed, persistMessageStatuses } = proxyActivities<Activities>({
+/**
+ * Persisting is a local activity: it runs in the worker that holds the workflow,
+ * recorded in the same workflow task, with no round trip through the server's
+ * activity queue. At one message per conversation (a busy inbox) that round trip
+ * is most of Temporal's cost per message. A database outage is still retried,
+ * with backoff, by timers once a retry is longer than a workflow task.
+ */
+const { persistInbound } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+const { markOutboundFailed, persistMessageStatuses } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database outages: keep trying, with backoff, for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },

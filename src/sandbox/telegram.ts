@@ -101,6 +101,7 @@ export class TelegramFake {
   private readonly sent: SentMessage[] = [];
   private readonly log: ApiCall[] = [];
   private latencyMs = 0;
+  private readonly failureRates = new Map<string, Array<{ failure: TelegramFailure; p: number }>>();
 
   private constructor(private readonly server: http.Server, private readonly allowHttp: boolean, host: string, port: number) {
     this.baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
@@ -130,6 +131,16 @@ export class TelegramFake {
   }
 
   revokeToken(token: string): void { this.revoked.add(token); }
+
+  /**
+   * Makes a share of a method's calls fail, each call on its own (for load tests: a
+   * queue of scripted failures would pile up on whichever conversation retries first).
+   */
+  setFailureRate(method: string, failure: TelegramFailure, probability: number): void {
+    const key = method.toLowerCase();
+    const rest = (this.failureRates.get(key) ?? []).filter((r) => r.failure.kind !== failure.kind);
+    this.failureRates.set(key, probability > 0 ? [...rest, { failure, p: probability }] : rest);
+  }
 
   /** Delays every Bot API answer (after the call took effect), as a slow network does: for crash and load tests. */
   setLatency(ms: number): void { this.latencyMs = ms; }
@@ -245,7 +256,7 @@ export class TelegramFake {
 
   private dispatch(token: string, method: string, p: Params): Reply {
     const name = method.toLowerCase(); // Telegram matches method names case-insensitively
-    const scripted = this.failures.get(name)?.shift();
+    const scripted = this.failures.get(name)?.shift() ?? this.randomFailure(name);
     if (scripted) return failureReply(scripted);
     const bot = this.bot(token);
     const me = { id: bot.id, is_bot: true, first_name: 'PingBack Sandbox Bot', username: `sandbox_${bot.id}_bot` };
@@ -259,6 +270,15 @@ export class TelegramFake {
       case 'sendmessage': return this.sendMessage(token, bot, me, p);
       default: return fail(404, 'Not Found: method not found');
     }
+  }
+
+  private randomFailure(method: string): TelegramFailure | undefined {
+    let roll = Math.random();
+    for (const { failure, p } of this.failureRates.get(method) ?? []) {
+      if (roll < p) return failure;
+      roll -= p;
+    }
+    return undefined;
   }
 
   private setWebhook(bot: Bot, p: Params): Reply {

@@ -86,12 +86,13 @@ async function main() {
     const { token, secret, channelId, accountId, apiKey } = await connectChannel(base, env.PINGBACK_ADMIN_TOKEN, fake);
     log(`stack up: Temporal ${opts.temporal} at ${temporal.address}, api pid ${api.pid}, worker pid ${worker.pid}`);
 
+    // The ceiling first, on a fresh server, so no backlog of PingBack's own skews it.
+    const probe = await runProbe(temporal.address, db);
     const scenarios = [];
     for (const [k, count] of CONVERSATION_COUNTS.entries()) {
       scenarios.push(await runScenario({ base, db, fake, token, apiKey, channelId, conversations: count, chatBase: 1_000_000 * (k + 1) }));
     }
     const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: peakRssMb(worker.pid!) };
-    const probe = await runProbe(temporal.address, db);
     const direct = await runDirect(db, env, { channelId, accountId, secret });
 
     const first = scenarios[0];
@@ -204,6 +205,8 @@ async function runScenario(s: ScenarioInput) {
     sentAt.set(`${chatId}/${(r.update as any).message.message_id}`, t0);
   });
   // Agents answer conversations that exist by then; a share of sends hit 429 or 5xx at the platform.
+  s.fake.setFailureRate('sendMessage', { kind: 'rate_limit', retryAfter: 1 }, 0.1);
+  s.fake.setFailureRate('sendMessage', { kind: 'server_error' }, 0.1);
   const outbound = (async () => {
     await new Promise((r) => setTimeout(r, 2000));
     const convs: Array<{ id: string }> = await s.db('conversations')
@@ -212,8 +215,6 @@ async function runScenario(s: ScenarioInput) {
       .select('id');
     if (convs.length === 0) return;
     await openLoop(REPLY_RATE, SECONDS - 2, async (i) => {
-      if (i % 10 === 3) s.fake.failNext('sendMessage', { kind: 'rate_limit', retryAfter: 1 });
-      if (i % 10 === 7) s.fake.failNext('sendMessage', { kind: 'server_error' });
       const r = await api(s.base, 'POST', `/api/conversations/${convs[i % convs.length].id}/messages`, s.apiKey, { content: `reply ${i}` });
       if (r.status === 202) replies.push(r.body.id);
       else replyRefused++;
