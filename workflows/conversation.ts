@@ -103,7 +103,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       upsertSearchAttributes([{ key: ConversationStatusKey, value: status }]);
     }
   };
-  let lastInboundAt = '';
+  let lastInboundAt = input.lastInboundAt ?? '';
   setHandler(conversationStatusSignal, ({ status, asOf }) => {
     // A resolve decided before the latest customer message arrived is stale: the message reopened it.
     if (status === 'resolved' && asOf && lastInboundAt > asOf) return;
@@ -153,8 +153,9 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       sending = true;
       try {
         const r = await sendOutbound({ messageId: head.messageId });
+        // 'already_done': a repeated reply signal for a reply sent earlier, not a second send.
         if (r.outcome === 'failed') totals.failed++;
-        else totals.sent++;
+        else if (r.outcome === 'sent') totals.sent++;
       } catch (err) {
         totals.failed++;
         await markOutboundFailed({ messageId: head.messageId, reason: failureReason(err) });
@@ -178,6 +179,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     pendingOutbound: outbox.map((p) => p.messageId),
     pendingStatuses: statuses.pending(),
     totals,
+    lastInboundAt,
   });
 }
 

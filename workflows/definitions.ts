@@ -14,6 +14,8 @@ export interface ConversationInput {
   pendingOutbound?: string[];
   pendingStatuses?: MessageStatusUpdate[];
   totals?: { received: number; sent: number; failed: number };
+  /** last_message_at of the newest stored customer message: older resolves are stale. */
+  lastInboundAt?: string;
   /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
   maxHistoryEvents?: number;
 }
