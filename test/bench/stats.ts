@@ -42,7 +42,8 @@ export async function openLoop(
       continue;
     }
     inFlight++;
-    pending.push(send(i).finally(() => inFlight--));
+    // A send that throws counts as not acknowledged; it must not end the run.
+    pending.push(send(i).catch(() => undefined).finally(() => inFlight--));
   }
   await Promise.allSettled(pending);
   return { offered: total, dropped, elapsedMs: performance.now() - start };
