@@ -8,6 +8,7 @@
  * accepted. Control endpoints for curl are in meta-control.ts.
  */
 import http from 'node:http';
+import { readBodyBytes } from './http';
 import { randomBytes } from 'node:crypto';
 import { isIP, type AddressInfo } from 'node:net';
 import { handleControl, reply } from './meta-control';
@@ -213,7 +214,7 @@ export class MetaFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const raw = await readBody(req);
+    const raw = await readBodyBytes(req);
     if (url.pathname.startsWith('/_sandbox/')) return handleControl(this, url, raw, res);
     const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? url.searchParams.get('access_token') ?? undefined;
     const cdn = url.pathname === '/whatsapp_business/attachments/' || url.pathname === '/ig_messaging_cdn/';
@@ -324,11 +325,3 @@ function safeJson(raw: Buffer): any {
   try { return raw.length ? JSON.parse(raw.toString('utf8')) : undefined; } catch { return undefined; }
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}

@@ -5,6 +5,7 @@
  * getWebhookInfo omits, "Webhook is already set/deleted", missing url = delete).
  */
 import http from 'node:http';
+import { readBodyBytes, sendJson } from './http';
 import { randomBytes } from 'node:crypto';
 import { isIP, type AddressInfo } from 'node:net';
 
@@ -29,7 +30,6 @@ export interface CustomerMessage {
 const TOKEN_RE = /^\d{1,20}:[A-Za-z0-9_-]{30,64}$/;
 const WEBHOOK_PORTS = new Set(['443', '80', '88', '8443']);
 const MAX_TEXT = 4096;
-const MAX_BODY = 10 << 20;
 const DELIVERY_TIMEOUT_MS = 10_000;
 const WEBHOOK_CONFLICT = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
 
@@ -112,7 +112,7 @@ export class TelegramFake {
     let fake: TelegramFake | undefined;
     const server = http.createServer((req, res) => {
       fake!.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent) send(res, 500, { error: err.message });
+        if (!res.headersSent) sendJson(res, 500, { error: err.message });
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -232,7 +232,7 @@ export class TelegramFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const raw = await readBody(req);
+    const raw = (await readBodyBytes(req)).toString('utf8');
     if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
     const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);
     const token = route?.[1] ?? '';
@@ -251,7 +251,7 @@ export class TelegramFake {
     else reply = this.dispatch(token, method, params);
     this.log.push({ token, method, params, status: reply.status });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
-    send(res, reply.status, reply.body, reply.headers);
+    sendJson(res, reply.status, reply.body, reply.headers);
   }
 
   private dispatch(token: string, method: string, p: Params): Reply {
@@ -364,51 +364,31 @@ export class TelegramFake {
       if (url.pathname === '/_sandbox/customer-message') {
         const token = str('token');
         const chatId = Number(body.chat_id);
-        if (!token || !Number.isSafeInteger(chatId)) return send(res, 400, { error: 'token and numeric chat_id are required' });
+        if (!token || !Number.isSafeInteger(chatId)) return sendJson(res, 400, { error: 'token and numeric chat_id are required' });
         const [text, firstName, lastName, username, caption] = ['text', 'first_name', 'last_name', 'username', 'caption'].map(str);
         const photo = body.photo === true;
-        return send(res, 200, await this.customerSends(token, { chatId, text, firstName, lastName, username, photo, caption }));
+        return sendJson(res, 200, await this.customerSends(token, { chatId, text, firstName, lastName, username, photo, caption }));
       }
       if (url.pathname === '/_sandbox/fail-next') {
         const method = str('method');
         const kind = str('kind');
         const kinds = ['rate_limit', 'server_error', 'blocked', 'chat_not_found', 'unauthorized'];
-        if (!method || !kinds.includes(kind ?? '')) return send(res, 400, { error: `method and kind (${kinds.join('|')}) are required` });
+        if (!method || !kinds.includes(kind ?? '')) return sendJson(res, 400, { error: `method and kind (${kinds.join('|')}) are required` });
         const status = body.status === undefined ? undefined : Number(body.status);
         const failure = { kind, retryAfter: Number(body.retry_after ?? 1), status } as TelegramFailure;
         this.failNext(method, failure, body.times === undefined ? 1 : Number(body.times));
-        return send(res, 200, { ok: true });
+        return sendJson(res, 200, { ok: true });
       }
-      if (url.pathname === '/_sandbox/sent') return send(res, 200, this.sentMessages(url.searchParams.get('token') || undefined));
-      return send(res, 404, { error: 'unknown sandbox endpoint' });
+      if (url.pathname === '/_sandbox/sent') return sendJson(res, 200, this.sentMessages(url.searchParams.get('token') || undefined));
+      return sendJson(res, 404, { error: 'unknown sandbox endpoint' });
     } catch (err) {
-      return send(res, 409, { error: (err as Error).message });
+      return sendJson(res, 409, { error: (err as Error).message });
     }
   }
 }
 
 function safeJson(raw: string): unknown {
   try { return JSON.parse(raw); } catch { return undefined; }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) req.destroy(new Error('request body too large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }
 
 if (require.main === module) {

@@ -10,6 +10,7 @@
  * signed Account Activity deliveries to a registered webhook.
  */
 import http from 'node:http';
+import { readBodyBytes, sendJson } from './http';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hmacSha1, parseOAuth1Header, signatureBaseString } from '../channels/x/oauth1';
@@ -66,7 +67,7 @@ export class XFake {
     let fake: XFake | undefined;
     const server = http.createServer((req, res) => {
       fake!.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent && !res.destroyed) send(res, 500, { error: err.message });
+        if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: err.message });
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -159,7 +160,7 @@ export class XFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'fake'}`);
-    const raw = await readBody(req);
+    const raw = (await readBodyBytes(req)).toString('utf8');
     if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
     const query = Object.fromEntries(url.searchParams);
     const sendTo = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/.exec(url.pathname);
@@ -169,7 +170,7 @@ export class XFake {
           : req.method === 'POST' && sendTo ? 'dm_send' : undefined;
     if (!endpoint) {
       this.log.push({ endpoint: 'unknown', status: 404, at: Date.now(), query });
-      return send(res, 404, problem(404, 'Not Found Error', 'The requested resource could not be found.', 'https://api.twitter.com/2/problems/resource-not-found'));
+      return sendJson(res, 404, problem(404, 'Not Found Error', 'The requested resource could not be found.', 'https://api.twitter.com/2/problems/resource-not-found'));
     }
     const auth = this.authenticate(req, url);
     let reply: Reply;
@@ -183,7 +184,7 @@ export class XFake {
     });
     const i = this.delays.findIndex((d) => d.endpoint === endpoint && d.when(query, auth?.account.id));
     if (i >= 0) await new Promise((r) => setTimeout(r, this.delays.splice(i, 1)[0].ms));
-    if (!res.destroyed) send(res, reply.status, reply.body, reply.headers);
+    if (!res.destroyed) sendJson(res, reply.status, reply.body, reply.headers);
   }
 
   private authenticate(req: http.IncomingMessage, url: URL): { account: XAccount; kind: 'oauth1' | 'oauth2' } | undefined {
@@ -276,47 +277,33 @@ export class XFake {
   /** Lets a human drive the fake with curl; loopback only, so no auth. */
   private async control(url: URL, raw: string, res: http.ServerResponse): Promise<void> {
     let b: Record<string, any> = {};
-    try { b = raw ? JSON.parse(raw) : {}; } catch { return send(res, 400, { error: 'body must be JSON' }); }
+    try { b = raw ? JSON.parse(raw) : {}; } catch { return sendJson(res, 400, { error: 'body must be JSON' }); }
     try {
       switch (url.pathname) {
         case '/_sandbox/accounts': {
           const a = this.createAccount({ username: b.username, name: b.name });
-          return send(res, 201, { user_id: a.id, username: a.username, credentials: a.credentials });
+          return sendJson(res, 201, { user_id: a.id, username: a.username, credentials: a.credentials });
         }
         case '/_sandbox/customer-message': {
-          if (!b.account_id || !b.user_id || typeof b.text !== 'string') return send(res, 400, { error: 'account_id, user_id and text are required' });
+          if (!b.account_id || !b.user_id || typeof b.text !== 'string') return sendJson(res, 400, { error: 'account_id, user_id and text are required' });
           const from = { id: String(b.user_id), name: b.name, username: b.username };
           const r = await this.customerSends(String(b.account_id), { from, text: b.text, media: b.media === true }, b.via === 'webhook' ? 'webhook' : 'poll');
-          return send(res, 200, { event_id: r.event.id, delivery: r.delivery });
+          return sendJson(res, 200, { event_id: r.event.id, delivery: r.delivery });
         }
         case '/_sandbox/webhook':
           await this.registerWebhook(String(b.account_id), String(b.url));
-          return send(res, 200, { ok: true });
+          return sendJson(res, 200, { ok: true });
         case '/_sandbox/fail-next':
           this.failNext(b.endpoint, { kind: b.kind, resetInSeconds: Number(b.reset_in_seconds ?? 5), status: b.status } as XFailure, Number(b.times ?? 1));
-          return send(res, 200, { ok: true });
+          return sendJson(res, 200, { ok: true });
         case '/_sandbox/sent':
-          return send(res, 200, this.sentMessages(url.searchParams.get('account_id') ?? undefined));
+          return sendJson(res, 200, this.sentMessages(url.searchParams.get('account_id') ?? undefined));
         default:
-          return send(res, 404, { error: 'unknown sandbox endpoint' });
+          return sendJson(res, 404, { error: 'unknown sandbox endpoint' });
       }
     } catch (err) {
-      return send(res, 409, { error: (err as Error).message });
+      return sendJson(res, 409, { error: (err as Error).message });
     }
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
