@@ -21,82 +21,124 @@ export interface PersistInboundResult {
 }
 
 /**
- * Stores a batch of a conversation's inbound messages in one transaction, in
- * order. Safe to run twice: the contact, the conversation and each message are
- * keyed by the platform's ids, so a retry or a platform redelivery stores nothing new.
+ * Stores a batch of a conversation's inbound messages atomically, in order. Safe
+ * to run twice: the contact, the conversation and each message are keyed by the
+ * platform's ids, so a retry or a platform redelivery stores nothing new.
+ *
+ * The usual case (an active channel) is one SQL statement, so one round trip:
+ * this runs inside the conversation's workflow task, once per message in a quiet
+ * conversation, and the seven round trips of a transaction were most of the
+ * worker's cost per message (see README "Benchmark").
  */
 export function makePersistInbound(db: Db) {
   return async function persistInbound(input: PersistInboundInput): Promise<PersistInboundResult> {
     if (input.messages.length === 0) return { conversationId: null, stored: 0, duplicates: 0 };
-    return db.transaction(async (trx) => {
-      const channel = await trx('channels').where({ id: input.channelId }).first('id', 'is_active');
-      if (!channel) return { conversationId: null, stored: 0, duplicates: input.messages.length, ignored: 'channel_not_found' };
-      if (!channel.is_active) {
-        // Raced with a deactivation after the ingress checked: kept aside, never routed into the inbox.
-        await recordIgnoredEvents(
-          trx,
-          input.messages.map((m) => ({ channel_id: input.channelId, reason: 'channel_inactive', platform_event_id: m.platformMessageId, payload: m })),
-        );
-        return { conversationId: null, stored: 0, duplicates: 0, ignored: 'channel_inactive' };
-      }
-
-      const last = input.messages[input.messages.length - 1];
-      const [contact] = await trx('contacts')
-        .insert({
-          channel_id: input.channelId,
-          platform_user_id: last.contact.platformUserId,
-          name: last.contact.name ?? null,
-          username: last.contact.username ?? null,
-        })
-        .onConflict(['channel_id', 'platform_user_id'])
-        .merge({
-          // A customer renaming themselves shows up; a payload without a name keeps the old one.
-          name: trx.raw('COALESCE(EXCLUDED.name, contacts.name)'),
-          username: trx.raw('COALESCE(EXCLUDED.username, contacts.username)'),
-          updated_at: trx.fn.now(),
-        })
-        .returning('id');
-
-      const [conversation] = await trx('conversations')
-        .insert({
-          account_id: input.accountId,
-          channel_id: input.channelId,
-          channel_type: input.channelType,
-          contact_id: contact.id,
-          thread_key: input.threadKey,
-          workflow_id: input.workflowId,
-        })
-        .onConflict(['channel_id', 'thread_key'])
-        .merge({ updated_at: trx.fn.now() })
-        .returning('id');
-
-      const rows = input.messages.map((m) => ({
-        conversation_id: conversation.id,
-        direction: 'inbound',
-        platform_message_id: m.platformMessageId,
-        content: m.content,
-        content_type: m.contentType,
-        attachments: JSON.stringify(m.attachments),
-        metadata: JSON.stringify(m.sender ? { ...m.metadata, sender: m.sender } : m.metadata),
-        status: 'received',
-        platform_timestamp: m.platformTimestamp ?? null,
-      }));
-      // One statement keeps the batch's order in `seq`; duplicates fall out silently.
-      const inserted = await trx('messages')
-        .insert(rows)
-        .onConflict(['conversation_id', 'direction', 'platform_message_id'])
-        .ignore()
-        .returning('id');
-
-      let lastMessageAt: string | undefined;
-      if (inserted.length > 0) {
-        const [updated] = await trx('conversations')
-          .where({ id: conversation.id })
-          .update({ last_message_at: trx.fn.now(), status: 'open' })
-          .returning('last_message_at');
-        lastMessageAt = new Date(updated.last_message_at).toISOString();
-      }
-      return { conversationId: conversation.id, stored: inserted.length, duplicates: rows.length - inserted.length, lastMessageAt };
-    });
+    const last = input.messages[input.messages.length - 1];
+    const batch = input.messages.map((m, ord) => ({
+      ord,
+      platform_message_id: m.platformMessageId,
+      content: m.content,
+      content_type: m.contentType,
+      attachments: m.attachments,
+      metadata: m.sender ? { ...m.metadata, sender: m.sender } : m.metadata,
+      platform_timestamp: m.platformTimestamp ?? null,
+    }));
+    const { rows } = await db.raw<{ rows: StoreRow[] }>(STORE_SQL, [
+      input.channelId,
+      input.accountId,
+      input.channelType,
+      input.threadKey,
+      input.workflowId,
+      last.contact.platformUserId,
+      last.contact.name ?? null,
+      last.contact.username ?? null,
+      JSON.stringify(batch),
+    ]);
+    const row = rows[0];
+    // No active channel: nothing was written; find out why and keep the messages aside.
+    if (!row?.conversation_id) return persistForInactiveChannel(db, input);
+    const stored = Number(row.stored);
+    return {
+      conversationId: row.conversation_id,
+      stored,
+      duplicates: input.messages.length - stored,
+      ...(stored > 0 ? { lastMessageAt: new Date(row.last_message_at).toISOString() } : {}),
+    };
   };
+}
+
+interface StoreRow {
+  conversation_id: string | null;
+  last_message_at: Date;
+  stored: string;
+}
+
+/*
+ * One statement, so atomic without a transaction. Every CTE sees the database as
+ * it was before the statement, which is why whether the batch holds anything new
+ * is worked out first (`fresh`) and the conversation is reopened and bumped in its
+ * own upsert rather than by a second update of the row. A conversation's batches
+ * never run concurrently (its workflow persists one batch at a time); the unique
+ * index on messages still drops a duplicate if they ever did.
+ */
+const STORE_SQL = `
+WITH p AS (
+  SELECT ?::uuid AS channel_id, ?::uuid AS account_id, ?::text AS channel_type, ?::text AS thread_key,
+         ?::text AS workflow_id, ?::text AS user_id, ?::text AS user_name, ?::text AS user_username, ?::jsonb AS batch
+),
+ch AS (SELECT c.id FROM channels c, p WHERE c.id = p.channel_id AND c.is_active),
+batch AS (
+  SELECT m.* FROM p, jsonb_to_recordset(p.batch) AS m(
+    ord int, platform_message_id text, content text, content_type text, attachments jsonb, metadata jsonb, platform_timestamp timestamptz)
+),
+fresh AS (
+  SELECT 1 FROM batch b WHERE NOT EXISTS (
+    SELECT 1 FROM conversations c JOIN messages m ON m.conversation_id = c.id, p
+    WHERE c.channel_id = p.channel_id AND c.thread_key = p.thread_key
+      AND m.direction = 'inbound' AND m.platform_message_id = b.platform_message_id)
+  LIMIT 1
+),
+contact AS (
+  INSERT INTO contacts (channel_id, platform_user_id, name, username)
+  SELECT ch.id, p.user_id, p.user_name, p.user_username FROM ch, p
+  ON CONFLICT (channel_id, platform_user_id) DO UPDATE SET
+    -- A customer renaming themselves shows up; a payload without a name keeps the old one.
+    name = COALESCE(EXCLUDED.name, contacts.name),
+    username = COALESCE(EXCLUDED.username, contacts.username),
+    updated_at = now()
+  RETURNING id
+),
+conv AS (
+  INSERT INTO conversations (account_id, channel_id, channel_type, contact_id, thread_key, workflow_id)
+  SELECT p.account_id, p.channel_id, p.channel_type, contact.id, p.thread_key, p.workflow_id FROM contact, p
+  ON CONFLICT (channel_id, thread_key) DO UPDATE SET
+    updated_at = now(),
+    -- A customer writing again reopens a resolved conversation; a redelivery changes nothing.
+    last_message_at = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN now() ELSE conversations.last_message_at END,
+    status = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN 'open' ELSE conversations.status END
+  RETURNING id, last_message_at
+),
+ins AS (
+  INSERT INTO messages (conversation_id, direction, platform_message_id, content, content_type, attachments, metadata, status, platform_timestamp)
+  SELECT conv.id, 'inbound', b.platform_message_id, b.content, b.content_type, b.attachments, b.metadata, 'received', b.platform_timestamp
+  FROM conv, batch b
+  -- Rows take their seq in this order: the order the workflow received them.
+  ORDER BY b.ord
+  ON CONFLICT (conversation_id, direction, platform_message_id) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT id FROM conv) AS conversation_id, (SELECT last_message_at FROM conv) AS last_message_at, (SELECT count(*) FROM ins) AS stored`;
+
+/** The channel is gone or deactivated (raced with the ingress's check): never routed into the inbox. */
+async function persistForInactiveChannel(db: Db, input: PersistInboundInput): Promise<PersistInboundResult> {
+  return db.transaction(async (trx) => {
+    const channel = await trx('channels').where({ id: input.channelId }).first('id', 'is_active');
+    if (!channel) return { conversationId: null, stored: 0, duplicates: input.messages.length, ignored: 'channel_not_found' };
+    if (channel.is_active) throw new Error(`channel ${input.channelId} became active while its messages were being stored; retrying`);
+    await recordIgnoredEvents(
+      trx,
+      input.messages.map((m) => ({ channel_id: input.channelId, reason: 'channel_inactive', platform_event_id: m.platformMessageId, payload: m })),
+    );
+    return { conversationId: null, stored: 0, duplicates: 0, ignored: 'channel_inactive' };
+  });
 }
