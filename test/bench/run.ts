@@ -23,7 +23,7 @@ import { serverPort, startTemporal } from '../../src/dev/temporal-server';
 import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
-import { openLoop, peakRssMb, round, summary } from './stats';
+import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, round, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -90,7 +90,8 @@ async function main() {
     const probe = await runProbe(temporal.address, db);
     const scenarios = [];
     for (const [k, count] of CONVERSATION_COUNTS.entries()) {
-      scenarios.push(await runScenario({ base, db, fake, token, apiKey, channelId, conversations: count, chatBase: 1_000_000 * (k + 1) }));
+      const pids = { api: api.pid!, worker: worker.pid!, temporal: temporal.process.pid! };
+      scenarios.push(await runScenario({ base, db, fake, token, apiKey, channelId, conversations: count, chatBase: 1_000_000 * (k + 1), pids }));
     }
     const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: peakRssMb(worker.pid!) };
     const direct = await runDirect(db, env, { channelId, accountId, secret });
@@ -141,7 +142,9 @@ async function recreateDatabase(url: string) {
 }
 
 function spawnPingback(command: 'api' | 'worker', env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), command], {
+  // BENCH_NODE_ARGS reach PingBack's processes only, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile them.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/cli.js'), command], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -186,6 +189,23 @@ interface ScenarioInput {
   channelId: string;
   conversations: number;
   chatBase: number;
+  pids: { api: number; worker: number; temporal: number };
+}
+
+/** Where the two cores went: CPU seconds per process over a scenario. */
+function cpuMeter(pids: ScenarioInput['pids']) {
+  const read = () => ({
+    api: cpuSeconds(pids.api),
+    worker: cpuSeconds(pids.worker),
+    temporal: cpuSeconds(pids.temporal),
+    postgres: cpuSecondsOf('postgres'),
+    bench_and_platform_fake: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+  });
+  const before = read();
+  return () => {
+    const after = read();
+    return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof typeof before], 1)]));
+  };
 }
 
 async function runScenario(s: ScenarioInput) {
@@ -195,6 +215,7 @@ async function runScenario(s: ScenarioInput) {
   let refused = 0;
   const replies: string[] = [];
   let replyRefused = 0;
+  const cpu = cpuMeter(s.pids);
   const started = now();
   const inbound = openLoop(RATE, SECONDS, async (i) => {
     const chatId = s.chatBase + (i % s.conversations);
@@ -225,6 +246,7 @@ async function runScenario(s: ScenarioInput) {
   await outbound;
 
   const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations);
+  const cpuUsed = cpu();
   const e2e: number[] = [];
   let lastCommit = 0;
   for (const r of rows) {
@@ -250,6 +272,7 @@ async function runScenario(s: ScenarioInput) {
       committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
       end_to_end_ms: summary(e2e),
     },
+    cpu_seconds: cpuUsed,
     replies: {
       accepted: replies.length,
       refused: replyRefused,
@@ -380,6 +403,7 @@ function printTable(r: any) {
   add('inbound end-to-end p50 / p99 ms', (s) => `${s.inbound.end_to_end_ms.p50} / ${s.inbound.end_to_end_ms.p99}`);
   add('replies sent /s', (s) => s.replies.sent_per_s);
   add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
+  for (const k of Object.keys(r.scenarios[0].cpu_seconds)) add(`cpu s: ${k}`, (s) => s.cpu_seconds[k]);
   const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s`);

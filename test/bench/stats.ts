@@ -59,3 +59,48 @@ export function peakRssMb(pid: number): number | null {
     return null;
   }
 }
+
+/**
+ * CPU seconds (user + system) a process and its live descendants have used so far,
+ * from /proc (Linux): the full Temporal server runs under a wrapper script.
+ */
+export function cpuSeconds(pid: number): number {
+  return ownCpuSeconds(pid) + childrenOf(pid).reduce((sum, child) => sum + cpuSeconds(child), 0);
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    const text = require('node:fs').readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8') as string;
+    return text.split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function ownCpuSeconds(pid: number): number {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
+    // Fields after the command name, which may itself hold spaces: utime and stime are 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds of every process whose command name is `comm` (PostgreSQL's backends, say). */
+export function cpuSecondsOf(comm: string): number {
+  const fs = require('node:fs') as typeof import('node:fs');
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += ownCpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
