@@ -23,7 +23,7 @@ import { serverPort, startTemporal } from '../../src/dev/temporal-server';
 import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
-import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, round, summary } from './stats';
+import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, percentile, round, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -212,6 +212,7 @@ async function runScenario(s: ScenarioInput) {
   log(`inbound: ${RATE}/s for ${SECONDS}s across ${s.conversations} conversations, replies ${REPLY_RATE}/s`);
   const sentAt = new Map<string, number>();
   const ackMs: number[] = [];
+  const ackBySecond: number[][] = [];
   let refused = 0;
   const replies: string[] = [];
   let replyRefused = 0;
@@ -224,6 +225,7 @@ async function runScenario(s: ScenarioInput) {
     // Not acknowledged (5xx or no answer in time): the platform would deliver it again later.
     if (r?.status !== 200) return void refused++;
     ackMs.push(now() - t0);
+    (ackBySecond[Math.floor((t0 - started) / 1000)] ??= []).push(now() - t0);
     sentAt.set(`${chatId}/${(r.update as any).message.message_id}`, t0);
   });
   // Agents answer conversations that exist by then; a share of sends hit 429 or 5xx at the platform.
@@ -268,6 +270,8 @@ async function runScenario(s: ScenarioInput) {
       refused,
       webhooks_per_s: round(ackMs.length / (load.elapsedMs / 1000)),
       ack_ms: summary(ackMs),
+      // Where in the run the slow acknowledgements fell: p99 of each second's webhooks.
+      ack_p99_ms_by_second: Array.from(ackBySecond, (v) => (v ? round(percentile(v, 99)) : null)),
       committed: rows.length,
       committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
       end_to_end_ms: summary(e2e),
