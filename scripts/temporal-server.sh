@@ -47,6 +47,14 @@ done
 mkdir -p "$ROOT/config/dynamicconfig"
 cp "$SRC/config/dynamicconfig/development-sql.yaml" "$ROOT/config/dynamicconfig/development-sql.yaml"
 chmod u+w "$ROOT/config/dynamicconfig/development-sql.yaml"
+# A single node: one partition per task queue, so a workflow task is handed straight to a waiting
+# poller instead of being written to a partition nobody polls and forwarded (as for the dev server).
+cat >> "$ROOT/config/dynamicconfig/development-sql.yaml" <<'YAML'
+matching.numTaskqueueReadPartitions:
+  - value: 1
+matching.numTaskqueueWritePartitions:
+  - value: 1
+YAML
 sed \
   -e "s/databaseName: \"temporal\"/databaseName: \"$DB\"/" \
   -e "s/databaseName: \"temporal_visibility\"/databaseName: \"${DB}_visibility\"/" \
