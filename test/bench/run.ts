@@ -32,6 +32,9 @@ const { values: opts } = parseArgs({
     temporal: { type: 'string', default: 'dev' }, // dev (SQLite file) | memory | server (PostgreSQL)
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '20' },
+    // Unmeasured traffic first, for the probe and for PingBack alike: JIT, connection pools and caches
+    // warm, as in a running deployment. Its conversations are not the measured ones.
+    warmup: { type: 'string', default: '3' },
     conversations: { type: 'string', default: '100,10000' },
     'reply-rate': { type: 'string', default: '10' },
     out: { type: 'string', default: 'test-results/bench.json' },
@@ -39,6 +42,7 @@ const { values: opts } = parseArgs({
 });
 const RATE = Number(opts.rate);
 const SECONDS = Number(opts.seconds);
+const WARMUP_SECONDS = Number(opts.warmup);
 const REPLY_RATE = Number(opts['reply-rate']);
 const CONVERSATION_COUNTS = opts.conversations!.split(',').map(Number);
 const PROBE_CONVERSATIONS = 500;
@@ -88,20 +92,32 @@ async function main() {
 
     // The ceiling first, on a fresh server, so no backlog of PingBack's own skews it.
     const probe = await runProbe(temporal.address, db);
+    await warmUp(fake, token, db, channelId);
     const scenarios = [];
+    const pids = { api: api.pid!, worker: worker.pid!, temporal: temporal.process.pid! };
+    const common = { base, db, fake, token, apiKey, channelId, pids };
     for (const [k, count] of CONVERSATION_COUNTS.entries()) {
-      const pids = { api: api.pid!, worker: worker.pid!, temporal: temporal.process.pid! };
-      scenarios.push(await runScenario({ base, db, fake, token, apiKey, channelId, conversations: count, chatBase: 1_000_000 * (k + 1), pids }));
+      // Steady state: every conversation exists (as in a running inbox) before messages spread over all of them.
+      const chatBase = 1_000_000 * (k + 1);
+      await seedConversations(fake, token, db, channelId, chatBase, count);
+      scenarios.push(await runScenario({ ...common, conversations: count, chatBase, kind: 'live' }));
     }
+    // The worst case, for context: every message is a new customer's first, so starts a workflow.
+    const newCount = CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1];
+    scenarios.push(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new' }));
     const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: peakRssMb(worker.pid!) };
     const direct = await runDirect(db, env, { channelId, accountId, secret });
 
-    const first = scenarios[0];
-    const last = scenarios[scenarios.length - 1];
+    const live = scenarios.filter((x) => x.kind === 'live');
+    const first = live[0];
+    const last = live[live.length - 1];
+    const fresh = scenarios[scenarios.length - 1];
     const ratios = {
       commit_rate_vs_probe: round(first.inbound.committed_per_s / probe.committed_per_s, 2),
       ingress_p99_vs_probe_signal_p99: round(first.inbound.ack_ms.p99 / probe.signal_ms.p99, 2),
       rate_many_vs_few_conversations: round(last.inbound.committed_per_s / first.inbound.committed_per_s, 2),
+      // No target: what a flood of new customers costs (one workflow start per message).
+      rate_all_new_vs_few_conversations: round(fresh.inbound.committed_per_s / first.inbound.committed_per_s, 2),
     };
     const report = {
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
@@ -180,6 +196,36 @@ async function connectChannel(base: string, adminToken: string, fake: TelegramFa
   return { token, secret: fake.webhookInfo(token)!.secret_token!, channelId: ch.body.id as string, accountId: account.body.account_id as string, apiKey };
 }
 
+/** One unmeasured message to each of `count` conversations, until every one is committed. */
+async function seedConversations(fake: TelegramFake, token: string, db: Db, channelId: string, chatBase: number, count: number) {
+  log(`seeding ${count} conversations (not measured)`);
+  let pending = Array.from({ length: count }, (_, i) => chatBase + i);
+  for (let round = 0; pending.length > 0 && round < 5; round++) {
+    const refused: number[] = [];
+    const batch = pending;
+    await openLoop(RATE, batch.length / RATE, async (i) => {
+      const r = await fake.customerSends(token, { chatId: batch[i], firstName: 'Bench', text: 'seed' }).catch(() => undefined);
+      if (r?.status !== 200) refused.push(batch[i]);
+    });
+    pending = refused;
+  }
+  if (pending.length > 0) throw new Error(`${pending.length} conversations could not be seeded`);
+  await waitForRows(db, channelId, count, chatBase, count, 'seed');
+}
+
+/** Unmeasured webhooks to conversations of their own, until all are committed. */
+async function warmUp(fake: TelegramFake, token: string, db: Db, channelId: string) {
+  if (WARMUP_SECONDS <= 0) return;
+  log(`warm-up: ${RATE}/s for ${WARMUP_SECONDS}s (not measured)`);
+  const chatBase = 900_000_000;
+  let acknowledged = 0;
+  await openLoop(RATE, WARMUP_SECONDS, async (i) => {
+    const r = await fake.customerSends(token, { chatId: chatBase + (i % 100), firstName: 'Warm', text: `warm-up ${i}` });
+    if (r.status === 200) acknowledged++;
+  });
+  await waitForRows(db, channelId, acknowledged, chatBase, 100, 'warm-up');
+}
+
 interface ScenarioInput {
   base: string;
   db: Db;
@@ -190,7 +236,12 @@ interface ScenarioInput {
   conversations: number;
   chatBase: number;
   pids: { api: number; worker: number; temporal: number };
+  /** live: the conversations exist and messages spread over all of them; new: every message starts one. */
+  kind: 'live' | 'new';
 }
+
+/** Spreads message i over all `count` conversations (7919 is prime, so coprime with any count of 10s). */
+const STRIDE = 7919;
 
 /** Where the two cores went: CPU seconds per process over a scenario. */
 function cpuMeter(pids: ScenarioInput['pids']) {
@@ -209,7 +260,7 @@ function cpuMeter(pids: ScenarioInput['pids']) {
 }
 
 async function runScenario(s: ScenarioInput) {
-  log(`inbound: ${RATE}/s for ${SECONDS}s across ${s.conversations} conversations, replies ${REPLY_RATE}/s`);
+  log(`inbound: ${RATE}/s for ${SECONDS}s across ${s.conversations} ${s.kind} conversations, replies ${REPLY_RATE}/s`);
   const sentAt = new Map<string, number>();
   const ackMs: number[] = [];
   const ackBySecond: number[][] = [];
@@ -219,7 +270,7 @@ async function runScenario(s: ScenarioInput) {
   const cpu = cpuMeter(s.pids);
   const started = now();
   const inbound = openLoop(RATE, SECONDS, async (i) => {
-    const chatId = s.chatBase + (i % s.conversations);
+    const chatId = s.chatBase + (s.kind === 'live' ? (i * STRIDE) % s.conversations : i % s.conversations);
     const t0 = now();
     const r = await s.fake.customerSends(s.token, { chatId, firstName: 'Bench', text: `message ${i}` }).catch(() => undefined);
     // Not acknowledged (5xx or no answer in time): the platform would deliver it again later.
@@ -247,7 +298,7 @@ async function runScenario(s: ScenarioInput) {
   const load = await inbound;
   await outbound;
 
-  const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations);
+  const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations, 'message ');
   const cpuUsed = cpu();
   const e2e: number[] = [];
   let lastCommit = 0;
@@ -264,6 +315,7 @@ async function runScenario(s: ScenarioInput) {
   const replyWindow = (Math.max(...sent.map((m) => new Date(m.sent_at).getTime())) - Math.min(...out.map((m) => new Date(m.created_at).getTime()))) / 1000;
   return {
     conversations: s.conversations,
+    kind: s.kind,
     inbound: {
       offered: load.offered,
       acknowledged: ackMs.length,
@@ -288,13 +340,14 @@ async function runScenario(s: ScenarioInput) {
   };
 }
 
-async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number) {
+async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number, contentPrefix: string) {
   let rows: Array<{ thread_key: string; platform_message_id: string; created_at: Date }> = [];
   await waitFor(async () => {
     rows = await db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
       .where({ 'c.channel_id': channelId, 'm.direction': 'inbound' })
       .whereBetween('c.thread_key', [String(chatBase), String(chatBase + count)])
+      .where('m.content', 'like', `${contentPrefix}%`)
       .select('c.thread_key', 'm.platform_message_id', 'm.created_at');
     return rows.length >= expected;
   }, `${expected} messages committed`, 300_000);
@@ -319,6 +372,27 @@ async function runProbe(address: string, db: Db) {
   });
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address }) });
+  const signalWithStart = (run: string, i: number) =>
+    client.workflow.signalWithStart(probeConversation, {
+      workflowId: `probe-${run}-${i % PROBE_CONVERSATIONS}`,
+      taskQueue: 'bench-probe',
+      signal: probeMessage,
+      signalArgs: [{ id: `${run}-${i}`, conversation: String(i % PROBE_CONVERSATIONS), text: `message ${i}` }],
+    });
+  const probeRows = async (run: string, expected: number) => {
+    let rows: Array<{ id: string; committed_at: Date }> = [];
+    await waitFor(async () => {
+      rows = await db('bench_probe').where('id', 'like', `${run}-%`).select('id', 'committed_at');
+      return rows.length >= expected;
+    }, 'probe rows', 300_000);
+    return rows;
+  };
+  if (WARMUP_SECONDS > 0) {
+    const warm = `warm${randomBytes(4).toString('hex')}`;
+    let acknowledged = 0;
+    await openLoop(RATE, WARMUP_SECONDS, async (i) => void (await signalWithStart(warm, i), acknowledged++));
+    await probeRows(warm, acknowledged);
+  }
   const run = randomBytes(4).toString('hex');
   const signalMs: number[] = [];
   const sentAt = new Map<string, number>();
@@ -329,26 +403,16 @@ async function runProbe(address: string, db: Db) {
     if (slots === 0) await new Promise<void>((r) => waiters.push(r));
     slots--;
     try {
-      const id = `${run}-${i}`;
       const t0 = now();
-      await client.workflow.signalWithStart(probeConversation, {
-        workflowId: `probe-${run}-${i % PROBE_CONVERSATIONS}`,
-        taskQueue: 'bench-probe',
-        signal: probeMessage,
-        signalArgs: [{ id, conversation: String(i % PROBE_CONVERSATIONS), text: `message ${i}` }],
-      });
+      await signalWithStart(run, i);
       signalMs.push(now() - t0);
-      sentAt.set(id, t0);
+      sentAt.set(`${run}-${i}`, t0);
     } finally {
       slots++;
       waiters.shift()?.();
     }
   });
-  let rows: Array<{ id: string; committed_at: Date }> = [];
-  await waitFor(async () => {
-    rows = await db('bench_probe').where('id', 'like', `${run}-%`).select('id', 'committed_at');
-    return rows.length >= sentAt.size;
-  }, 'probe rows', 300_000);
+  const rows = await probeRows(run, sentAt.size);
   worker.shutdown();
   await running;
   await connection.close();
@@ -399,7 +463,7 @@ async function runDirect(db: Db, env: Record<string, string>, ch: { channelId: s
 }
 
 function printTable(r: any) {
-  const rows: string[][] = [['measure', ...r.scenarios.map((s: any) => `${s.conversations} conversations`)]];
+  const rows: string[][] = [['measure', ...r.scenarios.map((s: any) => `${s.conversations} ${s.kind} conversations`)]];
   const add = (name: string, f: (s: any) => unknown) => rows.push([name, ...r.scenarios.map((s: any) => String(f(s)))]);
   add('webhooks acknowledged /s', (s) => s.inbound.webhooks_per_s);
   add('ingress ack p50 / p99 ms', (s) => `${s.inbound.ack_ms.p50} / ${s.inbound.ack_ms.p99}`);
