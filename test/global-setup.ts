@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { preloadModules, workflowsPath } from '../src/temporal/workflow-bundle';
 import { ensureDatabase, migrateLatest } from '../src/db/migrate';
 import { freePort } from '../src/dev/dev-server';
 import { serverPort, startTemporal, temporalKindFromEnv } from '../src/dev/temporal-server';
@@ -29,7 +30,7 @@ export default async function globalSetup(): Promise<void> {
   // Bundling workflows takes seconds; do it once, every test worker loads the result.
   const dir = path.resolve(__dirname, '../test-results');
   fs.mkdirSync(dir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, preloadModules, logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, code);
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;

@@ -5,6 +5,7 @@ import { adapterContextFrom } from '../channels/adapter-context';
 import type { Config } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
+import { preloadModules, workflowsPath } from './workflow-bundle';
 
 export interface WorkerDeps {
   config: Pick<
@@ -34,7 +35,7 @@ export async function createWorker({ config, db, secrets, temporal, workflowBund
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions: { preloadModules } }),
     activities: createActivities({
       db,
       secrets,
