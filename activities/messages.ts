@@ -49,10 +49,10 @@ export function makePersistInbound(db: Db) {
       input.channelType,
       input.threadKey,
       input.workflowId,
-      last.contact.platformUserId,
-      last.contact.name ?? null,
-      last.contact.username ?? null,
-      JSON.stringify(batch),
+      noNul(last.contact.platformUserId),
+      last.contact.name == null ? null : noNul(last.contact.name),
+      last.contact.username == null ? null : noNul(last.contact.username),
+      JSON.stringify(batch, withoutNul),
     ]);
     const row = rows[0];
     // No active channel: nothing was written; find out why and keep the messages aside.
@@ -66,6 +66,13 @@ export function makePersistInbound(db: Db) {
     };
   };
 }
+
+/**
+ * PostgreSQL's text and jsonb cannot hold U+0000, and a platform may pass one through from a
+ * customer: left in, the insert would fail on every retry and hold up the conversation behind it.
+ */
+const noNul = (value: string) => value.replace(/\u0000/g, '\uFFFD');
+const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' ? noNul(value) : value);
 
 interface StoreRow {
   conversation_id: string | null;

@@ -127,6 +127,18 @@ test('a deactivated channel routes nothing into the inbox and keeps the messages
   ]);
 });
 
+test('a NUL character from the platform is stored as U+FFFD instead of failing the batch on every retry', async () => {
+  const ch = await newChannel();
+  const result = await persist(
+    input(ch, [message('1', { content: 'a\u0000b', metadata: { note: 'x\u0000' }, contact: { platformUserId: 'user-1', name: 'A\u0000da' } })]),
+  );
+  expect(result.stored).toBe(1);
+  const [row] = await messagesOf(result.conversationId!);
+  expect(row.content).toBe('a\uFFFDb');
+  expect(row.metadata).toEqual({ note: 'x\uFFFD' });
+  expect((await inboxRow(ch.channelId)).name).toBe('A\uFFFDda');
+});
+
 test('a channel that no longer exists stores nothing', async () => {
   const ch = { accountId: (await newChannel()).accountId, channelId: randomUUID() };
   expect(await persist(input(ch, [message('1')]))).toEqual({ conversationId: null, stored: 0, duplicates: 1, ignored: 'channel_not_found' });
