@@ -23,7 +23,7 @@ import { serverPort, startTemporal } from '../../src/dev/temporal-server';
 import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
-import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, percentile, round, summary } from './stats';
+import { cpuSeconds, cpuSecondsBetween, cpuSecondsByPid, openLoop, peakRssMb, percentile, round, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -249,13 +249,14 @@ function cpuMeter(pids: ScenarioInput['pids']) {
     api: cpuSeconds(pids.api),
     worker: cpuSeconds(pids.worker),
     temporal: cpuSeconds(pids.temporal),
-    postgres: cpuSecondsOf('postgres'),
     bench_and_platform_fake: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   });
   const before = read();
+  const postgresBefore = cpuSecondsByPid('postgres');
   return () => {
     const after = read();
-    return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof typeof before], 1)]));
+    const used = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof typeof before], 1)]));
+    return { ...used, postgres: round(cpuSecondsBetween(postgresBefore, cpuSecondsByPid('postgres')), 1) };
   };
 }
 

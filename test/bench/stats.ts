@@ -90,17 +90,28 @@ function ownCpuSeconds(pid: number): number {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds of every process whose command name is `comm` (PostgreSQL's backends, say). */
-export function cpuSecondsOf(comm: string): number {
+/**
+ * CPU seconds of every process whose command name is `comm` (PostgreSQL's backends, say),
+ * by pid, so a caller can take differences without a backend that exited meanwhile
+ * making the total go backwards.
+ */
+export function cpuSecondsByPid(comm: string): Map<number, number> {
   const fs = require('node:fs') as typeof import('node:fs');
-  let total = 0;
+  const byPid = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += ownCpuSeconds(Number(entry));
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) byPid.set(Number(entry), ownCpuSeconds(Number(entry)));
     } catch {
       // gone meanwhile
     }
   }
+  return byPid;
+}
+
+/** CPU used between two readings of `cpuSecondsByPid` by the processes alive at the second. */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
