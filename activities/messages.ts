@@ -31,8 +31,9 @@ export interface PersistInboundResult {
  * worker's cost per message (see README "Benchmark").
  */
 export function makePersistInbound(db: Db) {
-  return async function persistInbound(input: PersistInboundInput): Promise<PersistInboundResult> {
-    if (input.messages.length === 0) return { conversationId: null, stored: 0, duplicates: 0 };
+  return async function persistInbound(received: PersistInboundInput): Promise<PersistInboundResult> {
+    if (received.messages.length === 0) return { conversationId: null, stored: 0, duplicates: 0 };
+    const input = storable(received);
     const last = input.messages[input.messages.length - 1];
     const batch = input.messages.map((m, ord) => ({
       ord,
@@ -49,10 +50,10 @@ export function makePersistInbound(db: Db) {
       input.channelType,
       input.threadKey,
       input.workflowId,
-      noNul(last.contact.platformUserId),
-      last.contact.name == null ? null : noNul(last.contact.name),
-      last.contact.username == null ? null : noNul(last.contact.username),
-      JSON.stringify(batch, withoutNul),
+      last.contact.platformUserId,
+      last.contact.name ?? null,
+      last.contact.username ?? null,
+      JSON.stringify(batch),
     ]);
     const row = rows[0];
     // No active channel: nothing was written; find out why and keep the messages aside.
@@ -68,11 +69,20 @@ export function makePersistInbound(db: Db) {
 }
 
 /**
- * PostgreSQL's text and jsonb cannot hold U+0000, and a platform may pass one through from a
- * customer: left in, the insert would fail on every retry and hold up the conversation behind it.
+ * PostgreSQL's text and jsonb hold neither U+0000 nor half of a surrogate pair (an emoji a
+ * platform cut in two), and a platform may pass either through from a customer: left in, the
+ * write would fail on every retry and hold up the conversation behind it. Both become U+FFFD,
+ * in values and keys alike, on the way to either table.
  */
-const noNul = (value: string) => value.replace(/\u0000/g, '\uFFFD');
-const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' ? noNul(value) : value);
+function storable<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), storable(v)])) as T;
+  }
+  return value;
+}
+const storableText = (text: string): string => (text as string & { toWellFormed(): string }).toWellFormed().replace(/\u0000/g, '\uFFFD');
 
 interface StoreRow {
   conversation_id: string | null;
@@ -85,8 +95,10 @@ interface StoreRow {
  * it was before the statement, which is why whether the batch holds anything new
  * is worked out first (`fresh`) and the conversation is reopened and bumped in its
  * own upsert rather than by a second update of the row. A conversation's batches
- * never run concurrently (its workflow persists one batch at a time); the unique
- * index on messages still drops a duplicate if they ever did.
+ * run one at a time (its workflow persists one batch at a time), except when a retry
+ * starts while a timed-out attempt is still running in PostgreSQL: the unique index
+ * then drops the duplicates, and at worst the retry moves last_message_at (and reopens
+ * the conversation) without storing anything new.
  */
 const STORE_SQL = `
 WITH p AS (

@@ -139,6 +139,25 @@ test('a NUL character from the platform is stored as U+FFFD instead of failing t
   expect((await inboxRow(ch.channelId)).name).toBe('A\uFFFDda');
 });
 
+test('half of a surrogate pair (an emoji cut in two) is stored as U+FFFD instead of failing the batch', async () => {
+  const ch = await newChannel();
+  const result = await persist(input(ch, [message('1', { content: 'cut \ud83d', metadata: { ['k\udc00']: 'v' } })]));
+  expect(result.stored).toBe(1);
+  const [row] = await messagesOf(result.conversationId!);
+  expect(row.content).toBe('cut \uFFFD');
+  expect(row.metadata).toEqual({ ['k\uFFFD']: 'v' });
+});
+
+test('a NUL character in a message for a deactivated channel is kept aside too, not retried forever', async () => {
+  const ch = await newChannel();
+  await db('channels').where({ id: ch.channelId }).update({ is_active: false });
+  const result = await persist(input(ch, [message('n\u00001', { content: 'a\u0000b' })]));
+  expect(result.ignored).toBe('channel_inactive');
+  const [ignored] = await db('ignored_events').where({ channel_id: ch.channelId }).select('platform_event_id', 'payload');
+  expect(ignored.platform_event_id).toBe('n\uFFFD1');
+  expect(ignored.payload.content).toBe('a\uFFFDb');
+});
+
 test('a channel that no longer exists stores nothing', async () => {
   const ch = { accountId: (await newChannel()).accountId, channelId: randomUUID() };
   expect(await persist(input(ch, [message('1')]))).toEqual({ conversationId: null, stored: 0, duplicates: 1, ignored: 'channel_not_found' });
