@@ -31,12 +31,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--log-level',
     opts.logLevel ?? 'warn',
     ...devServerSearchAttributeFlags(),
-    // One partition per task queue: the dev server is a single node, and with the default four a
-    // new conversation's first workflow task often lands on a partition no poller waits on, to be
-    // written to SQLite and forwarded instead of handed over. Measured with `npm run bench`: 10,000
-    // conversations went from 67 to 81 messages committed a second.
-    '--dynamic-config-value',
-    'matching.numTaskqueueReadPartitions=1',
+    // New tasks go to one partition per task queue: the dev server is a single node, and with the
+    // default four a new conversation's first workflow task often landed on a partition no poller
+    // waited on, to be written to SQLite and forwarded instead of handed over. Polls on the other
+    // partitions are forwarded to it. Read partitions stay four, so tasks an older start of this
+    // server left in them are still read (lowering both at once would strand them).
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
   ];

@@ -23,7 +23,7 @@ import { serverPort, startTemporal } from '../../src/dev/temporal-server';
 import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
-import { cpuSeconds, cpuSecondsBetween, cpuSecondsByPid, openLoop, peakRssMb, percentile, round, summary } from './stats';
+import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, percentile, round, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -37,6 +37,8 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '3' },
     conversations: { type: 'string', default: '100,10000' },
     'reply-rate': { type: 'string', default: '10' },
+    // PingBack worker processes; conversations stick to the one that first ran them.
+    workers: { type: 'string', default: '1' },
     out: { type: 'string', default: 'test-results/bench.json' },
   },
 });
@@ -82,19 +84,19 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
-    const worker = spawnPingback('worker', env);
+    const workers = Array.from({ length: Number(opts.workers) }, () => spawnPingback('worker', env));
     const api = spawnPingback('api', env);
-    children.push(worker, api);
+    children.push(...workers, api);
     const base = env.PUBLIC_BASE_URL;
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'api');
     const { token, secret, channelId, accountId, apiKey } = await connectChannel(base, env.PINGBACK_ADMIN_TOKEN, fake);
-    log(`stack up: Temporal ${opts.temporal} at ${temporal.address}, api pid ${api.pid}, worker pid ${worker.pid}`);
+    log(`stack up: Temporal ${opts.temporal} at ${temporal.address}, api pid ${api.pid}, worker pids ${workers.map((w) => w.pid).join(', ')}`);
 
     // The ceiling first, on a fresh server, so no backlog of PingBack's own skews it.
     const probe = await runProbe(temporal.address, db);
     await warmUp(fake, token, db, channelId);
     const scenarios = [];
-    const pids = { api: api.pid!, worker: worker.pid!, temporal: temporal.process.pid! };
+    const pids = { api: api.pid!, workers: workers.map((w) => w.pid!), temporal: temporal.process.pid! };
     const common = { base, db, fake, token, apiKey, channelId, pids };
     for (const [k, count] of CONVERSATION_COUNTS.entries()) {
       // Steady state: every conversation exists (as in a running inbox) before messages spread over all of them.
@@ -105,7 +107,7 @@ async function main() {
     // The worst case, for context: every message is a new customer's first, so starts a workflow.
     const newCount = CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1];
     scenarios.push(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new' }));
-    const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: peakRssMb(worker.pid!) };
+    const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: Math.max(...workers.map((w) => peakRssMb(w.pid!) ?? 0)) };
     const direct = await runDirect(db, env, { channelId, accountId, secret });
 
     const live = scenarios.filter((x) => x.kind === 'live');
@@ -121,7 +123,7 @@ async function main() {
     };
     const report = {
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
-      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE },
+      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers) },
       scenarios,
       memory,
       probe,
@@ -235,7 +237,7 @@ interface ScenarioInput {
   channelId: string;
   conversations: number;
   chatBase: number;
-  pids: { api: number; worker: number; temporal: number };
+  pids: { api: number; workers: number[]; temporal: number };
   /** live: the conversations exist and messages spread over all of them; new: every message starts one. */
   kind: 'live' | 'new';
 }
@@ -245,18 +247,21 @@ const STRIDE = 7919;
 
 /** Where the two cores went: CPU seconds per process over a scenario. */
 function cpuMeter(pids: ScenarioInput['pids']) {
-  const read = () => ({
-    api: cpuSeconds(pids.api),
-    worker: cpuSeconds(pids.worker),
-    temporal: cpuSeconds(pids.temporal),
-    bench_and_platform_fake: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
-  });
+  const read = () => {
+    const self = process.cpuUsage();
+    return {
+      api: cpuSeconds(pids.api),
+      worker: pids.workers.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+      temporal: cpuSeconds(pids.temporal),
+      // All of this machine's PostgreSQL: PingBack's, the benchmark's own polling, and the full server's persistence.
+      postgres: cpuSecondsOf('postgres'),
+      bench_and_platform_fake: (self.user + self.system) / 1e6,
+    };
+  };
   const before = read();
-  const postgresBefore = cpuSecondsByPid('postgres');
   return () => {
     const after = read();
-    const used = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof typeof before], 1)]));
-    return { ...used, postgres: round(cpuSecondsBetween(postgresBefore, cpuSecondsByPid('postgres')), 1) };
+    return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof typeof before], 1)]));
   };
 }
 
@@ -276,8 +281,9 @@ async function runScenario(s: ScenarioInput) {
     const r = await s.fake.customerSends(s.token, { chatId, firstName: 'Bench', text: `message ${i}` }).catch(() => undefined);
     // Not acknowledged (5xx or no answer in time): the platform would deliver it again later.
     if (r?.status !== 200) return void refused++;
-    ackMs.push(now() - t0);
-    (ackBySecond[Math.floor((t0 - started) / 1000)] ??= []).push(now() - t0);
+    const ack = now() - t0;
+    ackMs.push(ack);
+    (ackBySecond[Math.floor((t0 - started) / 1000)] ??= []).push(ack);
     sentAt.set(`${chatId}/${(r.update as any).message.message_id}`, t0);
   });
   // Agents answer conversations that exist by then; a share of sends hit 429 or 5xx at the platform.
@@ -373,9 +379,12 @@ async function runProbe(address: string, db: Db) {
   });
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address }) });
+  // The warm-up and the measured run message the same 500 conversations, so the probe is
+  // measured in steady state as PingBack is: its conversations exist before the clock starts.
+  const conversations = randomBytes(4).toString('hex');
   const signalWithStart = (run: string, i: number) =>
     client.workflow.signalWithStart(probeConversation, {
-      workflowId: `probe-${run}-${i % PROBE_CONVERSATIONS}`,
+      workflowId: `probe-${conversations}-${i % PROBE_CONVERSATIONS}`,
       taskQueue: 'bench-probe',
       signal: probeMessage,
       signalArgs: [{ id: `${run}-${i}`, conversation: String(i % PROBE_CONVERSATIONS), text: `message ${i}` }],
@@ -388,12 +397,11 @@ async function runProbe(address: string, db: Db) {
     }, 'probe rows', 300_000);
     return rows;
   };
-  if (WARMUP_SECONDS > 0) {
-    const warm = `warm${randomBytes(4).toString('hex')}`;
-    let acknowledged = 0;
-    await openLoop(RATE, WARMUP_SECONDS, async (i) => void (await signalWithStart(warm, i), acknowledged++));
-    await probeRows(warm, acknowledged);
-  }
+  // Warm-up: at least one message to each conversation, however short --warmup is.
+  const warm = `warm${randomBytes(4).toString('hex')}`;
+  let acknowledged = 0;
+  await openLoop(RATE, Math.max(WARMUP_SECONDS, PROBE_CONVERSATIONS / RATE), async (i) => void (await signalWithStart(warm, i), acknowledged++));
+  await probeRows(warm, acknowledged);
   const run = randomBytes(4).toString('hex');
   const signalMs: number[] = [];
   const sentAt = new Map<string, number>();
@@ -477,7 +485,7 @@ function printTable(r: any) {
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s`);
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
-  console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (peak RSS)`);
+  console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (peak RSS, the largest worker)`);
   console.log(`ratios: ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
 }
 

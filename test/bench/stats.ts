@@ -61,8 +61,9 @@ export function peakRssMb(pid: number): number | null {
 }
 
 /**
- * CPU seconds (user + system) a process and its live descendants have used so far,
- * from /proc (Linux): the full Temporal server runs under a wrapper script.
+ * CPU seconds (user + system) a process has used so far, with its children: the live ones
+ * (the full Temporal server runs under a wrapper script) and, through the kernel's
+ * accounting, those it has reaped. From /proc (Linux).
  */
 export function cpuSeconds(pid: number): number {
   return ownCpuSeconds(pid) + childrenOf(pid).reduce((sum, child) => sum + cpuSeconds(child), 0);
@@ -70,48 +71,41 @@ export function cpuSeconds(pid: number): number {
 
 function childrenOf(pid: number): number[] {
   try {
-    const text = require('node:fs').readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8') as string;
-    return text.split(' ').filter(Boolean).map(Number);
+    return readProc(`${pid}/task/${pid}/children`).split(' ').filter(Boolean).map(Number);
   } catch {
     return [];
   }
 }
 
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** utime + stime + cutime + cstime: the process and the children it has waited for. */
 function ownCpuSeconds(pid: number): number {
   try {
-    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
-    // Fields after the command name, which may itself hold spaces: utime and stime are 14th and 15th.
+    const stat = readProc(`${pid}/stat`);
+    // Fields after the command name, which may itself hold spaces: utime, stime, cutime, cstime are 14th–17th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
 /**
- * CPU seconds of every process whose command name is `comm` (PostgreSQL's backends, say),
- * by pid, so a caller can take differences without a backend that exited meanwhile
- * making the total go backwards.
+ * CPU seconds of every process named `comm` (all of PostgreSQL: a backend that exits is
+ * then counted in the postmaster's reaped-children time, so the total never goes back).
  */
-export function cpuSecondsByPid(comm: string): Map<number, number> {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const byPid = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc')) {
+export function cpuSecondsOf(comm: string): number {
+  let total = 0;
+  for (const entry of require('node:fs').readdirSync('/proc') as string[]) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) byPid.set(Number(entry), ownCpuSeconds(Number(entry)));
+      if (readProc(`${entry}/comm`).trim() === comm) total += ownCpuSeconds(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
-  return byPid;
-}
-
-/** CPU used between two readings of `cpuSecondsByPid` by the processes alive at the second. */
-export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
+
+const readProc = (file: string): string => require('node:fs').readFileSync(`/proc/${file}`, 'utf8');
