@@ -47,10 +47,11 @@ done
 mkdir -p "$ROOT/config/dynamicconfig"
 cp "$SRC/config/dynamicconfig/development-sql.yaml" "$ROOT/config/dynamicconfig/development-sql.yaml"
 chmod u+w "$ROOT/config/dynamicconfig/development-sql.yaml"
-# A single node: new tasks go to one partition per task queue, so a workflow task is handed
-# straight to a waiting poller instead of being written to a partition nobody polls (as for the
-# dev server). Read partitions stay at the default, so tasks already queued in the others are read.
+# A single node: one partition per task queue, so a workflow task is handed straight to a waiting
+# poller instead of being written to a partition nobody polls (as for the dev server).
 cat >> "$ROOT/config/dynamicconfig/development-sql.yaml" <<'YAML'
+matching.numTaskqueueReadPartitions:
+  - value: 1
 matching.numTaskqueueWritePartitions:
   - value: 1
 YAML

@@ -31,11 +31,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--log-level',
     opts.logLevel ?? 'warn',
     ...devServerSearchAttributeFlags(),
-    // New tasks go to one partition per task queue: the dev server is a single node, and with the
-    // default four a new conversation's first workflow task often landed on a partition no poller
-    // waited on, to be written to SQLite and forwarded instead of handed over. Polls on the other
-    // partitions are forwarded to it. Read partitions stay four, so tasks an older start of this
-    // server left in them are still read (lowering both at once would strand them).
+    // One partition per task queue: the dev server is a single node, and with the default four a
+    // new conversation's first workflow task often landed on a partition no poller waited on, to
+    // be written to SQLite and forwarded instead of handed over. (Writing to one partition while
+    // reading four was tried: polls on the other three wait for forwarding, and replies slowed.)
+    // A data file from before this setting may hold tasks in partitions 1-3, which are no longer
+    // read: see README "Upgrading the dev data".
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
   ];
