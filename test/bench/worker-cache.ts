@@ -1,0 +1,79 @@
+/**
+ * `npm run bench:worker-cache`: a worker's CPU per message against how many conversation
+ * workflows it keeps cached. Seeds N conversations (one message each), then sends 2,000
+ * messages spread over them, and reports the CPU this process used per message: the worker
+ * (persistInbound stubbed, so no database) plus the in-process client sending the signals.
+ *
+ *   N=10000 npm run bench:worker-cache             # cache holds all of them (default 20,000)
+ *   N=10000 CACHE=2000 npm run bench:worker-cache  # most messages miss the cache and replay
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { freePort, startDevServer } from '../../src/dev/dev-server';
+import { ensureTemporalCli } from '../../src/dev/temporal-cli';
+import { conversationSignaller } from '../../src/temporal/conversations';
+import { preloadModules, workflowsPath } from '../../src/temporal/workflow-bundle';
+import type { InboundMessage } from '../../src/channels/types';
+
+const N = Number(process.env.N ?? 2000);
+const CACHE = Number(process.env.CACHE ?? 20_000);
+const MESSAGES = 2000;
+const STRIDE = 7919; // prime: spreads the messages over all N conversations
+const cpuSeconds = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+};
+
+async function main() {
+  const cli = await ensureTemporalCli();
+  if (!cli) throw new Error('no Temporal CLI');
+  const dev = await startDevServer({ cli, port: await freePort(), logLevel: 'error' });
+  let persisted = 0;
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: dev.address }),
+    taskQueue: 'worker-cache',
+    workflowsPath,
+    bundlerOptions: { preloadModules },
+    maxCachedWorkflows: CACHE,
+    activities: {
+      async persistInbound(input: { messages: unknown[] }) {
+        persisted += input.messages.length;
+        return { conversationId: 'c', stored: input.messages.length, duplicates: 0, lastMessageAt: new Date().toISOString() };
+      },
+    },
+  });
+  const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
+  const signaller = conversationSignaller(client, 'worker-cache', 30_000);
+  const message: InboundMessage = { platformMessageId: '', threadKey: '', contact: { platformUserId: 'u' }, content: 'x', contentType: 'text', attachments: [], metadata: {} };
+  const send = (conversation: number, id: string) =>
+    signaller.inbound(
+      { accountId: 'a', channelId: 'c', channelType: 'telegram', threadKey: `t${conversation}` },
+      { ...message, threadKey: `t${conversation}`, platformMessageId: id },
+    );
+  const until = async (done: () => boolean) => {
+    while (!done()) await new Promise((r) => setTimeout(r, 50));
+  };
+  await worker.runUntil(async () => {
+    for (let i = 0; i < N; i += 50) await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, k) => send(i + k, 'seed')));
+    await until(() => persisted >= N);
+    const before = cpuSeconds();
+    const started = Date.now();
+    for (let j = 0; j < MESSAGES; j += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => send(((j + k) * STRIDE) % N, `m${j + k}`)));
+    await until(() => persisted >= N + MESSAGES);
+    const msPerMessage = ((cpuSeconds() - before) * 1000) / MESSAGES;
+    console.log(JSON.stringify({
+      conversations: N,
+      cached: worker.getStatus().numCachedWorkflows,
+      cpu_ms_per_message: Math.round(msPerMessage * 100) / 100,
+      messages_per_s: Math.round(MESSAGES / ((Date.now() - started) / 1000)),
+      rss_mb: Math.round(process.memoryUsage().rss / 1e6),
+    }));
+  });
+  await dev.stop();
+}
+
+require('./../helpers/runtime').quietTemporalRuntime();
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
