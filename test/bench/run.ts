@@ -47,6 +47,8 @@ const SECONDS = Number(opts.seconds);
 const WARMUP_SECONDS = Number(opts.warmup);
 const REPLY_RATE = Number(opts['reply-rate']);
 const CONVERSATION_COUNTS = opts.conversations!.split(',').map(Number);
+// Messages are spread over a scenario's conversations by a stride coprime with their count.
+if (CONVERSATION_COUNTS.some((n) => !(n > 0) || n % 7919 === 0)) throw new Error('--conversations: positive counts, none a multiple of 7919');
 const PROBE_CONVERSATIONS = 500;
 const PROBE_SENDERS = 64;
 const log = (line: string) => console.error(`[bench] ${line}`);
