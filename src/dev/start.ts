@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config';
 import { ensureDatabase, migrateLatest } from '../db/migrate';
 import { createLogger } from '../log';
-import { connectDeps, startApi, startWorker } from '../processes';
+import { connectDeps, Running, startApi, startWorker } from '../processes';
 import { runUntilSignal } from '../cli';
 import { DevServer, startDevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-cli';
@@ -53,33 +53,45 @@ export async function start(): Promise<void> {
     }
   }
 
-  const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
-  if (!userDb && (await ensureDatabase(config.DATABASE_URL))) say(`created database ${new URL(config.DATABASE_URL).pathname.slice(1)}`);
-  const applied = await migrateLatest(config.DATABASE_URL);
-  if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+  // Whatever fails after the dev server is up (a port taken, PostgreSQL down), the dev server stops with us.
+  try {
+    const config = loadConfig();
+    const log = createLogger(config.LOG_LEVEL);
+    if (!userDb && (await ensureDatabase(config.DATABASE_URL))) say(`created database ${new URL(config.DATABASE_URL).pathname.slice(1)}`);
+    const applied = await migrateLatest(config.DATABASE_URL);
+    if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
 
-  await runUntilSignal(async () => {
-    const deps = connectDeps(config);
-    const worker = await startWorker(config, log, deps);
-    const api = await startApi(config, log, deps);
-    say(`API          ${api.url}/api`);
-    say(`Docs         ${api.url}/docs  (OpenAPI: ${api.url}/openapi.json)`);
-    say(`Webhooks     ${config.PUBLIC_BASE_URL}/webhooks/<type>/<channel id>`);
-    if (devServer?.uiUrl || sdkServer) say(`Temporal UI  ${devServer?.uiUrl ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`}`);
-    say(`Admin token  in ${path.join(DATA_DIR, 'admin-token')}`);
-    say('Ctrl-C stops everything.');
-    return {
-      async stop() {
-        say('stopping…');
-        await api.stop();
-        await worker.stop();
+    await runUntilSignal(async () => {
+      const deps = connectDeps(config);
+      let worker: Running | undefined;
+      try {
+        worker = await startWorker(config, log, deps);
+        const api = await startApi(config, log, deps);
+        say(`API          ${api.url}/api`);
+        say(`Docs         ${api.url}/docs  (OpenAPI: ${api.url}/openapi.json)`);
+        say(`Webhooks     ${config.PUBLIC_BASE_URL}/webhooks/<type>/<channel id>`);
+        if (devServer?.uiUrl || sdkServer) say(`Temporal UI  ${devServer?.uiUrl ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`}`);
+        say(`Admin token  in ${path.join(DATA_DIR, 'admin-token')}`);
+        say('Ctrl-C stops everything.');
+        const started = worker;
+        return {
+          async stop() {
+            say('stopping…');
+            await api.stop();
+            await started.stop();
+            await deps.db.destroy();
+          },
+        };
+      } catch (err) {
+        await worker?.stop();
         await deps.db.destroy();
-        await devServer?.stop();
-        await sdkServer?.teardown();
-      },
-    };
-  });
+        throw err;
+      }
+    });
+  } finally {
+    await devServer?.stop();
+    await sdkServer?.teardown();
+  }
 }
 
 /** A dev secret made once and kept under ./data (never used when the variable is set). */
