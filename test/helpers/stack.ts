@@ -103,6 +103,28 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   };
 }
 
+/**
+ * A suite's platform fake and PingBack stack pointed at it: started before the suite's
+ * tests, stopped after (stack first). `use` hands both to the suite's own variables.
+ */
+export function stackWithFake<F extends { stop(): Promise<void> }>(
+  startFake: () => Promise<F>,
+  config: (fake: F) => Partial<Record<keyof Config, string>>,
+  use: (stack: Stack, fake: F) => void,
+): void {
+  let fake: F | undefined;
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    fake = await startFake();
+    stack = await startStack(config(fake));
+    use(stack, fake);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await fake?.stop();
+  });
+}
+
 export interface HttpResult<T = any> {
   status: number;
   body: T;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { MetaFake } from '../../src/sandbox/meta';
 import { igWebhook } from '../../src/sandbox/meta-payloads';
 import { channelChecked, digits, inbox, metaChannel } from '../helpers/meta-channels';
-import { eventually, request, Stack, startStack } from '../helpers/stack';
+import { eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
  * Instagram from outside: the Graph API fake plays Meta (Send API, 24-hour window,
@@ -12,13 +12,9 @@ import { eventually, request, Stack, startStack } from '../helpers/stack';
 let meta: MetaFake;
 let stack: Stack;
 
-beforeAll(async () => {
-  meta = await MetaFake.start();
-  stack = await startStack({ META_GRAPH_BASE_URL: meta.baseUrl });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await meta?.stop();
+stackWithFake(() => MetaFake.start(), (fake) => ({ META_GRAPH_BASE_URL: fake.baseUrl }), (s, fake) => {
+  stack = s;
+  meta = fake;
 });
 
 const igsid = () => `1${digits(15)}`;

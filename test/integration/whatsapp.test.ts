@@ -2,7 +2,7 @@ import { MetaFake } from '../../src/sandbox/meta';
 import { signMetaPayload } from '../../src/channels/meta/signature';
 import { metaJson, waChange, waWebhook } from '../../src/sandbox/meta-payloads';
 import { channelChecked, digits, inbox, metaChannel } from '../helpers/meta-channels';
-import { eventually, request, Stack, startStack } from '../helpers/stack';
+import { eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
  * WhatsApp from outside: the Graph API fake plays Meta and the customer (signed webhooks,
@@ -11,13 +11,9 @@ import { eventually, request, Stack, startStack } from '../helpers/stack';
 let meta: MetaFake;
 let stack: Stack;
 
-beforeAll(async () => {
-  meta = await MetaFake.start();
-  stack = await startStack({ META_GRAPH_BASE_URL: meta.baseUrl });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await meta?.stop();
+stackWithFake(() => MetaFake.start(), (fake) => ({ META_GRAPH_BASE_URL: fake.baseUrl }), (s, fake) => {
+  stack = s;
+  meta = fake;
 });
 
 const countRows = async (table: string, where: object) => Number((await stack.db(table).where(where).count<{ count: string }[]>('* as count'))[0].count);

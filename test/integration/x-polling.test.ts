@@ -3,7 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PollXInput, PollXResult } from '../../activities/x-poller';
 import { xPollerStateQuery, xPollerWorkflow } from '../../workflows/x-poller';
 import { XFake } from '../../src/sandbox/x';
-import { eventually, Stack, startStack } from '../helpers/stack';
+import { eventually, Stack, stackWithFake } from '../helpers/stack';
 import { xTestKit } from '../helpers/x';
 
 /**
@@ -16,13 +16,9 @@ let stack: Stack;
 const kit = xTestKit(() => ({ stack, x }));
 const { api, customer, channelStatus, xChannel, conversationWith, inboundTexts, afterPolls, storedInbound } = kit;
 
-beforeAll(async () => {
-  x = await XFake.start();
-  stack = await startStack({ X_API_BASE_URL: x.baseUrl });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await x?.stop();
+stackWithFake(() => XFake.start(), (fake) => ({ X_API_BASE_URL: fake.baseUrl }), (s, fake) => {
+  stack = s;
+  x = fake;
 });
 afterEach(() => x.setPageSize(100));
 

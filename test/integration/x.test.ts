@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/log';
 import { XFake } from '../../src/sandbox/x';
 import { accountActivityDm } from '../../src/sandbox/x-world';
 import { fixtureFiles } from '../helpers/fixtures';
-import { eventually, request, Stack, startStack } from '../helpers/stack';
+import { eventually, request, Stack, stackWithFake } from '../helpers/stack';
 import { xTestKit } from '../helpers/x';
 
 /**
@@ -18,13 +18,9 @@ let x: XFake;
 let stack: Stack;
 const { api, customer, channelStatus, xChannel, conversationWith, messagesOf, inboundTexts, afterPolls, storedInbound } = xTestKit(() => ({ stack, x }));
 
-beforeAll(async () => {
-  x = await XFake.start();
-  stack = await startStack({ X_API_BASE_URL: x.baseUrl });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await x?.stop();
+stackWithFake(() => XFake.start(), (fake) => ({ X_API_BASE_URL: fake.baseUrl }), (s, fake) => {
+  stack = s;
+  x = fake;
 });
 
 /**
