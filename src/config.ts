@@ -35,6 +35,8 @@ export const configSchema = z.object({
   META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
   X_API_BASE_URL: url.default('https://api.x.com'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** SDK workers per worker process, each caching a share of the conversations (see WorkerGroup). */
+  WORKER_INSTANCES: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(10_000),

@@ -7,7 +7,7 @@ import { createDb, Db } from './db/knex';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
-import { createWorker } from './temporal/worker';
+import { WorkerGroup } from './temporal/worker';
 
 export interface Running {
   stop(): Promise<void>;
@@ -37,18 +37,18 @@ export async function startApi(config: Config, log: Logger, deps: { db: Db; temp
 }
 
 export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running> {
-  const { worker, connection } = await createWorker({ config, ...deps });
-  const done = worker.run().catch((err) => {
+  const workers = await WorkerGroup.create({ config, ...deps });
+  const done = workers.run().catch((err) => {
     log.error('worker stopped with an error', { error: String(err) });
     process.exitCode = 1;
   });
-  log.info('worker polling', { task_queue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS });
+  log.info('worker polling', { task_queue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS, instances: workers.size });
   return {
     async stop() {
       // The SDK already begins shutting down on SIGINT/SIGTERM by itself.
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      workers.shutdown();
       await done;
-      await connection.close();
+      await workers.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import { adapterContextFrom } from '../channels/adapter-context';
@@ -18,6 +18,7 @@ export interface WorkerDeps {
     | 'META_GRAPH_VERSION'
     | 'X_API_BASE_URL'
     | 'PUBLIC_BASE_URL'
+    | 'WORKER_INSTANCES'
     | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
     | 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'
     | 'WORKER_MAX_CACHED_WORKFLOWS'
@@ -29,23 +30,96 @@ export interface WorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-export async function createWorker({ config, db, secrets, temporal, workflowBundle }: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath, bundlerOptions: { preloadModules } }),
-    activities: createActivities({
+/**
+ * The SDK workers one PingBack worker process runs, all polling the same task queue.
+ *
+ * Why several: the SDK core's work for every workflow event grows with the number of
+ * workflows that one worker keeps cached (`npm run bench:worker-cache`), so a process
+ * holding 10,000 conversations spends less CPU per message as four workers caching
+ * 2,500 each than as one caching all of them. A conversation sticks to the worker
+ * that first ran it, so each holds about its share. The process's limits
+ * (WORKER_MAX_*) are divided among them.
+ */
+export class WorkerGroup {
+  private constructor(private readonly members: ReadonlyArray<{ worker: Worker; connection: NativeConnection }>) {}
+
+  static async create({ config, db, secrets, temporal, workflowBundle }: WorkerDeps): Promise<WorkerGroup> {
+    const n = config.WORKER_INSTANCES;
+    const share = (total: number) => Math.ceil(total / n);
+    const activities = createActivities({
       db,
       secrets,
       temporal,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       adapterContext: adapterContextFrom(config),
-    }),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-  });
-  return { worker, connection };
+    });
+    // Bundled once: every member loads the same code into a V8 context of its own.
+    const bundle = workflowBundle ?? (await bundleOnce());
+    const members: Array<{ worker: Worker; connection: NativeConnection }> = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        // A connection each: the SDK core refuses a second worker on the same task queue over one client.
+        const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+        try {
+          const worker = await Worker.create({
+            connection,
+            namespace: config.TEMPORAL_NAMESPACE,
+            taskQueue: config.TEMPORAL_TASK_QUEUE,
+            workflowBundle: bundle,
+            activities,
+            maxConcurrentActivityTaskExecutions: share(config.WORKER_MAX_CONCURRENT_ACTIVITIES),
+            maxConcurrentWorkflowTaskExecutions: share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS),
+            maxCachedWorkflows: share(config.WORKER_MAX_CACHED_WORKFLOWS),
+          });
+          members.push({ worker, connection });
+        } catch (err) {
+          await connection.close();
+          throw err;
+        }
+      }
+    } catch (err) {
+      await Promise.all(members.map((m) => m.connection.close()));
+      throw err;
+    }
+    return new WorkerGroup(members);
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  /** Workflows cached by each member, for tests and diagnostics. */
+  cachedWorkflows(): number[] {
+    return this.members.map((m) => m.worker.getStatus().numCachedWorkflows);
+  }
+
+  /**
+   * Runs every member until shutdown. One failing stops the others, so a process never
+   * carries on silently with part of its capacity; the error is rethrown.
+   */
+  async run(): Promise<void> {
+    let failure: unknown;
+    await Promise.all(
+      this.members.map((m) =>
+        m.worker.run().catch((err) => {
+          failure ??= err;
+          this.shutdown();
+        }),
+      ),
+    );
+    if (failure) throw failure;
+  }
+
+  /** Begins a graceful shutdown of every member still running; `run()` resolves when all are done. */
+  shutdown(): void {
+    for (const m of this.members) if (m.worker.getState() === 'RUNNING') m.worker.shutdown();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.connection.close()));
+  }
+}
+
+async function bundleOnce(): Promise<{ code: string }> {
+  return bundleWorkflowCode({ workflowsPath, preloadModules, logger: Runtime.instance().logger });
 }

@@ -39,6 +39,8 @@ const { values: opts } = parseArgs({
     'reply-rate': { type: 'string', default: '10' },
     // PingBack worker processes; conversations stick to the one that first ran them.
     workers: { type: 'string', default: '1' },
+    // SDK workers in each worker process (WORKER_INSTANCES); unset: PingBack's default.
+    'worker-instances': { type: 'string' },
     out: { type: 'string', default: 'test-results/bench.json' },
   },
 });
@@ -76,6 +78,7 @@ async function main() {
     PORT: String(apiPort),
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
     LOG_LEVEL: 'warn',
+    ...(opts['worker-instances'] ? { WORKER_INSTANCES: opts['worker-instances'] } : {}),
   };
   const children: ChildProcess[] = [];
   const cleanup = async () => {
@@ -125,7 +128,7 @@ async function main() {
     };
     const report = {
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
-      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers) },
+      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)) },
       scenarios,
       memory,
       probe,

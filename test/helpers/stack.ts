@@ -1,13 +1,12 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
 import { configSchema, Config, secretBoxFrom } from '../../src/config';
 import { createDb, Db } from '../../src/db/knex';
 import { Logger, silentLogger } from '../../src/log';
 import { conversationSignaller } from '../../src/temporal/conversations';
-import { createWorker } from '../../src/temporal/worker';
+import { WorkerGroup } from '../../src/temporal/worker';
 import { freePort } from '../../src/dev/dev-server';
 import { quietTemporalRuntime } from './runtime';
 
@@ -23,6 +22,8 @@ export interface Stack {
   /** Stops the worker only (the API keeps answering): for crash and outage tests. */
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
+  /** The running worker process's SDK workers, if started. */
+  workers(): WorkerGroup | undefined;
   stop(): Promise<void>;
 }
 
@@ -66,22 +67,22 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
 
-  let running: { worker: Worker; done: Promise<void>; close: () => Promise<void> } | undefined;
+  let running: { workers: WorkerGroup; done: Promise<void> } | undefined;
   const startWorker = async () => {
-    const { worker, connection: nc } = await createWorker({
+    const workers = await WorkerGroup.create({
       config,
       db,
       secrets,
       temporal,
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     });
-    running = { worker, done: worker.run(), close: () => nc.close() };
+    running = { workers, done: workers.run() };
   };
   const stopWorker = async () => {
     if (!running) return;
-    if (running.worker.getState() === 'RUNNING') running.worker.shutdown();
+    running.workers.shutdown();
     await running.done;
-    await running.close();
+    await running.workers.close();
     running = undefined;
   };
   if (opts.worker !== false) await startWorker();
@@ -94,6 +95,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     log,
     startWorker,
     stopWorker,
+    workers: () => running?.workers,
     async stop() {
       await stopWorker();
       await new Promise((r) => server.close(r));

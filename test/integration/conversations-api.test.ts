@@ -15,11 +15,13 @@ beforeAll(async () => {
   const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
   await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
   for (let i = 0; i < 5; i++) await telegram.customerSends(token, { chatId: 990100 + i, firstName: `P${i}`, text: `hello ${i}` });
-  for (let i = 0; i < 4; i++) await telegram.customerSends(token, { chatId: 990100, firstName: 'P0', text: `more ${i}` });
+  // Conversations are persisted concurrently (each by its own workflow, on any of the worker's SDK
+  // workers), so "written to last" is only known once the first five are all stored.
   await eventually(async () => {
     const r = await request(stack.url, 'GET', '/api/conversations?limit=50', { token: apiKey });
     return r.body.data.length === 5 ? true : undefined;
   });
+  for (let i = 0; i < 4; i++) await telegram.customerSends(token, { chatId: 990100, firstName: 'P0', text: `more ${i}` });
   await eventually(async () => {
     const conv = (await request(stack.url, 'GET', '/api/conversations?limit=50', { token: apiKey })).body.data.find((c: any) => c.contact.platform_user_id === '990100');
     const msgs = (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages?limit=50`, { token: apiKey })).body.data;

@@ -249,3 +249,27 @@ test('operators can find conversations by channel type and status in Temporal', 
     return undefined;
   }, 30_000, 'reopened in Temporal');
 });
+
+test('the worker process spreads conversations over its SDK workers, and every message is stored once', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  const group = stack.workers()!;
+  expect(group.size).toBe(stack.config.WORKER_INSTANCES);
+  const chats = Array.from({ length: 24 }, (_, i) => 4243000 + i);
+  const sent = await Promise.all(chats.map((chatId) => telegram.customerSends(token, { chatId, firstName: 'C', text: `hi from ${chatId}` })));
+  expect(sent.every((r) => r.status === 200)).toBe(true);
+
+  const conversations = await eventually(async () => {
+    const r = await request(stack.url, 'GET', '/api/conversations?channel_type=telegram&limit=100', { token: apiKey });
+    const ours = r.body.data.filter((c: any) => chats.includes(Number(c.contact.platform_user_id)));
+    return ours.length === chats.length ? ours : undefined;
+  }, 30_000, 'every conversation in the inbox');
+  for (const c of conversations) {
+    const messages = await eventually(async () => {
+      const m = await messagesOf(apiKey, c.id);
+      return m.length > 0 ? m : undefined;
+    });
+    expect(messages.map((m: any) => m.content)).toEqual([`hi from ${c.contact.platform_user_id}`]);
+  }
+  // More than one SDK worker holds conversations: the cache, and the per-event cost with it, is shared.
+  expect(group.cachedWorkflows().filter((n) => n > 0).length).toBeGreaterThan(1);
+});
