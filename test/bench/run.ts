@@ -33,8 +33,9 @@ const { values: opts } = parseArgs({
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '20' },
     // Unmeasured traffic first, for the probe and for PingBack alike: JIT, connection pools and caches
-    // warm, as in a running deployment. Its conversations are not the measured ones.
-    warmup: { type: 'string', default: '3' },
+    // warm, as in a running deployment (each of a worker's SDK workers JIT-compiles in its own thread,
+    // so 3 s left the first scenario measuring warm-up). Its conversations are not the measured ones.
+    warmup: { type: 'string', default: '10' },
     conversations: { type: 'string', default: '100,10000' },
     'reply-rate': { type: 'string', default: '10' },
     // PingBack worker processes; conversations stick to the one that first ran them.
