@@ -6,6 +6,7 @@ import { ensureDatabase, migrateLatest } from '../src/db/migrate';
 import { freePort } from '../src/dev/dev-server';
 import { serverPort, startTemporal, temporalKindFromEnv } from '../src/dev/temporal-server';
 import { ensureTemporalCli } from '../src/dev/temporal-cli';
+import { quietLogger } from './helpers/runtime';
 
 /**
  * One real Temporal dev server and one migrated test database for the whole run.
@@ -36,5 +37,3 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
 }
 
-const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } as any;

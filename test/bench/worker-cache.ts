@@ -16,6 +16,7 @@ import { conversationSignaller } from '../../src/temporal/conversations';
 import { preloadModules, workflowsPath } from '../../src/temporal/workflow-bundle';
 import type { InboundMessage } from '../../src/channels/types';
 import { openLoop } from './stats';
+import { quietLogger } from '../helpers/runtime';
 
 const N = Number(process.env.N ?? 2000);
 const CACHE = Number(process.env.CACHE ?? 20_000);
@@ -23,8 +24,6 @@ const INSTANCES = Number(process.env.INSTANCES ?? 1);
 const MESSAGES = 2000;
 const RATE = Number(process.env.RATE ?? 100);
 const STRIDE = 7919; // prime: spreads the messages over all N conversations
-const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } as any;
 const cpuSeconds = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1e6;

@@ -13,3 +13,7 @@ export function quietTemporalRuntime(): void {
     // Already installed by an earlier test file in this process.
   }
 }
+
+const noop = () => undefined;
+/** For bundleWorkflowCode: webpack's progress lines silenced, its warnings and errors kept. */
+export const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop } as any;
