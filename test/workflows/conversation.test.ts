@@ -4,16 +4,13 @@
  * what goes out to the platform, in which order, how often, and across
  * continue-as-new.
  */
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/search-attributes';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { quietTemporalRuntime } from '../helpers/runtime';
+import { localWorkflowEnvironment, sleep, waitFor } from '../helpers/local-workflow-env';
 import type { InboundMessage } from '../../src/channels/types';
-import { findTemporalCli } from '../../src/dev/temporal-cli';
 import type { PersistInboundInput, PersistInboundResult } from '../../activities/messages';
 import type { SendOutboundResult } from '../../activities/outbound';
 import {
@@ -26,26 +23,10 @@ import {
   stateQuery,
 } from '../../workflows/conversation';
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  // Activity failures are the point of several tests: keep the worker's warnings out of the output.
-  quietTemporalRuntime();
-  const cli = process.env.TEMPORAL_CLI_PATH ?? findTemporalCli();
-  if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_CLI_PATH');
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
-  });
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const env = localWorkflowEnvironment();
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Gate {
   promise: Promise<void>;
@@ -55,15 +36,6 @@ function gate(): Gate {
   let open!: () => void;
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
-}
-
-async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(25);
-  }
 }
 
 function inbound(id: string, threadKey: string): InboundMessage {
@@ -178,9 +150,9 @@ async function withConversation(
   const threadKey = `thread-${randomUUID()}`;
   const workflowId = `conversation-test-${threadKey}`;
   const input: ConversationInput = { accountId: 'acc-1', channelId: 'ch-1', channelType: 'telegram', threadKey, ...extraInput };
-  const client = env.client;
+  const client = env().client;
   const worker = await Worker.create({
-    connection: env.nativeConnection,
+    connection: env().nativeConnection,
     taskQueue,
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     activities,

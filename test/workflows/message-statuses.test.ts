@@ -4,37 +4,14 @@
  * reports `sent` before the send activity has stored the message's id) is not lost.
  */
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { quietTemporalRuntime } from '../helpers/runtime';
+import { localWorkflowEnvironment, sleep, waitFor } from '../helpers/local-workflow-env';
 import type { PersistStatusesInput } from '../../activities/statuses';
 import type { MessageStatusUpdate } from '../../src/channels/types';
-import { findTemporalCli } from '../../src/dev/temporal-cli';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/search-attributes';
 import { ConversationInput, conversationWorkflow, messageStatusSignal, replySignal } from '../../workflows/conversation';
 
-let env: TestWorkflowEnvironment;
+const env = localWorkflowEnvironment();
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  const cli = process.env.TEMPORAL_CLI_PATH ?? findTemporalCli();
-  if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_CLI_PATH');
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
-  });
-});
-afterAll(async () => {
-  await env?.teardown();
-});
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(25);
-  }
-}
 const status = (id: string, s: MessageStatusUpdate['status'] = 'delivered'): MessageStatusUpdate => ({ platformMessageId: id, status: s });
 
 /** A "database" of outbound platform ids: a status matches once its send has stored the id. */
@@ -69,12 +46,12 @@ test('a status for a send still in flight is parked, then applied once the send 
   const taskQueue = `statuses-${randomUUID()}`;
   const workflowId = `conversation-statuses-${randomUUID()}`;
   const input: ConversationInput = { accountId: 'a', channelId: 'ch', channelType: 'whatsapp', threadKey: 't' };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, activities: w.activities });
+  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, activities: w.activities });
   const running = worker.run();
   const start = { workflowId, taskQueue, args: [input] as [ConversationInput] };
   try {
-    await env.client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: replySignal, signalArgs: [{ messageId: 'r1' }] });
-    const handle = env.client.workflow.getHandle(workflowId);
+    await env().client.workflow.signalWithStart(conversationWorkflow, { ...start, signal: replySignal, signalArgs: [{ messageId: 'r1' }] });
+    const handle = env().client.workflow.getHandle(workflowId);
     // Meta is quick: `sent` for r1 arrives while r1's send activity has not returned yet.
     await handle.signal(messageStatusSignal, status('p-r1', 'sent'));
     await handle.signal(messageStatusSignal, status('p-old', 'read'));
@@ -95,7 +72,7 @@ test('a status for a send still in flight is parked, then applied once the send 
     expect(w.recordedUnknown).toEqual(['p-never']);
   } finally {
     w.releaseSend();
-    await env.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+    await env().client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
     worker.shutdown();
     await running;
   }
@@ -110,14 +87,14 @@ test('statuses queued across continue-as-new are carried over', async () => {
     accountId: 'a', channelId: 'ch', channelType: 'whatsapp', threadKey: 't',
     pendingStatuses: [status('p-old', 'delivered')],
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, activities: w.activities });
+  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, activities: w.activities });
   const running = worker.run();
   try {
-    await env.client.workflow.start(conversationWorkflow, { workflowId, taskQueue, args: [input] });
+    await env().client.workflow.start(conversationWorkflow, { workflowId, taskQueue, args: [input] });
     await waitFor('the carried status to be persisted', () => w.calls.length === 1);
     expect(w.calls[0]).toEqual({ ids: ['p-old:delivered'], recordUnknown: true });
   } finally {
-    await env.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+    await env().client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
     worker.shutdown();
     await running;
   }
