@@ -22,6 +22,7 @@ export interface WorkerDeps {
     | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
     | 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'
     | 'WORKER_MAX_CACHED_WORKFLOWS'
+    | 'WORKER_STICKY_QUEUE_TIMEOUT_MS'
   >;
   db: Db;
   secrets: SecretBox;
@@ -70,6 +71,7 @@ export class WorkerGroup {
             maxConcurrentActivityTaskExecutions: share(config.WORKER_MAX_CONCURRENT_ACTIVITIES),
             maxConcurrentWorkflowTaskExecutions: share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS),
             maxCachedWorkflows: share(config.WORKER_MAX_CACHED_WORKFLOWS),
+            stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_MS,
           });
           members.push({ worker, connection });
         } catch (err) {

@@ -14,3 +14,11 @@ test('defaults fill the rest; empty strings count as unset', () => {
   const c = loadConfig({ DATABASE_URL: 'postgres://x@h/db', PORT: '', TELEGRAM_API_BASE_URL: '' });
   expect(c).toMatchObject({ PORT: 3000, TELEGRAM_API_BASE_URL: 'https://api.telegram.org', TEMPORAL_ADDRESS: '127.0.0.1:7233' });
 });
+
+test('worker settings: defaults, and a value out of range names the variable', () => {
+  const c = loadConfig({ DATABASE_URL: 'postgres://x@h/db', WORKER_STICKY_QUEUE_TIMEOUT_MS: '30000' });
+  expect(c).toMatchObject({ WORKER_INSTANCES: 4, WORKER_MAX_CACHED_WORKFLOWS: 10_000, WORKER_STICKY_QUEUE_TIMEOUT_MS: 30_000 });
+  expect(loadConfig({ DATABASE_URL: 'postgres://x@h/db' }).WORKER_STICKY_QUEUE_TIMEOUT_MS).toBe(10_000);
+  expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', WORKER_STICKY_QUEUE_TIMEOUT_MS: '0' })).toThrow(/^WORKER_STICKY_QUEUE_TIMEOUT_MS /);
+  expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', WORKER_INSTANCES: '65' })).toThrow(/^WORKER_INSTANCES /);
+});
