@@ -9,11 +9,14 @@ export interface DevServerOptions {
   dbFile?: string; // omitted: in memory
   ip?: string;
   logLevel?: string;
+  metricsPort?: number; // omitted: a free one the CLI picks (and does not report back)
 }
 
 export interface DevServer {
   address: string;
   uiUrl?: string;
+  /** Prometheus endpoint, when a metrics port was asked for. */
+  metricsUrl?: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
+  if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
   const child = spawn(opts.cli, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
@@ -66,6 +70,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return {
     address: `${ip}:${opts.port}`,
     uiUrl: opts.uiPort ? `http://${ip}:${opts.uiPort}` : undefined,
+    metricsUrl: opts.metricsPort ? `http://${ip}:${opts.metricsPort}/metrics` : undefined,
     process: child,
     stop: () => stopChild(child),
   };

@@ -57,6 +57,10 @@ const PROBE_SENDERS = 64;
 const log = (line: string) => console.error(`[bench] ${line}`);
 const now = () => performance.timeOrigin + performance.now();
 
+const WORKER_ENV = Object.fromEntries(
+  Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined),
+);
+
 async function main() {
   const cli = await ensureTemporalCli(log);
   if (!cli) throw new Error('no Temporal CLI');
@@ -79,6 +83,8 @@ async function main() {
     PORT: String(apiPort),
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
     LOG_LEVEL: 'warn',
+    // Worker settings from the environment reach PingBack's worker (WORKER_STICKY_QUEUE_TIMEOUT_MS=… npm run bench).
+    ...WORKER_ENV,
     ...(opts['worker-instances'] ? { WORKER_INSTANCES: opts['worker-instances'] } : {}),
   };
   const children: ChildProcess[] = [];
@@ -99,11 +105,11 @@ async function main() {
     log(`stack up: Temporal ${opts.temporal} at ${temporal.address}, api pid ${api.pid}, worker pids ${workers.map((w) => w.pid).join(', ')}`);
 
     // The ceiling first, on a fresh server, so no backlog of PingBack's own skews it.
-    const probe = await runProbe(temporal.address, db);
+    const pids = { api: api.pid!, workers: workers.map((w) => w.pid!), temporal: temporal.process.pid! };
+    const probe = await runProbe(temporal.address, db, pids);
     await warmUp(fake, token, db, channelId);
     const scenarios = [];
-    const pids = { api: api.pid!, workers: workers.map((w) => w.pid!), temporal: temporal.process.pid! };
-    const common = { base, db, fake, token, apiKey, channelId, pids };
+    const common = { base, db, fake, token, apiKey, channelId, pids, metricsUrl: temporal.metricsUrl };
     for (const [k, count] of CONVERSATION_COUNTS.entries()) {
       // Steady state: every conversation exists (as in a running inbox) before messages spread over all of them.
       const chatBase = 1_000_000 * (k + 1);
@@ -129,7 +135,7 @@ async function main() {
     };
     const report = {
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
-      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)) },
+      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)), worker_env: WORKER_ENV },
       scenarios,
       memory,
       probe,
@@ -153,7 +159,7 @@ async function main() {
 async function startBenchTemporal(kind: string, cli: string, tmp: string): Promise<DevServer> {
   if (kind === 'server') return startTemporal({ kind: 'server', cli, port: await serverPort(), database: 'pingback_bench_temporal' });
   const dbFile = kind === 'memory' ? undefined : path.join(tmp, 'temporal.sqlite');
-  return startDevServer({ cli, port: await freePort(), dbFile, logLevel: 'error' });
+  return startDevServer({ cli, port: await freePort(), dbFile, logLevel: 'error', metricsPort: await freePort() });
 }
 
 async function recreateDatabase(url: string) {
@@ -244,6 +250,8 @@ interface ScenarioInput {
   conversations: number;
   chatBase: number;
   pids: { api: number; workers: number[]; temporal: number };
+  /** The Temporal server's Prometheus endpoint (dev server only). */
+  metricsUrl?: string;
   /** live: the conversations exist and messages spread over all of them; new: every message starts one. */
   kind: 'live' | 'new';
 }
@@ -280,6 +288,7 @@ async function runScenario(s: ScenarioInput) {
   const replies: string[] = [];
   let replyRefused = 0;
   const cpu = cpuMeter(s.pids);
+  const stickyTimeoutsBefore = await stickyTimeouts(s.metricsUrl);
   const started = now();
   const inbound = openLoop(RATE, SECONDS, async (i) => {
     const chatId = s.chatBase + (s.kind === 'live' ? (i * STRIDE) % s.conversations : i % s.conversations);
@@ -313,6 +322,7 @@ async function runScenario(s: ScenarioInput) {
 
   const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations, 'message ');
   const cpuUsed = cpu();
+  const stickyTimeoutsAfter = await stickyTimeouts(s.metricsUrl);
   const e2e: number[] = [];
   let lastCommit = 0;
   for (const r of rows) {
@@ -342,6 +352,10 @@ async function runScenario(s: ScenarioInput) {
       end_to_end_ms: summary(e2e),
     },
     cpu_seconds: cpuUsed,
+    // Workflow tasks that waited longer than WORKER_STICKY_QUEUE_TIMEOUT_MS for the worker caching
+    // their conversation: each went to the shared queue and cost a replay of the whole history.
+    workflow_tasks_sticky_timed_out:
+      stickyTimeoutsBefore === undefined || stickyTimeoutsAfter === undefined ? null : stickyTimeoutsAfter - stickyTimeoutsBefore,
     replies: {
       accepted: replies.length,
       refused: replyRefused,
@@ -353,22 +367,44 @@ async function runScenario(s: ScenarioInput) {
   };
 }
 
+/** The server's count of workflow tasks that timed out before a worker started them (only sticky ones have such a timeout). */
+async function stickyTimeouts(metricsUrl: string | undefined): Promise<number | undefined> {
+  if (!metricsUrl) return undefined;
+  const text = await (await fetch(metricsUrl)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('schedule_to_start_timeout{') && line.includes('namespace="default"') && /operation="[^"]*WorkflowTask/.test(line)) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
 async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number, contentPrefix: string) {
-  let rows: Array<{ thread_key: string; platform_message_id: string; created_at: Date }> = [];
-  await waitFor(async () => {
-    rows = await db('messages as m')
+  const query = () =>
+    db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
       .where({ 'c.channel_id': channelId, 'm.direction': 'inbound' })
       .whereBetween('c.thread_key', [String(chatBase), String(chatBase + count)])
-      .where('m.content', 'like', `${contentPrefix}%`)
-      .select('c.thread_key', 'm.platform_message_id', 'm.created_at');
-    return rows.length >= expected;
-  }, `${expected} messages committed`, 300_000);
-  return rows;
+      .where('m.content', 'like', `${contentPrefix}%`);
+  // Counted, twice a second, until all are in; the rows are read once. The benchmark shares the
+  // two cores with what it measures, so its own polling is kept light.
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const [{ n }] = await query().count('* as n');
+    if (Number(n) >= expected) break;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expected} messages committed (${n} so far)`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return (await query().select('c.thread_key', 'm.platform_message_id', 'm.created_at')) as Array<{
+    thread_key: string;
+    platform_message_id: string;
+    created_at: Date;
+  }>;
 }
 
 /** The ceiling: an in-process client signal-with-starting a minimal workflow that inserts each message. */
-async function runProbe(address: string, db: Db) {
+async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
   log(`probe: ${RATE}/s for ${SECONDS}s across ${PROBE_CONVERSATIONS} conversations, ${PROBE_SENDERS} senders`);
   await db.raw(`CREATE TABLE IF NOT EXISTS bench_probe (
     id text PRIMARY KEY, conversation text NOT NULL, text text NOT NULL, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
@@ -413,6 +449,7 @@ async function runProbe(address: string, db: Db) {
   const sentAt = new Map<string, number>();
   let slots = PROBE_SENDERS;
   const waiters: Array<() => void> = [];
+  const cpu = cpuMeter(pids);
   const started = now();
   const load = await openLoop(RATE, SECONDS, async (i) => {
     if (slots === 0) await new Promise<void>((r) => waiters.push(r));
@@ -428,6 +465,8 @@ async function runProbe(address: string, db: Db) {
     }
   });
   const rows = await probeRows(run, sentAt.size);
+  // The probe's client and worker live in the benchmark's process (PingBack's are idle meanwhile).
+  const cpuUsed = cpu();
   worker.shutdown();
   await running;
   await connection.close();
@@ -439,6 +478,7 @@ async function runProbe(address: string, db: Db) {
     signals_per_s: round(signalMs.length / (load.elapsedMs / 1000)),
     committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
     end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
+    cpu_seconds: { temporal: cpuUsed.temporal, postgres: cpuUsed.postgres, probe_client_and_worker: cpuUsed.bench_and_platform_fake },
   };
 }
 
@@ -487,9 +527,10 @@ function printTable(r: any) {
   add('replies sent /s', (s) => s.replies.sent_per_s);
   add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
   for (const k of Object.keys(r.scenarios[0].cpu_seconds)) add(`cpu s: ${k}`, (s) => s.cpu_seconds[k]);
+  add('workflow tasks past sticky timeout', (s) => s.workflow_tasks_sticky_timed_out ?? 'n/a');
   const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
-  console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s`);
+  console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
   console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (peak RSS, the largest worker)`);
   console.log(`ratios: ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
