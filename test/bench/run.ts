@@ -183,12 +183,12 @@ function spawnPingback(command: 'api' | 'worker', env: Record<string, string>): 
   return child;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000, intervalMs = 200) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -389,13 +389,7 @@ async function waitForRows(db: Db, channelId: string, expected: number, chatBase
       .where('m.content', 'like', `${contentPrefix}%`);
   // Counted, twice a second, until all are in; the rows are read once. The benchmark shares the
   // two cores with what it measures, so its own polling is kept light.
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const [{ n }] = await query().count('* as n');
-    if (Number(n) >= expected) break;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expected} messages committed (${n} so far)`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  await waitFor(async () => Number((await query().count('* as n'))[0].n) >= expected, `${expected} messages committed`, 300_000, 500);
   return (await query().select('c.thread_key', 'm.platform_message_id', 'm.created_at')) as Array<{
     thread_key: string;
     platform_message_id: string;
