@@ -42,6 +42,12 @@ export const configSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(10_000),
   /** How long a conversation's next task waits for the worker that has it cached before any worker may take it (and replay it). */
   WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** host:port where the worker serves the Temporal SDK's metrics for Prometheus (/metrics); off when unset. */
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,7 +7,7 @@ import { createDb, Db } from './db/knex';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
-import { WorkerGroup } from './temporal/worker';
+import { installWorkerRuntime, WorkerGroup } from './temporal/worker';
 
 export interface Running {
   stop(): Promise<void>;
@@ -37,12 +37,18 @@ export async function startApi(config: Config, log: Logger, deps: { db: Db; temp
 }
 
 export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running> {
+  installWorkerRuntime(config);
   const workers = await WorkerGroup.create({ config, ...deps });
   const done = workers.run().catch((err) => {
     log.error('worker stopped with an error', { error: String(err) });
     process.exitCode = 1;
   });
-  log.info('worker polling', { task_queue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS, instances: workers.size });
+  log.info('worker polling', {
+    task_queue: config.TEMPORAL_TASK_QUEUE,
+    temporal: config.TEMPORAL_ADDRESS,
+    instances: workers.size,
+    ...(config.WORKER_METRICS_ADDRESS ? { metrics: `http://${config.WORKER_METRICS_ADDRESS}/metrics` } : {}),
+  });
   return {
     async stop() {
       // The SDK already begins shutting down on SIGINT/SIGTERM by itself.

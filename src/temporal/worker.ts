@@ -122,6 +122,19 @@ export class WorkerGroup {
   }
 }
 
+/**
+ * The SDK runtime is process-wide and fixed at its first use, so this runs before any
+ * worker connects. With WORKER_METRICS_ADDRESS set, the SDK core serves its own metrics
+ * (task latencies, sticky cache hits and misses, free slots, activity failures) for
+ * Prometheus. The members share the one endpoint without a label of their own: counters and
+ * histograms add up over them, while a gauge (cache size, free slots) shows whichever member
+ * reported last.
+ */
+export function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRESS'>): void {
+  if (!config.WORKER_METRICS_ADDRESS) return;
+  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } });
+}
+
 async function bundleOnce(): Promise<{ code: string }> {
   return bundleWorkflowCode({ workflowsPath, preloadModules, logger: Runtime.instance().logger });
 }

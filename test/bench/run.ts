@@ -288,7 +288,7 @@ async function runScenario(s: ScenarioInput) {
   const replies: string[] = [];
   let replyRefused = 0;
   const cpu = cpuMeter(s.pids);
-  const stickyTimeoutsBefore = await stickyTimeouts(s.metricsUrl);
+  const countersBefore = await serverCounters(s.metricsUrl);
   const started = now();
   const inbound = openLoop(RATE, SECONDS, async (i) => {
     const chatId = s.chatBase + (s.kind === 'live' ? (i * STRIDE) % s.conversations : i % s.conversations);
@@ -322,7 +322,8 @@ async function runScenario(s: ScenarioInput) {
 
   const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations, 'message ');
   const cpuUsed = cpu();
-  const stickyTimeoutsAfter = await stickyTimeouts(s.metricsUrl);
+  const countersAfter = await serverCounters(s.metricsUrl);
+  const counted = (k: keyof ServerCounters) => (countersBefore && countersAfter ? countersAfter[k] - countersBefore[k] : null);
   const e2e: number[] = [];
   let lastCommit = 0;
   for (const r of rows) {
@@ -354,8 +355,9 @@ async function runScenario(s: ScenarioInput) {
     cpu_seconds: cpuUsed,
     // Workflow tasks that waited longer than WORKER_STICKY_QUEUE_TIMEOUT_MS for the worker caching
     // their conversation: each went to the shared queue and cost a replay of the whole history.
-    workflow_tasks_sticky_timed_out:
-      stickyTimeoutsBefore === undefined || stickyTimeoutsAfter === undefined ? null : stickyTimeoutsAfter - stickyTimeoutsBefore,
+    workflow_tasks_sticky_timed_out: counted('stickyTimeouts'),
+    // The server's mutable-state cache: a miss reads the conversation's workflow state from the database.
+    history_cache: { lookups: counted('cacheRequests'), misses: counted('cacheMisses') },
     replies: {
       accepted: replies.length,
       refused: replyRefused,
@@ -367,17 +369,29 @@ async function runScenario(s: ScenarioInput) {
   };
 }
 
-/** The server's count of workflow tasks that timed out before a worker started them (only sticky ones have such a timeout). */
-async function stickyTimeouts(metricsUrl: string | undefined): Promise<number | undefined> {
+/**
+ * Counters read from the dev server's Prometheus endpoint: workflow tasks that timed out before a
+ * worker started them (only sticky ones have such a timeout), and lookups of the history service's
+ * mutable-state cache with their misses (each miss loads the workflow's state from the database).
+ */
+async function serverCounters(metricsUrl: string | undefined): Promise<ServerCounters | undefined> {
   if (!metricsUrl) return undefined;
   const text = await (await fetch(metricsUrl)).text();
-  let total = 0;
+  const c: ServerCounters = { stickyTimeouts: 0, cacheRequests: 0, cacheMisses: 0 };
   for (const line of text.split('\n')) {
-    if (line.startsWith('schedule_to_start_timeout{') && line.includes('namespace="default"') && /operation="[^"]*WorkflowTask/.test(line)) {
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
+    if (!line.includes('namespace="default"') && !line.includes('operation="HistoryCacheGetOrCreate"')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('schedule_to_start_timeout{') && /operation="[^"]*WorkflowTask/.test(line)) c.stickyTimeouts += value;
+    else if (line.startsWith('cache_requests{') && line.includes('operation="HistoryCacheGetOrCreate"')) c.cacheRequests += value;
+    else if (line.startsWith('cache_miss{') && line.includes('operation="HistoryCacheGetOrCreate"')) c.cacheMisses += value;
   }
-  return total;
+  return c;
+}
+
+interface ServerCounters {
+  stickyTimeouts: number;
+  cacheRequests: number;
+  cacheMisses: number;
 }
 
 async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number, contentPrefix: string) {
@@ -522,6 +536,7 @@ function printTable(r: any) {
   add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
   for (const k of Object.keys(r.scenarios[0].cpu_seconds)) add(`cpu s: ${k}`, (s) => s.cpu_seconds[k]);
   add('workflow tasks past sticky timeout', (s) => s.workflow_tasks_sticky_timed_out ?? 'n/a');
+  add('server state cache misses / lookups', (s) => (s.history_cache.lookups === null ? 'n/a' : `${s.history_cache.misses} / ${s.history_cache.lookups}`));
   const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);

@@ -22,3 +22,12 @@ test('worker settings: defaults, and a value out of range names the variable', (
   expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', WORKER_STICKY_QUEUE_TIMEOUT_MS: '0' })).toThrow(/^WORKER_STICKY_QUEUE_TIMEOUT_MS /);
   expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', WORKER_INSTANCES: '65' })).toThrow(/^WORKER_INSTANCES /);
 });
+
+test('worker metrics address: host:port or off', () => {
+  const base = { DATABASE_URL: 'postgres://x@h/db' };
+  expect(loadConfig(base).WORKER_METRICS_ADDRESS).toBeUndefined();
+  expect(loadConfig({ ...base, WORKER_METRICS_ADDRESS: '0.0.0.0:9464' }).WORKER_METRICS_ADDRESS).toBe('0.0.0.0:9464');
+  expect(loadConfig({ ...base, WORKER_METRICS_ADDRESS: '[::]:9464' }).WORKER_METRICS_ADDRESS).toBe('[::]:9464');
+  expect(() => loadConfig({ ...base, WORKER_METRICS_ADDRESS: '9464' })).toThrow(/^WORKER_METRICS_ADDRESS must be host:port/);
+  expect(() => loadConfig({ ...base, WORKER_METRICS_ADDRESS: 'localhost:99999' })).toThrow(/^WORKER_METRICS_ADDRESS port must be at most/);
+});

@@ -1,0 +1,71 @@
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { TelegramFake } from '../../src/sandbox/telegram';
+import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { kill9, spawnWorker } from '../helpers/worker-process';
+
+/**
+ * An operator sets WORKER_METRICS_ADDRESS and scrapes the worker: the SDK's own
+ * metrics are there, and they move when the worker does work.
+ */
+let telegram: TelegramFake;
+let stack: Stack;
+let worker: ChildProcess | undefined;
+
+beforeAll(async () => {
+  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
+  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl }, { worker: false });
+});
+afterAll(async () => {
+  if (worker) await kill9(worker);
+  await stack?.stop();
+  await telegram?.stop();
+});
+
+test('the worker serves Temporal SDK metrics for Prometheus at WORKER_METRICS_ADDRESS', async () => {
+  const address = `127.0.0.1:${await freePort()}`;
+  worker = await spawnWorker(stack.config, { WORKER_METRICS_ADDRESS: address });
+  const scrape = async () => {
+    const r = await fetch(`http://${address}/metrics`);
+    expect(r.status).toBe(200);
+    return r.text();
+  };
+  expect(await scrape()).toMatch(/^temporal_/m);
+
+  // A Telegram channel: its set-up workflow runs, and a customer message starts a conversation.
+  const { apiKey } = await createAccount(stack, 'mini');
+  const token = fakeBotToken();
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
+  expect(ch.status).toBe(201);
+  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  expect((await telegram.customerSends(token, { chatId: 770001, firstName: 'Mia', text: 'metrics?' })).status).toBe(200);
+  await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data.length === 1);
+
+  const text = await eventually(async () => {
+    const t = await scrape();
+    return sum(t, 'temporal_workflow_task_execution_latency_count') > 0 && sum(t, 'temporal_activity_execution_latency_count') > 0 ? t : undefined;
+  }, 30_000, 'task metrics recorded');
+  expect(text).toContain(`task_queue="${stack.config.TEMPORAL_TASK_QUEUE}"`);
+  expect(text).toMatch(/^temporal_sticky_cache_size\{/m);
+});
+
+/** The sum of a metric's samples over all its label sets. */
+function sum(text: string, name: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/);
+    if (m && m[1] === name) total += Number(m[2]);
+  }
+  return total;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
