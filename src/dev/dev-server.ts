@@ -44,6 +44,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
+    // The history service's cache of workflow state: the dev server caps it at 8,096 workflows
+    // (a full server at 128,000). Past that, every message to a conversation whose state was
+    // evicted costs a database read first, though PingBack's worker (10,000 cached by default)
+    // still holds it. Room for twice the worker's default.
+    '--dynamic-config-value',
+    'history.hostLevelCacheMaxSize=20000',
   ];
   if (opts.dbFile) {
     // WAL with synchronous=NORMAL: survives a crash of the server process; only an OS crash can

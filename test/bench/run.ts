@@ -42,6 +42,9 @@ const { values: opts } = parseArgs({
     workers: { type: 'string', default: '1' },
     // SDK workers in each worker process (WORKER_INSTANCES); unset: PingBack's default.
     'worker-instances': { type: 'string' },
+    // Runs the worker processes under `nice -n N`: on one host, the ingress and Temporal get the CPU
+    // first and the worker takes what is left, as when workers run on hosts of their own.
+    'worker-nice': { type: 'string', default: '0' },
     out: { type: 'string', default: 'test-results/bench.json' },
   },
 });
@@ -52,6 +55,8 @@ const REPLY_RATE = Number(opts['reply-rate']);
 const CONVERSATION_COUNTS = opts.conversations!.split(',').map(Number);
 // Messages are spread over a scenario's conversations by a stride coprime with their count.
 if (CONVERSATION_COUNTS.some((n) => !(n > 0) || n % 7919 === 0)) throw new Error('--conversations: positive counts, none a multiple of 7919');
+const WORKER_NICE = Number(opts['worker-nice']);
+if (!Number.isInteger(WORKER_NICE) || WORKER_NICE < 0 || WORKER_NICE > 19) throw new Error('--worker-nice: an integer from 0 to 19');
 const PROBE_CONVERSATIONS = 500;
 const PROBE_SENDERS = 64;
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -96,7 +101,7 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
-    const workers = Array.from({ length: Number(opts.workers) }, () => spawnPingback('worker', env));
+    const workers = Array.from({ length: Number(opts.workers) }, () => spawnPingback('worker', env, WORKER_NICE));
     const api = spawnPingback('api', env);
     children.push(...workers, api);
     const base = env.PUBLIC_BASE_URL;
@@ -135,7 +140,7 @@ async function main() {
     };
     const report = {
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
-      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)), worker_env: WORKER_ENV },
+      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)), worker_nice: WORKER_NICE, worker_env: WORKER_ENV },
       scenarios,
       memory,
       probe,
@@ -171,10 +176,13 @@ async function recreateDatabase(url: string) {
   await ensureDatabase(url);
 }
 
-function spawnPingback(command: 'api' | 'worker', env: Record<string, string>): ChildProcess {
+function spawnPingback(command: 'api' | 'worker', env: Record<string, string>, nice = 0): ChildProcess {
   // BENCH_NODE_ARGS reach PingBack's processes only, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile them.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/cli.js'), command], {
+  const argv = [process.execPath, ...nodeArgs, path.join(ROOT, 'dist/src/cli.js'), command];
+  // `nice` execs node in its place, so the pid (and its CPU accounting) is the worker's own.
+  if (nice !== 0) argv.unshift('nice', '-n', String(nice));
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
