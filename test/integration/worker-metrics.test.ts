@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
 import { kill9, spawnWorker } from '../helpers/worker-process';
@@ -57,15 +57,4 @@ function sum(text: string, name: string): number {
     if (m && m[1] === name) total += Number(m[2]);
   }
   return total;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
