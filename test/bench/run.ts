@@ -387,11 +387,11 @@ async function serverCounters(metricsUrl: string | undefined): Promise<ServerCou
   const text = await (await fetch(metricsUrl)).text();
   const c: ServerCounters = { stickyTimeouts: 0, cacheRequests: 0, cacheMisses: 0 };
   for (const line of text.split('\n')) {
-    if (!line.includes('namespace="default"') && !line.includes('operation="HistoryCacheGetOrCreate"')) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (line.startsWith('schedule_to_start_timeout{') && /operation="[^"]*WorkflowTask/.test(line)) c.stickyTimeouts += value;
-    else if (line.startsWith('cache_requests{') && line.includes('operation="HistoryCacheGetOrCreate"')) c.cacheRequests += value;
-    else if (line.startsWith('cache_miss{') && line.includes('operation="HistoryCacheGetOrCreate"')) c.cacheMisses += value;
+    const value = () => Number(line.slice(line.lastIndexOf(' ') + 1));
+    const cacheLookup = line.includes('operation="HistoryCacheGetOrCreate"');
+    if (line.startsWith('schedule_to_start_timeout{') && line.includes('namespace="default"') && /operation="[^"]*WorkflowTask/.test(line)) c.stickyTimeouts += value();
+    else if (line.startsWith('cache_requests{') && cacheLookup) c.cacheRequests += value();
+    else if (line.startsWith('cache_miss{') && cacheLookup) c.cacheMisses += value();
   }
   return c;
 }
