@@ -2,6 +2,8 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The Temporal SDK patch (src/temporal/workflow-sandbox.ts), applied by npm ci's postinstall.
+COPY patches ./patches
 COPY tsconfig.json tsconfig.build.json knexfile.ts ./
 COPY src ./src
 COPY workflows ./workflows

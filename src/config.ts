@@ -42,6 +42,17 @@ export const configSchema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(10_000),
   /** How long a conversation's next task waits for the worker that has it cached before any worker may take it (and replay it). */
   WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Milliseconds a call into the workflow sandbox may run before the SDK interrupts it and fails
+   * the workflow task (a workflow that never yields); 0 (default) turns the detector off. Node starts and joins a watchdog
+   * thread for every such call (patches/: the SDK has no off switch of its own).
+   */
+  WORKER_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0),
+  /** Whether workflows answer the stack trace query (Temporal UI "Stack Trace"); it costs a captured stack per promise. */
+  WORKER_WORKFLOW_STACK_TRACES: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
   /** host:port where the worker serves the Temporal SDK's metrics for Prometheus (/metrics); off when unset. */
   WORKER_METRICS_ADDRESS: z
     .string()

@@ -31,3 +31,14 @@ test('worker metrics address: host:port or off', () => {
   expect(() => loadConfig({ ...base, WORKER_METRICS_ADDRESS: '9464' })).toThrow(/^WORKER_METRICS_ADDRESS must be host:port/);
   expect(() => loadConfig({ ...base, WORKER_METRICS_ADDRESS: 'localhost:99999' })).toThrow(/^WORKER_METRICS_ADDRESS port must be at most/);
 });
+
+test('workflow sandbox switches: off by default, turned on by name, anything else refused', () => {
+  const base = { DATABASE_URL: 'postgres://x@h/db' };
+  expect(loadConfig(base)).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 0, WORKER_WORKFLOW_STACK_TRACES: false });
+  expect(loadConfig({ ...base, WORKER_DEADLOCK_TIMEOUT_MS: '5000', WORKER_WORKFLOW_STACK_TRACES: 'true' })).toMatchObject({
+    WORKER_DEADLOCK_TIMEOUT_MS: 5000,
+    WORKER_WORKFLOW_STACK_TRACES: true,
+  });
+  expect(() => loadConfig({ ...base, WORKER_DEADLOCK_TIMEOUT_MS: '-1' })).toThrow(/^WORKER_DEADLOCK_TIMEOUT_MS /);
+  expect(() => loadConfig({ ...base, WORKER_WORKFLOW_STACK_TRACES: 'yes' })).toThrow(/^WORKER_WORKFLOW_STACK_TRACES must be true or false/);
+});
