@@ -44,8 +44,8 @@ export const configSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
    * Milliseconds a call into the workflow sandbox may run before the SDK interrupts it and fails
-   * the workflow task (a workflow that never yields); 0 (default) turns the detector off. Node starts and joins a watchdog
-   * thread for every such call (patches/: the SDK has no off switch of its own).
+   * the workflow task (a workflow that never yields); 0 (default) turns the detector off, as Node
+   * starts and joins a watchdog thread for every such call (see src/temporal/workflow-sandbox.ts).
    */
   WORKER_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0),
   /** Whether workflows answer the stack trace query (Temporal UI "Stack Trace"); it costs a captured stack per promise. */
