@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
 import { preloadModules, workflowsPath } from './workflow-bundle';
-import { sandboxDeadline, setWorkflowStackTraces } from './workflow-sandbox';
+import { workflowSandbox } from './workflow-sandbox';
 
 export interface WorkerDeps {
   config: Pick<
@@ -59,7 +59,6 @@ export class WorkerGroup {
     });
     // Bundled once: every member loads the same code into a V8 context of its own.
     const bundle = workflowBundle ?? (await bundleOnce());
-    setWorkflowStackTraces(config.WORKER_WORKFLOW_STACK_TRACES);
     const members: Array<{ worker: Worker; connection: NativeConnection }> = [];
     try {
       for (let i = 0; i < n; i++) {
@@ -76,7 +75,7 @@ export class WorkerGroup {
             maxConcurrentWorkflowTaskExecutions: share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS),
             maxCachedWorkflows: share(config.WORKER_MAX_CACHED_WORKFLOWS),
             stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_MS,
-            ...sandboxDeadline(config.WORKER_DEADLOCK_TIMEOUT_MS),
+            ...workflowSandbox(config),
           });
           members.push({ worker, connection });
         } catch (err) {

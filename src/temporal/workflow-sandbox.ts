@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
+import { type Config, configSchema, ConfigError } from '../config';
 
 /*
  * Two costs the Temporal SDK's workflow sandbox charges on every workflow activation, and the
@@ -12,21 +15,47 @@ import type { WorkerOptions } from '@temporalio/worker';
  *   for every promise a workflow creates.
  *
  * PingBack's workflows are its own, thin and tested, and their state query tells an operator what
- * a conversation waits for; README "Configuration" has the measurements.
+ * a conversation waits for; README "The workflow sandbox" has the measurements and the trade-off.
  */
 
+export type SandboxSettings = Pick<Config, 'WORKER_DEADLOCK_TIMEOUT_MS' | 'WORKER_WORKFLOW_STACK_TRACES'>;
+
+const PATCH_MARKER = 'patched (PingBack)';
+
 /**
- * Worker options for the sandbox's deadline: the SDK's own (`isolateExecutionTimeout`, not in its
- * public types) when `ms` > 0; with 0 the patched SDK calls node:vm without a timeout.
+ * Worker options for these settings. Call it for each Worker, just before creating it: the
+ * stack trace switch travels in the environment, which the patched SDK hands to the workflow
+ * threads the Worker starts. The deadline is the SDK's own option (`isolateExecutionTimeout`,
+ * not in its public types); with 0 the patched SDK calls node:vm without a timeout.
  */
-export function sandboxDeadline(ms: number): Partial<WorkerOptions> {
-  return { isolateExecutionTimeout: ms } as Partial<WorkerOptions>;
+export function workflowSandbox(settings: SandboxSettings): Partial<WorkerOptions> {
+  if (settings.WORKER_DEADLOCK_TIMEOUT_MS === 0 || !settings.WORKER_WORKFLOW_STACK_TRACES) requireSdkPatch();
+  process.env.TEMPORAL_WORKFLOW_STACK_TRACES = settings.WORKER_WORKFLOW_STACK_TRACES ? 'true' : 'false';
+  return { isolateExecutionTimeout: settings.WORKER_DEADLOCK_TIMEOUT_MS } as Partial<WorkerOptions>;
 }
 
+/** The settings from WORKER_* variables, for harnesses that build their own Workers (empty means unset, as in loadConfig). */
+export function sandboxSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
+  const set = (name: keyof SandboxSettings) => (env[name] === '' ? undefined : env[name]);
+  return configSchema
+    .pick({ WORKER_DEADLOCK_TIMEOUT_MS: true, WORKER_WORKFLOW_STACK_TRACES: true })
+    .parse({ WORKER_DEADLOCK_TIMEOUT_MS: set('WORKER_DEADLOCK_TIMEOUT_MS'), WORKER_WORKFLOW_STACK_TRACES: set('WORKER_WORKFLOW_STACK_TRACES') });
+}
+
+let patchChecked = false;
+
 /**
- * Read by the patched SDK in each workflow thread as it starts, from the environment the thread
- * inherits: so set before the Workers are created, and the same for every Worker of a process.
+ * Without the patch (an install that skipped postinstall scripts, another package manager, a
+ * copied node_modules) the SDK would hand node:vm a timeout of 0, which Node refuses on every
+ * call into the sandbox: every workflow task would fail. Stop at start instead, saying why.
  */
-export function setWorkflowStackTraces(enabled: boolean): void {
-  process.env.TEMPORAL_WORKFLOW_STACK_TRACES = enabled ? 'true' : 'false';
+function requireSdkPatch(): void {
+  if (patchChecked) return;
+  const file = path.join(path.dirname(require.resolve('@temporalio/worker/package.json')), 'lib/workflow/reusable-vm.js');
+  if (!fs.readFileSync(file, 'utf8').includes(PATCH_MARKER)) {
+    throw new ConfigError(
+      'the Temporal SDK patch in patches/ is not applied (run `npm ci`, which applies it); or set WORKER_DEADLOCK_TIMEOUT_MS=5000 and WORKER_WORKFLOW_STACK_TRACES=true to run the SDK as shipped',
+    );
+  }
+  patchChecked = true;
 }

@@ -23,7 +23,7 @@ import { serverPort, startTemporal } from '../../src/dev/temporal-server';
 import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
-import { sandboxDeadline, setWorkflowStackTraces } from '../../src/temporal/workflow-sandbox';
+import { sandboxSettingsFromEnv, workflowSandbox } from '../../src/temporal/workflow-sandbox';
 import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, percentile, round, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
@@ -427,11 +427,9 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
     id text PRIMARY KEY, conversation text NOT NULL, text text NOT NULL, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
   const connection = await NativeConnection.connect({ address });
   // The sandbox as PingBack's worker runs it (src/temporal/workflow-sandbox.ts), so the ceiling is not lowered by costs PingBack does not pay.
-  const sandbox = sandboxDefaults();
-  setWorkflowStackTraces(sandbox.WORKER_WORKFLOW_STACK_TRACES);
   const worker = await Worker.create({
     connection,
-    ...sandboxDeadline(sandbox.WORKER_DEADLOCK_TIMEOUT_MS),
+    ...workflowSandbox(sandboxSettingsFromEnv()),
     taskQueue: 'bench-probe',
     workflowsPath: require.resolve('./probe-workflow'),
     activities: {
@@ -501,11 +499,6 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
     end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
     cpu_seconds: { temporal: cpuUsed.temporal, postgres: cpuUsed.postgres, probe_client_and_worker: cpuUsed.bench_and_platform_fake },
   };
-}
-
-/** PingBack's sandbox settings, from WORKER_* in the environment as its worker reads them. */
-function sandboxDefaults() {
-  return configSchema.pick({ WORKER_DEADLOCK_TIMEOUT_MS: true, WORKER_WORKFLOW_STACK_TRACES: true }).parse(process.env);
 }
 
 /** For context: the same ingress persisting straight to PostgreSQL, no Temporal in between. */

@@ -14,8 +14,7 @@ import { freePort, startDevServer } from '../../src/dev/dev-server';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { conversationSignaller } from '../../src/temporal/conversations';
 import { preloadModules, workflowsPath } from '../../src/temporal/workflow-bundle';
-import { sandboxDeadline, setWorkflowStackTraces } from '../../src/temporal/workflow-sandbox';
-import { configSchema } from '../../src/config';
+import { sandboxSettingsFromEnv, workflowSandbox } from '../../src/temporal/workflow-sandbox';
 import type { InboundMessage } from '../../src/channels/types';
 import { openLoop } from './stats';
 import { quietLogger } from '../helpers/runtime';
@@ -37,9 +36,6 @@ async function main() {
   const dev = await startDevServer({ cli, port: await freePort(), logLevel: 'error' });
   let persisted = 0;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, preloadModules, logger: quietLogger });
-  // The sandbox as PingBack's worker runs it; WORKER_DEADLOCK_TIMEOUT_MS / WORKER_WORKFLOW_STACK_TRACES change it here too.
-  const sandbox = configSchema.pick({ WORKER_DEADLOCK_TIMEOUT_MS: true, WORKER_WORKFLOW_STACK_TRACES: true }).parse(process.env);
-  setWorkflowStackTraces(sandbox.WORKER_WORKFLOW_STACK_TRACES);
   const workers = await Promise.all(
     Array.from({ length: INSTANCES }, async () =>
       Worker.create({
@@ -48,7 +44,8 @@ async function main() {
         taskQueue: 'worker-cache',
         workflowBundle,
         maxCachedWorkflows: Math.ceil(CACHE / INSTANCES),
-        ...sandboxDeadline(sandbox.WORKER_DEADLOCK_TIMEOUT_MS),
+        // The sandbox as PingBack's worker runs it (WORKER_DEADLOCK_TIMEOUT_MS, WORKER_WORKFLOW_STACK_TRACES).
+        ...workflowSandbox(sandboxSettingsFromEnv()),
         activities: {
           async persistInbound(input: { messages: unknown[] }) {
             persisted += input.messages.length;

@@ -7,28 +7,25 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { configSchema } from '../../src/config';
-import { sandboxDeadline, setWorkflowStackTraces } from '../../src/temporal/workflow-sandbox';
+import { workflowSandbox } from '../../src/temporal/workflow-sandbox';
 import type { PersistInboundInput, PersistInboundResult } from '../../activities/messages';
 import { conversationWorkflow, inboundSignal, stateQuery } from '../../workflows/conversation';
 import { localWorkflowEnvironment, waitFor } from '../helpers/local-workflow-env';
 import { quietLogger } from '../helpers/runtime';
 
 const env = localWorkflowEnvironment();
-const defaults = configSchema.parse({ DATABASE_URL: 'postgres://x@127.0.0.1/x' });
-
-afterEach(() => setWorkflowStackTraces(false));
+const config = (env: Record<string, string> = {}) => configSchema.parse({ DATABASE_URL: 'postgres://x@127.0.0.1/x', ...env });
 
 /** A conversation on a worker with the given sandbox settings; the worker and workflow are gone afterwards. */
-async function withConversation(settings: { deadlineMs: number; stackTraces: boolean }, fn: (workflowId: string) => Promise<void>) {
+async function withConversation(settings: ReturnType<typeof config>, fn: (workflowId: string) => Promise<void>) {
   const taskQueue = `sandbox-${randomUUID()}`;
   const workflowId = `conversation-sandbox-${randomUUID()}`;
   const persisted: string[] = [];
-  setWorkflowStackTraces(settings.stackTraces);
   const worker = await Worker.create({
     connection: env().nativeConnection,
     taskQueue,
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
-    ...sandboxDeadline(settings.deadlineMs),
+    ...workflowSandbox(settings),
     activities: {
       async persistInbound(input: PersistInboundInput): Promise<PersistInboundResult> {
         persisted.push(...input.messages.map((m) => m.platformMessageId));
@@ -55,9 +52,9 @@ async function withConversation(settings: { deadlineMs: number; stackTraces: boo
 }
 
 test('by default a worker runs conversations with no sandbox deadline and without stack traces', async () => {
-  expect(defaults).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 0, WORKER_WORKFLOW_STACK_TRACES: false });
+  expect(config()).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 0, WORKER_WORKFLOW_STACK_TRACES: false });
   // Unpatched, the SDK hands node:vm a timeout of 0, which Node refuses on every call: no message would persist.
-  await withConversation({ deadlineMs: 0, stackTraces: false }, async (workflowId) => {
+  await withConversation(config(), async (workflowId) => {
     const handle = env().client.workflow.getHandle(workflowId);
     expect(await handle.query(stateQuery)).toMatchObject({ conversationId: 'conv-1', totals: { received: 1 } });
     // What the Temporal UI's "Stack Trace" tab shows the operator.
@@ -66,16 +63,16 @@ test('by default a worker runs conversations with no sandbox deadline and withou
 });
 
 test('with WORKER_WORKFLOW_STACK_TRACES=true the stack trace query shows where a conversation waits', async () => {
-  await withConversation({ deadlineMs: 0, stackTraces: true }, async (workflowId) => {
+  await withConversation(config({ WORKER_WORKFLOW_STACK_TRACES: 'true' }), async (workflowId) => {
     const stack = await env().client.workflow.getHandle(workflowId).query<string>('__stack_trace');
     expect(stack).toContain('conversationWorkflow');
   });
 });
 
-test('with WORKER_DEADLOCK_TIMEOUT_MS set, a workflow that never yields fails its workflow task instead of holding its thread', async () => {
+test('WORKER_DEADLOCK_TIMEOUT_MS brings the SDK\'s detector back: a workflow that never yields fails its task instead of holding the thread', async () => {
   const taskQueue = `sandbox-${randomUUID()}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'fixtures/spinning-workflow.ts'), logger: quietLogger });
-  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle, ...sandboxDeadline(300) });
+  const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle, ...workflowSandbox(config({ WORKER_DEADLOCK_TIMEOUT_MS: '300' })) });
   const running = worker.run();
   const handle = await env().client.workflow.start('spinningWorkflow', { workflowId: `spinning-${randomUUID()}`, taskQueue });
   try {
