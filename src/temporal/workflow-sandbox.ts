@@ -24,8 +24,8 @@ const PATCH_MARKER = 'patched (PingBack)';
 
 /**
  * Worker options for these settings. Call it for each Worker, just before creating it: the
- * stack trace switch travels in the environment, which the patched SDK hands to the workflow
- * threads the Worker starts. The deadline is the SDK's own option (`isolateExecutionTimeout`,
+ * stack trace switch travels in the environment, which the patched SDK reads as it creates the
+ * Worker and passes on to the workflow threads it starts. The deadline is the SDK's own option (`isolateExecutionTimeout`,
  * not in its public types); with 0 the patched SDK calls node:vm without a timeout.
  */
 export function workflowSandbox(settings: SandboxSettings): Partial<WorkerOptions> {
