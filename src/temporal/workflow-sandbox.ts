@@ -25,8 +25,9 @@ const PATCH_MARKER = 'patched (PingBack)';
 /**
  * Worker options for these settings. Call it for each Worker, just before creating it: the
  * stack trace switch travels in the environment, which the patched SDK reads as it creates the
- * Worker and passes on to the workflow threads it starts. The deadline is the SDK's own option (`isolateExecutionTimeout`,
- * not in its public types); with 0 the patched SDK calls node:vm without a timeout.
+ * Worker and passes on to the workflow threads it starts. The deadline is the SDK's own option
+ * (`isolateExecutionTimeout`, not in its public types); with 0 the patched SDK calls node:vm
+ * without a timeout.
  */
 export function workflowSandbox(settings: SandboxSettings): Partial<WorkerOptions> {
   if (settings.WORKER_DEADLOCK_TIMEOUT_MS === 0 || !settings.WORKER_WORKFLOW_STACK_TRACES) requireSdkPatch();

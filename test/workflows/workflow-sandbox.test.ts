@@ -14,7 +14,7 @@ import { localWorkflowEnvironment, waitFor } from '../helpers/local-workflow-env
 import { quietLogger } from '../helpers/runtime';
 
 const env = localWorkflowEnvironment();
-const config = (env: Record<string, string> = {}) => configSchema.parse({ DATABASE_URL: 'postgres://x@127.0.0.1/x', ...env });
+const config = (vars: Record<string, string> = {}) => configSchema.parse({ DATABASE_URL: 'postgres://x@127.0.0.1/x', ...vars });
 
 /** A conversation on a worker with the given sandbox settings; the worker and workflow are gone afterwards. */
 async function withConversation(settings: ReturnType<typeof config>, fn: (workflowId: string) => Promise<void>) {
