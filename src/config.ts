@@ -81,9 +81,13 @@ export function secretBoxFrom(config: Pick<Config, 'PINGBACK_ENCRYPTION_KEY' | '
   return new SecretBox(parseKey(config.PINGBACK_ENCRYPTION_KEY), old);
 }
 
+/** The variables that are set: empty strings are how shells and compose files say "unset". */
+export function setVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Empty strings are how shells and compose files say "unset".
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = setVariables(env);
   const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

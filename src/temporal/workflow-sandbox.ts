@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
-import { type Config, configSchema, ConfigError } from '../config';
+import { type Config, configSchema, ConfigError, setVariables } from '../config';
 
 /*
  * Two costs the Temporal SDK's workflow sandbox charges on every workflow activation, and the
@@ -37,10 +37,7 @@ export function workflowSandbox(settings: SandboxSettings): Partial<WorkerOption
 
 /** The settings from WORKER_* variables, for harnesses that build their own Workers (empty means unset, as in loadConfig). */
 export function sandboxSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
-  const set = (name: keyof SandboxSettings) => (env[name] === '' ? undefined : env[name]);
-  return configSchema
-    .pick({ WORKER_DEADLOCK_TIMEOUT_MS: true, WORKER_WORKFLOW_STACK_TRACES: true })
-    .parse({ WORKER_DEADLOCK_TIMEOUT_MS: set('WORKER_DEADLOCK_TIMEOUT_MS'), WORKER_WORKFLOW_STACK_TRACES: set('WORKER_WORKFLOW_STACK_TRACES') });
+  return configSchema.pick({ WORKER_DEADLOCK_TIMEOUT_MS: true, WORKER_WORKFLOW_STACK_TRACES: true }).parse(setVariables(env));
 }
 
 let patchChecked = false;
