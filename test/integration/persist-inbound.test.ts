@@ -4,7 +4,8 @@
  * channel that was deactivated meanwhile.
  */
 import { randomUUID } from 'node:crypto';
-import { makePersistInbound, PersistInboundInput } from '../../activities/messages';
+import { Client } from 'pg';
+import { makePersistInbound, PersistInboundInput, storeStatement } from '../../activities/messages';
 import type { InboundMessage } from '../../src/channels/types';
 import { createAccount } from '../../src/db/accounts';
 import { insertChannel } from '../../src/db/channels';
@@ -112,6 +113,90 @@ test('a customer renaming themselves shows up; a payload without a name keeps th
   await persist(input(ch, [message('3', { contact: { platformUserId: 'user-1' } })]));
   expect(await inboxRow(ch.channelId)).toMatchObject({ name: 'Ada L.', username: 'ada' });
 });
+
+test("a contact's updated_at moves when the name or username changes, not with every message", async () => {
+  const ch = await newChannel();
+  const contact = () => db('contacts').where({ channel_id: ch.channelId, platform_user_id: 'user-1' }).first('name', 'updated_at');
+  await persist(input(ch, [message('1')]));
+  const created = await contact();
+  await persist(input(ch, [message('2'), message('3', { contact: { platformUserId: 'user-1' } })]));
+  expect(await contact()).toEqual(created);
+
+  await persist(input(ch, [message('4', { contact: { platformUserId: 'user-1', name: 'Ada L.', username: 'ada' } })]));
+  const renamed = await contact();
+  expect(renamed.name).toBe('Ada L.');
+  expect(renamed.updated_at.getTime()).toBeGreaterThan(created.updated_at.getTime());
+});
+
+test("a sender's first messages in two conversations at once: the one that loses the race retries, nothing is lost", async () => {
+  const ch = await newChannel();
+  // Another conversation of the same sender creates the contact and has not committed yet.
+  const other = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await other.connect();
+  try {
+    const { rows: [{ pid }] } = await other.query('SELECT pg_backend_pid() AS pid');
+    await other.query('BEGIN');
+    await other.query(`INSERT INTO contacts (channel_id, platform_user_id, name, username) VALUES ($1, 'user-1', 'Ada', 'ada')`, [ch.channelId]);
+    const first = persist(input(ch, [message('1')], 'thread-2'));
+    // The store waits on the uncommitted row; once it commits, the row is outside its snapshot.
+    await waitUntilBlockedBy(pid);
+    await other.query('COMMIT');
+    await expect(first).rejects.toThrow(/created concurrently.*retrying/);
+  } finally {
+    await other.end();
+  }
+  expect(await inboxRow(ch.channelId, 'thread-2')).toBeUndefined();
+  const retried = await persist(input(ch, [message('1')], 'thread-2'));
+  expect(retried).toMatchObject({ stored: 1, duplicates: 0 });
+  expect(await inboxRow(ch.channelId, 'thread-2')).toMatchObject({ name: 'Ada', username: 'ada' });
+});
+
+/** Waits until some statement waits on a lock the given backend holds. */
+async function waitUntilBlockedBy(backendPid: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await db.raw('SELECT 1 FROM pg_stat_activity WHERE ? = ANY (pg_blocking_pids(pid))', [backendPid]);
+    if (rows.length > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`nothing waited on backend ${backendPid}`);
+}
+
+test('storing into a long conversation reads only the rows of the batch, however many messages it holds', async () => {
+  const ch = await newChannel();
+  const first = await persist(input(ch, [message('0')]));
+  await db.raw(
+    `INSERT INTO messages (conversation_id, direction, platform_message_id, content, status)
+     SELECT ?, 'inbound', 'old-' || n, 'earlier', 'received' FROM generate_series(1, 3000) AS n`,
+    [first.conversationId],
+  );
+  await db.raw('ANALYZE messages');
+  const statement = storeStatement(input(ch, [message('new-1'), message('new-2')]));
+  const args = statement.values.map((v) => (v === null ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`)).join(', ');
+  const reads: Record<string, number> = {};
+  // A pooled connection plans the statement afresh for its first five runs, then may keep a generic plan.
+  for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+    const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL plan_cache_mode = ${mode}`);
+      await client.query(`PREPARE store_plan AS ${statement.text}`);
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE store_plan(${args})`);
+      reads[mode] = rowsReadFrom(rows[0]['QUERY PLAN'][0].Plan, 'messages');
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
+  }
+  // The batch's messages are new: checking them for duplicates finds no row, and reads none.
+  expect(reads).toEqual({ force_custom_plan: 0, force_generic_plan: 0 });
+});
+
+/** Rows that scans of a table returned, over every loop, in an EXPLAIN ANALYZE plan. */
+function rowsReadFrom(node: any, table: string): number {
+  const own = /Scan/.test(node['Node Type']) && node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0;
+  return own + (node.Plans ?? []).reduce((sum: number, child: any) => sum + rowsReadFrom(child, table), 0);
+}
 
 test('a deactivated channel routes nothing into the inbox and keeps the messages aside, once', async () => {
   const ch = await newChannel();

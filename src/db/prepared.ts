@@ -1,0 +1,24 @@
+import type { Db } from './knex';
+
+/** A statement PostgreSQL parses and plans once per connection rather than on every call. */
+export interface PreparedStatement {
+  /** Unique per statement text: a connection holds one statement under each name. */
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Runs a named prepared statement on a connection borrowed from knex's pool (knex
+ * cannot name one). For a statement on the hot path, planning cost more CPU in
+ * PostgreSQL than running it (see README "Benchmark").
+ */
+export async function queryPrepared<Row>(db: Db, statement: PreparedStatement): Promise<Row[]> {
+  const connection = await db.client.acquireConnection();
+  try {
+    const result = await connection.query(statement);
+    return result.rows as Row[];
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}
