@@ -40,20 +40,20 @@ export function sandboxSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Sa
   return configSchema.pick({ WORKER_DEADLOCK_TIMEOUT_MS: true, WORKER_WORKFLOW_STACK_TRACES: true }).parse(setVariables(env));
 }
 
-let patchChecked = false;
+const patchedSdks = new Set<string>();
 
 /**
  * Without the patch (an install that skipped postinstall scripts, another package manager, a
  * copied node_modules) the SDK would hand node:vm a timeout of 0, which Node refuses on every
  * call into the sandbox: every workflow task would fail. Stop at start instead, saying why.
  */
-function requireSdkPatch(): void {
-  if (patchChecked) return;
-  const file = path.join(path.dirname(require.resolve('@temporalio/worker/package.json')), 'lib/workflow/reusable-vm.js');
+export function requireSdkPatch(workerPackageDir = path.dirname(require.resolve('@temporalio/worker/package.json'))): void {
+  if (patchedSdks.has(workerPackageDir)) return;
+  const file = path.join(workerPackageDir, 'lib/workflow/reusable-vm.js');
   if (!fs.readFileSync(file, 'utf8').includes(PATCH_MARKER)) {
     throw new ConfigError(
       'the Temporal SDK patch in patches/ is not applied (run `npm ci`, which applies it); or set WORKER_DEADLOCK_TIMEOUT_MS=5000 and WORKER_WORKFLOW_STACK_TRACES=true to run the SDK as shipped',
     );
   }
-  patchChecked = true;
+  patchedSdks.add(workerPackageDir);
 }
