@@ -26,11 +26,12 @@ export interface PersistInboundResult {
  * to run twice: the contact, the conversation and each message are keyed by the
  * platform's ids, so a retry or a platform redelivery stores nothing new.
  *
- * The usual case (an active channel) is one prepared SQL statement, so one round
- * trip and no planning: this runs inside the conversation's workflow task, once per
- * message in a quiet conversation. The seven round trips of a transaction were most
- * of the worker's cost per message, and planning the statement afresh each time was
- * most of PostgreSQL's (see README "Benchmark").
+ * The usual case (an active channel) is one prepared SQL statement, so one round trip
+ * and, once a connection has run it a few times, no planning: this runs inside the
+ * conversation's workflow task, once per message in a quiet conversation. The seven
+ * round trips of a transaction were most of the worker's cost per message, and
+ * planning the statement afresh each time was most of PostgreSQL's (see README
+ * "Benchmark").
  */
 export function makePersistInbound(db: Db) {
   return async function persistInbound(received: PersistInboundInput): Promise<PersistInboundResult> {
@@ -40,10 +41,11 @@ export function makePersistInbound(db: Db) {
     const row = rows[0];
     // No active channel: nothing was written; find out why and keep the messages aside.
     if (!row.channel_active) return persistForInactiveChannel(db, input);
-    // The sender's contact was created by another conversation after this statement's snapshot
-    // was taken: the statement could neither see it nor insert it. A retry sees it.
+    // The sender's contact was committed by another statement (another conversation of theirs, or
+    // a timed-out attempt of this one) after this statement's snapshot was taken: this one could
+    // neither see it nor insert it. A retry sees it.
     if (!row.conversation_id) {
-      throw new Error(`the contact of ${input.threadKey} was created concurrently by another conversation; retrying`);
+      throw new Error(`the contact of ${input.threadKey} was created by a concurrent statement; retrying`);
     }
     const stored = Number(row.stored);
     return {
@@ -84,7 +86,7 @@ export function storeStatement(input: PersistInboundInput): PreparedStatement {
     platform_timestamp: m.platformTimestamp ?? null,
   }));
   return {
-    name: 'pingback_store_inbound_v1',
+    name: 'pingback_store_inbound',
     text: STORE_SQL,
     values: [
       input.channelId,
@@ -148,7 +150,8 @@ upserted_contact AS (
     name = COALESCE(EXCLUDED.name, contacts.name),
     username = COALESCE(EXCLUDED.username, contacts.username),
     updated_at = now()
-  -- Most messages change nothing about their sender: no new row version for them.
+  -- Most messages change nothing about their sender: no new row version for them (the row is
+  -- still locked, as ON CONFLICT always does).
   WHERE (contacts.name, contacts.username) IS DISTINCT FROM
         (COALESCE(EXCLUDED.name, contacts.name), COALESCE(EXCLUDED.username, contacts.username))
   RETURNING id

@@ -1,6 +1,9 @@
 import type { Db } from './knex';
 
-/** A statement PostgreSQL parses and plans once per connection rather than on every call. */
+/**
+ * A statement PostgreSQL parses once per connection rather than on every call, and plans afresh
+ * only for its first five runs there: from then on it keeps one generic plan when that costs no more.
+ */
 export interface PreparedStatement {
   /** Unique per statement text: a connection holds one statement under each name. */
   name: string;
