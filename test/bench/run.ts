@@ -24,7 +24,7 @@ import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
 import { sandboxSettingsFromEnv, workflowSandbox } from '../../src/temporal/workflow-sandbox';
-import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, percentile, round, summary } from './stats';
+import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, peakRssMbOfTree, percentile, round, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -125,7 +125,11 @@ async function main() {
     // The worst case, for context: every message is a new customer's first, so starts a workflow.
     const newCount = CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1];
     scenarios.push(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new' }));
-    const memory = { api_peak_rss_mb: peakRssMb(api.pid!), worker_peak_rss_mb: Math.max(...workers.map((w) => peakRssMb(w.pid!) ?? 0)) };
+    const memory = {
+      api_peak_rss_mb: peakRssMb(api.pid!),
+      worker_peak_rss_mb: Math.max(...workers.map((w) => peakRssMb(w.pid!) ?? 0)),
+      temporal_peak_rss_mb: peakRssMbOfTree(temporal.process.pid!),
+    };
     const direct = await runDirect(db, env, { channelId, accountId, secret });
 
     const live = scenarios.filter((x) => x.kind === 'live');
@@ -552,7 +556,7 @@ function printTable(r: any) {
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
-  console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (peak RSS, the largest worker)`);
+  console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (the largest worker), Temporal ${r.memory.temporal_peak_rss_mb} MB (peak RSS)`);
   console.log(`ratios: ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
 }
 
