@@ -60,17 +60,17 @@ export function peakRssMb(pid: number): number | null {
   }
 }
 
-/**
- * CPU seconds (user + system) a process has used so far, with its children: the live ones
- * (the full Temporal server runs under a wrapper script) and, through the kernel's
- * accounting, those it has reaped. From /proc (Linux).
- */
 /** The largest peak RSS in a process tree (a server started through a script is the script's child). */
 export function peakRssMbOfTree(pid: number): number | null {
   const own = peakRssMb(pid);
   return childrenOf(pid).reduce<number | null>((max, child) => Math.max(max ?? 0, peakRssMbOfTree(child) ?? 0), own);
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, with its children: the live ones
+ * (the full Temporal server runs under a wrapper script) and, through the kernel's
+ * accounting, those it has reaped. From /proc (Linux).
+ */
 export function cpuSeconds(pid: number): number {
   return ownCpuSeconds(pid) + childrenOf(pid).reduce((sum, child) => sum + cpuSeconds(child), 0);
 }

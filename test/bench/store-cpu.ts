@@ -6,24 +6,17 @@
  *   npm run bench:store                      # 3,000 messages spread over 100 conversations
  *   CONVERSATIONS=1 N=1500 npm run bench:store # one conversation growing to 1,500 messages
  */
-import { readFileSync } from 'node:fs';
 import { makePersistInbound } from '../../activities/messages';
 import { createAccount } from '../../src/db/accounts';
 import { insertChannel } from '../../src/db/channels';
 import { createDb } from '../../src/db/knex';
 import { ensureDatabase, migrateLatest } from '../../src/db/migrate';
+import { cpuSeconds } from './stats';
 
 const SERVER = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DATABASE = 'pingback_bench_store';
 const CONVERSATIONS = Number(process.env.CONVERSATIONS ?? 100);
 const N = Number(process.env.N ?? 3000);
-
-/** user + system CPU milliseconds of a local process. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticksPerSecond = 100; // USER_HZ on Linux
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-}
 
 async function main() {
   const url = `${SERVER}/${DATABASE}`;
@@ -56,13 +49,13 @@ async function main() {
     };
     // Unmeasured: every conversation exists and the connection has its plan cached, as in a running worker.
     await send(CONVERSATIONS * 2);
-    const cpu0 = cpuMs(backend);
+    const cpu0 = cpuSeconds(backend);
     const t0 = performance.now();
     await send(N);
     const result = {
       conversations: CONVERSATIONS,
       messages: N,
-      backend_cpu_ms_per_call: Math.round(((cpuMs(backend) - cpu0) / N) * 1000) / 1000,
+      backend_cpu_ms_per_call: Math.round(((cpuSeconds(backend) - cpu0) / N) * 1e6) / 1000,
       wall_ms_per_call: Math.round(((performance.now() - t0) / N) * 1000) / 1000,
     };
     console.log(JSON.stringify(result));
