@@ -24,6 +24,22 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   }
 }
 
+/** Drops the database named in the URL, if it exists, and creates it empty (benchmarks start from nothing). */
+export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  const u = new URL(databaseUrl);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop database with unusual name "${name}"`);
+  u.pathname = '/postgres';
+  const admin = new Client({ connectionString: u.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  await ensureDatabase(databaseUrl);
+}
+
 export async function migrateLatest(databaseUrl: string): Promise<string[]> {
   const db = createDb(databaseUrl, { max: 1 });
   try {

@@ -16,7 +16,7 @@ import { makePersistInbound } from '../../activities/messages';
 import { createApp } from '../../src/api/app';
 import { configSchema, secretBoxFrom } from '../../src/config';
 import { createDb, Db } from '../../src/db/knex';
-import { ensureDatabase, migrateLatest } from '../../src/db/migrate';
+import { migrateLatest, recreateDatabase } from '../../src/db/migrate';
 import { DevServer, freePort, startDevServer } from '../../src/dev/dev-server';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { serverPort, startTemporal } from '../../src/dev/temporal-server';
@@ -170,15 +170,6 @@ async function startBenchTemporal(kind: string, cli: string, tmp: string): Promi
   if (kind === 'server') return startTemporal({ kind: 'server', cli, port: await serverPort(), database: 'pingback_bench_temporal' });
   const dbFile = kind === 'memory' ? undefined : path.join(tmp, 'temporal.sqlite');
   return startDevServer({ cli, port: await freePort(), dbFile, logLevel: 'error', metricsPort: await freePort() });
-}
-
-async function recreateDatabase(url: string) {
-  const u = new URL(url);
-  const name = u.pathname.slice(1);
-  const admin = createDb(new URL('/postgres', u).toString(), { max: 1 });
-  await admin.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.destroy();
-  await ensureDatabase(url);
 }
 
 function spawnPingback(command: 'api' | 'worker', env: Record<string, string>, nice = 0): ChildProcess {

@@ -10,7 +10,7 @@ import { makePersistInbound } from '../../activities/messages';
 import { createAccount } from '../../src/db/accounts';
 import { insertChannel } from '../../src/db/channels';
 import { createDb } from '../../src/db/knex';
-import { ensureDatabase, migrateLatest } from '../../src/db/migrate';
+import { migrateLatest, recreateDatabase } from '../../src/db/migrate';
 import { cpuSeconds } from './stats';
 
 const SERVER = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -20,9 +20,7 @@ const N = Number(process.env.N ?? 3000);
 
 async function main() {
   const url = `${SERVER}/${DATABASE}`;
-  const admin = createDb(`${SERVER}/postgres`, { max: 1 });
-  await admin.raw(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await ensureDatabase(url);
+  await recreateDatabase(url);
   await migrateLatest(url);
   // One connection, so every call is served by the one backend being measured.
   const db = createDb(url, { max: 1 });
@@ -61,6 +59,7 @@ async function main() {
     console.log(JSON.stringify(result));
   } finally {
     await db.destroy();
+    const admin = createDb(`${SERVER}/postgres`, { max: 1 });
     await admin.raw(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
     await admin.destroy();
   }
