@@ -120,11 +120,13 @@ async function main() {
       // Steady state: every conversation exists (as in a running inbox) before messages spread over all of them.
       const chatBase = 1_000_000 * (k + 1);
       await seedConversations(fake, token, db, channelId, chatBase, count);
-      scenarios.push(await runScenario({ ...common, conversations: count, chatBase, kind: 'live' }));
+      const settled = await settle(pids, `seeding ${count} conversations`);
+      scenarios.push({ ...(await runScenario({ ...common, conversations: count, chatBase, kind: 'live' })), settled });
     }
     // The worst case, for context: every message is a new customer's first, so starts a workflow.
     const newCount = CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1];
-    scenarios.push(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new' }));
+    const settled = await settle(pids, 'the previous scenario');
+    scenarios.push({ ...(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new' })), settled });
     const memory = {
       api_peak_rss_mb: peakRssMb(api.pid!),
       worker_peak_rss_mb: Math.max(...workers.map((w) => peakRssMb(w.pid!) ?? 0)),
@@ -263,9 +265,37 @@ interface ScenarioInput {
 /** Spreads message i over all `count` conversations (7919 is prime, so coprime with any count of 10s). */
 const STRIDE = 7919;
 
-/** Where the two cores went: CPU seconds per process over a scenario. */
-function cpuMeter(pids: ScenarioInput['pids']) {
-  const read = () => {
+/**
+ * Waits until the stack is idle: the api, workers, Temporal and PostgreSQL together using less
+ * than a tenth of a core over a second. Rows committed is not enough: after 10,000 workflow
+ * starts Temporal still has their visibility records and the workers their last workflow tasks to
+ * finish, and a measured phase started then pays for the warm-up's tail. Returns what it waited.
+ */
+async function settle(pids: ScenarioInput['pids'], what: string, timeoutMs = 120_000) {
+  const read = cpuReader(pids);
+  const first = read();
+  const started = now();
+  let last = first;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const current = read();
+    const busy = (['api', 'worker', 'temporal', 'postgres'] as const).reduce((sum, k) => sum + current[k] - last[k], 0);
+    last = current;
+    const idle = busy < SETTLED_CORES;
+    if (idle || now() - started > timeoutMs) {
+      const result = { seconds: round((now() - started) / 1000, 1), idle, cpu_seconds: cpuSince(first, current) };
+      log(`settled after ${what} in ${result.seconds} s${idle ? '' : ' (timed out, still busy)'}: CPU-s ${JSON.stringify(result.cpu_seconds)}`);
+      return result;
+    }
+  }
+}
+
+/** The stack counts as idle below this many cores' worth of CPU (long polls and timers cost a little). */
+const SETTLED_CORES = 0.15;
+
+/** CPU seconds each part of the stack has used so far. */
+function cpuReader(pids: ScenarioInput['pids']) {
+  return () => {
     const self = process.cpuUsage();
     return {
       api: cpuSeconds(pids.api),
@@ -276,11 +306,17 @@ function cpuMeter(pids: ScenarioInput['pids']) {
       bench_and_platform_fake: (self.user + self.system) / 1e6,
     };
   };
+}
+
+type CpuSeconds = ReturnType<ReturnType<typeof cpuReader>>;
+const cpuSince = (before: CpuSeconds, after: CpuSeconds) =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof CpuSeconds], 1)]));
+
+/** Where the two cores went: CPU seconds per process over a scenario. */
+function cpuMeter(pids: ScenarioInput['pids']) {
+  const read = cpuReader(pids);
   const before = read();
-  return () => {
-    const after = read();
-    return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - before[k as keyof typeof before], 1)]));
-  };
+  return () => cpuSince(before, read());
 }
 
 async function runScenario(s: ScenarioInput) {
@@ -458,6 +494,7 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
   let acknowledged = 0;
   await openLoop(RATE, Math.max(WARMUP_SECONDS, PROBE_CONVERSATIONS / RATE), async (i) => void (await signalWithStart(warm, i), acknowledged++));
   await probeRows(warm, acknowledged);
+  const settled = await settle(pids, "the probe's warm-up");
   const run = randomBytes(4).toString('hex');
   const signalMs: number[] = [];
   const sentAt = new Map<string, number>();
@@ -493,6 +530,7 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
     committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
     end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
     cpu_seconds: { temporal: cpuUsed.temporal, postgres: cpuUsed.postgres, probe_client_and_worker: cpuUsed.bench_and_platform_fake },
+    settled,
   };
 }
 
