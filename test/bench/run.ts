@@ -112,7 +112,7 @@ async function main() {
 
     // The ceiling first, on a fresh server, so no backlog of PingBack's own skews it.
     const pids = { api: api.pid!, workers: workers.map((w) => w.pid!), temporal: temporal.process.pid! };
-    const probe = await runProbe(temporal.address, db, pids);
+    const probe = await runProbe(temporal.address, db, pids, temporal.metricsUrl);
     await warmUp(fake, token, db, channelId);
     const scenarios = [];
     const common = { base, db, fake, token, apiKey, channelId, pids, metricsUrl: temporal.metricsUrl };
@@ -398,6 +398,8 @@ async function runScenario(s: ScenarioInput) {
     workflow_tasks_sticky_timed_out: counted('stickyTimeouts'),
     // The server's mutable-state cache: a miss reads the conversation's workflow state from the database.
     history_cache: { lookups: counted('cacheRequests'), misses: counted('cacheMisses') },
+    // What the scenario cost the server (replies included): the table shows it per committed message.
+    server_work: serverWork(countersBefore, countersAfter),
     replies: {
       accepted: replies.length,
       refused: replyRefused,
@@ -417,21 +419,41 @@ async function runScenario(s: ScenarioInput) {
 async function serverCounters(metricsUrl: string | undefined): Promise<ServerCounters | undefined> {
   if (!metricsUrl) return undefined;
   const text = await (await fetch(metricsUrl)).text();
-  const c: ServerCounters = { stickyTimeouts: 0, cacheRequests: 0, cacheMisses: 0 };
+  const c: ServerCounters = { stickyTimeouts: 0, cacheRequests: 0, cacheMisses: 0, workflowTasksCompleted: 0, workflowTaskPolls: 0, workflowTaskPollsSyncMatched: 0, persistenceRequests: 0 };
   for (const line of text.split('\n')) {
     const value = () => Number(line.slice(line.lastIndexOf(' ') + 1));
     const cacheLookup = line.includes('operation="HistoryCacheGetOrCreate"');
+    const workflowTaskQueue = line.includes('task_type="Workflow"') && line.includes('namespace="default"');
     if (line.startsWith('schedule_to_start_timeout{') && line.includes('namespace="default"') && /operation="[^"]*WorkflowTask/.test(line)) c.stickyTimeouts += value();
     else if (line.startsWith('cache_requests{') && cacheLookup) c.cacheRequests += value();
     else if (line.startsWith('cache_miss{') && cacheLookup) c.cacheMisses += value();
+    else if (line.startsWith('service_requests{') && line.includes('service_name="frontend"') && line.includes('operation="RespondWorkflowTaskCompleted"')) c.workflowTasksCompleted += value();
+    else if (line.startsWith('poll_success{') && workflowTaskQueue) c.workflowTaskPolls += value();
+    else if (line.startsWith('poll_success_sync{') && workflowTaskQueue) c.workflowTaskPollsSyncMatched += value();
+    else if (line.startsWith('persistence_requests{')) c.persistenceRequests += value();
   }
   return c;
+}
+
+function serverWork(before: ServerCounters | undefined, after: ServerCounters | undefined) {
+  const counted = (k: keyof ServerCounters) => (before && after ? after[k] - before[k] : null);
+  return {
+    workflow_tasks_completed: counted('workflowTasksCompleted'),
+    workflow_tasks_polled: counted('workflowTaskPolls'),
+    workflow_tasks_sync_matched: counted('workflowTaskPollsSyncMatched'),
+    persistence_requests: counted('persistenceRequests'),
+  };
 }
 
 interface ServerCounters {
   stickyTimeouts: number;
   cacheRequests: number;
   cacheMisses: number;
+  workflowTasksCompleted: number;
+  /** Workflow tasks handed to a poller: sync-matched ones went straight from the history service, the rest were written to the task queue first. */
+  workflowTaskPolls: number;
+  workflowTaskPollsSyncMatched: number;
+  persistenceRequests: number;
 }
 
 async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number, contentPrefix: string) {
@@ -452,7 +474,7 @@ async function waitForRows(db: Db, channelId: string, expected: number, chatBase
 }
 
 /** The ceiling: an in-process client signal-with-starting a minimal workflow that inserts each message. */
-async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
+async function runProbe(address: string, db: Db, pids: ScenarioInput['pids'], metricsUrl?: string) {
   log(`probe: ${RATE}/s for ${SECONDS}s across ${PROBE_CONVERSATIONS} conversations, ${PROBE_SENDERS} senders`);
   await db.raw(`CREATE TABLE IF NOT EXISTS bench_probe (
     id text PRIMARY KEY, conversation text NOT NULL, text text NOT NULL, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
@@ -501,6 +523,7 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
   let slots = PROBE_SENDERS;
   const waiters: Array<() => void> = [];
   const cpu = cpuMeter(pids);
+  const countersBefore = await serverCounters(metricsUrl);
   const started = now();
   const load = await openLoop(RATE, SECONDS, async (i) => {
     if (slots === 0) await new Promise<void>((r) => waiters.push(r));
@@ -518,6 +541,7 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
   const rows = await probeRows(run, sentAt.size);
   // The probe's client and worker live in the benchmark's process (PingBack's are idle meanwhile).
   const cpuUsed = cpu();
+  const countersAfter = await serverCounters(metricsUrl);
   worker.shutdown();
   await running;
   await connection.close();
@@ -527,9 +551,11 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids']) {
     offered: load.offered,
     signal_ms: summary(signalMs),
     signals_per_s: round(signalMs.length / (load.elapsedMs / 1000)),
+    committed: rows.length,
     committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
     end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
     cpu_seconds: { temporal: cpuUsed.temporal, postgres: cpuUsed.postgres, probe_client_and_worker: cpuUsed.bench_and_platform_fake },
+    server_work: serverWork(countersBefore, countersAfter),
     settled,
   };
 }
@@ -580,10 +606,20 @@ function printTable(r: any) {
   add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
   for (const k of Object.keys(r.scenarios[0].cpu_seconds)) add(`cpu s: ${k}`, (s) => s.cpu_seconds[k]);
   add('workflow tasks past sticky timeout', (s) => s.workflow_tasks_sticky_timed_out ?? 'n/a');
+  add('workflow tasks per message (sync-matched)', (s) =>
+    s.server_work.workflow_tasks_completed === null
+      ? 'n/a'
+      : `${round(s.server_work.workflow_tasks_completed / s.inbound.committed, 2)} (${round((100 * s.server_work.workflow_tasks_sync_matched!) / Math.max(1, s.server_work.workflow_tasks_polled!))} %)`,
+  );
+  add('persistence requests per message', (s) => (s.server_work.persistence_requests === null ? 'n/a' : round(s.server_work.persistence_requests / s.inbound.committed, 1)));
   add('server state cache misses / lookups', (s) => (s.history_cache.lookups === null ? 'n/a' : `${s.history_cache.misses} / ${s.history_cache.lookups}`));
   const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
+  const pw = r.probe.server_work;
+  if (pw.workflow_tasks_completed !== null) {
+    console.log(`probe server work per message: ${round(pw.workflow_tasks_completed / r.probe.committed, 2)} workflow tasks (${round((100 * pw.workflow_tasks_sync_matched!) / Math.max(1, pw.workflow_tasks_polled!))} % sync-matched), ${round(pw.persistence_requests! / r.probe.committed, 1)} persistence requests`);
+  }
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
   console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (the largest worker), Temporal ${r.memory.temporal_peak_rss_mb} MB (peak RSS)`);
   console.log(`ratios: ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
