@@ -419,12 +419,14 @@ async function runScenario(s: ScenarioInput) {
 async function serverCounters(metricsUrl: string | undefined): Promise<ServerCounters | undefined> {
   if (!metricsUrl) return undefined;
   const text = await (await fetch(metricsUrl)).text();
-  const c: ServerCounters = { stickyTimeouts: 0, cacheRequests: 0, cacheMisses: 0, workflowTasksCompleted: 0, workflowTaskPolls: 0, workflowTaskPollsSyncMatched: 0, persistenceRequests: 0 };
+  const c: ServerCounters = { stickyTimeouts: 0, workflowTaskTimeouts: 0, cacheRequests: 0, cacheMisses: 0, workflowTasksCompleted: 0, workflowTaskPolls: 0, workflowTaskPollsSyncMatched: 0, persistenceRequests: 0 };
   for (const line of text.split('\n')) {
     const value = () => Number(line.slice(line.lastIndexOf(' ') + 1));
     const cacheLookup = line.includes('operation="HistoryCacheGetOrCreate"');
     const workflowTaskQueue = line.includes('task_type="Workflow"') && line.includes('namespace="default"');
-    if (line.startsWith('schedule_to_start_timeout{') && line.includes('namespace="default"') && /operation="[^"]*WorkflowTask/.test(line)) c.stickyTimeouts += value();
+    const workflowTaskTimer = line.includes('namespace="default"') && /operation="[^"]*WorkflowTask/.test(line);
+    if (line.startsWith('schedule_to_start_timeout{') && workflowTaskTimer) c.stickyTimeouts += value();
+    else if (line.startsWith('start_to_close_timeout{') && workflowTaskTimer) c.workflowTaskTimeouts += value();
     else if (line.startsWith('cache_requests{') && cacheLookup) c.cacheRequests += value();
     else if (line.startsWith('cache_miss{') && cacheLookup) c.cacheMisses += value();
     else if (line.startsWith('service_requests{') && line.includes('service_name="frontend"') && line.includes('operation="RespondWorkflowTaskCompleted"')) c.workflowTasksCompleted += value();
@@ -439,6 +441,8 @@ function serverWork(before: ServerCounters | undefined, after: ServerCounters | 
   const counted = (k: keyof ServerCounters) => (before && after ? after[k] - before[k] : null);
   return {
     workflow_tasks_completed: counted('workflowTasksCompleted'),
+    workflow_tasks_past_sticky_timeout: counted('stickyTimeouts'),
+    workflow_tasks_timed_out: counted('workflowTaskTimeouts'),
     workflow_tasks_polled: counted('workflowTaskPolls'),
     workflow_tasks_sync_matched: counted('workflowTaskPollsSyncMatched'),
     persistence_requests: counted('persistenceRequests'),
@@ -447,6 +451,8 @@ function serverWork(before: ServerCounters | undefined, after: ServerCounters | 
 
 interface ServerCounters {
   stickyTimeouts: number;
+  /** Workflow tasks a worker started but did not complete within the task timeout (10 s): each is retried with a replay. */
+  workflowTaskTimeouts: number;
   cacheRequests: number;
   cacheMisses: number;
   workflowTasksCompleted: number;
@@ -479,10 +485,12 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids'], me
   await db.raw(`CREATE TABLE IF NOT EXISTS bench_probe (
     id text PRIMARY KEY, conversation text NOT NULL, text text NOT NULL, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
   const connection = await NativeConnection.connect({ address });
-  // The sandbox as PingBack's worker runs it (src/temporal/workflow-sandbox.ts), so the ceiling is not lowered by costs PingBack does not pay.
+  // The sandbox and sticky timeout as PingBack's worker runs them (src/temporal/workflow-sandbox.ts,
+  // WORKER_STICKY_QUEUE_TIMEOUT_MS), so the ceiling is not lowered by costs PingBack does not pay.
   const worker = await Worker.create({
     connection,
     ...workflowSandbox(sandboxSettingsFromEnv()),
+    stickyQueueScheduleToStartTimeout: configSchema.shape.WORKER_STICKY_QUEUE_TIMEOUT_MS.parse(process.env.WORKER_STICKY_QUEUE_TIMEOUT_MS),
     taskQueue: 'bench-probe',
     workflowsPath: require.resolve('./probe-workflow'),
     activities: {
@@ -542,6 +550,9 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids'], me
   // The probe's client and worker live in the benchmark's process (PingBack's are idle meanwhile).
   const cpuUsed = cpu();
   const countersAfter = await serverCounters(metricsUrl);
+  // Each conversation's last workflow task (the activity's result) comes after its row: a worker
+  // shut down before those left them on its sticky queue, to time out into PingBack's first scenario.
+  await settle(pids, "the probe's measured phase");
   worker.shutdown();
   await running;
   await connection.close();
@@ -606,6 +617,7 @@ function printTable(r: any) {
   add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
   for (const k of Object.keys(r.scenarios[0].cpu_seconds)) add(`cpu s: ${k}`, (s) => s.cpu_seconds[k]);
   add('workflow tasks past sticky timeout', (s) => s.workflow_tasks_sticky_timed_out ?? 'n/a');
+  add('workflow tasks timed out (started, not completed in 10 s)', (s) => s.server_work.workflow_tasks_timed_out ?? 'n/a');
   add('workflow tasks per message (sync-matched)', (s) =>
     s.server_work.workflow_tasks_completed === null
       ? 'n/a'
@@ -618,7 +630,7 @@ function printTable(r: any) {
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
   const pw = r.probe.server_work;
   if (pw.workflow_tasks_completed !== null) {
-    console.log(`probe server work per message: ${round(pw.workflow_tasks_completed / r.probe.committed, 2)} workflow tasks (${round((100 * pw.workflow_tasks_sync_matched!) / Math.max(1, pw.workflow_tasks_polled!))} % sync-matched), ${round(pw.persistence_requests! / r.probe.committed, 1)} persistence requests`);
+    console.log(`probe server work per message: ${round(pw.workflow_tasks_completed / r.probe.committed, 2)} workflow tasks (${round((100 * pw.workflow_tasks_sync_matched!) / Math.max(1, pw.workflow_tasks_polled!))} % sync-matched), ${round(pw.persistence_requests! / r.probe.committed, 1)} persistence requests; workflow tasks past the sticky timeout ${pw.workflow_tasks_past_sticky_timeout}, timed out ${pw.workflow_tasks_timed_out}`);
   }
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
   console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (the largest worker), Temporal ${r.memory.temporal_peak_rss_mb} MB (peak RSS)`);
