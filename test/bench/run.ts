@@ -267,9 +267,9 @@ const STRIDE = 7919;
 
 /**
  * Waits until the stack is idle: the api, workers, Temporal and PostgreSQL together using less
- * than a tenth of a core over a second. Rows committed is not enough: after 10,000 workflow
- * starts Temporal still has their visibility records and the workers their last workflow tasks to
- * finish, and a measured phase started then pays for the warm-up's tail. Returns what it waited.
+ * than SETTLED_CORES over a second. Rows committed is not enough: after 10,000 conversations were
+ * seeded the worker and Temporal went on working for up to half a minute, and a measured phase
+ * started then paid for the seeding's tail. Returns how long it waited and what that cost.
  */
 async function settle(pids: ScenarioInput['pids'], what: string, timeoutMs = 120_000) {
   const read = cpuReader(pids);
@@ -363,7 +363,6 @@ async function runScenario(s: ScenarioInput) {
   const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations, 'message ');
   const cpuUsed = cpu();
   const countersAfter = await serverCounters(s.metricsUrl);
-  const counted = (k: keyof ServerCounters) => (countersBefore && countersAfter ? countersAfter[k] - countersBefore[k] : null);
   const e2e: number[] = [];
   let lastCommit = 0;
   for (const r of rows) {
@@ -393,11 +392,6 @@ async function runScenario(s: ScenarioInput) {
       end_to_end_ms: summary(e2e),
     },
     cpu_seconds: cpuUsed,
-    // Workflow tasks that waited longer than WORKER_STICKY_QUEUE_TIMEOUT_MS for the worker caching
-    // their conversation: each went to the shared queue and cost a replay of the whole history.
-    workflow_tasks_sticky_timed_out: counted('stickyTimeouts'),
-    // The server's mutable-state cache: a miss reads the conversation's workflow state from the database.
-    history_cache: { lookups: counted('cacheRequests'), misses: counted('cacheMisses') },
     // What the scenario cost the server (replies included): the table shows it per committed message.
     server_work: serverWork(countersBefore, countersAfter),
     replies: {
@@ -441,11 +435,15 @@ function serverWork(before: ServerCounters | undefined, after: ServerCounters | 
   const counted = (k: keyof ServerCounters) => (before && after ? after[k] - before[k] : null);
   return {
     workflow_tasks_completed: counted('workflowTasksCompleted'),
+    // Waited longer than WORKER_STICKY_QUEUE_TIMEOUT_MS for the worker caching their conversation:
+    // each went to the shared queue and cost a replay of the whole history.
     workflow_tasks_past_sticky_timeout: counted('stickyTimeouts'),
     workflow_tasks_timed_out: counted('workflowTaskTimeouts'),
     workflow_tasks_polled: counted('workflowTaskPolls'),
     workflow_tasks_sync_matched: counted('workflowTaskPollsSyncMatched'),
     persistence_requests: counted('persistenceRequests'),
+    // The server's mutable-state cache: a miss reads the conversation's workflow state from the database.
+    history_cache: { lookups: counted('cacheRequests'), misses: counted('cacheMisses') },
   };
 }
 
@@ -616,7 +614,7 @@ function printTable(r: any) {
   add('replies sent /s', (s) => s.replies.sent_per_s);
   add('reply end-to-end p50 / p99 ms', (s) => `${s.replies.end_to_end_ms.p50} / ${s.replies.end_to_end_ms.p99}`);
   for (const k of Object.keys(r.scenarios[0].cpu_seconds)) add(`cpu s: ${k}`, (s) => s.cpu_seconds[k]);
-  add('workflow tasks past sticky timeout', (s) => s.workflow_tasks_sticky_timed_out ?? 'n/a');
+  add('workflow tasks past sticky timeout', (s) => s.server_work.workflow_tasks_past_sticky_timeout ?? 'n/a');
   add('workflow tasks timed out (started, not completed in 10 s)', (s) => s.server_work.workflow_tasks_timed_out ?? 'n/a');
   add('workflow tasks per message (sync-matched)', (s) =>
     s.server_work.workflow_tasks_completed === null
@@ -624,7 +622,7 @@ function printTable(r: any) {
       : `${round(s.server_work.workflow_tasks_completed / s.inbound.committed, 2)} (${round((100 * s.server_work.workflow_tasks_sync_matched!) / Math.max(1, s.server_work.workflow_tasks_polled!))} %)`,
   );
   add('persistence requests per message', (s) => (s.server_work.persistence_requests === null ? 'n/a' : round(s.server_work.persistence_requests / s.inbound.committed, 1)));
-  add('server state cache misses / lookups', (s) => (s.history_cache.lookups === null ? 'n/a' : `${s.history_cache.misses} / ${s.history_cache.lookups}`));
+  add('server state cache misses / lookups', (s) => (s.server_work.history_cache.lookups === null ? 'n/a' : `${s.server_work.history_cache.misses} / ${s.server_work.history_cache.lookups}`));
   const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
