@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
         const log = createLogger(config.LOG_LEVEL);
         const deps = connectDeps(config);
         const api = await startApi(config, log, deps);
-        log.info('api listening', { url: api.url });
+        log.info('api listening', { url: api.url, ...(api.metricsUrl ? { metrics: api.metricsUrl } : {}) });
         return { stop: async () => (await api.stop(), await deps.db.destroy()) };
       });
     case 'worker':

@@ -8,6 +8,11 @@ import { parseKey, SecretBox } from './crypto/secret-box';
  */
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.string().url();
+/** Where a metrics endpoint listens: host:port, the host an IPv6 address in brackets. */
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
 export const configSchema = z.object({
   DATABASE_URL: url.describe('PostgreSQL connection string, e.g. postgres://user@host:5432/pingback'),
@@ -54,11 +59,9 @@ export const configSchema = z.object({
     .default('false')
     .transform((v) => v === 'true'),
   /** host:port where the worker serves the Temporal SDK's metrics for Prometheus (/metrics); off when unset. */
-  WORKER_METRICS_ADDRESS: z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
-    .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535')
-    .optional(),
+  WORKER_METRICS_ADDRESS: listenAddress.optional(),
+  /** host:port where the api serves its own metrics (webhooks, Temporal signals) for Prometheus; off when unset. */
+  API_METRICS_ADDRESS: listenAddress.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -8,6 +8,7 @@ import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
 import { installWorkerRuntime, WorkerGroup } from './temporal/worker';
+import { createApiMetrics, serveMetrics } from './metrics/api-metrics';
 
 export interface Running {
   stop(): Promise<void>;
@@ -20,19 +21,32 @@ export function connectDeps(config: Config) {
   return { db, temporal, secrets };
 }
 
-export async function startApi(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running & { url: string }> {
-  const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS);
-  const app = createApp({ ...deps, signaller, config, log });
+export async function startApi(
+  config: Config,
+  log: Logger,
+  deps: { db: Db; temporal: Client; secrets: SecretBox },
+): Promise<Running & { url: string; metricsUrl?: string }> {
+  const metrics = config.API_METRICS_ADDRESS ? createApiMetrics() : undefined;
+  const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
+  const app = createApp({ ...deps, signaller, config, log, metrics });
+  const metricsServer = metrics ? await serveMetrics(config.API_METRICS_ADDRESS!, metrics.registry) : undefined;
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, resolve);
+  }).catch(async (err) => {
+    await metricsServer?.stop();
+    throw err;
   });
   const { port } = server.address() as { port: number };
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
   return {
     url: `http://${host}:${port}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    metricsUrl: metricsServer?.url,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await metricsServer?.stop();
+    },
   };
 }
 

@@ -21,7 +21,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.proxy = true;
 
   app.use(async (ctx, next) => {
-    const started = Date.now();
+    const started = performance.now();
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -41,8 +41,10 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
       ctx.status = appErr.status;
       ctx.body = { error: { code: appErr.code, message: appErr.message, ...(appErr.details ? { details: appErr.details } : {}) } };
     }
+    const ms = performance.now() - started;
+    if (deps.metrics && ctx.path.startsWith('/webhooks/')) deps.metrics.webhook(ctx.method, ctx.path, ctx.status, ms / 1000);
     // Paths only: query strings and bodies can carry secrets.
-    deps.log.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started });
+    deps.log.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) });
   });
 
   const root = new Router();

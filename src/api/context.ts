@@ -5,6 +5,7 @@ import type { Db } from '../db/knex';
 import type { ConversationSignaller } from '../temporal/conversations';
 import type { Logger } from '../log';
 import type { ChannelLookup } from '../ingress/channel-lookup';
+import type { ApiMetrics } from '../metrics/api-metrics';
 
 /** What every route handler can reach; built once per process. */
 export interface AppDeps {
@@ -26,6 +27,8 @@ export interface AppDeps {
   log: Logger;
   /** Channel reads for the webhook ingress (cached; see ChannelLookup). */
   channelLookup: ChannelLookup;
+  /** The api's own metrics, when API_METRICS_ADDRESS serves them. */
+  metrics?: ApiMetrics;
 }
 
 export interface AuthState {

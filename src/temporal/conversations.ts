@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ConversationStatusChange } from '../../workflows/definitions';
 import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../channels/types';
 import { AppError } from '../errors';
+import type { SignalKind } from '../metrics/api-metrics';
 import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal } from '../../workflows/conversation';
 import { conversationWorkflowId } from './ids';
 import { AccountIdKey, ChannelIdKey, ChannelTypeKey, ConversationStatusKey } from './search-attributes';
@@ -31,11 +32,28 @@ export interface ConversationSignaller {
  * Resolves only once Temporal has accepted; otherwise throws a 503 AppError, so
  * the platform (or the agent's client) retries.
  */
-export function conversationSignaller(client: Client, taskQueue: string, timeoutMs: number): ConversationSignaller {
-  async function signalWithStart(ref: ConversationRef, send: (opts: { workflowId: string }) => Promise<unknown>) {
+export function conversationSignaller(
+  client: Client,
+  taskQueue: string,
+  timeoutMs: number,
+  /** Told how long each signal took and how it ended (the api's metrics). */
+  observe: (kind: SignalKind, outcome: 'ok' | 'not_found' | 'error', seconds: number) => void = () => undefined,
+): ConversationSignaller {
+  const timed = async <T>(kind: SignalKind, call: () => Promise<T>, outcome: (result: T) => 'ok' | 'not_found' = () => 'ok'): Promise<T> => {
+    const started = performance.now();
+    try {
+      const result = await call();
+      observe(kind, outcome(result), (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      observe(kind, 'error', (performance.now() - started) / 1000);
+      throw err;
+    }
+  };
+  async function signalWithStart(kind: SignalKind, ref: ConversationRef, send: (opts: { workflowId: string }) => Promise<unknown>) {
     const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
     try {
-      await client.withDeadline(Date.now() + timeoutMs, () => send({ workflowId }));
+      await timed(kind, () => client.withDeadline(Date.now() + timeoutMs, () => send({ workflowId })));
     } catch (err) {
       throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', undefined, err);
     }
@@ -55,15 +73,15 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
   });
   return {
     inbound: (ref, message) =>
-      signalWithStart(ref, ({ workflowId }) =>
+      signalWithStart('inbound', ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: inboundSignal, signalArgs: [message] }),
       ),
     reply: (ref, messageId) =>
-      signalWithStart(ref, ({ workflowId }) =>
+      signalWithStart('reply', ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: replySignal, signalArgs: [{ messageId }] }),
       ),
     status: (ref, change) =>
-      signalWithStart(ref, ({ workflowId }) =>
+      signalWithStart('status', ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, {
           ...base(ref, workflowId, change.status),
           signal: conversationStatusSignal,
@@ -72,11 +90,19 @@ export function conversationSignaller(client: Client, taskQueue: string, timeout
       ),
     messageStatus: async (ref, update) => {
       const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
+      const signal = async () => {
+        try {
+          await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).signal(messageStatusSignal, update));
+          return 'signalled' as const;
+        } catch (err) {
+          // An answer from Temporal, not a failure of it.
+          if (err instanceof WorkflowNotFoundError) return 'no_conversation' as const;
+          throw err;
+        }
+      };
       try {
-        await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).signal(messageStatusSignal, update));
-        return 'signalled';
+        return await timed('message_status', signal, (r) => (r === 'signalled' ? 'ok' : 'not_found'));
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return 'no_conversation';
         throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the status; retry later', undefined, err);
       }
     },

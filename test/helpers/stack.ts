@@ -1,11 +1,9 @@
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { createApp } from '../../src/api/app';
 import { configSchema, Config, secretBoxFrom } from '../../src/config';
 import { createDb, Db } from '../../src/db/knex';
 import { Logger, silentLogger } from '../../src/log';
-import { conversationSignaller } from '../../src/temporal/conversations';
+import { startApi } from '../../src/processes';
 import { WorkerGroup } from '../../src/temporal/worker';
 import { freePort } from '../../src/dev/dev-server';
 import { quietTemporalRuntime } from './runtime';
@@ -15,6 +13,8 @@ export const TEST_ENCRYPTION_KEY = 'a1'.repeat(32);
 
 export interface Stack {
   url: string;
+  /** The api's Prometheus endpoint, when API_METRICS_ADDRESS was given. */
+  metricsUrl?: string;
   db: Db;
   temporal: Client;
   config: Config;
@@ -53,7 +53,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9',
     META_GRAPH_BASE_URL: 'http://127.0.0.1:9',
     X_API_BASE_URL: 'http://127.0.0.1:9',
-    PORT: '0',
+    PORT: String(port),
     HOST: '127.0.0.1',
     ...overrides,
   });
@@ -62,10 +62,8 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const log = captureLogger();
-  const signaller = conversationSignaller(temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS);
-  const app = createApp({ db, secrets, temporal, signaller, config, log });
-  const server = http.createServer(app.callback());
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  // The api as `pingback api` starts it (metrics included, when the config asks for them).
+  const api = await startApi(config, log, { db, secrets, temporal });
 
   let running: { workers: WorkerGroup; done: Promise<void> } | undefined;
   const startWorker = async () => {
@@ -88,7 +86,8 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   if (opts.worker !== false) await startWorker();
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: api.url,
+    metricsUrl: api.metricsUrl,
     db,
     temporal,
     config,
@@ -98,7 +97,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     workers: () => running?.workers,
     async stop() {
       await stopWorker();
-      await new Promise((r) => server.close(r));
+      await api.stop();
       await connection.close();
       await db.destroy();
     },

@@ -23,13 +23,13 @@ test('worker settings: defaults, and a value out of range names the variable', (
   expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', WORKER_INSTANCES: '65' })).toThrow(/^WORKER_INSTANCES /);
 });
 
-test('worker metrics address: host:port or off', () => {
+test.each(['WORKER_METRICS_ADDRESS', 'API_METRICS_ADDRESS'] as const)('%s: host:port or off', (name) => {
   const base = { DATABASE_URL: 'postgres://x@h/db' };
-  expect(loadConfig(base).WORKER_METRICS_ADDRESS).toBeUndefined();
-  expect(loadConfig({ ...base, WORKER_METRICS_ADDRESS: '0.0.0.0:9464' }).WORKER_METRICS_ADDRESS).toBe('0.0.0.0:9464');
-  expect(loadConfig({ ...base, WORKER_METRICS_ADDRESS: '[::]:9464' }).WORKER_METRICS_ADDRESS).toBe('[::]:9464');
-  expect(() => loadConfig({ ...base, WORKER_METRICS_ADDRESS: '9464' })).toThrow(/^WORKER_METRICS_ADDRESS must be host:port/);
-  expect(() => loadConfig({ ...base, WORKER_METRICS_ADDRESS: 'localhost:99999' })).toThrow(/^WORKER_METRICS_ADDRESS port must be at most/);
+  expect(loadConfig(base)[name]).toBeUndefined();
+  expect(loadConfig({ ...base, [name]: '0.0.0.0:9464' })[name]).toBe('0.0.0.0:9464');
+  expect(loadConfig({ ...base, [name]: '[::]:9464' })[name]).toBe('[::]:9464');
+  expect(() => loadConfig({ ...base, [name]: '9464' })).toThrow(new RegExp(`^${name} must be host:port`));
+  expect(() => loadConfig({ ...base, [name]: 'localhost:99999' })).toThrow(new RegExp(`^${name} port must be at most`));
 });
 
 test('workflow sandbox switches: off by default, turned on by name, anything else refused', () => {

@@ -1,0 +1,75 @@
+import http from 'node:http';
+import { CHANNEL_TYPES } from '../channels/types';
+import { Registry } from './registry';
+
+/**
+ * What an operator watches on the ingress: how many webhooks each platform sent and how they
+ * were answered, how long the answer took, and how much of that was Temporal accepting the
+ * signal (the rest is PingBack's own work: lookup, verification, parsing). Platforms judge an
+ * endpoint by its answers; a 5xx here is a redelivery the platform will make.
+ */
+export interface ApiMetrics {
+  registry: Registry;
+  /** A finished request to /webhooks/<type>/…, by the channel type in its path. */
+  webhook(method: string, path: string, status: number, seconds: number): void;
+  /** One signal(-with-start) to a conversation workflow, `ok` once Temporal accepted it. */
+  signal(kind: SignalKind, outcome: 'ok' | 'not_found' | 'error', seconds: number): void;
+}
+
+export type SignalKind = 'inbound' | 'reply' | 'status' | 'message_status';
+
+/** Seconds: a webhook is answered in milliseconds normally, in seconds when Temporal is struggling. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createApiMetrics(): ApiMetrics {
+  const registry = new Registry();
+  const requests = registry.counter('pingback_webhook_requests_total', 'Webhook requests answered, by channel type, method and HTTP status.');
+  const duration = registry.histogram('pingback_webhook_duration_seconds', 'Time from a webhook request to its answer, by channel type.', LATENCY_BUCKETS);
+  const signals = registry.histogram(
+    'pingback_temporal_signal_duration_seconds',
+    'Time Temporal took to accept a signal to a conversation workflow (or refuse it), by kind and outcome.',
+    LATENCY_BUCKETS,
+  );
+  return {
+    registry,
+    webhook(method, path, status, seconds) {
+      const channelType = webhookChannelType(path);
+      // GET is a platform's handshake (Meta's verification, X's CRC check); POST delivers events.
+      requests.inc({ channel_type: channelType, method: method === 'GET' ? 'GET' : 'POST', status: String(status) });
+      duration.observe({ channel_type: channelType }, seconds);
+    },
+    signal(kind, outcome, seconds) {
+      signals.observe({ kind, outcome }, seconds);
+    },
+  };
+}
+
+/** The channel type a webhook path names; anything else is `unknown`, so a scanner cannot mint new series. */
+function webhookChannelType(path: string): string {
+  const type = path.split('/')[2] ?? '';
+  return (CHANNEL_TYPES as readonly string[]).includes(type) ? type : 'unknown';
+}
+
+/** Serves the registry at GET /metrics on `address` (host:port), apart from the public API. */
+export async function serveMetrics(address: string, registry: Registry): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(registry.render());
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'not_found', message: 'metrics are served at GET /metrics' } }));
+  });
+  const split = address.lastIndexOf(':');
+  const host = address.slice(0, split).replace(/^\[(.*)\]$/, '$1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(address.slice(split + 1)), host, resolve);
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
