@@ -24,7 +24,7 @@ import { silentLogger } from '../../src/log';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { conversationWorkflowId } from '../../src/temporal/ids';
 import { sandboxSettingsFromEnv, workflowSandbox } from '../../src/temporal/workflow-sandbox';
-import { cpuSeconds, cpuSecondsOf, openLoop, peakRssMb, peakRssMbOfTree, percentile, round, summary } from './stats';
+import { cpuSeconds, cpuSecondsOf, histogramBuckets, histogramQuantile, median, medianOf, openLoop, peakRssMb, peakRssMbOfTree, percentile, round, stolenSeconds, summary } from './stats';
 import { probeConversation, probeMessage } from './probe-workflow';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -39,6 +39,10 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '10' },
     conversations: { type: 'string', default: '100,10000' },
     'reply-rate': { type: 'string', default: '10' },
+    // The probe and each live scenario are measured this many times, taking turns (probe, 100, 10,000,
+    // probe, 100, ...), so each round's ratios compare figures taken a minute apart on the same host;
+    // the verdict is the median round's. One run of each, minutes apart, swung the ratios 2x either way.
+    rounds: { type: 'string', default: '3' },
     // PingBack worker processes; conversations stick to the one that first ran them.
     workers: { type: 'string', default: '1' },
     // SDK workers in each worker process (WORKER_INSTANCES); unset: PingBack's default.
@@ -53,6 +57,8 @@ const RATE = Number(opts.rate);
 const SECONDS = Number(opts.seconds);
 const WARMUP_SECONDS = Number(opts.warmup);
 const REPLY_RATE = Number(opts['reply-rate']);
+const ROUNDS = Number(opts.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds: a positive integer');
 const CONVERSATION_COUNTS = opts.conversations!.split(',').map(Number);
 // Messages are spread over a scenario's conversations by a stride coprime with their count.
 if (CONVERSATION_COUNTS.some((n) => !(n > 0) || n % 7919 === 0)) throw new Error('--conversations: positive counts, none a multiple of 7919');
@@ -78,6 +84,7 @@ async function main() {
   const db = createDb(databaseUrl, { max: 20 });
   const fake = await TelegramFake.start({ allowHttpWebhooks: true });
   const apiPort = await freePort();
+  const apiMetricsAddress = `127.0.0.1:${await freePort()}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
@@ -89,6 +96,8 @@ async function main() {
     PORT: String(apiPort),
     PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
     LOG_LEVEL: 'warn',
+    // The api's own metrics: how much of each acknowledgement was Temporal accepting the signal.
+    API_METRICS_ADDRESS: apiMetricsAddress,
     // Worker settings from the environment reach PingBack's worker (WORKER_STICKY_QUEUE_TIMEOUT_MS=… npm run bench).
     ...WORKER_ENV,
     ...(opts['worker-instances'] ? { WORKER_INSTANCES: opts['worker-instances'] } : {}),
@@ -112,21 +121,32 @@ async function main() {
 
     // The ceiling first, on a fresh server, so no backlog of PingBack's own skews it.
     const pids = { api: api.pid!, workers: workers.map((w) => w.pid!), temporal: temporal.process.pid! };
-    const probe = await runProbe(temporal.address, db, pids, temporal.metricsUrl);
+    const probe = await startProbe(temporal.address, db, pids, temporal.metricsUrl);
     await warmUp(fake, token, db, channelId);
-    const scenarios = [];
-    const common = { base, db, fake, token, apiKey, channelId, pids, metricsUrl: temporal.metricsUrl };
-    for (const [k, count] of CONVERSATION_COUNTS.entries()) {
-      // Steady state: every conversation exists (as in a running inbox) before messages spread over all of them.
-      const chatBase = 1_000_000 * (k + 1);
-      await seedConversations(fake, token, db, channelId, chatBase, count);
-      const settled = await settle(pids, `seeding ${count} conversations`);
-      scenarios.push({ ...(await runScenario({ ...common, conversations: count, chatBase, kind: 'live' })), settled });
+    const common = { base, db, fake, token, apiKey, channelId, pids, metricsUrl: temporal.metricsUrl, apiMetricsUrl: `http://${apiMetricsAddress}/metrics` };
+    // Steady state: every conversation exists (as in a running inbox) before messages spread over all of them.
+    const live = CONVERSATION_COUNTS.map((count, k) => ({ ...common, conversations: count, chatBase: 1_000_000 * (k + 1), kind: 'live' as const }));
+    for (const s of live) await seedConversations(fake, token, db, channelId, s.chatBase, s.conversations);
+    let settled = await settle(pids, `seeding ${CONVERSATION_COUNTS.join(' and ')} conversations`);
+    const rounds: Round[] = [];
+    try {
+      for (let r = 0; r < ROUNDS; r++) {
+        log(`round ${r + 1} of ${ROUNDS}`);
+        const probeResult = { ...(await probe.measure(r)), settled };
+        settled = await settle(pids, "the probe's measured phase");
+        const scenarios = [];
+        for (const s of live) {
+          scenarios.push({ ...(await runScenario({ ...s, round: r })), settled });
+          settled = await settle(pids, `${s.conversations} conversations`);
+        }
+        rounds.push({ round: r + 1, probe: probeResult, scenarios, ratios: roundRatios(probeResult, scenarios) });
+      }
+    } finally {
+      await probe.stop();
     }
     // The worst case, for context: every message is a new customer's first, so starts a workflow.
     const newCount = CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1];
-    const settled = await settle(pids, 'the previous scenario');
-    scenarios.push({ ...(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new' })), settled });
+    const fresh = { ...(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new', round: 0 })), settled };
     const memory = {
       api_peak_rss_mb: peakRssMb(api.pid!),
       worker_peak_rss_mb: Math.max(...workers.map((w) => peakRssMb(w.pid!) ?? 0)),
@@ -135,23 +155,22 @@ async function main() {
     await settle(pids, 'the last scenario');
     const direct = await runDirect(db, env, { channelId, accountId, secret });
 
-    const live = scenarios.filter((x) => x.kind === 'live');
-    const first = live[0];
-    const last = live[live.length - 1];
-    const fresh = scenarios[scenarios.length - 1];
+    // The verdict: each ratio's median over the rounds (each round compares figures taken minutes apart at most).
     const ratios = {
-      commit_rate_vs_probe: round(first.inbound.committed_per_s / probe.committed_per_s, 2),
-      ingress_p99_vs_probe_signal_p99: round(first.inbound.ack_ms.p99 / probe.signal_ms.p99, 2),
-      rate_many_vs_few_conversations: round(last.inbound.committed_per_s / first.inbound.committed_per_s, 2),
-      // No target: what a flood of new customers costs (one workflow start per message).
-      rate_all_new_vs_few_conversations: round(fresh.inbound.committed_per_s / first.inbound.committed_per_s, 2),
+      commit_rate_vs_probe: round(median(rounds.map((r) => r.ratios.commit_rate_vs_probe)), 2),
+      ingress_p99_vs_probe_signal_p99: round(median(rounds.map((r) => r.ratios.ingress_p99_vs_probe_signal_p99)), 2),
+      rate_many_vs_few_conversations: round(median(rounds.map((r) => r.ratios.rate_many_vs_few_conversations)), 2),
+      // No target: what a flood of new customers costs (one workflow start per message), against the rounds' median.
+      rate_all_new_vs_few_conversations: round(fresh.inbound.committed_per_s / median(rounds.map((r) => r.scenarios[0].inbound.committed_per_s)), 2),
     };
     const report = {
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), node: process.version },
-      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)), worker_nice: WORKER_NICE, worker_env: WORKER_ENV },
-      scenarios,
+      settings: { temporal: opts.temporal, offered_rate_per_s: RATE, seconds: SECONDS, rounds: ROUNDS, reply_rate_per_s: REPLY_RATE, workers: Number(opts.workers), worker_instances: Number(opts['worker-instances'] ?? configSchema.shape.WORKER_INSTANCES.parse(undefined)), worker_nice: WORKER_NICE, worker_env: WORKER_ENV },
+      // Each figure the median of its rounds' (the rounds themselves below); then the all-new scenario, run once.
+      scenarios: [...live.map((_, k) => medianOf(rounds.map((r) => r.scenarios[k]))), fresh],
+      probe: medianOf(rounds.map((r) => r.probe)),
+      rounds,
       memory,
-      probe,
       direct_to_postgres: direct,
       ratios,
       targets: {
@@ -259,8 +278,12 @@ interface ScenarioInput {
   pids: { api: number; workers: number[]; temporal: number };
   /** The Temporal server's Prometheus endpoint (dev server only). */
   metricsUrl?: string;
+  /** PingBack's api's Prometheus endpoint (API_METRICS_ADDRESS). */
+  apiMetricsUrl: string;
   /** live: the conversations exist and messages spread over all of them; new: every message starts one. */
   kind: 'live' | 'new';
+  /** 0-based: each round's messages go on where the last round's stopped, and are told apart by their text. */
+  round: number;
 }
 
 /** Spreads message i over all `count` conversations (7919 is prime, so coprime with any count of 10s). */
@@ -283,7 +306,7 @@ async function settle(pids: ScenarioInput['pids'], what: string, timeoutMs = 120
     await new Promise((r) => setTimeout(r, 1000));
     const current = read();
     // The benchmark's own process too: the probe's worker runs in it.
-    const busy = (Object.keys(current) as Array<keyof CpuSeconds>).reduce((sum, k) => sum + current[k] - last[k], 0);
+    const busy = (Object.keys(current) as Array<keyof CpuSeconds>).filter((k) => k !== 'host_steal').reduce((sum, k) => sum + current[k] - last[k], 0);
     last = current;
     // Two quiet seconds in a row, so a lull in a long tail does not count as the end of it.
     idleSeconds = busy < SETTLED_CORES ? idleSeconds + 1 : 0;
@@ -310,6 +333,8 @@ function cpuReader(pids: ScenarioInput['pids']) {
       // All of this machine's PostgreSQL: PingBack's, the benchmark's own polling, and the full server's persistence.
       postgres: cpuSecondsOf('postgres'),
       bench_and_platform_fake: (self.user + self.system) / 1e6,
+      // Time the hypervisor ran other guests while this VM's CPUs wanted to run: a shared host's noise.
+      host_steal: stolenSeconds(),
     };
   };
 }
@@ -335,11 +360,15 @@ async function runScenario(s: ScenarioInput) {
   let replyRefused = 0;
   const cpu = cpuMeter(s.pids);
   const countersBefore = await serverCounters(s.metricsUrl);
+  const apiBefore = await apiTimings(s.apiMetricsUrl);
   const started = now();
+  const offset = s.round * Math.round(RATE * SECONDS);
+  const text = `round ${s.round + 1} message `;
   const inbound = openLoop(RATE, SECONDS, async (i) => {
-    const chatId = s.chatBase + (s.kind === 'live' ? (i * STRIDE) % s.conversations : i % s.conversations);
+    const n = offset + i;
+    const chatId = s.chatBase + (s.kind === 'live' ? (n * STRIDE) % s.conversations : n % s.conversations);
     const t0 = now();
-    const r = await s.fake.customerSends(s.token, { chatId, firstName: 'Bench', text: `message ${i}` }).catch(() => undefined);
+    const r = await s.fake.customerSends(s.token, { chatId, firstName: 'Bench', text: `${text}${i}` }).catch(() => undefined);
     // Not acknowledged (5xx or no answer in time): the platform would deliver it again later.
     if (r?.status !== 200) return void refused++;
     const ack = now() - t0;
@@ -366,9 +395,10 @@ async function runScenario(s: ScenarioInput) {
   const load = await inbound;
   await outbound;
 
-  const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations, 'message ');
+  const rows = await waitForRows(s.db, s.channelId, sentAt.size, s.chatBase, s.conversations, text);
   const cpuUsed = cpu();
   const countersAfter = await serverCounters(s.metricsUrl);
+  const apiAfter = await apiTimings(s.apiMetricsUrl);
   const e2e: number[] = [];
   let lastCommit = 0;
   for (const r of rows) {
@@ -393,6 +423,11 @@ async function runScenario(s: ScenarioInput) {
       ack_ms: summary(ackMs),
       // Where in the run the slow acknowledgements fell: p99 of each second's webhooks.
       ack_p99_ms_by_second: Array.from(ackBySecond, (v) => (v ? round(percentile(v, 99)) : null)),
+      // Inside the api, from its metrics (as fine as their buckets): the whole answer, and Temporal accepting the signal.
+      api_side_p99_ms: {
+        webhook: msOrNull(histogramQuantile(0.99, apiBefore.webhook, apiAfter.webhook)),
+        temporal_signal: msOrNull(histogramQuantile(0.99, apiBefore.signal, apiAfter.signal)),
+      },
       committed: rows.length,
       committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
       end_to_end_ms: summary(e2e),
@@ -411,6 +446,17 @@ async function runScenario(s: ScenarioInput) {
     },
   };
 }
+
+/** The api's histograms of Telegram webhook answers and of the inbound signals they made. */
+async function apiTimings(url: string) {
+  const text = await (await fetch(url)).text();
+  return {
+    webhook: histogramBuckets(text, 'pingback_webhook_duration_seconds', { channel_type: 'telegram' }),
+    signal: histogramBuckets(text, 'pingback_temporal_signal_duration_seconds', { kind: 'inbound', outcome: 'ok' }),
+  };
+}
+
+const msOrNull = (seconds: number | null) => (seconds === null ? null : round(seconds * 1000));
 
 /**
  * Counters read from the dev server's Prometheus endpoint: workflow tasks that timed out before a
@@ -488,9 +534,12 @@ async function waitForRows(db: Db, channelId: string, expected: number, chatBase
   }>;
 }
 
-/** The ceiling: an in-process client signal-with-starting a minimal workflow that inserts each message. */
-async function runProbe(address: string, db: Db, pids: ScenarioInput['pids'], metricsUrl?: string) {
-  log(`probe: ${RATE}/s for ${SECONDS}s across ${PROBE_CONVERSATIONS} conversations, ${PROBE_SENDERS} senders`);
+/**
+ * The ceiling: an in-process client signal-with-starting a minimal workflow that inserts each
+ * message. Started (and warmed up) once; `measure` runs one measured phase per round.
+ */
+async function startProbe(address: string, db: Db, pids: ScenarioInput['pids'], metricsUrl?: string) {
+  log(`probe: ${RATE}/s for ${SECONDS}s across ${PROBE_CONVERSATIONS} conversations, ${PROBE_SENDERS} senders, ${ROUNDS} round(s)`);
   await db.raw(`CREATE TABLE IF NOT EXISTS bench_probe (
     id text PRIMARY KEY, conversation text NOT NULL, text text NOT NULL, committed_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
   const connection = await NativeConnection.connect({ address });
@@ -508,9 +557,10 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids'], me
       },
     },
   });
+  // It keeps polling, idle, while PingBack is measured (as PingBack's worker idles while the probe is).
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address }) });
-  // The warm-up and the measured run message the same 500 conversations, so the probe is
+  // The warm-up and the measured runs message the same 500 conversations, so the probe is
   // measured in steady state as PingBack is: its conversations exist before the clock starts.
   const conversations = randomBytes(4).toString('hex');
   const signalWithStart = (run: string, i: number) =>
@@ -533,50 +583,79 @@ async function runProbe(address: string, db: Db, pids: ScenarioInput['pids'], me
   let acknowledged = 0;
   await openLoop(RATE, Math.max(WARMUP_SECONDS, PROBE_CONVERSATIONS / RATE), async (i) => void (await signalWithStart(warm, i), acknowledged++));
   await probeRows(warm, acknowledged);
-  const settled = await settle(pids, "the probe's warm-up");
-  const run = randomBytes(4).toString('hex');
-  const signalMs: number[] = [];
-  const sentAt = new Map<string, number>();
-  let slots = PROBE_SENDERS;
-  const waiters: Array<() => void> = [];
-  const cpu = cpuMeter(pids);
-  const countersBefore = await serverCounters(metricsUrl);
-  const started = now();
-  const load = await openLoop(RATE, SECONDS, async (i) => {
-    if (slots === 0) await new Promise<void>((r) => waiters.push(r));
-    slots--;
-    try {
-      const t0 = now();
-      await signalWithStart(run, i);
-      signalMs.push(now() - t0);
-      sentAt.set(`${run}-${i}`, t0);
-    } finally {
-      slots++;
-      waiters.shift()?.();
-    }
-  });
-  const rows = await probeRows(run, sentAt.size);
-  // The probe's client and worker live in the benchmark's process (PingBack's are idle meanwhile).
-  const cpuUsed = cpu();
-  const countersAfter = await serverCounters(metricsUrl);
-  // Each conversation's last workflow task (the activity's result) comes after its row: a worker
-  // shut down before those left them on its sticky queue, to time out into PingBack's first scenario.
-  await settle(pids, "the probe's measured phase");
-  worker.shutdown();
-  await running;
-  await connection.close();
-  await client.connection.close();
-  const lastCommit = Math.max(...rows.map((r) => new Date(r.committed_at).getTime()));
+  await settle(pids, "the probe's warm-up");
+
+  async function measure(roundIndex: number) {
+    const run = randomBytes(4).toString('hex');
+    const signalMs: number[] = [];
+    const sentAt = new Map<string, number>();
+    let slots = PROBE_SENDERS;
+    const waiters: Array<() => void> = [];
+    const cpu = cpuMeter(pids);
+    const countersBefore = await serverCounters(metricsUrl);
+    const started = now();
+    // Each round's messages continue where the last round's left off, over the same conversations.
+    const offset = roundIndex * Math.round(RATE * SECONDS);
+    const load = await openLoop(RATE, SECONDS, async (i) => {
+      if (slots === 0) await new Promise<void>((r) => waiters.push(r));
+      slots--;
+      try {
+        const t0 = now();
+        await signalWithStart(run, offset + i);
+        signalMs.push(now() - t0);
+        sentAt.set(`${run}-${offset + i}`, t0);
+      } finally {
+        slots++;
+        waiters.shift()?.();
+      }
+    });
+    const rows = await probeRows(run, sentAt.size);
+    // The probe's client and worker live in the benchmark's process (PingBack's are idle meanwhile).
+    const cpuUsed = cpu();
+    const countersAfter = await serverCounters(metricsUrl);
+    const lastCommit = Math.max(...rows.map((r) => new Date(r.committed_at).getTime()));
+    return {
+      offered: load.offered,
+      signal_ms: summary(signalMs),
+      signals_per_s: round(signalMs.length / (load.elapsedMs / 1000)),
+      committed: rows.length,
+      committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
+      end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
+      cpu_seconds: { temporal: cpuUsed.temporal, postgres: cpuUsed.postgres, probe_client_and_worker: cpuUsed.bench_and_platform_fake, host_steal: cpuUsed.host_steal },
+      server_work: serverWork(countersBefore, countersAfter),
+    };
+  }
+
   return {
-    offered: load.offered,
-    signal_ms: summary(signalMs),
-    signals_per_s: round(signalMs.length / (load.elapsedMs / 1000)),
-    committed: rows.length,
-    committed_per_s: round(rows.length / ((lastCommit - started) / 1000)),
-    end_to_end_ms: summary(rows.map((r) => new Date(r.committed_at).getTime() - sentAt.get(r.id)!)),
-    cpu_seconds: { temporal: cpuUsed.temporal, postgres: cpuUsed.postgres, probe_client_and_worker: cpuUsed.bench_and_platform_fake },
-    server_work: serverWork(countersBefore, countersAfter),
-    settled,
+    measure,
+    async stop() {
+      // Each conversation's last workflow task (the activity's result) comes after its row; the
+      // caller has let the stack settle since, so shutting down leaves nothing on the sticky queue.
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+type ProbeResult = Awaited<ReturnType<Awaited<ReturnType<typeof startProbe>>['measure']>>;
+type ScenarioResult = Awaited<ReturnType<typeof runScenario>>;
+interface Round {
+  round: number;
+  probe: ProbeResult;
+  scenarios: ScenarioResult[];
+  ratios: ReturnType<typeof roundRatios>;
+}
+
+/** One round's ratios: PingBack's first live scenario against the probe, its last against its first. */
+function roundRatios(probe: ProbeResult, scenarios: ScenarioResult[]) {
+  const first = scenarios[0];
+  const last = scenarios[scenarios.length - 1];
+  return {
+    commit_rate_vs_probe: round(first.inbound.committed_per_s / probe.committed_per_s, 2),
+    ingress_p99_vs_probe_signal_p99: round(first.inbound.ack_ms.p99 / probe.signal_ms.p99, 2),
+    rate_many_vs_few_conversations: round(last.inbound.committed_per_s / first.inbound.committed_per_s, 2),
   };
 }
 
@@ -616,10 +695,12 @@ async function runDirect(db: Db, env: Record<string, string>, ch: { channelId: s
 }
 
 function printTable(r: any) {
-  const rows: string[][] = [['measure', ...r.scenarios.map((s: any) => `${s.conversations} ${s.kind} conversations`)]];
+  const rounds = r.settings.rounds > 1 ? ` (median of ${r.settings.rounds} rounds)` : '';
+  const rows: string[][] = [['measure', ...r.scenarios.map((s: any) => `${s.conversations} ${s.kind} conversations${s.kind === 'live' ? rounds : ''}`)]];
   const add = (name: string, f: (s: any) => unknown) => rows.push([name, ...r.scenarios.map((s: any) => String(f(s)))]);
   add('webhooks acknowledged /s', (s) => s.inbound.webhooks_per_s);
   add('ingress ack p50 / p99 ms', (s) => `${s.inbound.ack_ms.p50} / ${s.inbound.ack_ms.p99}`);
+  add('  in the api: answer / Temporal signal p99 ms', (s) => `${s.inbound.api_side_p99_ms.webhook} / ${s.inbound.api_side_p99_ms.temporal_signal}`);
   add('inbound committed /s', (s) => s.inbound.committed_per_s);
   add('inbound end-to-end p50 / p99 ms', (s) => `${s.inbound.end_to_end_ms.p50} / ${s.inbound.end_to_end_ms.p99}`);
   add('replies sent /s', (s) => s.replies.sent_per_s);
@@ -636,14 +717,20 @@ function printTable(r: any) {
   add('server state cache misses / lookups', (s) => (s.server_work.history_cache.lookups === null ? 'n/a' : `${s.server_work.history_cache.misses} / ${s.server_work.history_cache.lookups}`));
   const width = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((v, c) => v.padEnd(width[c])).join('  '));
-  console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
+  console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations${rounds}): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
   const pw = r.probe.server_work;
   if (pw.workflow_tasks_completed !== null) {
     console.log(`probe server work per message: ${round(pw.workflow_tasks_completed / r.probe.committed, 2)} workflow tasks (${round((100 * pw.workflow_tasks_sync_matched!) / Math.max(1, pw.workflow_tasks_polled!))} % sync-matched), ${round(pw.persistence_requests! / r.probe.committed, 1)} persistence requests; workflow tasks past the sticky timeout ${pw.workflow_tasks_past_sticky_timeout}, timed out ${pw.workflow_tasks_timed_out}`);
   }
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
   console.log(`memory: api ${r.memory.api_peak_rss_mb} MB, worker ${r.memory.worker_peak_rss_mb} MB (the largest worker), Temporal ${r.memory.temporal_peak_rss_mb} MB (peak RSS)`);
-  console.log(`ratios: ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
+  const [few, many] = [CONVERSATION_COUNTS[0], CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1]];
+  console.log(`\nround  probe p99 ms  ${few}: ack p99 ms  probe committed/s  ${few}: committed/s  ${many}: committed/s  host steal s  ratios (commit · ingress p99 · ${many} vs ${few})`);
+  for (const x of r.rounds) {
+    const steal = round(x.probe.cpu_seconds.host_steal + x.scenarios.reduce((sum: number, s: any) => sum + s.cpu_seconds.host_steal, 0));
+    console.log([x.round, x.probe.signal_ms.p99, x.scenarios[0].inbound.ack_ms.p99, x.probe.committed_per_s, x.scenarios[0].inbound.committed_per_s, x.scenarios[x.scenarios.length - 1].inbound.committed_per_s, steal, Object.values(x.ratios).join(' · ')].join('  '));
+  }
+  console.log(`ratios (median of the rounds'): ${JSON.stringify(r.ratios)}\ntargets met: ${JSON.stringify(r.targets)}`);
 }
 
 require('./../helpers/runtime').quietTemporalRuntime();

@@ -16,6 +16,26 @@ export const summary = (values: number[]) => ({
 
 export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/** The middle value (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Results of the same shape (one per round) folded into one: each number the median of its
+ * counterparts, other values (and lists, such as per-second series) the first result's.
+ */
+export function medianOf<T>(results: T[]): T {
+  const [first] = results;
+  if (typeof first === 'number') return round(median(results as number[]), 2) as T;
+  if (first === null || typeof first !== 'object' || Array.isArray(first)) return first;
+  return Object.fromEntries(
+    Object.keys(first).map((k) => [k, medianOf(results.map((r) => (r as Record<string, unknown>)[k]))]),
+  ) as T;
+}
+
 /**
  * Offers `rate` requests a second for `seconds`, whatever the responses do:
  * a slow system builds a backlog of requests in flight instead of slowing the
@@ -47,6 +67,39 @@ export async function openLoop(
   }
   await Promise.allSettled(pending);
   return { offered: total, dropped, elapsedMs: performance.now() - start };
+}
+
+/** One histogram's cumulative buckets from a Prometheus text page: `le` (upper bound) → count. */
+export function histogramBuckets(text: string, name: string, labels: Record<string, string>): Map<number, number> {
+  const buckets = new Map<number, number>();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`) || !want.every((l) => line.includes(l))) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le) buckets.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return buckets;
+}
+
+/**
+ * The q-quantile of the observations made between two readings of a histogram, interpolated
+ * within its bucket as Prometheus' histogram_quantile() does (so only as fine as the buckets).
+ */
+export function histogramQuantile(q: number, before: Map<number, number>, after: Map<number, number>): number | null {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total === 0) return null;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i] < rank) continue;
+    // Past the largest finite bound: all that can be said is "more than that".
+    if (bounds[i] === Infinity) return bounds[i - 1] ?? null;
+    const lower = i === 0 ? 0 : bounds[i - 1];
+    const below = i === 0 ? 0 : counts[i - 1];
+    return lower + ((bounds[i] - lower) * (rank - below)) / Math.max(1, counts[i] - below);
+  }
+  return null;
 }
 
 /** Peak resident memory of a process, from /proc (Linux). */
@@ -84,6 +137,16 @@ function childrenOf(pid: number): number[] {
 }
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds stolen from this VM by its hypervisor so far, over all CPUs (/proc/stat's steal). */
+export function stolenSeconds(): number {
+  try {
+    const fields = readProc('stat').split('\n')[0].trim().split(/\s+/);
+    return Number(fields[8]) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
 
 /** utime + stime + cutime + cstime: the process and the children it has waited for. */
 function ownCpuSeconds(pid: number): number {
