@@ -16,6 +16,20 @@ export const summary = (values: number[]) => ({
 
 export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/**
+ * Messages committed per second while commits flowed: the slope between the 10th and the 90th
+ * percentile commit times. Measured from the block's start to its last commit instead, a rate
+ * would read the last message's end-to-end latency as lost throughput (two systems that both
+ * committed everything offered differed by 1-3 % that way); the slope reads the same offered
+ * rate for both, and a backlog's drain rate for one that fell behind.
+ */
+export function steadyRate(commitTimesMs: number[]): number {
+  const t = [...commitTimesMs].sort((a, b) => a - b);
+  const lo = Math.floor(0.1 * (t.length - 1));
+  const hi = Math.ceil(0.9 * (t.length - 1));
+  return hi > lo && t[hi] > t[lo] ? (hi - lo) / ((t[hi] - t[lo]) / 1000) : NaN;
+}
+
 /** The middle value (the mean of the middle two for an even count). */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -25,11 +39,13 @@ export function median(values: number[]): number {
 
 /**
  * Results of the same shape (one per round) folded into one: each number the median of its
- * counterparts, other values (and lists, such as per-second series) the first result's.
+ * counterparts, each flag true only if true in all, other values (and lists, such as per-second
+ * series) the first result's.
  */
 export function medianOf<T>(results: T[]): T {
   const [first] = results;
   if (typeof first === 'number') return round(median(results as number[]), 2) as T;
+  if (typeof first === 'boolean') return results.every(Boolean) as T;
   if (first === null || typeof first !== 'object' || Array.isArray(first)) return first;
   return Object.fromEntries(
     Object.keys(first).map((k) => [k, medianOf(results.map((r) => (r as Record<string, unknown>)[k]))]),
