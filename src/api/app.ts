@@ -27,6 +27,11 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
       }
+      // The router's own answers (a known path, another method) come as plain text: same shape as every error.
+      if (ctx.status === 405) {
+        throw new AppError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`);
+      }
+      if (ctx.status === 501) throw new AppError(501, 'not_implemented', `${ctx.method} is not supported`);
     } catch (err) {
       const appErr = toAppError(err);
       if (appErr.status >= 500) {

@@ -1,5 +1,6 @@
 import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
+import { sample } from '../helpers/prometheus';
 import { createAccount, eventually, fakeBotToken, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
@@ -33,6 +34,10 @@ test('webhooks and the signals they became are counted and timed at API_METRICS_
   const forged = await request(stack.url, 'POST', `/webhooks/telegram/${ch.body.id}`, { json: { update_id: 1 }, headers: { 'x-telegram-bot-api-secret-token': 'wrong' } });
   expect(forged.status).toBe(401);
   expect((await request(stack.url, 'POST', '/webhooks/gopher/abc', { json: {} })).status).toBe(404);
+  // Telegram makes no handshake: a GET is refused, and counted as a GET.
+  const get = await request(stack.url, 'GET', `/webhooks/telegram/${ch.body.id}`);
+  expect(get.status).toBe(405);
+  expect(get.body.error).toEqual({ code: 'method_not_allowed', message: `GET is not allowed on /webhooks/telegram/${ch.body.id}; allowed: POST` });
   // An agent's reply is a signal too.
   const convs = await eventually(async () => {
     const r = await request(stack.url, 'GET', '/api/conversations', { token: apiKey });
@@ -47,7 +52,8 @@ test('webhooks and the signals they became are counted and timed at API_METRICS_
   expect(sample(text, 'pingback_webhook_requests_total', { channel_type: 'telegram', method: 'POST', status: '200' })).toBe(2);
   expect(sample(text, 'pingback_webhook_requests_total', { channel_type: 'telegram', method: 'POST', status: '401' })).toBe(1);
   expect(sample(text, 'pingback_webhook_requests_total', { channel_type: 'unknown', method: 'POST', status: '404' })).toBe(1);
-  expect(sample(text, 'pingback_webhook_duration_seconds_count', { channel_type: 'telegram' })).toBe(3);
+  expect(sample(text, 'pingback_webhook_requests_total', { channel_type: 'telegram', method: 'GET', status: '405' })).toBe(1);
+  expect(sample(text, 'pingback_webhook_duration_seconds_count', { channel_type: 'telegram' })).toBe(4);
   const inbound = { kind: 'inbound', outcome: 'ok' };
   expect(sample(text, 'pingback_temporal_signal_duration_seconds_count', inbound)).toBe(2);
   expect(sample(text, 'pingback_temporal_signal_duration_seconds_bucket', { ...inbound, le: '+Inf' })).toBe(2);
@@ -61,13 +67,3 @@ test('webhooks and the signals they became are counted and timed at API_METRICS_
   expect(other.status).toBe(404);
   expect(((await other.json()) as any).error.code).toBe('not_found');
 });
-
-/** The value of the one sample of `name` whose labels are exactly `labels`. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
-  for (const line of text.split('\n')) {
-    const m = line.match(/^([a-z_]+)\{([^}]*)\} ([0-9.eE+-]+)$/);
-    if (m && m[1] === name && m[2].split(',').sort().join(',') === want) return Number(m[3]);
-  }
-  return undefined;
-}
