@@ -39,12 +39,16 @@ export function median(values: number[]): number {
 
 /**
  * Results of the same shape (one per round) folded into one: each number the median of its
- * counterparts, each flag true only if true in all, other values (and lists, such as per-second
+ * counterparts (those that are numbers: null or NaN where a round had nothing to measure; null if
+ * none had), each flag true only if true in all, other values (and lists, such as per-second
  * series) the first result's.
  */
 export function medianOf<T>(results: T[]): T {
+  if (results.some((r) => typeof r === 'number')) {
+    const numbers = results.filter((r): r is T & number => typeof r === 'number' && Number.isFinite(r));
+    return (numbers.length ? round(median(numbers), 2) : null) as T;
+  }
   const [first] = results;
-  if (typeof first === 'number') return round(median(results as number[]), 2) as T;
   if (typeof first === 'boolean') return results.every(Boolean) as T;
   if (first === null || typeof first !== 'object' || Array.isArray(first)) return first;
   return Object.fromEntries(
@@ -83,18 +87,6 @@ export async function openLoop(
   }
   await Promise.allSettled(pending);
   return { offered: total, dropped, elapsedMs: performance.now() - start };
-}
-
-/** One histogram's cumulative buckets from a Prometheus text page: `le` (upper bound) → count. */
-export function histogramBuckets(text: string, name: string, labels: Record<string, string>): Map<number, number> {
-  const buckets = new Map<number, number>();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}_bucket{`) || !want.every((l) => line.includes(l))) continue;
-    const le = /le="([^"]+)"/.exec(line)?.[1];
-    if (le) buckets.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return buckets;
 }
 
 /**

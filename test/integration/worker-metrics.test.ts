@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
+import { sum } from '../helpers/prometheus';
 import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
 import { kill9, spawnWorker } from '../helpers/worker-process';
 
@@ -48,13 +49,3 @@ test('the worker serves Temporal SDK metrics for Prometheus at WORKER_METRICS_AD
   expect(text).toContain(`task_queue="${stack.config.TEMPORAL_TASK_QUEUE}"`);
   expect(text).toMatch(/^temporal_sticky_cache_size\{/m);
 });
-
-/** The sum of a metric's samples over all its label sets. */
-function sum(text: string, name: string): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const m = line.match(/^([a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$/);
-    if (m && m[1] === name) total += Number(m[2]);
-  }
-  return total;
-}
