@@ -472,7 +472,11 @@ const msOrNull = (seconds: number | null) => (seconds === null ? null : round(se
 async function serverCounters(metricsUrl: string | undefined): Promise<ServerCounters | undefined> {
   if (!metricsUrl) return undefined;
   const text = await (await fetch(metricsUrl)).text();
-  const c: ServerCounters = { stickyTimeouts: 0, workflowTaskTimeouts: 0, cacheRequests: 0, cacheMisses: 0, workflowTasksCompleted: 0, workflowTaskPolls: 0, workflowTaskPollsSyncMatched: 0, persistenceRequests: 0 };
+  const c: ServerCounters = {
+    stickyTimeouts: 0, workflowTaskTimeouts: 0, cacheRequests: 0, cacheMisses: 0, workflowTasksCompleted: 0, workflowTaskPolls: 0, workflowTaskPollsSyncMatched: 0, persistenceRequests: 0,
+    // The server's own time for a signal-with-start, from its frontend receiving it to answering.
+    signalWithStart: histogramBuckets(text, 'service_latency', { service_name: 'frontend', operation: 'SignalWithStartWorkflowExecution', namespace: 'default' }),
+  };
   for (const line of text.split('\n')) {
     const value = () => Number(line.slice(line.lastIndexOf(' ') + 1));
     const cacheLookup = line.includes('operation="HistoryCacheGetOrCreate"');
@@ -494,8 +498,11 @@ async function serverCounters(metricsUrl: string | undefined): Promise<ServerCou
 }
 
 function serverWork(before: ServerCounters | undefined, after: ServerCounters | undefined) {
-  const counted = (k: keyof ServerCounters) => (before && after ? after[k] - before[k] : null);
+  const counted = (k: Exclude<keyof ServerCounters, 'signalWithStart'>) => (before && after ? after[k] - before[k] : null);
   return {
+    // Against the client's view of the same calls (the probe's signal p99, the api's signal p99), the
+    // rest is the client's side: its process's event loop and CPU, gRPC, the loopback.
+    signal_with_start_p99_ms: before && after ? msOrNull(histogramQuantile(0.99, before.signalWithStart, after.signalWithStart)) : null,
     workflow_tasks_completed: counted('workflowTasksCompleted'),
     // Waited longer than WORKER_STICKY_QUEUE_TIMEOUT_MS for the worker caching their conversation:
     // each went to the shared queue and cost a replay of the whole history.
@@ -521,6 +528,7 @@ interface ServerCounters {
   workflowTaskPolls: number;
   workflowTaskPollsSyncMatched: number;
   persistenceRequests: number;
+  signalWithStart: Map<number, number>;
 }
 
 async function waitForRows(db: Db, channelId: string, expected: number, chatBase: number, count: number, contentPrefix: string) {
@@ -723,6 +731,7 @@ function printTable(r: any) {
   add('webhooks acknowledged /s', (s) => s.inbound.webhooks_per_s);
   add('ingress ack p50 / p99 ms', (s) => `${s.inbound.ack_ms.p50} / ${s.inbound.ack_ms.p99}`);
   add('  in the api: answer / Temporal signal p99 ms', (s) => `${s.inbound.api_side_p99_ms.webhook} / ${s.inbound.api_side_p99_ms.temporal_signal}`);
+  add('  in Temporal: signal-with-start p99 ms', (s) => s.server_work.signal_with_start_p99_ms ?? 'n/a');
   add('inbound committed /s (steady; to the last commit)', (s) => `${s.inbound.committed_per_s}; ${s.inbound.committed_per_s_to_last_commit}`);
   add('inbound end-to-end p50 / p99 ms', (s) => `${s.inbound.end_to_end_ms.p50} / ${s.inbound.end_to_end_ms.p99}`);
   add('replies sent /s', (s) => s.replies.sent_per_s);
@@ -742,6 +751,7 @@ function printTable(r: any) {
   console.log(`\nprobe (${PROBE_CONVERSATIONS} conversations${rounds}): signal p50/p99 ${r.probe.signal_ms.p50}/${r.probe.signal_ms.p99} ms, committed ${r.probe.committed_per_s}/s; cpu s: temporal ${r.probe.cpu_seconds.temporal}, postgres ${r.probe.cpu_seconds.postgres}, client and worker ${r.probe.cpu_seconds.probe_client_and_worker}`);
   const pw = r.probe.server_work;
   if (pw.workflow_tasks_completed !== null) {
+    console.log(`probe signal-with-start p99 in Temporal: ${pw.signal_with_start_p99_ms} ms`);
     console.log(`probe server work per message: ${round(pw.workflow_tasks_completed / r.probe.committed, 2)} workflow tasks (${round((100 * pw.workflow_tasks_sync_matched!) / Math.max(1, pw.workflow_tasks_polled!))} % sync-matched), ${round(pw.persistence_requests! / r.probe.committed, 1)} persistence requests; workflow tasks past the sticky timeout ${pw.workflow_tasks_past_sticky_timeout}, timed out ${pw.workflow_tasks_timed_out}`);
   }
   console.log(`direct to PostgreSQL: ${r.direct_to_postgres.webhooks_per_s} webhooks/s, ack p50/p99 ${r.direct_to_postgres.ack_ms.p50}/${r.direct_to_postgres.ack_ms.p99} ms`);
