@@ -70,6 +70,7 @@ export async function start(): Promise<void> {
         say(`API          ${api.url}/api`);
         say(`Docs         ${api.url}/docs  (OpenAPI: ${api.url}/openapi.json)`);
         say(`Webhooks     ${config.PUBLIC_BASE_URL}/webhooks/<type>/<channel id>`);
+        if (api.metricsUrl) say(`Metrics      ${api.metricsUrl}  (API_METRICS_ADDRESS; the worker's at WORKER_METRICS_ADDRESS)`);
         if (devServer?.uiUrl || sdkServer) say(`Temporal UI  ${devServer?.uiUrl ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`}`);
         say(`Admin token  in ${path.join(DATA_DIR, 'admin-token')}`);
         say('Ctrl-C stops everything.');
