@@ -1,5 +1,5 @@
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { connectTelegramChannel, eventually, request, Stack, startStack } from '../helpers/stack';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 /**
@@ -26,10 +26,7 @@ afterAll(async () => {
 });
 
 test('database outage: messages wait in Temporal, the API says 503, all recovers', async () => {
-  const { apiKey } = await createAccount(stack, 'mini');
-  const token = fakeBotToken();
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  const { apiKey, token } = await connectTelegramChannel(stack);
   expect((await telegram.customerSends(token, { chatId: 660001, firstName: 'Pre', text: 'before' })).status).toBe(200);
   const conv = await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data?.[0]);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DevServer, freePort } from '../../src/dev/dev-server';
 import { serverPort, startTemporal, temporalKindFromEnv } from '../../src/dev/temporal-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { connectTelegramChannel, eventually, Stack, startStack } from '../helpers/stack';
 
 /**
  * The Temporal server goes away during an inbound burst and comes back. Every
@@ -34,10 +34,7 @@ afterAll(async () => {
 });
 
 test('Temporal restarted mid-burst: every message persisted exactly once', async () => {
-  const { apiKey } = await createAccount(stack, 'mini');
-  const token = fakeBotToken();
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  const { token, channelId } = await connectTelegramChannel(stack);
 
   const chats = [770001, 770002, 770003, 770004];
   const total = 60;
@@ -72,7 +69,7 @@ test('Temporal restarted mid-burst: every message persisted exactly once', async
   const rows = await eventually(async () => {
     const rs = await stack.db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
-      .where({ 'c.channel_id': ch.body.id, 'm.direction': 'inbound' })
+      .where({ 'c.channel_id': channelId, 'm.direction': 'inbound' })
       .select('c.thread_key', 'm.content', 'm.platform_message_id');
     return rs.length >= total ? rs : undefined;
   }, 120_000, 'every message persisted');

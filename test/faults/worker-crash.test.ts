@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { connectTelegramChannel, eventually, request, Stack, startStack } from '../helpers/stack';
 import { kill9, spawnWorker } from '../helpers/worker-process';
 
 /**
@@ -25,10 +25,7 @@ afterAll(async () => {
 
 test('SIGKILL of the worker mid-burst: every reply sent and recorded once', async () => {
   workers.push(await spawnWorker(stack.config));
-  const { apiKey } = await createAccount(stack, 'mini');
-  const token = fakeBotToken();
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  const { apiKey, token } = await connectTelegramChannel(stack);
 
   const chats = Array.from({ length: 10 }, (_, i) => 880000 + i);
   for (const chatId of chats) expect((await telegram.customerSends(token, { chatId, firstName: `C${chatId}`, text: 'hi' })).status).toBe(200);

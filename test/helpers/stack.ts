@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { configSchema, Config, secretBoxFrom } from '../../src/config';
 import { createDb, Db } from '../../src/db/knex';
-import { Logger, silentLogger } from '../../src/log';
+import type { Logger } from '../../src/log';
 import { startApi } from '../../src/processes';
 import { WorkerGroup } from '../../src/temporal/worker';
 import { freePort } from '../../src/dev/dev-server';
@@ -161,6 +161,17 @@ export async function createAccount(stack: Stack, plan: 'free' | 'mini' | 'pro' 
   const res = await request(stack.url, 'POST', '/admin/accounts', { token: ADMIN_TOKEN, json: { name: `test ${randomUUID()}`, plan } });
   if (res.status !== 201) throw new Error(`account create failed: ${res.status} ${res.text}`);
   return { accountId: res.body.account_id, apiKey: res.body.api_key };
+}
+
+/** A Mini account with a Telegram channel on the fake, connected (its set-up workflow has called getMe and setWebhook). */
+export async function connectTelegramChannel(stack: Stack): Promise<{ accountId: string; apiKey: string; token: string; channelId: string }> {
+  const { accountId, apiKey } = await createAccount(stack, 'mini');
+  const token = fakeBotToken();
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
+  if (ch.status !== 201) throw new Error(`channel create failed: ${ch.status} ${ch.text}`);
+  const channelId: string = ch.body.id;
+  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${channelId}`, { token: apiKey })).body.status === 'connected', 30_000, 'the Telegram channel connected');
+  return { accountId, apiKey, token, channelId };
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails with what it last saw. */

@@ -1,7 +1,7 @@
 import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { sample } from '../helpers/prometheus';
-import { createAccount, eventually, fakeBotToken, request, Stack, stackWithFake } from '../helpers/stack';
+import { connectTelegramChannel, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
  * An operator sets API_METRICS_ADDRESS and scrapes the api: every webhook is counted by channel
@@ -22,22 +22,18 @@ stackWithFake(
 
 test('webhooks and the signals they became are counted and timed at API_METRICS_ADDRESS', async () => {
   expect(stack.metricsUrl).toBe(`http://${metricsAddress}/metrics`);
-  const { apiKey } = await createAccount(stack, 'mini');
-  const token = fakeBotToken();
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
-  expect(ch.status).toBe(201);
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  const { apiKey, token, channelId } = await connectTelegramChannel(stack);
 
   // Two messages from customers, one forged request, one to a path no platform uses.
   expect((await telegram.customerSends(token, { chatId: 880001, firstName: 'Ada', text: 'first' })).status).toBe(200);
   expect((await telegram.customerSends(token, { chatId: 880002, firstName: 'Bo', text: 'second' })).status).toBe(200);
-  const forged = await request(stack.url, 'POST', `/webhooks/telegram/${ch.body.id}`, { json: { update_id: 1 }, headers: { 'x-telegram-bot-api-secret-token': 'wrong' } });
+  const forged = await request(stack.url, 'POST', `/webhooks/telegram/${channelId}`, { json: { update_id: 1 }, headers: { 'x-telegram-bot-api-secret-token': 'wrong' } });
   expect(forged.status).toBe(401);
   expect((await request(stack.url, 'POST', '/webhooks/gopher/abc', { json: {} })).status).toBe(404);
   // Telegram makes no handshake: a GET is refused, and counted as a GET.
-  const get = await request(stack.url, 'GET', `/webhooks/telegram/${ch.body.id}`);
+  const get = await request(stack.url, 'GET', `/webhooks/telegram/${channelId}`);
   expect(get.status).toBe(405);
-  expect(get.body.error).toEqual({ code: 'method_not_allowed', message: `GET is not allowed on /webhooks/telegram/${ch.body.id}; allowed: POST` });
+  expect(get.body.error).toEqual({ code: 'method_not_allowed', message: `GET is not allowed on /webhooks/telegram/${channelId}; allowed: POST` });
   // An agent's reply is a signal too.
   const convs = await eventually(async () => {
     const r = await request(stack.url, 'GET', '/api/conversations', { token: apiKey });

@@ -1,5 +1,5 @@
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { connectTelegramChannel, eventually, request, Stack, startStack } from '../helpers/stack';
 
 /** Paging the inbox and a conversation as a dashboard does. */
 let telegram: TelegramFake;
@@ -10,10 +10,7 @@ let token: string;
 beforeAll(async () => {
   telegram = await TelegramFake.start({ allowHttpWebhooks: true });
   stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl });
-  ({ apiKey } = await createAccount(stack, 'mini'));
-  token = fakeBotToken();
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  ({ apiKey, token } = await connectTelegramChannel(stack));
   for (let i = 0; i < 5; i++) await telegram.customerSends(token, { chatId: 990100 + i, firstName: `P${i}`, text: `hello ${i}` });
   // Conversations are persisted concurrently (each by its own workflow, on any of the worker's SDK
   // workers), so "written to last" is only known once the first five are all stored.

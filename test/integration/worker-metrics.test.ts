@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { sum } from '../helpers/prometheus';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { connectTelegramChannel, eventually, request, Stack, startStack } from '../helpers/stack';
 import { kill9, spawnWorker } from '../helpers/worker-process';
 
 /**
@@ -34,11 +34,7 @@ test('the worker serves Temporal SDK metrics for Prometheus at WORKER_METRICS_AD
   expect(await scrape()).toMatch(/^temporal_/m);
 
   // A Telegram channel: its set-up workflow runs, and a customer message starts a conversation.
-  const { apiKey } = await createAccount(stack, 'mini');
-  const token = fakeBotToken();
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: token } } });
-  expect(ch.status).toBe(201);
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${ch.body.id}`, { token: apiKey })).body.status === 'connected');
+  const { apiKey, token } = await connectTelegramChannel(stack);
   expect((await telegram.customerSends(token, { chatId: 770001, firstName: 'Mia', text: 'metrics?' })).status).toBe(200);
   await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data.length === 1);
 
