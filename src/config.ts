@@ -39,6 +39,10 @@ export const configSchema = z.object({
   META_GRAPH_BASE_URL: url.default('https://graph.facebook.com'),
   META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
   X_API_BASE_URL: url.default('https://api.x.com'),
+  /** Messages one web chat visitor may send per minute (per api process); more get 429. */
+  WEBCHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  /** Web chat visitors one IP address may start per channel per minute (per api process). */
+  WEBCHAT_VISITORS_PER_MINUTE: z.coerce.number().int().positive().default(20),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** SDK workers per worker process, each caching a share of the conversations (see WorkerGroup). */
   WORKER_INSTANCES: z.coerce.number().int().min(1).max(64).default(4),

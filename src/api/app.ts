@@ -4,6 +4,7 @@ import { AppError } from '../errors';
 import { ChannelLookup } from '../ingress/channel-lookup';
 import { metaIngress } from '../ingress/meta';
 import { telegramIngress } from '../ingress/telegram';
+import { webchatIngress } from '../ingress/webchat';
 import { xIngress } from '../ingress/x';
 import { accountRoutes } from './account';
 import { adminRoutes } from './admin';
@@ -62,7 +63,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.use(root.routes());
   app.use(docsRoutes().routes());
   // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
-  for (const ingress of [telegramIngress, metaIngress, xIngress]) app.use(ingress(deps).routes());
+  for (const ingress of [telegramIngress, metaIngress, xIngress, webchatIngress]) app.use(ingress(deps).routes());
   app.use(adminRoutes(deps).routes());
 
   const api = new Router<AuthState>({ prefix: '/api' });

@@ -23,6 +23,8 @@ export interface AppDeps {
     | 'META_GRAPH_BASE_URL'
     | 'META_GRAPH_VERSION'
     | 'X_API_BASE_URL'
+    | 'WEBCHAT_MESSAGES_PER_MINUTE'
+    | 'WEBCHAT_VISITORS_PER_MINUTE'
   >;
   log: Logger;
   /** Channel reads for the webhook ingress (cached; see ChannelLookup). */

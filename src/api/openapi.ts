@@ -3,6 +3,7 @@ import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './
 import { updateChannelSchema } from './channels';
 import { listConversationsQuery, listMessagesQuery, replySchema, updateConversationSchema } from './conversations';
 import { adapterFor } from '../channels';
+import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
@@ -56,6 +57,7 @@ export function openApiDocument() {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…)' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
+        visitorToken: { type: 'http', scheme: 'bearer', description: 'A web chat visitor token (POST /widget/{channelId}/visitors)' },
       },
       // One config schema per channel type, straight from the registry (X: either the four OAuth 1.0a
       // values or oauth2_user_token, plus api_secret for inbound "webhook", checked beyond the schema).
@@ -194,6 +196,7 @@ export function openApiDocument() {
           responses: { 200: { description: 'Accepted by Temporal (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
         },
       },
+      ...widgetPaths(),
       '/healthz': { get: { summary: 'Liveness and database reachability', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
     },
   };
@@ -218,6 +221,58 @@ function metaWebhookPaths(type: 'whatsapp' | 'instagram') {
         parameters: [channelIdParam, { name: 'X-Hub-Signature-256', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } }],
         responses: { 200: { description: 'Accepted (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
       },
+    },
+  };
+}
+
+/**
+ * The web chat widget's API: public, called by browsers on the channel's allowed_domains
+ * (CORS; a page elsewhere gets 403), the visitor identified by the token it was given.
+ */
+function widgetPaths() {
+  const visitor = [{ visitorToken: [] }];
+  const preflight = (what: string) => ({
+    summary: `CORS preflight for ${what}: 204 with Access-Control-Allow-* for an allowed page, 403 origin_not_allowed otherwise`,
+    security: [],
+    parameters: [channelIdParam],
+    responses: { 204: { description: 'Allowed' }, 403: errorBody, 404: errorBody },
+  });
+  return {
+    '/widget/{channelId}': {
+      get: {
+        summary: "What the widget shows: active, welcome_message, brand_color, logo_url (the channel's webchat config)",
+        security: [],
+        parameters: [channelIdParam],
+        responses: { 200: { description: '{channel_id, active, welcome_message, brand_color, logo_url}' }, 403: errorBody, 404: errorBody },
+      },
+      options: preflight('the widget settings'),
+    },
+    '/widget/{channelId}/visitors': {
+      post: {
+        summary: 'Start a visitor: a token (Authorization: Bearer) that names this visitor on this channel; its conversation starts with its first message. Limited per IP address (WEBCHAT_VISITORS_PER_MINUTE)',
+        security: [],
+        parameters: [channelIdParam],
+        responses: { 201: { description: '{visitor_id, token}' }, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
+      },
+      options: preflight('starting a visitor'),
+    },
+    '/widget/{channelId}/messages': {
+      post: {
+        summary:
+          "A visitor's message, into the conversation's workflow (202 once Temporal has it). Sending the same `id` again stores it once. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off",
+        security: visitor,
+        parameters: [channelIdParam],
+        requestBody: { required: true, content: json(widgetMessageSchema) },
+        responses: { 202: { description: '{id, status: "accepted"}' }, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+      },
+      get: {
+        summary:
+          "The visitor's conversation oldest first from `cursor` ({data, cursor}; pass cursor back to get only what is new). Agents' replies appear once sent, in the order agents wrote them; `wait` (seconds, up to 25) holds an empty answer open until something arrives",
+        security: visitor,
+        parameters: [channelIdParam, ...queryParams(widgetMessagesQuery)],
+        responses: { 200: { description: '{data: WidgetMessage[], cursor}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody },
+      },
+      options: preflight('messages'),
     },
   };
 }

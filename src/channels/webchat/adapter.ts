@@ -1,10 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { ChannelAdapter } from '../types';
 import { webchatConfigSchema, WebchatConfig, WEBCHAT_SECRET_FIELDS } from './config';
 
-/** Config only for now: no `send`, so replies on these channels fail with a clear reason (activities/outbound.ts). */
+/**
+ * PingBack is the web widget's platform: a reply is delivered when the visitor's widget
+ * reads it (GET /widget/{channel}/messages, src/ingress/webchat.ts), so sending only
+ * releases it to the widget. There is no remote call that could fail or need a retry.
+ */
 export const webchatAdapter: ChannelAdapter<WebchatConfig> = {
   type: 'webchat',
   config: webchatConfigSchema,
   secretFields: WEBCHAT_SECRET_FIELDS,
   setup: 'none',
+  async send() {
+    return { platformMessageId: `webchat:${randomUUID()}` };
+  },
 };

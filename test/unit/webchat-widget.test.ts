@@ -1,0 +1,58 @@
+import { originAllowed } from '../../src/channels/webchat/origin';
+import { newVisitorToken, verifyVisitorToken } from '../../src/channels/webchat/visitor-token';
+import { RateLimiter } from '../../src/http/rate-limit';
+
+const CHANNEL = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
+const OTHER = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+describe('visitor tokens', () => {
+  test('a token names its visitor on its own channel only', () => {
+    const { visitorId, token } = newVisitorToken(CHANNEL, 'secret-a');
+    expect(visitorId).toMatch(/^v_[A-Za-z0-9_-]{22}$/);
+    expect(verifyVisitorToken(CHANNEL, 'secret-a', token)).toBe(visitorId);
+    expect(verifyVisitorToken(OTHER, 'secret-a', token)).toBeUndefined();
+    // A new channel secret (a channel recreated) ends every old visitor's token.
+    expect(verifyVisitorToken(CHANNEL, 'secret-b', token)).toBeUndefined();
+  });
+
+  test('a visitor id cannot be swapped under a signature, and malformed tokens are refused', () => {
+    const a = newVisitorToken(CHANNEL, 's');
+    const b = newVisitorToken(CHANNEL, 's');
+    const forged = `${b.visitorId}.${a.token.split('.')[1]}`;
+    expect(verifyVisitorToken(CHANNEL, 's', forged)).toBeUndefined();
+    for (const bad of ['', 'v_x', `${a.visitorId}.`, `${a.visitorId}`, 'x.y', `${a.token}x`, `../${a.token}`]) {
+      expect(verifyVisitorToken(CHANNEL, 's', bad)).toBeUndefined();
+    }
+  });
+});
+
+describe('allowed domains', () => {
+  test.each([
+    ['https://shop.example.com', ['shop.example.com'], true],
+    ['https://SHOP.example.com:8443', ['shop.example.com'], true],
+    ['https://evil.com', ['shop.example.com'], false],
+    ['https://shop.example.com.evil.com', ['shop.example.com'], false],
+    ['https://a.example.com', ['*.example.com'], true],
+    ['https://a.b.example.com', ['*.example.com'], true],
+    // The wildcard means subdomains; the bare domain is listed on its own when wanted.
+    ['https://example.com', ['*.example.com'], false],
+    ['https://badexample.com', ['*.example.com'], false],
+    ['http://localhost:5173', ['localhost'], true],
+    ['null', ['example.com'], false],
+    ['not a url', ['example.com'], false],
+    ['https://anything.test', [], true],
+  ])('%s with %j: %s', (origin, domains, allowed) => {
+    expect(originAllowed(origin, domains)).toBe(allowed);
+  });
+});
+
+test('the rate limiter allows `limit` hits per window per key, then says how long to wait', () => {
+  let now = 1_000;
+  const limiter = new RateLimiter(3, 60_000, () => now);
+  expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([0, 0, 0]);
+  expect(limiter.take('b')).toBe(0);
+  now += 15_000;
+  expect(limiter.take('a')).toBe(45_000);
+  now += 45_000;
+  expect(limiter.take('a')).toBe(0);
+});
