@@ -5,6 +5,7 @@ import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
+import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
 import { sendAttemptFailedSignal } from '../workflows/definitions';
 
@@ -105,6 +106,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
   async function markOutboundFailed({ messageId, reason }: { messageId: string; reason: string }): Promise<void> {
     await db('messages')
       .where({ id: messageId, status: 'pending' })
+      .whereExists(conversationRowShared)
       .update({
         status: 'failed',
         error: db.raw("CASE WHEN error IS NULL THEN ? ELSE ? || ' (last error: ' || error || ')' END", [reason, reason]),
@@ -126,7 +128,17 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
 
   async function finish(messageId: string, fields: Record<string, unknown>) {
     // Only a pending reply moves; a late duplicate attempt cannot undo a recorded outcome.
-    await db('messages').where({ id: messageId, status: 'pending' }).update({ ...fields, updated_at: db.fn.now() });
+    await db('messages').where({ id: messageId, status: 'pending' }).whereExists(conversationRowShared).update({ ...fields, updated_at: db.fn.now() });
+  }
+
+  /**
+   * Waits for any inbound write of the same conversation in flight to commit before a reply's
+   * outcome does. persistInbound holds the conversation's row while it takes its seqs, so rows
+   * become visible in seq order and a reader following seq (the web chat widget's cursor) never
+   * passes an inbound message that is still being written. FOR SHARE: outcomes do not wait on each other.
+   */
+  function conversationRowShared(this: Knex.QueryBuilder) {
+    this.select(db.raw('1')).from('conversations as c').whereRaw('c.id = messages.conversation_id').forShare();
   }
 
   async function reportAttempt(report: { messageId: string; attempt: number; error: string; retryInMs?: number }) {

@@ -23,6 +23,8 @@ export const configSchema = z.object({
   TEMPORAL_SIGNAL_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   HOST: z.string().default('0.0.0.0'),
   PORT: port.default(3000),
+  /** Reverse proxies in front of the api that append the client's address to X-Forwarded-For (0: none; the socket's address is the client's). */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   /** Where platforms reach this deployment; channel callback URLs are built from it. */
   PUBLIC_BASE_URL: url.default('http://127.0.0.1:3000'),
   /** Bearer token for /admin routes; the admin API is off when it is unset. */

@@ -44,6 +44,7 @@ export async function startApi(
     url: `http://${host}:${port}`,
     metricsUrl: metricsServer?.url,
     async stop() {
+      app.shutdown();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.stop();
     },

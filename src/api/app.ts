@@ -5,6 +5,7 @@ import { ChannelLookup } from '../ingress/channel-lookup';
 import { metaIngress } from '../ingress/meta';
 import { telegramIngress } from '../ingress/telegram';
 import { webchatIngress } from '../ingress/webchat';
+import { WidgetWaiters } from '../ingress/widget-waiters';
 import { xIngress } from '../ingress/x';
 import { accountRoutes } from './account';
 import { adminRoutes } from './admin';
@@ -15,11 +16,20 @@ import type { AppDeps, AuthState } from './context';
 import { conversationRoutes } from './conversations';
 import { docsRoutes } from './docs';
 
+export type App = Koa & {
+  /** Ends what holds requests open (the web chat's long polls), so the server can close at once. */
+  shutdown(): void;
+};
+
 /** The dashboard/integration API, the operator API and the platforms' webhook ingress, in one Koa app. */
-export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<AppDeps, 'channelLookup'>>): Koa {
+export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<AppDeps, 'channelLookup'>>): App {
   const deps: AppDeps = { ...input, channelLookup: input.channelLookup ?? new ChannelLookup(input.db) };
-  const app = new Koa();
-  app.proxy = true;
+  const waiters = new WidgetWaiters(deps.db);
+  const app = Object.assign(new Koa(), { shutdown: () => waiters.close() });
+  // The client's address (web chat limits) from X-Forwarded-For only when a proxy of ours
+  // wrote it: the last TRUSTED_PROXY_HOPS entries, never the ones a client can send itself.
+  app.proxy = deps.config.TRUSTED_PROXY_HOPS > 0;
+  app.maxIpsCount = deps.config.TRUSTED_PROXY_HOPS;
 
   app.use(async (ctx, next) => {
     const started = performance.now();
@@ -63,7 +73,8 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.use(root.routes());
   app.use(docsRoutes().routes());
   // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
-  for (const ingress of [telegramIngress, metaIngress, xIngress, webchatIngress]) app.use(ingress(deps).routes());
+  for (const ingress of [telegramIngress, metaIngress, xIngress]) app.use(ingress(deps).routes());
+  app.use(webchatIngress(deps, waiters).routes());
   app.use(adminRoutes(deps).routes());
 
   const api = new Router<AuthState>({ prefix: '/api' });

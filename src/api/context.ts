@@ -25,6 +25,7 @@ export interface AppDeps {
     | 'X_API_BASE_URL'
     | 'WEBCHAT_MESSAGES_PER_MINUTE'
     | 'WEBCHAT_VISITORS_PER_MINUTE'
+    | 'TRUSTED_PROXY_HOPS'
   >;
   log: Logger;
   /** Channel reads for the webhook ingress (cached; see ChannelLookup). */

@@ -259,7 +259,7 @@ function widgetPaths() {
     '/widget/{channelId}/messages': {
       post: {
         summary:
-          "A visitor's message, into the conversation's workflow (202 once Temporal has it). Sending the same `id` again stores it once. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off",
+          "A visitor's message, into the conversation's workflow (202 once Temporal has it). Sending the same `id` again stores it once (the first content wins); without an `id` a retry may store it twice. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off",
         security: visitor,
         parameters: [channelIdParam],
         requestBody: { required: true, content: json(widgetMessageSchema) },
@@ -267,10 +267,10 @@ function widgetPaths() {
       },
       get: {
         summary:
-          "The visitor's conversation oldest first from `cursor` ({data, cursor}; pass cursor back to get only what is new). Agents' replies appear once sent, in the order agents wrote them; `wait` (seconds, up to 25) holds an empty answer open until something arrives",
+          "The visitor's conversation oldest first from `cursor` ({data, cursor}; pass cursor back to get only what is new; a cursor is sealed and names its visitor). Agents' replies appear once sent, in the order agents wrote them; `wait` (seconds, up to 25) holds an empty answer open until something arrives, one open poll per visitor (a newer one ends the older); 120 reads per visitor per minute",
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetMessagesQuery)],
-        responses: { 200: { description: '{data: WidgetMessage[], cursor}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody },
+        responses: { 200: { description: '{data: WidgetMessage[], cursor}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       options: preflight('messages'),
     },

@@ -10,6 +10,7 @@ export class RateLimiter {
     private readonly limit: number,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
+    private readonly maxKeys = 100_000,
   ) {}
 
   /** Counts one hit for `key`: 0 when allowed, else the milliseconds until the key's window ends. */
@@ -17,8 +18,9 @@ export class RateLimiter {
     const now = this.now();
     let w = this.windows.get(key);
     if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size >= 100_000) this.sweep(now);
+      if (this.windows.size >= this.maxKeys) this.sweep(now);
       w = { start: now, count: 0 };
+      this.windows.delete(key); // to the end: the map stays in order of window start, for sweep
       this.windows.set(key, w);
     }
     if (w.count >= this.limit) return w.start + this.windowMs - now;
@@ -26,7 +28,12 @@ export class RateLimiter {
     return 0;
   }
 
+  /** Drops ended windows; if all are current (a flood of new keys), the oldest, so memory stays bounded. */
   private sweep(now: number): void {
     for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
+    for (const k of this.windows.keys()) {
+      if (this.windows.size < this.maxKeys) break;
+      this.windows.delete(k);
+    }
   }
 }

@@ -3,7 +3,6 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AppDeps } from '../api/context';
-import { encodeCursor, decodeCursor, messageCursor } from '../api/cursor';
 import { validate } from '../api/validate';
 import { openConfig } from '../channels/credentials';
 import { webchatConfigSchema, WebchatConfig } from '../channels/webchat/config';
@@ -14,6 +13,7 @@ import { AppError } from '../errors';
 import { readJsonBody } from '../http/body';
 import { RateLimiter } from '../http/rate-limit';
 import type { IngressChannel } from './channel-lookup';
+import type { WidgetWaiters } from './widget-waiters';
 
 export const widgetMessageSchema = z
   .object({
@@ -37,7 +37,15 @@ export const widgetMessagesQuery = z.object({
 });
 
 const PAGE = 100;
-const POLL_INTERVAL_MS = 1_000;
+/** Reads per visitor per minute: a widget long-polling with wait=25 makes about three. */
+const READS_PER_MINUTE = 120;
+/**
+ * A reply pending longer than this no longer holds back what came after it: one left
+ * pending for good (the api stopped between storing it and handing it to Temporal)
+ * must not freeze the visitor's chat. A webchat send is local, so a live reply is
+ * pending for well under a second.
+ */
+const PENDING_HOLD_MS = 10 * 60_000;
 
 /**
  * The web chat widget's API. PingBack is the platform here: a visitor gets a signed
@@ -45,17 +53,22 @@ const POLL_INTERVAL_MS = 1_000;
  * the agents' replies back. Browsers call it across origins, so every answer carries
  * CORS headers for the pages the channel's `allowed_domains` lets in.
  */
-export function webchatIngress(deps: AppDeps): Router {
+export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
   const router = new Router();
   const messagesPerVisitor = new RateLimiter(deps.config.WEBCHAT_MESSAGES_PER_MINUTE, 60_000);
+  const readsPerVisitor = new RateLimiter(READS_PER_MINUTE, 60_000);
   const visitorsPerAddress = new RateLimiter(deps.config.WEBCHAT_VISITORS_PER_MINUTE, 60_000);
 
   /** The channel the path names, with CORS headers for the calling page, or 403 for a page it does not allow. */
   async function widgetChannel(ctx: Context): Promise<{ channel: IngressChannel; config: WebchatConfig }> {
-    const channel = await deps.channelLookup.require(ctx.params.channelId, 'webchat');
-    const config = webchatConfigSchema.parse(openConfig(deps.secrets, 'webchat', channel.config));
     ctx.vary('Origin');
     const origin = ctx.get('origin');
+    const channel = await deps.channelLookup.require(ctx.params.channelId, 'webchat').catch((err) => {
+      // Readable by any page: "no such chat" tells a page nothing a channel's settings would.
+      if (origin) ctx.set('Access-Control-Allow-Origin', '*');
+      throw err;
+    });
+    const config = webchatConfigSchema.parse(openConfig(deps.secrets, 'webchat', channel.config));
     // No Origin: not a browser's cross-site request (curl, a server); allowed_domains is a browser control.
     if (origin) {
       if (!originAllowed(origin, config.allowed_domains)) {
@@ -86,7 +99,7 @@ export function webchatIngress(deps: AppDeps): Router {
     throw new AppError(429, 'rate_limited', `too many requests; retry in ${Math.ceil(waitMs / 1000)} s`);
   };
 
-  // Preflight for the two routes a browser sends JSON or a bearer token to.
+  // Preflight: a browser asks before sending JSON or a bearer token across origins.
   for (const path of ['/widget/:channelId', '/widget/:channelId/visitors', '/widget/:channelId/messages']) {
     router.options(path, async (ctx) => {
       await widgetChannel(ctx);
@@ -142,41 +155,56 @@ export function webchatIngress(deps: AppDeps): Router {
   /**
    * The visitor's conversation, oldest first, from `cursor` on. Agents' replies appear once
    * sent, in the order agents wrote them: a page stops before a reply still pending, so a
-   * reply is never skipped by a cursor that moved past it. With `wait`, an empty answer is
-   * held back until something arrives or the seconds pass.
+   * cursor never moves past one (see PENDING_HOLD_MS). Rows also become visible in `seq`
+   * order: sendOutbound marks a reply sent or failed only after any inbound write of the
+   * same conversation in flight has committed (it waits on the conversation's row, which
+   * persistInbound holds while it takes its seqs). With `wait`, an empty answer is held
+   * back until something arrives or the seconds pass.
    */
   router.get('/widget/:channelId/messages', async (ctx) => {
     const { channel } = await widgetChannel(ctx);
     const visitorId = visitorOf(ctx, channel);
+    limited(ctx, readsPerVisitor.take(`${channel.id}:${visitorId}`));
     const q = validate(widgetMessagesQuery, ctx.query, 'query');
-    const after = Number(decodeCursor(q.cursor, messageCursor)?.[0] ?? 0);
-    let closed = false;
-    ctx.req.once('close', () => (closed = true));
+    const after = q.cursor === undefined ? 0 : openCursor(q.cursor, visitorId);
+    const gone = new AbortController();
+    ctx.req.once('close', () => gone.abort());
     const deadline = Date.now() + q.wait * 1000;
     let page = await visitorPage(channel.id, visitorId, after);
-    while (page.data.length === 0 && !closed && Date.now() + POLL_INTERVAL_MS <= deadline) {
-      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    while (page.data.length === 0 && (await waiters.wait(channel.id, visitorId, after, deadline - Date.now(), gone.signal))) {
       page = await visitorPage(channel.id, visitorId, after);
     }
-    ctx.body = { data: page.data, cursor: encodeCursor([String(page.last)]) };
+    ctx.body = { data: page.data, cursor: deps.secrets.seal(`${visitorId}:${page.last}`) };
   });
 
+  /** A cursor this endpoint gave this visitor, or 400. Sealed: it would otherwise show the instance's message count. */
+  function openCursor(cursor: string, visitorId: string): number {
+    let plain = '';
+    try {
+      plain = deps.secrets.open(cursor);
+    } catch {
+      /* tampered, or sealed with a key no longer configured */
+    }
+    const m = /^(v_[A-Za-z0-9_-]{22}):(\d{1,19})$/.exec(plain);
+    if (!m || m[1] !== visitorId) throw new AppError(400, 'invalid_cursor', 'cursor is not one this endpoint gave this visitor; read from the start without one');
+    return Number(m[2]);
+  }
+
   async function visitorPage(channelId: string, visitorId: string, after: number) {
-    const conv = await deps.db('conversations').where({ channel_id: channelId, thread_key: visitorId }).first('id');
-    if (!conv) return { data: [], last: after };
     const rows = await deps
-      .db('messages')
-      .where('conversation_id', conv.id)
-      .andWhere('seq', '>', after)
-      .orderBy('seq', 'asc')
+      .db('messages as m')
+      .join('conversations as c', 'c.id', 'm.conversation_id')
+      .where({ 'c.channel_id': channelId, 'c.thread_key': visitorId })
+      .andWhere('m.seq', '>', after)
+      .orderBy('m.seq', 'asc')
       .limit(PAGE)
-      .select('id', 'seq', 'direction', 'status', 'content', 'platform_message_id', 'created_at', 'sent_at');
+      .select('m.id', 'm.seq', 'm.direction', 'm.status', 'm.content', 'm.platform_message_id', 'm.created_at', 'm.sent_at');
     const data = [];
     let last = after;
     for (const r of rows) {
-      if (r.direction === 'outbound' && r.status === 'pending') break;
+      if (r.direction === 'outbound' && r.status === 'pending' && Date.now() - new Date(r.created_at).getTime() < PENDING_HOLD_MS) break;
       last = Number(r.seq);
-      if (r.direction === 'outbound' && r.status === 'failed') continue;
+      if (r.direction === 'outbound' && (r.status === 'failed' || r.status === 'pending')) continue;
       data.push(
         r.direction === 'inbound'
           ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, created_at: r.created_at }

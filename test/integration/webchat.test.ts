@@ -75,8 +75,18 @@ test('the widget reads its settings, and only pages on allowed domains get CORS 
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('origin_not_allowed');
   }
-  const unknown = await request(stack.url, 'GET', '/widget/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', { headers: { origin: SITE } });
+  const preflightElsewhere = await fetch(`${stack.url}/widget/${channelId}/messages`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' },
+  });
+  expect(preflightElsewhere.status).toBe(403);
+  expect(preflightElsewhere.headers.get('access-control-allow-origin')).toBeNull();
+
+  // A widget pointed at a channel that does not exist can read why.
+  const unknown = await fetch(`${stack.url}/widget/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f`, { headers: { origin: SITE } });
   expect(unknown.status).toBe(404);
+  expect(unknown.headers.get('access-control-allow-origin')).toBe('*');
+  expect(((await unknown.json()) as any).error.code).toBe('not_found');
 });
 
 test("a visitor's messages reach the inbox in order, and the agent's replies reach the widget", async () => {
@@ -139,6 +149,64 @@ test('a reply still being sent holds back what came after it, so the widget neve
   ]);
 });
 
+test("a reply's outcome waits for an inbound write of the conversation in flight, so rows show in seq order", async () => {
+  const v = await visitor();
+  expect((await v.say('hi', { id: 'o-1' })).status).toBe(202);
+  const conv = await conversationOf(v.id);
+  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, 'the message stored');
+  // What persistInbound holds while it takes seqs for a batch: the conversation's row.
+  const trx = await stack.db.transaction();
+  let reply: Promise<{ status: number }> | undefined;
+  try {
+    await trx('conversations').where({ id: conv.id }).update({ updated_at: trx.fn.now() });
+    // The api stores the reply and signals the workflow at once; only its last step (the
+    // conversation's last_message_at) waits for the row, so the answer comes after the commit.
+    reply = request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'after you' } });
+    await eventually(async () => (await messagesOf(conv.id)).some((m) => m.direction === 'outbound'), 10_000, 'the reply stored');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await messagesOf(conv.id)).find((m) => m.direction === 'outbound')).toMatchObject({ content: 'after you', status: 'pending' });
+  } finally {
+    await trx.commit();
+  }
+  expect((await reply!).status).toBe(202);
+  await eventually(async () => (await messagesOf(conv.id)).some((m) => m.direction === 'outbound' && m.status === 'sent'), 30_000, 'the reply sent');
+});
+
+test('a reply that failed is not shown, and what follows it is', async () => {
+  const v = await visitor();
+  expect((await v.say('one', { id: 'f-1' })).status).toBe(202);
+  const conv = await conversationOf(v.id);
+  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, 'the message stored');
+  await stack.db('messages').insert({ conversation_id: conv.id, direction: 'outbound', content: 'never delivered', status: 'failed', error: 'test' });
+  expect((await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'this one went' } })).status).toBe(202);
+  const seen: Array<{ from: string; content: string }> = [];
+  await eventually(async () => {
+    seen.push(...(await v.read(5)));
+    return seen.some((m) => m.from === 'agent');
+  }, 30_000, 'the reply at the widget');
+  expect(seen.map((m) => [m.from, m.content])).toEqual([
+    ['visitor', 'one'],
+    ['agent', 'this one went'],
+  ]);
+});
+
+test('a newer long poll of the same visitor ends the older one', async () => {
+  const v = await visitor();
+  expect((await v.say('hi', { id: 'lp-1' })).status).toBe(202);
+  const conv = await conversationOf(v.id);
+  await eventually(async () => (await v.read()).length === 1, 30_000, 'the message at the widget');
+  const cursor = (await request(stack.url, 'GET', `/widget/${channelId}/messages`, { token: v.token, headers: { origin: SITE } })).body.cursor;
+  const poll = (wait: number) => request(stack.url, 'GET', `/widget/${channelId}/messages?wait=${wait}&cursor=${encodeURIComponent(cursor)}`, { token: v.token, headers: { origin: SITE } });
+  const started = Date.now();
+  const first = poll(20);
+  await new Promise((r) => setTimeout(r, 300));
+  const second = poll(20);
+  expect((await first).body.data).toEqual([]);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect((await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'hello there' } })).status).toBe(202);
+  expect((await second).body.data.map((m: any) => m.content)).toEqual(['hello there']);
+});
+
 test('a message sent again with the same id is stored once', async () => {
   const v = await visitor();
   expect((await v.say('first', { id: 'dup-1' })).status).toBe(202);
@@ -178,6 +246,18 @@ test('tokens are per visitor and per channel; bad input is refused with nothing 
   expect(notJson.status).toBe(400);
   const badCursor = await request(stack.url, 'GET', `/widget/${channelId}/messages?cursor=nope`, { token: b.token, headers: { origin: SITE } });
   expect(badCursor.status).toBe(400);
+  // A's cursor is A's: it is sealed, and names A.
+  const aCursor = (await request(stack.url, 'GET', `/widget/${channelId}/messages`, { token: a.token, headers: { origin: SITE } })).body.cursor;
+  expect(aCursor).not.toMatch(/^\d+$/);
+  const borrowed = await request(stack.url, 'GET', `/widget/${channelId}/messages?cursor=${encodeURIComponent(aCursor)}`, { token: b.token, headers: { origin: SITE } });
+  expect(borrowed.status).toBe(400);
+  expect(borrowed.body.error.code).toBe('invalid_cursor');
+
+  // A token works on the channel that issued it only.
+  const other = await createAccount(stack, 'free');
+  const otherChannel = (await request(stack.url, 'POST', '/api/channels', { token: other.apiKey, json: { type: 'webchat', config: {} } })).body.id;
+  const elsewhere = await request(stack.url, 'POST', `/widget/${otherChannel}/messages`, { token: a.token, json: { content: 'hi' } });
+  expect(elsewhere.status).toBe(401);
   const badWait = await request(stack.url, 'GET', `/widget/${channelId}/messages?wait=60`, { token: b.token, headers: { origin: SITE } });
   expect(badWait.status).toBe(422);
 
@@ -230,7 +310,8 @@ test('a deactivated channel takes no new messages or visitors but keeps its conv
 test('one address starting visitors past the per-minute limit gets 429', async () => {
   let refused: { status: number; body: any } | undefined;
   for (let i = 0; i < 20 && !refused; i++) {
-    const r = await request(stack.url, 'POST', `/widget/${channelId}/visitors`, { headers: { origin: SITE } });
+    // Without a trusted proxy (TRUSTED_PROXY_HOPS), an address the client claims counts for nothing.
+    const r = await request(stack.url, 'POST', `/widget/${channelId}/visitors`, { headers: { origin: SITE, 'x-forwarded-for': `203.0.113.${i}` } });
     if (r.status === 429) refused = r;
     else expect(r.status).toBe(201);
   }

@@ -56,3 +56,11 @@ test('the rate limiter allows `limit` hits per window per key, then says how lon
   now += 45_000;
   expect(limiter.take('a')).toBe(0);
 });
+
+test('a flood of new keys cannot grow the limiter without bound: the oldest windows go first', () => {
+  const limiter = new RateLimiter(1, 60_000, () => 0, 2);
+  expect([limiter.take('a'), limiter.take('b')]).toEqual([0, 0]);
+  expect(limiter.take('b')).toBe(60_000);
+  limiter.take('c'); // a third key: 'a', the oldest, is forgotten
+  expect(limiter.take('a')).toBe(0);
+});

@@ -1,0 +1,96 @@
+import type { Db } from '../db/knex';
+
+interface Waiter {
+  channelId: string;
+  visitorId: string;
+  after: number;
+  deadline: number;
+  resolve(changed: boolean): void;
+}
+
+/**
+ * The web chat widgets' long polls, checked together: one query per interval for all
+ * of them, however many are open, instead of one per poll. A visitor has at most one
+ * open poll; a newer one ends the older (a second tab, a reconnect).
+ */
+export class WidgetWaiters {
+  private readonly waiting = new Map<string, Waiter>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly intervalMs = 1_000,
+    /** Beyond this many open polls in the process, a poll answers at once (the widget simply polls again). */
+    private readonly max = 10_000,
+  ) {}
+
+  /**
+   * Resolves true once the visitor's conversation has a row past `after` (or the check
+   * itself failed, so the caller's own read reports it), false when `ms` pass, a newer
+   * poll of the same visitor takes over, `signal` aborts (the client went away) or the
+   * process shuts down.
+   */
+  wait(channelId: string, visitorId: string, after: number, ms: number, signal: AbortSignal): Promise<boolean> {
+    const key = `${channelId}:${visitorId}`;
+    this.waiting.get(key)?.resolve(false);
+    if (ms <= 0 || signal.aborted || this.waiting.size >= this.max) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => waiter.resolve(false);
+      const waiter: Waiter = {
+        channelId,
+        visitorId,
+        after,
+        deadline: Date.now() + ms,
+        resolve: (changed) => {
+          if (this.waiting.get(key) === waiter) this.waiting.delete(key);
+          signal.removeEventListener('abort', onAbort);
+          resolve(changed);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.set(key, waiter);
+      this.timer ??= setInterval(() => void this.tick(), this.intervalMs).unref();
+    });
+  }
+
+  /** Ends every open poll (the api is stopping). */
+  close(): void {
+    for (const w of [...this.waiting.values()]) w.resolve(false);
+    this.stopTimer();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      for (const w of [...this.waiting.values()]) if (w.deadline <= now) w.resolve(false);
+      const waiters = [...this.waiting.values()];
+      if (waiters.length === 0) return this.stopTimer();
+      let latest: Map<string, number>;
+      try {
+        const { rows } = await this.db.raw<{ rows: Array<{ channel_id: string; thread_key: string; last: string }> }>(
+          `SELECT c.channel_id, c.thread_key, max(m.seq) AS last
+             FROM conversations c JOIN messages m ON m.conversation_id = c.id
+            WHERE (c.channel_id, c.thread_key) IN (SELECT * FROM unnest(?::uuid[], ?::text[]))
+            GROUP BY 1, 2`,
+          [waiters.map((w) => w.channelId), waiters.map((w) => w.visitorId)],
+        );
+        latest = new Map(rows.map((r) => [`${r.channel_id}:${r.thread_key}`, Number(r.last)]));
+      } catch {
+        // Let each poll read for itself and answer with the outage (503) rather than hang until its deadline.
+        for (const w of waiters) w.resolve(true);
+        return;
+      }
+      for (const w of waiters) if ((latest.get(`${w.channelId}:${w.visitorId}`) ?? 0) > w.after) w.resolve(true);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
