@@ -42,3 +42,12 @@ test('workflow sandbox switches: off by default, turned on by name, anything els
   expect(() => loadConfig({ ...base, WORKER_DEADLOCK_TIMEOUT_MS: '-1' })).toThrow(/^WORKER_DEADLOCK_TIMEOUT_MS /);
   expect(() => loadConfig({ ...base, WORKER_WORKFLOW_STACK_TRACES: 'yes' })).toThrow(/^WORKER_WORKFLOW_STACK_TRACES must be true or false/);
 });
+
+test('web chat limits and proxy hops: defaults, and a bad value names the variable', () => {
+  const base = { DATABASE_URL: 'postgres://x@h/db' };
+  expect(loadConfig(base)).toMatchObject({ WEBCHAT_MESSAGES_PER_MINUTE: 30, WEBCHAT_VISITORS_PER_MINUTE: 20, TRUSTED_PROXY_HOPS: 0 });
+  expect(loadConfig({ ...base, TRUSTED_PROXY_HOPS: '1' }).TRUSTED_PROXY_HOPS).toBe(1);
+  for (const [name, bad] of [['WEBCHAT_MESSAGES_PER_MINUTE', '0'], ['WEBCHAT_VISITORS_PER_MINUTE', 'lots'], ['TRUSTED_PROXY_HOPS', '-1']]) {
+    expect(() => loadConfig({ ...base, [name]: bad })).toThrow(new RegExp(`^${name} `));
+  }
+});
