@@ -238,6 +238,13 @@ function widgetPaths() {
     responses: { 204: { description: 'Allowed' }, 403: errorBody, 404: errorBody },
   });
   return {
+    '/widget.js': {
+      get: {
+        summary: 'The chat widget a site embeds: <script src="…/widget.js" data-channel="CHANNEL_ID" async></script>',
+        security: [],
+        responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: { type: 'string' } } } } },
+      },
+    },
     '/widget/{channelId}': {
       get: {
         summary: "What the widget shows: active, welcome_message, brand_color, logo_url (the channel's webchat config)",

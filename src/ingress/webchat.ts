@@ -14,6 +14,7 @@ import { readJsonBody } from '../http/body';
 import { RateLimiter } from '../http/rate-limit';
 import type { IngressChannel } from './channel-lookup';
 import type { WidgetWaiters } from './widget-waiters';
+import { WIDGET_SCRIPT } from '../widget/widget-script';
 
 export const widgetMessageSchema = z
   .object({
@@ -109,6 +110,13 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
       ctx.status = 204;
     });
   }
+
+  /** The script a site embeds (src/widget/widget-script.ts); same for every channel, so caches may share it. */
+  router.get('/widget.js', (ctx) => {
+    ctx.type = 'application/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = WIDGET_SCRIPT;
+  });
 
   /** What the widget needs to draw itself. */
   router.get('/widget/:channelId', async (ctx) => {

@@ -1,0 +1,239 @@
+/// <reference lib="dom" />
+
+/**
+ * The web chat widget a site embeds:
+ *
+ *   <script src="https://pingback.example.com/widget.js" data-channel="CHANNEL_ID" async></script>
+ *
+ * Served as this function's compiled source (GET /widget.js), so it is type-checked with
+ * the rest of PingBack and needs no bundler; it therefore uses nothing from outside its
+ * own body. It talks to the widget API (src/ingress/webchat.ts) at the origin it was
+ * loaded from, keeps the visitor's token in localStorage (one conversation per visitor
+ * and channel, across page loads), long-polls for replies and retries a message with
+ * the same id until the api has it, so a flaky connection never sends it twice.
+ */
+export function pingbackWidget(): void {
+  const script = (document.currentScript as HTMLScriptElement | null) ?? document.querySelector<HTMLScriptElement>('script[data-channel][src*="widget.js"]');
+  const channel = script?.dataset.channel;
+  if (!script || !channel) {
+    console.error('PingBack widget: add data-channel="<channel id>" to its <script> tag');
+    return;
+  }
+  const api = `${new URL(script.src, location.href).origin}/widget/${encodeURIComponent(channel)}`;
+  const tokenKey = `pingback:${channel}:token`;
+  const storage = (() => {
+    try {
+      localStorage.setItem('pingback:probe', '1');
+      localStorage.removeItem('pingback:probe');
+      return localStorage;
+    } catch {
+      return undefined; // storage blocked (private mode, sandboxed frame): the chat lasts as long as the page
+    }
+  })();
+  let token: string | null = storage?.getItem(tokenKey) ?? null;
+  let cursor: string | undefined;
+  let polling = false;
+  const shown = new Set<string>(); // message ids and the widget's own ids already on screen
+
+  type WidgetMessage = { id: string; from: 'visitor' | 'agent'; content: string; client_message_id?: string };
+  type Settings = { active: boolean; welcome_message: string | null; brand_color: string | null; logo_url: string | null };
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function call(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  }
+  async function errorOf(res: Response): Promise<string> {
+    const json = await res.json().catch(() => null);
+    return json?.error?.message ?? `HTTP ${res.status}`;
+  }
+
+  // --- the page ---
+  const host = document.createElement('div');
+  host.setAttribute('data-pingback-widget', '');
+  const root = host.attachShadow({ mode: 'open' });
+  root.innerHTML = `
+    <style>
+      :host { all: initial; }
+      .launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;
+        color: #fff; font: 600 22px system-ui, sans-serif; cursor: pointer; box-shadow: 0 4px 12px rgba(0,0,0,.25); z-index: 2147483000; }
+      .panel { position: fixed; right: 20px; bottom: 88px; width: min(360px, calc(100vw - 40px)); height: min(520px, calc(100vh - 120px));
+        display: none; flex-direction: column; background: #fff; border-radius: 12px; overflow: hidden;
+        box-shadow: 0 8px 28px rgba(0,0,0,.25); font: 14px/1.4 system-ui, sans-serif; color: #1b1b1b; z-index: 2147483000; }
+      .panel.open { display: flex; }
+      header { padding: 12px 16px; color: #fff; display: flex; align-items: center; gap: 8px; font-weight: 600; }
+      header img { height: 24px; }
+      .log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f6f7; }
+      .msg { max-width: 80%; padding: 8px 12px; border-radius: 12px; white-space: pre-wrap; word-wrap: break-word; }
+      .agent { align-self: flex-start; background: #fff; border: 1px solid #e2e2e5; }
+      .visitor { align-self: flex-end; color: #fff; }
+      .sending { opacity: .6; }
+      .failed { outline: 2px solid #c62828; }
+      .note { align-self: center; color: #6b6b70; font-size: 12px; }
+      form { display: flex; border-top: 1px solid #e2e2e5; }
+      textarea { flex: 1; border: 0; padding: 12px; resize: none; font: inherit; outline: none; }
+      button.send { border: 0; padding: 0 16px; color: #fff; font: 600 14px system-ui, sans-serif; cursor: pointer; }
+    </style>
+    <button class="launcher" aria-label="Chat with us" aria-expanded="false">💬</button>
+    <div class="panel" role="dialog" aria-label="Chat">
+      <header><span class="title">Chat with us</span></header>
+      <div class="log" aria-live="polite"></div>
+      <form><textarea rows="2" placeholder="Write a message…" aria-label="Message" maxlength="4096"></textarea><button class="send" type="submit">Send</button></form>
+    </div>`;
+  const launcher = root.querySelector<HTMLButtonElement>('.launcher')!;
+  const panel = root.querySelector<HTMLDivElement>('.panel')!;
+  const log = root.querySelector<HTMLDivElement>('.log')!;
+  const form = root.querySelector<HTMLFormElement>('form')!;
+  const input = root.querySelector<HTMLTextAreaElement>('textarea')!;
+
+  function bubble(from: 'visitor' | 'agent' | 'note', text: string): HTMLDivElement {
+    const el = document.createElement('div');
+    el.className = from === 'note' ? 'note' : `msg ${from}`;
+    el.textContent = text; // never innerHTML: messages are other people's text
+    if (from === 'visitor') el.style.background = brand;
+    log.appendChild(el);
+    log.scrollTop = log.scrollHeight;
+    return el;
+  }
+  function show(m: WidgetMessage): void {
+    if (shown.has(m.id) || (m.client_message_id && shown.has(m.client_message_id))) return;
+    shown.add(m.id);
+    bubble(m.from, m.content);
+  }
+
+  let brand = '#2f6fed';
+  let closedNote: HTMLDivElement | undefined;
+  function applySettings(s: Settings): void {
+    brand = s.brand_color ?? brand;
+    for (const el of [launcher, root.querySelector<HTMLElement>('header')!, root.querySelector<HTMLElement>('button.send')!]) el.style.background = brand;
+    if (s.logo_url) {
+      const img = document.createElement('img');
+      img.src = s.logo_url;
+      img.alt = '';
+      root.querySelector('header')!.prepend(img);
+    }
+    if (s.welcome_message) bubble('agent', s.welcome_message);
+    if (!s.active) closedNote = bubble('note', 'This chat is not taking messages right now.');
+  }
+
+  // --- talking to PingBack ---
+  /** Reads everything new; with `wait`, holds until something arrives. */
+  async function readNew(wait: number): Promise<void> {
+    for (;;) {
+      const res = await call('GET', `/messages?wait=${wait}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (res.status === 400 && cursor) {
+        cursor = undefined; // a cursor from before the server's key changed: start over (shown messages are skipped)
+        continue;
+      }
+      if (res.status === 401) {
+        token = null;
+        storage?.removeItem(tokenKey);
+        return;
+      }
+      if (!res.ok) throw new Error(await errorOf(res));
+      const page = (await res.json()) as { data: WidgetMessage[]; cursor: string };
+      cursor = page.cursor;
+      page.data.forEach(show);
+      if (page.data.length < 100) return;
+      wait = 0; // a full page: more are waiting
+    }
+  }
+
+  async function pollForever(): Promise<void> {
+    if (polling) return;
+    polling = true;
+    let backoff = 1000;
+    while (token) {
+      try {
+        await readNew(25);
+        backoff = 1000;
+      } catch {
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+    polling = false;
+  }
+
+  async function ensureVisitor(): Promise<void> {
+    if (token) return;
+    const res = await call('POST', '/visitors');
+    if (!res.ok) throw Object.assign(new Error(await errorOf(res)), { status: res.status });
+    token = ((await res.json()) as { token: string }).token;
+    storage?.setItem(tokenKey, token);
+  }
+
+  /** Sends until the api has it (the same id every time, so it is stored once) or refuses it. */
+  async function send(text: string): Promise<void> {
+    const id = `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    shown.add(id);
+    const el = bubble('visitor', text);
+    el.classList.add('sending');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await ensureVisitor();
+        const res = await call('POST', '/messages', { id, content: text });
+        if (res.ok) break;
+        const retryAfter = Number(res.headers.get('retry-after'));
+        if (res.status === 429 || res.status >= 500) {
+          await sleep(retryAfter > 0 ? retryAfter * 1000 : Math.min(1000 * 2 ** attempt, 30_000));
+          continue;
+        }
+        if (res.status === 401) {
+          token = null;
+          storage?.removeItem(tokenKey);
+          continue;
+        }
+        el.classList.replace('sending', 'failed');
+        el.title = await errorOf(res);
+        return;
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        if (status && status < 500 && status !== 429) {
+          el.classList.replace('sending', 'failed');
+          el.title = (err as Error).message;
+          return;
+        }
+        await sleep(Math.min(1000 * 2 ** attempt, 30_000)); // offline or the api unreachable: keep trying
+      }
+    }
+    el.classList.remove('sending');
+    void pollForever();
+  }
+
+  launcher.addEventListener('click', () => {
+    const open = panel.classList.toggle('open');
+    launcher.setAttribute('aria-expanded', String(open));
+    if (open) input.focus();
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text || closedNote) return;
+    input.value = '';
+    void send(text);
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  void (async () => {
+    const res = await fetch(api).catch(() => undefined);
+    if (!res?.ok) {
+      console.error(`PingBack widget: ${res ? await errorOf(res) : 'the chat server is unreachable'}`);
+      return;
+    }
+    document.body.appendChild(host);
+    applySettings((await res.json()) as Settings);
+    // A returning visitor sees their conversation so far and keeps getting replies.
+    if (token) void pollForever();
+  })();
+}
+
+/** What GET /widget.js serves: the function above, compiled, called once. */
+export const WIDGET_SCRIPT = `/* PingBack web chat widget */\n(${pingbackWidget.toString()})();\n`;

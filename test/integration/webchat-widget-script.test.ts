@@ -1,0 +1,119 @@
+import { JSDOM, VirtualConsole } from 'jsdom';
+import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
+
+/**
+ * The embeddable widget (GET /widget.js) on a page, loaded and run by jsdom from the real
+ * api, talking to the real stack: what a site's visitor sees and does. jsdom is not a
+ * browser (no layout, no CORS enforcement; the page's fetch adds the Origin header a
+ * browser would), but the script, its DOM and its requests are the real ones.
+ */
+const SITE = 'https://shop.example.com/';
+let stack: Stack;
+let apiKey: string;
+let channelId: string;
+const pages: Array<{ window: JSDOM['window']; abort: AbortController }> = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  ({ apiKey } = await createAccount(stack, 'free'));
+  const ch = await request(stack.url, 'POST', '/api/channels', {
+    token: apiKey,
+    json: { type: 'webchat', config: { allowed_domains: ['shop.example.com'], welcome_message: 'Hi! Ask us anything.', brand_color: '#aa3300' } },
+  });
+  expect(ch.status).toBe(201);
+  channelId = ch.body.id;
+});
+afterAll(async () => {
+  for (const p of pages) {
+    p.abort.abort();
+    p.window.close();
+  }
+  await stack?.stop();
+});
+
+/** A page on `url` embedding the widget, as a site would; `storage` is what its localStorage held from an earlier visit. */
+function openPage(url = SITE, storage: Record<string, string> = {}) {
+  const errors: string[] = [];
+  const virtualConsole = new VirtualConsole();
+  virtualConsole.on('error', (e) => errors.push(String(e)));
+  virtualConsole.on('jsdomError', (e) => errors.push(String(e)));
+  const abort = new AbortController();
+  const dom = new JSDOM(`<!doctype html><html><body><h1>Shop</h1><script src="${stack.url}/widget.js" data-channel="${channelId}" async></script></body></html>`, {
+    url,
+    runScripts: 'dangerously',
+    resources: 'usable',
+    virtualConsole,
+    beforeParse(window) {
+      for (const [k, v] of Object.entries(storage)) window.localStorage.setItem(k, v);
+      const origin = new URL(url).origin;
+      (window as any).fetch = (input: string, init: RequestInit = {}) =>
+        fetch(input, { ...init, signal: abort.signal, headers: { ...(init.headers as Record<string, string>), origin } });
+    },
+  });
+  pages.push({ window: dom.window, abort });
+  const shadow = () => dom.window.document.querySelector('[data-pingback-widget]')?.shadowRoot ?? null;
+  return {
+    window: dom.window,
+    errors,
+    shadow,
+    bubbles: () => [...(shadow()?.querySelectorAll('.msg') ?? [])].map((el) => [el.classList.contains('agent') ? 'agent' : 'visitor', el.textContent]),
+    async type(text: string) {
+      const root = shadow()!;
+      root.querySelector<HTMLTextAreaElement>('textarea')!.value = text;
+      root.querySelector<HTMLFormElement>('form')!.requestSubmit();
+    },
+  };
+}
+
+test('a visitor opens the chat, writes, and sees the agent reply; a returning visitor sees the conversation so far', async () => {
+  const script = await fetch(`${stack.url}/widget.js`);
+  expect(script.headers.get('content-type')).toMatch(/^application\/javascript/);
+
+  const page = openPage();
+  await eventually(async () => page.shadow()?.querySelector('.launcher') ?? undefined, 10_000, 'the widget on the page');
+  expect(page.bubbles()).toEqual([['agent', 'Hi! Ask us anything.']]);
+  const launcher = page.shadow()!.querySelector<HTMLButtonElement>('.launcher')!;
+  launcher.click();
+  expect(page.shadow()!.querySelector('.panel')!.classList.contains('open')).toBe(true);
+  expect(launcher.getAttribute('aria-expanded')).toBe('true');
+
+  await page.type('Do you ship to Norway? <b>thanks</b>');
+  // Shown at once, as text (never as markup), then stored.
+  expect(page.bubbles()).toEqual([
+    ['agent', 'Hi! Ask us anything.'],
+    ['visitor', 'Do you ship to Norway? <b>thanks</b>'],
+  ]);
+  expect(page.shadow()!.querySelector('b')).toBeNull();
+  const conv = await eventually(async () => {
+    const list = await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey });
+    return list.body.data[0];
+  }, 30_000, 'the conversation in the inbox');
+  await eventually(async () => (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data.length === 1, 30_000, 'the message stored');
+  expect(page.shadow()!.querySelector('.sending')).toBeNull();
+
+  expect((await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Yes, in 3 days.' } })).status).toBe(202);
+  await eventually(async () => page.bubbles().length === 3, 30_000, 'the reply in the widget');
+  expect(page.bubbles()).toEqual([
+    ['agent', 'Hi! Ask us anything.'],
+    ['visitor', 'Do you ship to Norway? <b>thanks</b>'],
+    ['agent', 'Yes, in 3 days.'],
+  ]);
+  expect(page.errors).toEqual([]);
+
+  // The same visitor on another page of the site: the token in localStorage brings the conversation back.
+  const key = `pingback:${channelId}:token`;
+  const token = page.window.localStorage.getItem(key);
+  expect(token).toMatch(/^v_/);
+  const again = openPage(`${SITE}checkout`, { [key]: token! });
+  await eventually(async () => again.bubbles().length === 3, 30_000, 'the conversation so far');
+  expect(again.bubbles()).toEqual(page.bubbles());
+  const list = await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey });
+  expect(list.body.data).toHaveLength(1);
+});
+
+test('on a site the channel does not allow, the widget does not appear and says why in the console', async () => {
+  const page = openPage('https://elsewhere.example.net/');
+  await eventually(async () => page.errors.find((e) => e.includes('PingBack widget')), 10_000, 'the console error');
+  expect(page.errors.join('\n')).toMatch(/not enabled for https:\/\/elsewhere\.example\.net/);
+  expect(page.shadow()).toBeNull();
+});
