@@ -49,7 +49,13 @@ export const configSchema = z.object({
   /** SDK workers per worker process, each caching a share of the conversations (see WorkerGroup). */
   WORKER_INSTANCES: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(40),
+  /**
+   * Workflow tasks one worker process runs at once. An SDK worker keeps a poll waiting at the
+   * server only while it has a free slot, and the server hands a task straight to a waiting poll
+   * or else writes it to the task queue's table and reads it back. 40 (the SDK's default, so 10
+   * per SDK worker) left no poll waiting whenever the worker lagged behind: see README.
+   */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(200),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(10_000),
   /** How long a conversation's next task waits for the worker that has it cached before any worker may take it (and replay it). */
   WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
