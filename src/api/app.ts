@@ -24,7 +24,7 @@ export type App = Koa & {
 /** The dashboard/integration API, the operator API and the platforms' webhook ingress, in one Koa app. */
 export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<AppDeps, 'channelLookup'>>): App {
   const deps: AppDeps = { ...input, channelLookup: input.channelLookup ?? new ChannelLookup(input.db) };
-  const waiters = new WidgetWaiters(deps.db);
+  const waiters = new WidgetWaiters(deps.db, deps.log);
   const app = Object.assign(new Koa(), { shutdown: () => waiters.close() });
   // The client's address (web chat limits) from X-Forwarded-For only when a proxy of ours
   // wrote it: the last TRUSTED_PROXY_HOPS entries, never the ones a client can send itself.

@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex';
+import type { Logger } from '../log';
 
 interface Waiter {
   channelId: string;
@@ -20,6 +21,7 @@ export class WidgetWaiters {
 
   constructor(
     private readonly db: Db,
+    private readonly log?: Logger,
     private readonly intervalMs = 1_000,
     /** Beyond this many open polls in the process, a poll answers at once (the widget simply polls again). */
     private readonly max = 10_000,
@@ -78,8 +80,9 @@ export class WidgetWaiters {
           [waiters.map((w) => w.channelId), waiters.map((w) => w.visitorId)],
         );
         latest = new Map(rows.map((r) => [`${r.channel_id}:${r.thread_key}`, Number(r.last)]));
-      } catch {
+      } catch (err) {
         // Let each poll read for itself and answer with the outage (503) rather than hang until its deadline.
+        this.log?.warn('web chat long polls: the check for new messages failed', { error: String(err) });
         for (const w of waiters) w.resolve(true);
         return;
       }

@@ -1,3 +1,4 @@
+import { WidgetWaiters } from '../../src/ingress/widget-waiters';
 import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
 
 /**
@@ -11,7 +12,7 @@ let apiKey: string;
 let channelId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ WEBCHAT_MESSAGES_PER_MINUTE: '8', WEBCHAT_VISITORS_PER_MINUTE: '10' });
+  stack = await startStack({ WEBCHAT_MESSAGES_PER_MINUTE: '8', WEBCHAT_VISITORS_PER_MINUTE: '20' });
   ({ apiKey } = await createAccount(stack, 'free'));
   const ch = await request(stack.url, 'POST', '/api/channels', {
     token: apiKey,
@@ -207,6 +208,33 @@ test('a newer long poll of the same visitor ends the older one', async () => {
   expect((await second).body.data.map((m: any) => m.content)).toEqual(['hello there']);
 });
 
+test('long polls are checked with one query: a conversation with something past the cursor wakes, others wait out their time', async () => {
+  const v = await visitor();
+  expect((await v.say('ping', { id: 'w-1' })).status).toBe(202);
+  await conversationOf(v.id);
+  await eventually(async () => (await v.read()).length === 1, 30_000, 'the message at the widget');
+  const waiters = new WidgetWaiters(stack.db, stack.log, 50);
+  const never = new AbortController();
+  try {
+    const started = Date.now();
+    const [hasNews, otherVisitor, noConversation] = await Promise.all([
+      waiters.wait(channelId, v.id, 0, 5_000, never.signal),
+      waiters.wait(channelId, `v_${'A'.repeat(22)}`, 0, 400, never.signal),
+      waiters.wait('6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', v.id, 0, 400, never.signal),
+    ]);
+    expect([hasNews, otherVisitor, noConversation]).toEqual([true, false, false]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // A client that goes away ends its poll at once.
+    const gone = new AbortController();
+    const abandoned = waiters.wait(channelId, v.id, Number.MAX_SAFE_INTEGER, 5_000, gone.signal);
+    gone.abort();
+    expect(await abandoned).toBe(false);
+  } finally {
+    waiters.close();
+  }
+  expect(stack.log.lines.filter((l) => l.includes('long polls'))).toEqual([]);
+});
+
 test('a message sent again with the same id is stored once', async () => {
   const v = await visitor();
   expect((await v.say('first', { id: 'dup-1' })).status).toBe(202);
@@ -309,7 +337,7 @@ test('a deactivated channel takes no new messages or visitors but keeps its conv
 // Last: it uses up this address's visitor allowance for the rest of the minute.
 test('one address starting visitors past the per-minute limit gets 429', async () => {
   let refused: { status: number; body: any } | undefined;
-  for (let i = 0; i < 20 && !refused; i++) {
+  for (let i = 0; i < 30 && !refused; i++) {
     // Without a trusted proxy (TRUSTED_PROXY_HOPS), an address the client claims counts for nothing.
     const r = await request(stack.url, 'POST', `/widget/${channelId}/visitors`, { headers: { origin: SITE, 'x-forwarded-for': `203.0.113.${i}` } });
     if (r.status === 429) refused = r;
