@@ -57,6 +57,15 @@ async function messagesOf(conversationId: string) {
   return (await request(stack.url, 'GET', `/api/conversations/${conversationId}/messages`, { token: apiKey })).body.data as any[];
 }
 
+/** A new visitor whose first message is stored, and its conversation. */
+async function visitorWithMessage(content: string, id: string) {
+  const v = await visitor();
+  expect((await v.say(content, { id })).status).toBe(202);
+  const conv = await conversationOf(v.id);
+  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, `"${content}" stored`);
+  return { v, conv };
+}
+
 test('the widget reads its settings, and only pages on allowed domains get CORS access', async () => {
   const ok = await request(stack.url, 'GET', `/widget/${channelId}`, { headers: { origin: SITE } });
   expect(ok.status).toBe(200);
@@ -133,10 +142,7 @@ test("a visitor's messages reach the inbox in order, and the agent's replies rea
 });
 
 test('a reply still being sent holds back what came after it, so the widget never skips it', async () => {
-  const v = await visitor();
-  expect((await v.say('one', { id: 'p-1' })).status).toBe(202);
-  const conv = await conversationOf(v.id);
-  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, 'the first message stored');
+  const { v, conv } = await visitorWithMessage('one', 'p-1');
   expect((await v.read()).map((m) => m.content)).toEqual(['one']);
   // A reply caught mid-send (its row written, the send not yet done), then the visitor writes again.
   const [pending] = await stack.db('messages').insert({ conversation_id: conv.id, direction: 'outbound', content: 'on it', status: 'pending' }).returning('id');
@@ -151,10 +157,7 @@ test('a reply still being sent holds back what came after it, so the widget neve
 });
 
 test("a reply's outcome waits for an inbound write of the conversation in flight, so rows show in seq order", async () => {
-  const v = await visitor();
-  expect((await v.say('hi', { id: 'o-1' })).status).toBe(202);
-  const conv = await conversationOf(v.id);
-  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, 'the message stored');
+  const { v, conv } = await visitorWithMessage('hi', 'o-1');
   // What persistInbound holds while it takes seqs for a batch: the conversation's row.
   const trx = await stack.db.transaction();
   let reply: Promise<{ status: number }> | undefined;
@@ -174,10 +177,7 @@ test("a reply's outcome waits for an inbound write of the conversation in flight
 });
 
 test('a reply that failed is not shown, and what follows it is', async () => {
-  const v = await visitor();
-  expect((await v.say('one', { id: 'f-1' })).status).toBe(202);
-  const conv = await conversationOf(v.id);
-  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, 'the message stored');
+  const { v, conv } = await visitorWithMessage('one', 'f-1');
   await stack.db('messages').insert({ conversation_id: conv.id, direction: 'outbound', content: 'never delivered', status: 'failed', error: 'test' });
   expect((await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'this one went' } })).status).toBe(202);
   const seen: Array<{ from: string; content: string }> = [];
@@ -192,10 +192,8 @@ test('a reply that failed is not shown, and what follows it is', async () => {
 });
 
 test('a newer long poll of the same visitor ends the older one', async () => {
-  const v = await visitor();
-  expect((await v.say('hi', { id: 'lp-1' })).status).toBe(202);
-  const conv = await conversationOf(v.id);
-  await eventually(async () => (await v.read()).length === 1, 30_000, 'the message at the widget');
+  const { v, conv } = await visitorWithMessage('hi', 'lp-1');
+  expect((await v.read()).map((x) => x.content)).toEqual(['hi']);
   const cursor = (await request(stack.url, 'GET', `/widget/${channelId}/messages`, { token: v.token, headers: { origin: SITE } })).body.cursor;
   const poll = (wait: number) => request(stack.url, 'GET', `/widget/${channelId}/messages?wait=${wait}&cursor=${encodeURIComponent(cursor)}`, { token: v.token, headers: { origin: SITE } });
   const started = Date.now();
@@ -209,10 +207,8 @@ test('a newer long poll of the same visitor ends the older one', async () => {
 });
 
 test('long polls are checked with one query: a conversation with something past the cursor wakes, others wait out their time', async () => {
-  const v = await visitor();
-  expect((await v.say('ping', { id: 'w-1' })).status).toBe(202);
-  await conversationOf(v.id);
-  await eventually(async () => (await v.read()).length === 1, 30_000, 'the message at the widget');
+  const { v } = await visitorWithMessage('ping', 'w-1');
+  expect((await v.read()).map((x) => x.content)).toEqual(['ping']);
   const waiters = new WidgetWaiters(stack.db, stack.log, 50);
   const never = new AbortController();
   try {
@@ -313,10 +309,7 @@ test('a visitor past the per-minute limit gets 429 with Retry-After', async () =
 });
 
 test('a deactivated channel takes no new messages or visitors but keeps its conversations', async () => {
-  const v = await visitor();
-  expect((await v.say('before', { id: 'before' })).status).toBe(202);
-  const conv = await conversationOf(v.id);
-  await eventually(async () => (await messagesOf(conv.id)).length === 1, 30_000, 'the message stored');
+  const { v, conv } = await visitorWithMessage('before', 'before');
 
   const off = await request(stack.url, 'PATCH', `/api/channels/${channelId}`, { token: apiKey, json: { is_active: false } });
   expect(off.status).toBe(200);
