@@ -73,6 +73,8 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
     // No Origin: not a browser's cross-site request (curl, a server); allowed_domains is a browser control.
     if (origin) {
       if (!originAllowed(origin, config.allowed_domains)) {
+        // Readable, so the widget on that page can say why it stays hidden; it only names the page's own origin.
+        ctx.set('Access-Control-Allow-Origin', '*');
         throw new AppError(403, 'origin_not_allowed', `this chat widget is not enabled for ${origin}; add its host to the channel's allowed_domains`);
       }
       ctx.set('Access-Control-Allow-Origin', origin);

@@ -9,13 +9,16 @@ interface Waiter {
   resolve(changed: boolean): void;
 }
 
+/** Open polls one visitor may have (tabs of the same site); a newer one beyond that ends the oldest. */
+const PER_VISITOR = 4;
+
 /**
  * The web chat widgets' long polls, checked together: one query per interval for all
- * of them, however many are open, instead of one per poll. A visitor has at most one
- * open poll; a newer one ends the older (a second tab, a reconnect).
+ * of them, however many are open, instead of one per poll.
  */
 export class WidgetWaiters {
-  private readonly waiting = new Map<string, Waiter>();
+  private readonly waiting = new Map<string, Waiter[]>();
+  private count = 0;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
@@ -35,30 +38,38 @@ export class WidgetWaiters {
    */
   wait(channelId: string, visitorId: string, after: number, ms: number, signal: AbortSignal): Promise<boolean> {
     const key = `${channelId}:${visitorId}`;
-    this.waiting.get(key)?.resolve(false);
-    if (ms <= 0 || signal.aborted || this.waiting.size >= this.max) return Promise.resolve(false);
+    if (ms <= 0 || signal.aborted || this.count >= this.max) return Promise.resolve(false);
+    const mine = this.waiting.get(key) ?? [];
+    if (mine.length >= PER_VISITOR) mine[0].resolve(false);
     return new Promise((resolve) => {
       const onAbort = () => waiter.resolve(false);
+      let done = false;
       const waiter: Waiter = {
         channelId,
         visitorId,
         after,
         deadline: Date.now() + ms,
         resolve: (changed) => {
-          if (this.waiting.get(key) === waiter) this.waiting.delete(key);
+          if (done) return;
+          done = true;
+          const list = this.waiting.get(key) ?? [];
+          list.splice(list.indexOf(waiter), 1);
+          if (list.length === 0) this.waiting.delete(key);
+          this.count--;
           signal.removeEventListener('abort', onAbort);
           resolve(changed);
         },
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiting.set(key, waiter);
+      this.waiting.set(key, [...(this.waiting.get(key) ?? []), waiter]);
+      this.count++;
       this.timer ??= setInterval(() => void this.tick(), this.intervalMs).unref();
     });
   }
 
   /** Ends every open poll (the api is stopping). */
   close(): void {
-    for (const w of [...this.waiting.values()]) w.resolve(false);
+    for (const w of this.all()) w.resolve(false);
     this.stopTimer();
   }
 
@@ -67,8 +78,8 @@ export class WidgetWaiters {
     this.ticking = true;
     try {
       const now = Date.now();
-      for (const w of [...this.waiting.values()]) if (w.deadline <= now) w.resolve(false);
-      const waiters = [...this.waiting.values()];
+      for (const w of this.all()) if (w.deadline <= now) w.resolve(false);
+      const waiters = this.all();
       if (waiters.length === 0) return this.stopTimer();
       let latest: Map<string, number>;
       try {
@@ -90,6 +101,10 @@ export class WidgetWaiters {
     } finally {
       this.ticking = false;
     }
+  }
+
+  private all(): Waiter[] {
+    return [...this.waiting.values()].flat();
   }
 
   private stopTimer(): void {

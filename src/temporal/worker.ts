@@ -72,7 +72,10 @@ export class WorkerGroup {
             workflowBundle: bundle,
             activities,
             maxConcurrentActivityTaskExecutions: share(config.WORKER_MAX_CONCURRENT_ACTIVITIES),
-            maxConcurrentWorkflowTaskExecutions: share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS),
+            // The SDK would lower slots to the cache size itself, but not when they are given this way.
+            maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CACHED_WORKFLOWS > 0
+              ? Math.max(2, Math.min(share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS), share(config.WORKER_MAX_CACHED_WORKFLOWS)))
+              : share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS),
             maxCachedWorkflows: share(config.WORKER_MAX_CACHED_WORKFLOWS),
             stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_MS,
             ...workflowSandbox(config),

@@ -11,8 +11,14 @@
  * loaded from, keeps the visitor's token in localStorage (one conversation per visitor
  * and channel, across page loads), long-polls for replies and retries a message with
  * the same id until the api has it, so a flaky connection never sends it twice.
+ * The api serves tsc's output of it (dist/); a compiler that adds helpers inside the
+ * body (esbuild's keepNames, coverage counters) would break it in the browser.
  */
 export function pingbackWidget(): void {
+  // A page that loads the script twice (a tag manager, a single-page app) gets one chat.
+  const w = window as unknown as { __pingbackWidget?: boolean };
+  if (w.__pingbackWidget) return;
+  w.__pingbackWidget = true;
   const script = (document.currentScript as HTMLScriptElement | null) ?? document.querySelector<HTMLScriptElement>('script[data-channel][src*="widget.js"]');
   const channel = script?.dataset.channel;
   if (!script || !channel) {
@@ -31,6 +37,8 @@ export function pingbackWidget(): void {
     }
   })();
   let token: string | null = storage?.getItem(tokenKey) ?? null;
+  let visitorStarting: Promise<void> | undefined;
+  let sending: Promise<void> = Promise.resolve(); // messages go one at a time, in the order written
   let cursor: string | undefined;
   let polling = false;
   const shown = new Set<string>(); // message ids and the widget's own ids already on screen
@@ -39,12 +47,17 @@ export function pingbackWidget(): void {
   type Settings = { active: boolean; welcome_message: string | null; brand_color: string | null; logo_url: string | null };
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  async function call(method: string, path: string, body?: unknown): Promise<Response> {
+  async function call(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<Response> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // A request a dead network (a phone changing networks) would leave hanging is given up and retried.
+    return fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   }
+  const retryAfterMs = (res: Response, fallback: number) => {
+    const seconds = Number(res.headers.get('retry-after'));
+    return seconds > 0 ? seconds * 1000 : fallback;
+  };
   async function errorOf(res: Response): Promise<string> {
     const json = await res.json().catch(() => null);
     return json?.error?.message ?? `HTTP ${res.status}`;
@@ -73,13 +86,15 @@ export function pingbackWidget(): void {
       .failed { outline: 2px solid #c62828; }
       .note { align-self: center; color: #6b6b70; font-size: 12px; }
       form { display: flex; border-top: 1px solid #e2e2e5; }
-      textarea { flex: 1; border: 0; padding: 12px; resize: none; font: inherit; outline: none; }
+      textarea { flex: 1; border: 0; padding: 12px; resize: none; font: inherit; }
+      textarea:focus-visible, button:focus-visible { outline: 2px solid #1b1b1b; outline-offset: -2px; }
+      .failed::after { content: ' (not sent)'; font-size: 12px; }
       button.send { border: 0; padding: 0 16px; color: #fff; font: 600 14px system-ui, sans-serif; cursor: pointer; }
     </style>
     <button class="launcher" aria-label="Chat with us" aria-expanded="false">💬</button>
     <div class="panel" role="dialog" aria-label="Chat">
       <header><span class="title">Chat with us</span></header>
-      <div class="log" aria-live="polite"></div>
+      <div class="log" role="log" aria-live="polite"></div>
       <form><textarea rows="2" placeholder="Write a message…" aria-label="Message" maxlength="4096"></textarea><button class="send" type="submit">Send</button></form>
     </div>`;
   const launcher = root.querySelector<HTMLButtonElement>('.launcher')!;
@@ -122,7 +137,7 @@ export function pingbackWidget(): void {
   /** Reads everything new; with `wait`, holds until something arrives. */
   async function readNew(wait: number): Promise<void> {
     for (;;) {
-      const res = await call('GET', `/messages?wait=${wait}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res = await call('GET', `/messages?wait=${wait}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, (wait + 10) * 1000);
       if (res.status === 400 && cursor) {
         cursor = undefined; // a cursor from before the server's key changed: start over (shown messages are skipped)
         continue;
@@ -130,6 +145,10 @@ export function pingbackWidget(): void {
       if (res.status === 401) {
         token = null;
         storage?.removeItem(tokenKey);
+        return;
+      }
+      if (res.status === 429) {
+        await sleep(retryAfterMs(res, 5_000));
         return;
       }
       if (!res.ok) throw new Error(await errorOf(res));
@@ -147,8 +166,12 @@ export function pingbackWidget(): void {
     let backoff = 1000;
     while (token) {
       try {
+        const started = Date.now();
         await readNew(25);
         backoff = 1000;
+        // Back early with nothing: another tab of this visitor took over the server's wait. Pause,
+        // rather than take it back at once and have the two tabs end each other's polls forever.
+        if (Date.now() - started < 20_000) await sleep(3_000);
       } catch {
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 30_000);
@@ -157,31 +180,46 @@ export function pingbackWidget(): void {
     polling = false;
   }
 
-  async function ensureVisitor(): Promise<void> {
-    if (token) return;
-    const res = await call('POST', '/visitors');
-    if (!res.ok) throw Object.assign(new Error(await errorOf(res)), { status: res.status });
-    token = ((await res.json()) as { token: string }).token;
-    storage?.setItem(tokenKey, token);
+  /** One visitor however many messages are sent before the first answer comes back. */
+  function ensureVisitor(): Promise<void> {
+    if (token) return Promise.resolve();
+    visitorStarting ??= (async () => {
+      try {
+        const res = await call('POST', '/visitors');
+        if (!res.ok) throw Object.assign(new Error(await errorOf(res)), { status: res.status, retryAfterMs: retryAfterMs(res, 0) });
+        token = ((await res.json()) as { token: string }).token;
+        storage?.setItem(tokenKey, token);
+      } finally {
+        visitorStarting = undefined;
+      }
+    })();
+    return visitorStarting;
   }
 
-  /** Sends until the api has it (the same id every time, so it is stored once) or refuses it. */
-  async function send(text: string): Promise<void> {
+  /** Shows the message at once and queues it behind any still being sent. */
+  function send(text: string): void {
     const id = `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     shown.add(id);
     const el = bubble('visitor', text);
     el.classList.add('sending');
+    sending = sending.then(() => deliver(id, text, el));
+  }
+
+  /** Sends until the api has it (the same id every time, so it is stored once) or refuses it. */
+  async function deliver(id: string, text: string, el: HTMLDivElement): Promise<void> {
+    let renewed = false;
     for (let attempt = 0; ; attempt++) {
       try {
         await ensureVisitor();
         const res = await call('POST', '/messages', { id, content: text });
         if (res.ok) break;
-        const retryAfter = Number(res.headers.get('retry-after'));
         if (res.status === 429 || res.status >= 500) {
-          await sleep(retryAfter > 0 ? retryAfter * 1000 : Math.min(1000 * 2 ** attempt, 30_000));
+          await sleep(retryAfterMs(res, Math.min(1000 * 2 ** attempt, 30_000)));
           continue;
         }
-        if (res.status === 401) {
+        if (res.status === 401 && !renewed) {
+          // The stored token is no longer valid (the channel was recreated): a new visitor, once.
+          renewed = true;
           token = null;
           storage?.removeItem(tokenKey);
           continue;
@@ -190,33 +228,38 @@ export function pingbackWidget(): void {
         el.title = await errorOf(res);
         return;
       } catch (err) {
-        const status = (err as { status?: number }).status;
+        const { status, retryAfterMs: wait } = err as { status?: number; retryAfterMs?: number };
         if (status && status < 500 && status !== 429) {
           el.classList.replace('sending', 'failed');
           el.title = (err as Error).message;
           return;
         }
-        await sleep(Math.min(1000 * 2 ** attempt, 30_000)); // offline or the api unreachable: keep trying
+        await sleep(wait || Math.min(1000 * 2 ** attempt, 30_000)); // offline or the api unreachable: keep trying
       }
     }
     el.classList.remove('sending');
     void pollForever();
   }
 
-  launcher.addEventListener('click', () => {
-    const open = panel.classList.toggle('open');
+  function setOpen(open: boolean): void {
+    panel.classList.toggle('open', open);
     launcher.setAttribute('aria-expanded', String(open));
-    if (open) input.focus();
+    (open ? input : launcher).focus();
+  }
+  launcher.addEventListener('click', () => setOpen(!panel.classList.contains('open')));
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') setOpen(false);
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const text = input.value.trim();
     if (!text || closedNote) return;
     input.value = '';
-    void send(text);
+    send(text);
   });
   input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey) {
+    // Enter while an input method is composing (Japanese, Chinese …) picks a word; it does not send.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       form.requestSubmit();
     }

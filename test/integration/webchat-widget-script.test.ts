@@ -111,6 +111,21 @@ test('a visitor opens the chat, writes, and sees the agent reply; a returning vi
   expect(list.body.data).toHaveLength(1);
 });
 
+test('two messages sent before the first answer go to one conversation, in order', async () => {
+  const before = (await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey })).body.data.length;
+  const page = openPage(`${SITE}faq`);
+  await eventually(async () => page.shadow()?.querySelector('.launcher') ?? undefined, 10_000, 'the widget on the page');
+  await page.type('first');
+  await page.type('second');
+  const conv = await eventually(async () => {
+    const list = (await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey })).body.data;
+    return list.length > before ? list[0] : undefined;
+  }, 30_000, 'the new conversation');
+  await eventually(async () => (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data.length === 2, 30_000, 'both messages stored');
+  expect((await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data.map((m: any) => m.content)).toEqual(['first', 'second']);
+  expect((await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey })).body.data).toHaveLength(before + 1);
+});
+
 test('on a site the channel does not allow, the widget does not appear and says why in the console', async () => {
   const page = openPage('https://elsewhere.example.net/');
   await eventually(async () => page.errors.find((e) => e.includes('PingBack widget')), 10_000, 'the console error');
