@@ -71,7 +71,7 @@ export function pingbackWidget(): void {
     <style>
       :host { all: initial; }
       .launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0;
-        color: #fff; font: 600 22px system-ui, sans-serif; cursor: pointer; box-shadow: 0 4px 12px rgba(0,0,0,.25); z-index: 2147483000; }
+        color: #fff; display: grid; place-items: center; cursor: pointer; box-shadow: 0 4px 12px rgba(0,0,0,.25); z-index: 2147483000; }
       .panel { position: fixed; right: 20px; bottom: 88px; width: min(360px, calc(100vw - 40px)); height: min(520px, calc(100vh - 120px));
         display: none; flex-direction: column; background: #fff; border-radius: 12px; overflow: hidden;
         box-shadow: 0 8px 28px rgba(0,0,0,.25); font: 14px/1.4 system-ui, sans-serif; color: #1b1b1b; z-index: 2147483000; }
@@ -91,7 +91,7 @@ export function pingbackWidget(): void {
       .failed::after { content: ' (not sent)'; font-size: 12px; }
       button.send { border: 0; padding: 0 16px; color: #fff; font: 600 14px system-ui, sans-serif; cursor: pointer; }
     </style>
-    <button class="launcher" aria-label="Chat with us" aria-expanded="false">💬</button>
+    <button class="launcher" aria-label="Chat with us" aria-expanded="false"><svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></button>
     <div class="panel" role="dialog" aria-label="Chat">
       <header><span class="title">Chat with us</span></header>
       <div class="log" role="log" aria-live="polite"></div>
