@@ -40,6 +40,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         'm.content',
         'm.platform_message_id',
         'm.metadata',
+        'm.conversation_id',
         'c.thread_key',
         'ct.platform_user_id',
         'ch.id as channel_id',
@@ -57,19 +58,17 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
       return { outcome: 'failed', error: reason };
     }
     const adapter = adapterFor(row.channel_type);
-    if (!adapter.send) {
-      // Not a platform error and no retry can help: fail the reply now, saying why.
-      const reason = `sending through ${row.channel_type} channels is not available yet`;
-      await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
-      return { outcome: 'failed', error: reason };
-    }
-
     try {
       const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config));
       const sent = await adapter.send(
         cfg,
         { threadKey: row.thread_key, platformUserId: row.platform_user_id },
-        { content: row.content, replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null },
+        {
+          id: messageId,
+          content: row.content,
+          replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
+          inReplyTo: await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id),
+        },
         adapterContext,
       );
       // The platform has it now: failing to write that down must not turn into a resend,
@@ -100,6 +99,13 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         nextRetryDelay: err.details.retryAfterMs,
       });
     }
+  }
+
+  /** The customer message a reply answers: the one the agent picked, else the conversation's latest. */
+  async function answeredMessage(conversationId: string, pickedId: string | undefined) {
+    const q = db('messages').where({ conversation_id: conversationId }).whereNotNull('platform_message_id');
+    const row = await (pickedId ? q.andWhere({ id: pickedId }) : q.andWhere({ direction: 'inbound' }).orderBy('seq', 'desc')).first('platform_message_id', 'metadata');
+    return row ? { platformMessageId: row.platform_message_id as string, metadata: (row.metadata ?? {}) as Record<string, unknown> } : null;
   }
 
   /** After the workflow gave up (timeout) on a reply: failed, with the last platform error kept. */

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { z } from 'zod';
 import { parseKey, SecretBox } from './crypto/secret-box';
 
@@ -6,6 +7,14 @@ import { parseKey, SecretBox } from './crypto/secret-box';
  * `loadConfig()` once at start; a bad value stops them with one line that names
  * the variable (see `ConfigError`), never a stack trace.
  */
+function readableCertificates(path: string): boolean {
+  try {
+    return fs.readFileSync(path, 'utf8').includes('-----BEGIN CERTIFICATE-----');
+  } catch {
+    return false;
+  }
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.string().url();
 /** Where a metrics endpoint listens: host:port, the host an IPv6 address in brackets. */
@@ -41,6 +50,12 @@ export const configSchema = z.object({
   META_GRAPH_BASE_URL: url.default('https://graph.facebook.com'),
   META_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'must look like v21.0').default('v21.0'),
   X_API_BASE_URL: url.default('https://api.x.com'),
+  /** A PEM file of CA certificates to trust, besides the system's, for email channels' SMTP and IMAP servers. */
+  EMAIL_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((p) => readableCertificates(p), 'must be a readable PEM file of CA certificates')
+    .optional(),
   /** Messages one web chat visitor may send per minute (per api process); more get 429. */
   WEBCHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** Web chat visitors one IP address may start per channel per minute (per api process). */

@@ -2,6 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { AppError } from '../errors';
 import { ChannelLookup } from '../ingress/channel-lookup';
+import { emailIngress } from '../ingress/email';
 import { metaIngress } from '../ingress/meta';
 import { telegramIngress } from '../ingress/telegram';
 import { webchatIngress } from '../ingress/webchat';
@@ -73,7 +74,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.use(root.routes());
   app.use(docsRoutes().routes());
   // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
-  for (const ingress of [telegramIngress, metaIngress, xIngress]) app.use(ingress(deps).routes());
+  for (const ingress of [telegramIngress, metaIngress, xIngress, emailIngress]) app.use(ingress(deps).routes());
   app.use(webchatIngress(deps, waiters).routes());
   app.use(adminRoutes(deps).routes());
 

@@ -58,6 +58,7 @@ export function openApiDocument() {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…)' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
         visitorToken: { type: 'http', scheme: 'bearer', description: 'A web chat visitor token (POST /widget/{channelId}/visitors)' },
+        emailWebhook: { type: 'http', scheme: 'basic', description: "The email channel's verify_token as the password, any user name (a Bearer token works too)" },
       },
       // One config schema per channel type, straight from the registry (X: either the four OAuth 1.0a
       // values or oauth2_user_token, plus api_secret for inbound "webhook", checked beyond the schema).
@@ -194,6 +195,24 @@ export function openApiDocument() {
           security: [],
           parameters: [channelIdParam, { name: 'x-twitter-webhooks-signature', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=' } }],
           responses: { 200: { description: 'Accepted by Temporal (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
+        },
+      },
+      '/webhooks/email/{channelId}': {
+        post: {
+          summary:
+            "A mail for an email channel with inbound {\"method\": \"webhook\"}, posted by the mail provider as it arrived (raw MIME). The channel's verify_token is the HTTP Basic password (any user name) or a Bearer token. Auto-replies, bounces and PingBack's own mail are acknowledged and recorded in ignored_events",
+          security: [{ emailWebhook: [] }],
+          parameters: [channelIdParam],
+          requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: 52428800 } } } },
+          responses: {
+            200: { description: '{ok: true} once Temporal holds the message, or {ok: true, ignored: reason}' },
+            400: errorBody,
+            401: errorBody,
+            404: errorBody,
+            413: errorBody,
+            415: errorBody,
+            503: errorBody,
+          },
         },
       },
       ...widgetPaths(),

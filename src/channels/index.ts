@@ -8,8 +8,8 @@ import { xAdapter } from './x/adapter';
 
 /**
  * channel_type → adapter. `satisfies` makes a channel type without an adapter a
- * compile error; adding one is a folder and a line here. Capabilities a type
- * lacks so far (`send`, `registerWebhook`) are simply absent from its adapter.
+ * compile error; adding one is a folder and a line here. Capabilities a platform
+ * does not have (`registerWebhook`, `fetchMedia`) are simply absent from its adapter.
  */
 export const adapters = {
   webchat: webchatAdapter,

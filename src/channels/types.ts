@@ -72,8 +72,15 @@ export interface Recipient {
 }
 
 export interface OutboundMessage {
+  /** PingBack's id of the reply: the same on every attempt, for platforms that can use it to recognise a resend (email's Message-ID). */
+  id: string;
   content: string;
   replyToPlatformMessageId?: string | null;
+  /**
+   * The customer message this answers (the one the agent picked, else the conversation's
+   * latest inbound): email needs its subject and Message-ID chain to thread the reply.
+   */
+  inReplyTo?: { platformMessageId: string; metadata: Record<string, unknown> } | null;
 }
 
 export interface SentRef {
@@ -86,6 +93,8 @@ export interface AdapterContext {
   metaGraphBaseUrl: string;
   metaGraphVersion: string;
   xApiBaseUrl: string;
+  /** Extra CA certificates (PEM) trusted for channels' own mail servers (EMAIL_TLS_CA_FILE). */
+  emailTlsCa?: string;
 }
 
 /**
@@ -109,8 +118,7 @@ export interface ChannelAdapter<Config = unknown> {
    * there is no platform to connect to (`none`, the web widget).
    */
   setup: 'api' | 'console' | 'none';
-  /** Absent for channel types whose outbound is not built yet: their replies fail with a reason saying so. */
-  send?(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
+  send(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
   /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
   registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;
   unregisterWebhook?(cfg: Config, ctx: AdapterContext): Promise<void>;

@@ -130,6 +130,7 @@ export interface HttpResult<T = any> {
   status: number;
   body: T;
   text: string;
+  headers: Headers;
 }
 
 export async function request<T = any>(
@@ -153,7 +154,7 @@ export async function request<T = any>(
   } catch {
     /* not JSON */
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
 /** A fresh account through the operator API, as an operator would make one. */

@@ -51,3 +51,12 @@ test('web chat limits and proxy hops: defaults, and a bad value names the variab
     expect(() => loadConfig({ ...base, [name]: bad })).toThrow(new RegExp(`^${name} `));
   }
 });
+
+test('EMAIL_TLS_CA_FILE: a readable PEM file of certificates, or the variable is named', () => {
+  const base = { DATABASE_URL: 'postgres://x@h/db' };
+  const ca = require('node:path').resolve(__dirname, '../fixtures/tls/mail-server.crt');
+  expect(loadConfig({ ...base, EMAIL_TLS_CA_FILE: ca }).EMAIL_TLS_CA_FILE).toBe(ca);
+  expect(() => loadConfig({ ...base, EMAIL_TLS_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/^EMAIL_TLS_CA_FILE must be a readable PEM file of CA certificates/);
+  // The key beside it is PEM, but not a certificate.
+  expect(() => loadConfig({ ...base, EMAIL_TLS_CA_FILE: ca.replace('.crt', '.key') })).toThrow(/^EMAIL_TLS_CA_FILE /);
+});

@@ -1,10 +1,79 @@
 import type { ChannelAdapter } from '../types';
 import { emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
+import { withImap } from './imap';
+import { smtpError, smtpTransport } from './smtp';
+import { ownMessageId, referencesFor } from './threading';
 
-/** Config only for now: no `send`, so replies on these channels fail with a clear reason (activities/outbound.ts). */
+const MAX_SUBJECT_CHARS = 250;
+
+/**
+ * Email: replies go out by SMTP submission; inbound comes by IMAP polling
+ * (workflows/email-poller.ts) or a provider posting each raw message to the channel's
+ * callback URL (src/ingress/email.ts), which the user sets up in the provider: `console`.
+ */
 export const emailAdapter: ChannelAdapter<EmailConfig> = {
   type: 'email',
   config: emailConfigSchema,
   secretFields: EMAIL_SECRET_FIELDS,
   setup: 'console',
+
+  async send(cfg, to, msg, ctx) {
+    const parent = msg.inReplyTo;
+    const parentSubject = typeof parent?.metadata.subject === 'string' ? parent.metadata.subject : '';
+    const parentRefs = Array.isArray(parent?.metadata.references) ? (parent.metadata.references as unknown[]).filter((r): r is string => typeof r === 'string') : [];
+    const messageId = ownMessageId(to.threadKey, msg.id, cfg.address);
+    const references = parent ? referencesFor({ messageId: parent.platformMessageId, references: parentRefs }) : [];
+    const transport = smtpTransport(cfg.smtp, { ca: ctx.emailTlsCa });
+    try {
+      await transport.sendMail({
+        from: cfg.from_name ? { name: cfg.from_name, address: cfg.address } : cfg.address,
+        to: to.platformUserId,
+        subject: replySubject(parentSubject),
+        text: msg.content,
+        messageId: `<${messageId}>`,
+        ...(parent ? { inReplyTo: `<${parent.platformMessageId}>`, references: references.map((r) => `<${r}>`) } : {}),
+      });
+    } catch (err) {
+      throw smtpError(err);
+    } finally {
+      transport.close();
+    }
+    return { platformMessageId: messageId };
+  },
+
+  async checkCredentials(cfg, ctx) {
+    const trust = { ca: ctx.emailTlsCa };
+    const transport = smtpTransport(cfg.smtp, trust);
+    try {
+      await transport.verify();
+    } catch (err) {
+      throw smtpError(err);
+    } finally {
+      transport.close();
+    }
+    const inbound = cfg.inbound;
+    if (inbound.method === 'imap') {
+      await withImap(inbound, trust, async (client) => {
+        // Opened read-only: checking must not clear anyone's \Recent flags.
+        await client.mailboxOpen(inbound.mailbox, { readOnly: true });
+      });
+    }
+    return { platformAccountId: emailAccountId(cfg), account: cfg.address };
+  },
+
+  pollsInbound: (cfg) => cfg.inbound.method === 'imap',
 };
+
+/**
+ * Whose mailbox inbound reads: a change of server, login or folder is another mailbox, whose
+ * UIDs mean nothing against the old cursor (channel_platform_state starts it afresh).
+ */
+export function emailAccountId(cfg: EmailConfig): string {
+  return cfg.inbound.method === 'imap' ? `imap://${cfg.inbound.user}@${cfg.inbound.host}:${cfg.inbound.port}/${cfg.inbound.mailbox}` : `webhook:${cfg.address}`;
+}
+
+/** "Re: " once, however many times the thread has gone back and forth ("Re: RE: Aw:" is what clients make of it otherwise). */
+export function replySubject(subject: string): string {
+  const base = subject.replace(/^(\s*(re|aw|sv|antw)\s*:\s*)+/i, '').trim();
+  return `Re: ${base || '(no subject)'}`.slice(0, MAX_SUBJECT_CHARS);
+}

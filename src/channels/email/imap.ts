@@ -1,0 +1,77 @@
+import { ImapFlow } from 'imapflow';
+import { PlatformError } from '../platform-error';
+import type { EmailConfig } from './config';
+import { isCertificateError, tlsOptions, type TlsTrust } from './tls';
+
+export type ImapSettings = Extract<EmailConfig['inbound'], { method: 'imap' }>;
+
+const TIMEOUT_MS = 30_000;
+
+/**
+ * One IMAP session for the length of `work`: connect, log in, run, log out. A poll is a
+ * short session rather than a connection held open: nothing to keep alive across worker
+ * restarts, and providers that cap concurrent sessions see one at a time per channel.
+ * `secure: false` means STARTTLS, and it is required, as for SMTP.
+ */
+export async function withImap<T>(imap: ImapSettings, trust: TlsTrust, work: (client: ImapFlow) => Promise<T>): Promise<T> {
+  const client = new ImapFlow({
+    host: imap.host,
+    port: imap.port,
+    secure: imap.secure,
+    ...(imap.secure ? {} : { doSTARTTLS: true }),
+    auth: { user: imap.user, pass: imap.password },
+    tls: tlsOptions(imap.host, trust),
+    logger: false,
+    connectionTimeout: TIMEOUT_MS,
+    greetingTimeout: TIMEOUT_MS,
+    socketTimeout: TIMEOUT_MS,
+    // No IDLE between commands of a short session.
+    disableAutoIdle: true,
+  });
+  // Socket errors after a command settled surface as 'error' events; unhandled they would crash the worker.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw imapError(err);
+  }
+  try {
+    return await work(client);
+  } catch (err) {
+    throw err instanceof PlatformError ? err : imapError(err);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+interface ImapFailure extends Error {
+  code?: string;
+  authenticationFailed?: boolean;
+  tlsFailed?: boolean;
+  serverResponseCode?: string;
+  responseText?: string;
+}
+
+/**
+ * How an IMAP session failed: a refused login is the channel's credentials (RFC 5530
+ * AUTHENTICATIONFAILED, or any other NO to LOGIN but UNAVAILABLE); a mailbox that does not
+ * exist, no TLS where it is required and an untrusted certificate are the channel's settings;
+ * anything else (refused, reset, timed out, BYE) is the server being unreachable for now.
+ */
+export function imapError(err: unknown): PlatformError {
+  const e = err as ImapFailure;
+  const said = e.responseText ? `: ${e.responseText}` : '';
+  // A login refused "for now" (the server's auth backend down, RFC 5530): not the credentials.
+  if (e.serverResponseCode === 'UNAVAILABLE') {
+    return new PlatformError('unavailable', `IMAP server unavailable${said}`, { platformCode: e.serverResponseCode });
+  }
+  if (e.authenticationFailed || e.serverResponseCode === 'AUTHENTICATIONFAILED' || e.serverResponseCode === 'AUTHORIZATIONFAILED') {
+    return new PlatformError('auth', `IMAP login failed${said || `: ${e.message}`}`, { platformCode: e.serverResponseCode ?? 'AUTHENTICATIONFAILED' });
+  }
+  if (e.serverResponseCode === 'NONEXISTENT') {
+    return new PlatformError('auth', `IMAP mailbox does not exist${said}`, { platformCode: e.serverResponseCode });
+  }
+  if (isCertificateError(e.code)) return new PlatformError('auth', `IMAP TLS failed: ${e.message}`, { platformCode: e.code });
+  if (e.tlsFailed) return new PlatformError('auth', `IMAP TLS failed: ${e.message}`, { platformCode: 'TLS' });
+  return new PlatformError('unavailable', `IMAP server unreachable: ${e.message}${said}`, { platformCode: e.code ?? e.serverResponseCode });
+}

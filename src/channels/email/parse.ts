@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { convert as htmlToText } from 'html-to-text';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { Attachment, InboundMessage } from '../types';
+import { bareMessageId, threadKeyFor, threadKeyInOwnId } from './threading';
+
+/**
+ * A mail as it arrives (IMAP FETCH BODY[] or a provider's raw-MIME webhook), turned into
+ * the InboundMessage every channel hands the conversation workflow, or set aside with a
+ * reason. Both inbound paths use this, and the Message-ID keys the message, so a mail seen
+ * twice (a webhook retried, a mailbox read again after its UIDVALIDITY changed) is stored once.
+ */
+
+/** What an agent reads in the inbox; longer mails (newsletters, logs pasted in) are cut, and say so. */
+export const MAX_CONTENT_CHARS = 100_000;
+const MAX_REFERENCES = 50;
+
+/** `summary`: the headers that identify a mail, what is kept of one set aside. */
+export type ParsedEmail = { summary: EmailSummary } & (
+  | { kind: 'message'; message: InboundMessage }
+  | { kind: 'ignored'; reason: IgnoredEmailReason }
+);
+
+/**
+ * - auto_submitted: vacation replies, bounces and other machine mail (RFC 3834 Auto-Submitted,
+ *   Precedence bulk/junk/list, delivery reports): answering them starts mail loops;
+ * - own_message: a copy of a reply PingBack sent (a provider filing sent mail in the inbox);
+ * - no_sender: no From address to answer.
+ */
+export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender';
+
+export interface EmailSummary {
+  message_id: string;
+  from: string | null;
+  subject: string | null;
+  date: string | null;
+}
+
+export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
+  const mail = await simpleParser(raw, { skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+  // A mail without a Message-ID (rare, and against RFC 5322's SHOULD) is keyed by its bytes.
+  const messageId = bareMessageId(mail.messageId) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const from = mail.from?.value.find((a) => a.address)?.address?.trim();
+  const summary: EmailSummary = {
+    message_id: messageId,
+    from: from ?? null,
+    subject: mail.subject ?? null,
+    date: validDate(mail.date)?.toISOString() ?? null,
+  };
+  const ignored = (reason: IgnoredEmailReason): ParsedEmail => ({ kind: 'ignored', reason, summary });
+
+  if (threadKeyInOwnId(messageId)) return ignored('own_message');
+  if (isAutomatic(mail)) return ignored('auto_submitted');
+  if (!from) return ignored('no_sender');
+
+  const references = toList(mail.references).map(bareMessageId).filter(Boolean).slice(-MAX_REFERENCES);
+  const inReplyTo = bareMessageId(toList(mail.inReplyTo)[0]) || undefined;
+  // mailparser derives text from an HTML-only body, but not when attachments sit beside it.
+  const body = mail.text || (mail.html ? htmlToText(mail.html, { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] }) : '');
+  const text = body.replace(/\r\n/g, '\n').trim();
+  const content = text.length > MAX_CONTENT_CHARS ? text.slice(0, MAX_CONTENT_CHARS) : text;
+  const name = mail.from?.value.find((a) => a.address)?.name?.trim() || null;
+
+  return {
+    kind: 'message',
+    summary,
+    message: {
+      platformMessageId: messageId,
+      threadKey: threadKeyFor({ messageId, inReplyTo, references }),
+      contact: { platformUserId: from.toLowerCase(), name },
+      content,
+      contentType: 'text',
+      attachments: attachmentsOf(mail),
+      metadata: {
+        subject: mail.subject ?? '',
+        references,
+        ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
+        ...(content.length < text.length ? { truncated_from_chars: text.length } : {}),
+      },
+      ...(validDate(mail.date) ? { platformTimestamp: validDate(mail.date)!.toISOString() } : {}),
+    },
+  };
+}
+
+const validDate = (d: Date | undefined) => (d && !Number.isNaN(d.getTime()) ? d : undefined);
+const toList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : v.split(/\s+/));
+
+function header(mail: ParsedMail, name: string): string {
+  const v = mail.headers.get(name);
+  return typeof v === 'string' ? v.trim().toLowerCase() : '';
+}
+
+function isAutomatic(mail: ParsedMail): boolean {
+  const auto = header(mail, 'auto-submitted');
+  if (auto && auto !== 'no') return true;
+  if (['bulk', 'junk', 'list'].includes(header(mail, 'precedence'))) return true;
+  // Delivery status notifications (RFC 3464) are multipart/report; so are read receipts (RFC 8098).
+  const type = mail.headers.get('content-type') as { value?: string } | undefined;
+  return type?.value?.toLowerCase() === 'multipart/report';
+}
+
+/**
+ * What the mail carried, by name and type. The bytes are not kept: an agent sees that a
+ * customer attached invoice.pdf, and asks for it another way until email media is stored.
+ */
+function attachmentsOf(mail: ParsedMail): Attachment[] {
+  return mail.attachments
+    .filter((a) => !a.related) // images inlined in an HTML body, not files the customer attached
+    .map((a) => ({
+      type: a.contentType.startsWith('image/') ? 'image' : a.contentType.startsWith('video/') ? 'video' : a.contentType.startsWith('audio/') ? 'audio' : 'document',
+      mimeType: a.contentType,
+      ...(a.filename ? { fileName: a.filename } : {}),
+      size: a.size,
+    }));
+}

@@ -1,0 +1,65 @@
+import Router from '@koa/router';
+import { parseEmail } from '../channels/email/parse';
+import { safeEqual } from '../api/auth';
+import type { AppDeps } from '../api/context';
+import { recordIgnoredEvents } from '../db/ignored-events';
+import { AppError } from '../errors';
+import { readRawBody } from '../http/body';
+
+/** Providers cap a mail at 25–35 MB; base64 makes attachments a third larger on the wire. */
+const MAX_MAIL_BYTES = 50 * 1024 * 1024;
+const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
+
+/**
+ * Email channels with `inbound: {"method": "webhook"}`: the mail provider (an inbound route,
+ * a forwarding rule, a Cloudflare Email Worker) posts each mail as it arrived, raw MIME, to
+ * the channel's callback URL. Providers can put a password in the URL but rarely set other
+ * headers, so the channel's verify_token is the HTTP Basic password
+ * (`https://pingback:<verify_token>@host/webhooks/email/<id>`), or a Bearer token. Answered
+ * 200 only once Temporal holds the message; a provider retries anything else, and the
+ * Message-ID makes the retry a no-op.
+ */
+export function emailIngress(deps: AppDeps): Router {
+  const router = new Router();
+
+  router.post('/webhooks/email/:channelId', async (ctx) => {
+    const channel = await deps.channelLookup.require(ctx.params.channelId, 'email');
+    const token = presentedToken(ctx.get('authorization'));
+    if (!token || !safeEqual(token, channel.verify_token)) {
+      ctx.set('WWW-Authenticate', 'Basic realm="pingback email ingress", charset="UTF-8"');
+      throw new AppError(401, 'invalid_credentials', "missing or wrong credentials: use the channel's verify_token as the HTTP Basic password (or a Bearer token)");
+    }
+    if (!ctx.is(MAIL_TYPES)) {
+      throw new AppError(415, 'unsupported_media_type', `post the mail as it arrived, raw MIME, with Content-Type ${MAIL_TYPES[0]}`);
+    }
+    const raw = await readRawBody(ctx, MAX_MAIL_BYTES);
+    if (!/^\s*[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1'))) {
+      throw new AppError(400, 'invalid_email', 'body is not a mail: it must start with its header fields (RFC 5322)');
+    }
+    const parsed = await parseEmail(raw);
+    if (!channel.is_active || parsed.kind === 'ignored') {
+      const reason = !channel.is_active ? 'channel_inactive' : parsed.kind === 'ignored' ? parsed.reason : 'channel_inactive';
+      // Acknowledged so the provider stops retrying; kept (headers only), so nobody has to wonder where it went.
+      await recordIgnoredEvents(deps.db, [{ channel_id: channel.id, reason, platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
+      deps.log.info('email ignored', { channel_id: channel.id, reason });
+      ctx.body = { ok: true, ignored: reason };
+      return;
+    }
+    const message = parsed.message;
+    await deps.signaller.inbound({ accountId: channel.account_id, channelId: channel.id, channelType: 'email', threadKey: message.threadKey }, message);
+    ctx.body = { ok: true };
+  });
+
+  return router;
+}
+
+/** The password of `Authorization: Basic` (any user name), or a Bearer token. */
+function presentedToken(header: string): string | undefined {
+  const [scheme, value] = header.trim().split(/\s+/, 2);
+  if (!value) return undefined;
+  if (/^bearer$/i.test(scheme)) return value;
+  if (!/^basic$/i.test(scheme)) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+}

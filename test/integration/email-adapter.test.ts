@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import { emailAdapter } from '../../src/channels/email/adapter';
+import { EmailConfig, emailConfigSchema } from '../../src/channels/email/config';
+import { PlatformError } from '../../src/channels/platform-error';
+import type { AdapterContext } from '../../src/channels/types';
+import { MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
+
+/** The email adapter against a real SMTP and IMAP server on loopback (no Temporal here: the adapter alone). */
+const ctx: AdapterContext = {
+  telegramApiBaseUrl: 'http://127.0.0.1:9',
+  metaGraphBaseUrl: 'http://127.0.0.1:9',
+  metaGraphVersion: 'v21.0',
+  xApiBaseUrl: 'http://127.0.0.1:9',
+  emailTlsCa: fs.readFileSync(MAIL_TLS_CA_FILE, 'utf8'),
+};
+const to = { threadKey: 'AAAAAAAAAAAAAAAAAAAAAA', platformUserId: 'ann@example.com' };
+const reply = (content = 'It ships tomorrow.') => ({
+  id: '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11',
+  content,
+  inReplyTo: { platformMessageId: 'm2@example.com', metadata: { subject: 'Re: Order 1234', references: ['m1@example.com'] } },
+});
+
+async function failure(p: Promise<unknown>): Promise<PlatformError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof PlatformError)) throw new Error(`expected a PlatformError, got ${String(err)}`);
+  return err;
+}
+
+describe.each([
+  ['STARTTLS', false],
+  ['implicit TLS', true],
+])('email adapter, %s', (_name, implicitTls) => {
+  let provider: MailProvider;
+  let cfg: EmailConfig;
+  beforeAll(async () => {
+    provider = await MailProvider.start({ implicitTls });
+    cfg = emailConfigSchema.parse(provider.channelConfig('imap'));
+  });
+  afterAll(() => provider.stop());
+
+  it('sends a reply the customer sees threaded: Re: subject, In-Reply-To, References, a Message-ID of its own, over TLS with AUTH', async () => {
+    const sent = await emailAdapter.send(cfg, to, reply(), ctx);
+    expect(sent.platformMessageId).toBe(`pb.${to.threadKey}.3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11@acme.test`);
+    const mail = provider.submitted.at(-1)!;
+    expect(mail.to).toEqual(['ann@example.com']);
+    expect(mail.from).toBe('support@acme.test');
+    expect(mail.parsed.from?.value[0]).toEqual({ address: 'support@acme.test', name: 'Acme Support' });
+    expect(mail.parsed.subject).toBe('Re: Order 1234');
+    expect(mail.parsed.messageId).toBe(`<${sent.platformMessageId}>`);
+    expect(mail.parsed.inReplyTo).toBe('<m2@example.com>');
+    expect(mail.parsed.references).toEqual(['<m1@example.com>', '<m2@example.com>']);
+    expect(mail.parsed.text?.trim()).toBe('It ships tomorrow.');
+    expect(provider.smtpLogins.at(-1)).toEqual({ user: 'support@acme.test', ok: true, tls: true });
+  });
+
+  it('checks both servers: SMTP login and the IMAP mailbox', async () => {
+    await expect(emailAdapter.checkCredentials!(cfg, ctx)).resolves.toEqual({
+      platformAccountId: `imap://support@acme.test@127.0.0.1:${provider.imapPort}/INBOX`,
+      account: 'support@acme.test',
+    });
+  });
+});
+
+describe('email adapter failures', () => {
+  let provider: MailProvider;
+  let cfg: EmailConfig;
+  beforeAll(async () => {
+    provider = await MailProvider.start();
+    cfg = emailConfigSchema.parse(provider.channelConfig('imap'));
+  });
+  afterAll(() => provider.stop());
+
+  it.each([
+    ['rate_limit', 'rate_limited', 421, true],
+    ['server_error', 'unavailable', 451, true],
+    ['no_such_user', 'rejected', 550, false],
+    ['message_too_large', 'rejected', 552, false],
+  ] as const)('SMTP %s is %s', async (kind, expected, status, retryable) => {
+    provider.failNext(kind);
+    const err = await failure(emailAdapter.send(cfg, to, reply(), ctx));
+    expect({ kind: err.kind, status: err.details.status, retryable: err.retryable }).toEqual({ kind: expected, status, retryable });
+  });
+
+  it('a refused SMTP password is the channel credentials', async () => {
+    const err = await failure(emailAdapter.send({ ...cfg, smtp: { ...cfg.smtp, password: 'wrong' } }, to, reply(), ctx));
+    expect(err.kind).toBe('auth');
+    expect(err.message).toMatch(/SMTP login failed: 535 5\.7\.8 Username and Password not accepted/);
+  });
+
+  it('a server nobody answers on is unavailable (retried)', async () => {
+    const err = await failure(emailAdapter.send({ ...cfg, smtp: { ...cfg.smtp, port: 9 } }, to, reply(), ctx));
+    expect(err).toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('a server whose certificate is not trusted gets no password, and no retry: the channel settings are wrong', async () => {
+    const err = await failure(emailAdapter.send(cfg, to, reply(), { ...ctx, emailTlsCa: undefined }));
+    expect(err.kind).toBe('auth');
+    expect(err.message).toBe('SMTP TLS failed: self-signed certificate');
+    const check = await failure(emailAdapter.checkCredentials!(cfg, { ...ctx, emailTlsCa: undefined }));
+    expect(check.kind).toBe('auth');
+    expect(provider.smtpLogins.filter((l) => !l.tls)).toEqual([]);
+  });
+
+  it('IMAP: a refused login is the credentials; a missing folder is the settings; UNAVAILABLE is retried', async () => {
+    const wrongPassword = await failure(emailAdapter.checkCredentials!({ ...cfg, inbound: { ...(cfg.inbound as any), password: 'nope' } }, ctx));
+    expect(wrongPassword).toMatchObject({ kind: 'auth' });
+    expect(wrongPassword.message).toMatch(/IMAP login failed.*Invalid credentials/);
+    const noFolder = await failure(emailAdapter.checkCredentials!({ ...cfg, inbound: { ...(cfg.inbound as any), mailbox: 'Support' } }, ctx));
+    expect(noFolder).toMatchObject({ kind: 'auth' });
+    expect(noFolder.message).toMatch(/mailbox does not exist/);
+    provider.setImapUnavailable(true);
+    try {
+      await expect(failure(emailAdapter.checkCredentials!(cfg, ctx))).resolves.toMatchObject({ kind: 'unavailable' });
+    } finally {
+      provider.setImapUnavailable(false);
+    }
+  });
+});

@@ -1,0 +1,167 @@
+import { composeMail, MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
+import { createAccount, eventually, request, Stack, stackWithFake } from '../helpers/stack';
+
+/**
+ * Email both ways from outside, on the real stack: a mail provider on loopback (real SMTP and
+ * IMAP servers), mail posted to the channel's callback URL as providers' inbound routes do,
+ * the agent's reply leaving by SMTP threaded under the customer's mail.
+ */
+let stack: Stack;
+let provider: MailProvider;
+stackWithFake(() => MailProvider.start(), () => ({ EMAIL_TLS_CA_FILE: MAIL_TLS_CA_FILE }), (s, p) => {
+  stack = s;
+  provider = p;
+});
+
+const api = (key: string) => ({
+  get: (path: string) => request(stack.url, 'GET', path, { token: key }),
+  post: (path: string, json: unknown) => request(stack.url, 'POST', path, { token: key, json }),
+  patch: (path: string, json: unknown) => request(stack.url, 'PATCH', path, { token: key, json }),
+});
+
+async function emailChannel() {
+  const { apiKey } = await createAccount(stack, 'mini');
+  const created = await api(apiKey).post('/api/channels', { type: 'email', name: 'Support mail', config: provider.channelConfig('webhook') });
+  if (created.status !== 201) throw new Error(`channel create failed: ${created.status} ${created.text}`);
+  const channel = await eventually(async () => {
+    const r = await api(apiKey).get(`/api/channels/${created.body.id}`);
+    return r.body.status === 'connected' ? r.body : undefined;
+  }, 30_000, 'channel connected');
+  return { apiKey, channel };
+}
+
+const basic = (password: string) => `Basic ${Buffer.from(`provider:${password}`).toString('base64')}`;
+function postMail(channel: { callback_url: string; verify_token: string }, raw: Buffer | string, headers: Record<string, string> = {}) {
+  const url = new URL(channel.callback_url);
+  return request(url.origin, 'POST', url.pathname, {
+    body: raw.toString(),
+    headers: { 'content-type': 'message/rfc822', authorization: basic(channel.verify_token), ...headers },
+  });
+}
+
+async function conversationOf(apiKey: string, address: string, count = 1): Promise<any[]> {
+  return eventually(async () => {
+    const r = await api(apiKey).get('/api/conversations?channel_type=email');
+    const mine = r.body.data.filter((c: any) => c.contact.platform_user_id === address);
+    return mine.length >= count ? mine : undefined;
+  }, 30_000, `${count} conversation(s) with ${address}`);
+}
+
+async function messagesOf(apiKey: string, conversationId: string, count: number): Promise<any[]> {
+  return eventually(async () => {
+    const r = await api(apiKey).get(`/api/conversations/${conversationId}/messages`);
+    return r.body.data.length >= count ? r.body.data : undefined;
+  }, 30_000, `${count} messages`);
+}
+
+let seq = 0;
+const mid = () => `c${Date.now()}.${++seq}@customer.example`;
+
+test('connecting checks the SMTP login; the settings show the callback URL and the password the provider must use', async () => {
+  const { channel } = await emailChannel();
+  expect(channel.status_message).toBe('connected as support@acme.test; messages arrive by webhook at callback_url');
+  expect(channel.callback_url).toBe(`${stack.url}/webhooks/email/${channel.id}`);
+  expect(channel.config.smtp.password).not.toBe(provider.password);
+  expect(JSON.stringify(channel) + stack.log.lines.join('\n')).not.toContain(provider.password);
+  expect(provider.smtpLogins.filter((l) => l.ok).length).toBeGreaterThan(0);
+});
+
+test('a customer mail lands in the inbox; the agent reply reaches the customer threaded, and their answer joins the same conversation', async () => {
+  const { apiKey, channel } = await emailChannel();
+  const first = mid();
+  const res = await postMail(channel, await composeMail({ from: 'Ann Lee <ann@customer.example>', to: 'support@acme.test', subject: 'Order 1234', text: 'Where is my order?', messageId: first }));
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ ok: true });
+
+  const [conv] = await conversationOf(apiKey, 'ann@customer.example');
+  expect(conv).toMatchObject({ channel_type: 'email', contact: { name: 'Ann Lee' } });
+  const [inbound] = await messagesOf(apiKey, conv.id, 1);
+  expect(inbound).toMatchObject({ direction: 'inbound', content: 'Where is my order?', metadata: { subject: 'Order 1234' } });
+
+  const reply = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'It ships tomorrow.' });
+  expect(reply.status).toBe(202);
+  const sent = await eventually(async () => provider.submitted.find((m) => m.parsed.inReplyTo === `<${first}>`), 30_000, 'the reply at the SMTP server');
+  expect(sent.to).toEqual(['ann@customer.example']);
+  expect(sent.parsed.subject).toBe('Re: Order 1234');
+  expect(sent.parsed.text?.trim()).toBe('It ships tomorrow.');
+  const stored = await eventually(async () => {
+    const msgs = await messagesOf(apiKey, conv.id, 2);
+    return msgs[1].status === 'sent' ? msgs[1] : undefined;
+  }, 30_000, 'the reply recorded as sent');
+  expect(`<${stored.platform_message_id}>`).toBe(sent.parsed.messageId);
+
+  // Ann's client keeps only In-Reply-To: PingBack's Message-ID still names the conversation.
+  const answer = await postMail(channel, await composeMail({ from: 'ann@customer.example', to: 'support@acme.test', subject: 'Re: Order 1234', text: 'Thanks!', messageId: mid(), inReplyTo: stored.platform_message_id }));
+  expect(answer.status).toBe(200);
+  const msgs = await messagesOf(apiKey, conv.id, 3);
+  expect(msgs.map((m: any) => [m.direction, m.content])).toEqual([
+    ['inbound', 'Where is my order?'],
+    ['outbound', 'It ships tomorrow.'],
+    ['inbound', 'Thanks!'],
+  ]);
+  expect(await conversationOf(apiKey, 'ann@customer.example')).toHaveLength(1);
+});
+
+test('a new mail from the same customer is a new conversation; a provider retry is stored once', async () => {
+  const { apiKey, channel } = await emailChannel();
+  const a = await composeMail({ from: 'bo@customer.example', to: 'support@acme.test', subject: 'Refund', text: 'Refund please', messageId: mid() });
+  expect((await postMail(channel, a)).status).toBe(200);
+  expect((await postMail(channel, a)).status).toBe(200);
+  const b = await composeMail({ from: 'bo@customer.example', to: 'support@acme.test', subject: 'Another thing', text: 'Also…', messageId: mid() });
+  expect((await postMail(channel, b)).status).toBe(200);
+  const convs = await conversationOf(apiKey, 'bo@customer.example', 2);
+  expect(convs).toHaveLength(2);
+  const counts = await Promise.all(convs.map(async (c: any) => (await messagesOf(apiKey, c.id, 1)).length));
+  expect(counts).toEqual([1, 1]);
+});
+
+test('the callback URL refuses wrong credentials, other bodies and non-mail; machine mail is acknowledged and set aside', async () => {
+  const { apiKey, channel } = await emailChannel();
+  const mail = await composeMail({ from: 'cy@customer.example', to: 'support@acme.test', text: 'hi', messageId: mid() });
+  const noAuth = await postMail(channel, mail, { authorization: '' });
+  expect(noAuth.status).toBe(401);
+  expect(noAuth.headers.get('www-authenticate')).toMatch(/^Basic /);
+  expect(noAuth.body.error.code).toBe('invalid_credentials');
+  expect((await postMail(channel, mail, { authorization: basic('wrong') })).status).toBe(401);
+  expect((await postMail(channel, mail, { authorization: `Bearer ${channel.verify_token}` })).status).toBe(200);
+  const json = await postMail(channel, '{"from":"x"}', { 'content-type': 'application/json' });
+  expect([json.status, json.body.error.code]).toEqual([415, 'unsupported_media_type']);
+  const junk = await postMail(channel, '\u0000\u0001 not a mail');
+  expect([junk.status, junk.body.error.code]).toEqual([400, 'invalid_email']);
+  const unknown = await request(stack.url, 'POST', '/webhooks/email/00000000-0000-4000-8000-000000000000', { body: mail.toString(), headers: { 'content-type': 'message/rfc822', authorization: basic(channel.verify_token) } });
+  expect(unknown.status).toBe(404);
+
+  const vacation = await composeMail({ from: 'dee@customer.example', to: 'support@acme.test', subject: 'Out of office', text: 'Back Monday', messageId: mid(), headers: { 'Auto-Submitted': 'auto-replied' } });
+  const res = await postMail(channel, vacation);
+  expect([res.status, res.body]).toEqual([200, { ok: true, ignored: 'auto_submitted' }]);
+  const ignored = await stack.db('ignored_events').where({ channel_id: channel.id, reason: 'auto_submitted' });
+  expect(ignored).toHaveLength(1);
+  expect(ignored[0].payload).toMatchObject({ from: 'dee@customer.example', subject: 'Out of office' });
+  await conversationOf(apiKey, 'cy@customer.example');
+  const r = await api(apiKey).get('/api/conversations?channel_type=email');
+  expect(r.body.data.map((c: any) => c.contact.platform_user_id)).toEqual(['cy@customer.example']);
+});
+
+test('a reply the SMTP server defers is retried and sent once; one it refuses for good fails with its reason', async () => {
+  const { apiKey, channel } = await emailChannel();
+  await postMail(channel, await composeMail({ from: 'eve@customer.example', to: 'support@acme.test', subject: 'Hello', text: 'Hello', messageId: mid() }));
+  const [conv] = await conversationOf(apiKey, 'eve@customer.example');
+  await messagesOf(apiKey, conv.id, 1);
+
+  provider.failNext('server_error');
+  await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'First answer' });
+  const sent = await eventually(async () => {
+    const msgs = await messagesOf(apiKey, conv.id, 2);
+    return msgs[1].status === 'sent' ? msgs[1] : undefined;
+  }, 60_000, 'the deferred reply sent');
+  expect(sent.attempts).toBe(2);
+  expect(provider.submitted.filter((m) => m.parsed.messageId === `<${sent.platform_message_id}>`)).toHaveLength(1);
+
+  provider.failNext('no_such_user');
+  await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Second answer' });
+  const failed = await eventually(async () => {
+    const msgs = await messagesOf(apiKey, conv.id, 3);
+    return msgs[2].status === 'failed' ? msgs[2] : undefined;
+  }, 30_000, 'the refused reply failed');
+  expect(failed.error).toMatch(/^SMTP server refused the mail: 550 5\.1\.1 The email account that you tried to reach does not exist/);
+});

@@ -1,0 +1,137 @@
+import { parseEmail, MAX_CONTENT_CHARS } from '../../src/channels/email/parse';
+import { ownMessageId, referencesFor, threadKeyFor, threadKeyOf } from '../../src/channels/email/threading';
+import { replySubject } from '../../src/channels/email/adapter';
+import { composeMail } from '../helpers/mail-provider';
+
+const customer = 'Ann Lee <Ann.Lee@Example.com>';
+const support = 'support@acme.test';
+
+async function parsed(mail: Parameters<typeof composeMail>[0]) {
+  const r = await parseEmail(await composeMail(mail));
+  if (r.kind !== 'message') throw new Error(`expected a message, got ${r.kind} (${r.reason})`);
+  return r.message;
+}
+
+describe('email threading', () => {
+  it('a new mail starts a thread keyed by its own Message-ID; replies to it, by either header, land in the same one', async () => {
+    const first = await parsed({ from: customer, to: support, subject: 'Order 1234', text: 'Where is it?', messageId: 'm1@example.com' });
+    expect(first.threadKey).toBe(threadKeyOf('m1@example.com'));
+    const second = await parsed({ from: customer, to: support, subject: 'Re: Order 1234', text: 'Any news?', messageId: 'm2@example.com', inReplyTo: 'm1@example.com', references: ['m1@example.com'] });
+    expect(second.threadKey).toBe(first.threadKey);
+    const onlyInReplyTo = await parsed({ from: customer, to: support, text: 'Hello?', messageId: 'm3@example.com', inReplyTo: 'm1@example.com' });
+    expect(onlyInReplyTo.threadKey).toBe(first.threadKey);
+  });
+
+  it("a reply to PingBack's own mail finds the conversation from PingBack's Message-ID, even when the client dropped References", async () => {
+    const key = threadKeyOf('m1@example.com');
+    const ours = ownMessageId(key, '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support);
+    expect(ours).toBe(`pb.${key}.3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11@acme.test`);
+    expect(threadKeyFor({ messageId: 'x@y', inReplyTo: ours, references: [] })).toBe(key);
+    // The root of References would say otherwise (a forwarded chain); PingBack's own id wins.
+    expect(threadKeyFor({ messageId: 'x@y', references: ['other-root@z', ours] })).toBe(key);
+  });
+
+  it('References of a reply: the chain, then the parent; a long chain keeps its root and its newest ids', () => {
+    expect(referencesFor({ messageId: 'c@x', references: ['a@x', 'b@x'] })).toEqual(['a@x', 'b@x', 'c@x']);
+    const long = Array.from({ length: 40 }, (_, i) => `r${i}@x`);
+    const refs = referencesFor({ messageId: 'p@x', references: long });
+    expect(refs).toHaveLength(20);
+    expect(refs[0]).toBe('r0@x');
+    expect(refs.at(-1)).toBe('p@x');
+    expect(refs.at(-2)).toBe('r39@x');
+  });
+
+  it('reply subjects get one "Re:"', () => {
+    expect(replySubject('Order 1234')).toBe('Re: Order 1234');
+    expect(replySubject('RE: Aw: re:Order 1234')).toBe('Re: Order 1234');
+    expect(replySubject('')).toBe('Re: (no subject)');
+  });
+});
+
+describe('parsing a customer mail', () => {
+  it('keeps who wrote, what they wrote, the subject and the references; the address is the contact, in lower case', async () => {
+    const date = new Date('2026-12-01T10:00:00Z');
+    const m = await parsed({ from: customer, to: support, subject: 'Héllo ✓', text: 'Line one\r\nLine two', messageId: 'm9@example.com', references: ['m8@example.com'], inReplyTo: 'm8@example.com', date });
+    expect(m).toMatchObject({
+      platformMessageId: 'm9@example.com',
+      contact: { platformUserId: 'ann.lee@example.com', name: 'Ann Lee' },
+      content: 'Line one\nLine two',
+      contentType: 'text',
+      metadata: { subject: 'Héllo ✓', references: ['m8@example.com'], in_reply_to: 'm8@example.com' },
+      platformTimestamp: date.toISOString(),
+    });
+  });
+
+  it('an HTML-only mail becomes text; attachments are listed by name and type, inline images are not', async () => {
+    const m = await parsed({
+      from: customer,
+      to: support,
+      html: '<p>See <b>attached</b></p><img src="cid:logo">',
+      messageId: 'h1@example.com',
+      attachments: [
+        { filename: 'invoice.pdf', content: Buffer.from('%PDF-1.4'), contentType: 'application/pdf' },
+        { filename: 'photo.jpg', content: Buffer.from([0xff, 0xd8, 0xff]), contentType: 'image/jpeg' },
+      ],
+    });
+    expect(m.content).toContain('See attached');
+    expect(m.attachments).toEqual([
+      { type: 'document', mimeType: 'application/pdf', fileName: 'invoice.pdf', size: 8 },
+      { type: 'image', mimeType: 'image/jpeg', fileName: 'photo.jpg', size: 3 },
+    ]);
+  });
+
+  it('a very long mail is cut, and says how long it was', async () => {
+    const m = await parsed({ from: customer, to: support, text: 'x'.repeat(MAX_CONTENT_CHARS + 10), messageId: 'long@example.com' });
+    expect(m.content).toHaveLength(MAX_CONTENT_CHARS);
+    expect(m.metadata.truncated_from_chars).toBe(MAX_CONTENT_CHARS + 10);
+  });
+
+  it('a mail without a Message-ID is keyed by its bytes, the same each time it is read', async () => {
+    const raw = Buffer.from(`From: ${customer}\r\nTo: ${support}\r\nSubject: hi\r\n\r\nno id here\r\n`);
+    const a = await parseEmail(raw);
+    const b = await parseEmail(Buffer.from(raw));
+    expect(a.kind).toBe('message');
+    expect(a.kind === 'message' && a.message.platformMessageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(a).toEqual(b);
+  });
+
+  it.each([
+    ['a vacation reply', { 'Auto-Submitted': 'auto-replied' }],
+    ['a mailing list', { Precedence: 'list' }],
+    ['bulk mail', { Precedence: 'bulk' }],
+  ])('%s is set aside, not answered (mail loops)', async (_what, headers) => {
+    const r = await parseEmail(await composeMail({ from: customer, to: support, text: 'I am away', messageId: 'auto@example.com', headers }));
+    expect(r).toMatchObject({ kind: 'ignored', reason: 'auto_submitted', summary: { message_id: 'auto@example.com', from: 'Ann.Lee@example.com' } });
+  });
+
+  it('a delivery report (bounce) is set aside', async () => {
+    const raw = Buffer.from(
+      [
+        'From: Mail Delivery Subsystem <mailer-daemon@example.com>',
+        `To: ${support}`,
+        'Subject: Delivery Status Notification (Failure)',
+        'Message-ID: <dsn1@example.com>',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'Address not found',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+    expect(await parseEmail(raw)).toMatchObject({ kind: 'ignored', reason: 'auto_submitted' });
+  });
+
+  it("PingBack's own reply, filed back into the mailbox, is set aside", async () => {
+    const id = ownMessageId(threadKeyOf('m1@example.com'), '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support);
+    const r = await parseEmail(await composeMail({ from: support, to: customer, text: 'Our reply', messageId: id }));
+    expect(r).toMatchObject({ kind: 'ignored', reason: 'own_message' });
+  });
+
+  it('a mail with no From address is set aside', async () => {
+    const r = await parseEmail(Buffer.from(`To: ${support}\r\nMessage-ID: <nf@example.com>\r\nSubject: ?\r\n\r\nbody\r\n`));
+    expect(r).toMatchObject({ kind: 'ignored', reason: 'no_sender' });
+  });
+});
