@@ -6,6 +6,7 @@ import { makeChannelActivities } from './channels';
 import { makePersistInbound } from './messages';
 import { makeOutboundActivities } from './outbound';
 import { makeXPollerActivities } from './x-poller';
+import { makeEmailPollerActivities } from './email-poller';
 import { makePersistMessageStatuses } from './statuses';
 
 export interface ActivityDeps {
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...makeOutboundActivities(deps),
     ...makeChannelActivities(deps),
     ...makeXPollerActivities(deps),
+    ...makeEmailPollerActivities(deps),
   };
 }
 

@@ -40,3 +40,25 @@ export async function advanceInboundCursor(db: Db, channelId: string, eventId: s
     .andWhere((q) => q.whereNull('inbound_cursor').orWhereRaw('inbound_cursor::numeric < ?::numeric', [eventId]))
     .update({ inbound_cursor: eventId, updated_at: db.fn.now() });
 }
+
+/**
+ * A mailbox cursor, `<UIDVALIDITY>:<last UID handed on>` (RFC 3501 §2.3.1.1: a UID means
+ * something only with its mailbox's UIDVALIDITY). Forward only within one UIDVALIDITY; a new
+ * UIDVALIDITY replaces it, since the old UIDs mean nothing any more.
+ */
+export async function advanceMailboxCursor(db: Db, channelId: string, uidValidity: string, uid: number): Promise<void> {
+  await db('channel_platform_state')
+    .where({ channel_id: channelId })
+    .andWhere((q) =>
+      q
+        .whereNull('inbound_cursor')
+        .orWhereRaw("split_part(inbound_cursor, ':', 1) <> ?", [uidValidity])
+        .orWhereRaw("split_part(inbound_cursor, ':', 2)::bigint < ?", [uid]),
+    )
+    .update({ inbound_cursor: `${uidValidity}:${uid}`, updated_at: db.fn.now() });
+}
+
+export function readMailboxCursor(cursor: string | null): { uidValidity: string; uid: number } | undefined {
+  const m = cursor ? /^(\d+):(\d+)$/.exec(cursor) : null;
+  return m ? { uidValidity: m[1], uid: Number(m[2]) } : undefined;
+}

@@ -1,13 +1,11 @@
 import Router from '@koa/router';
-import { parseEmail } from '../channels/email/parse';
+import { MAX_MAIL_BYTES, parseEmail } from '../channels/email/parse';
 import { safeEqual } from '../api/auth';
 import type { AppDeps } from '../api/context';
 import { recordIgnoredEvents } from '../db/ignored-events';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
 
-/** Providers cap a mail at 25–35 MB; base64 makes attachments a third larger on the wire. */
-const MAX_MAIL_BYTES = 50 * 1024 * 1024;
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
 
 /**

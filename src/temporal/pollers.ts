@@ -1,16 +1,18 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { emailPollerWakeSignal, emailPollerWorkflow } from '../../workflows/email-poller';
 import type { ChannelType } from '../channels/types';
 import { xPollerWakeSignal, xPollerWorkflow } from '../../workflows/x-poller';
 import { inboundPollerWorkflowId } from './ids';
 
 /**
- * Channel types whose inbound is polled, and their poller workflow. A poller re-reads
+ * Channel types whose inbound is polled (X DMs, email by IMAP), and their poller workflow. A poller re-reads
  * its channel on every poll and ends by itself once the channel is off, gone or no
  * longer polling, so the lifecycle only ever starts or wakes one, never kills it: a
  * kill racing a reactivation could leave an active channel without its poller.
  */
-const POLLERS: Partial<Record<ChannelType, { workflow: typeof xPollerWorkflow; wake: typeof xPollerWakeSignal }>> = {
+const POLLERS: Partial<Record<ChannelType, { workflow: (input: { channelId: string }) => Promise<void>; wake: typeof xPollerWakeSignal }>> = {
   x: { workflow: xPollerWorkflow, wake: xPollerWakeSignal },
+  email: { workflow: emailPollerWorkflow, wake: emailPollerWakeSignal },
 };
 
 /** Starts the channel's poller, or wakes the running one to poll now (new credentials, reactivated). */

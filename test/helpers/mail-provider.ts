@@ -147,6 +147,11 @@ export class MailProvider {
     return this.imap.appendMessage('INBOX', [], internalDate, raw.toString()).message.uid;
   }
 
+  /** What the support mailbox holds, flags included. */
+  messages(): Array<{ uid: number; flags: string[] }> {
+    return this.imap.getMailbox('INBOX').messages.map((m) => ({ uid: m.uid, flags: m.flags }));
+  }
+
   /** The mailbox rebuilt (a migration, a restore): new UIDVALIDITY, every message numbered anew (RFC 3501 §2.3.1.1). */
   renumberMailbox(): void {
     const inbox = this.imap.getMailbox('INBOX');

@@ -165,3 +165,94 @@ test('a reply the SMTP server defers is retried and sent once; one it refuses fo
   }, 30_000, 'the refused reply failed');
   expect(failed.error).toMatch(/^SMTP server refused the mail: 550 5\.1\.1 The email account that you tried to reach does not exist/);
 });
+
+describe('inbound by IMAP', () => {
+  /** A mailbox of its own per test (its own provider), read every second by a fresh channel; switched off after. */
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  async function imapChannel() {
+    const mailbox = await MailProvider.start();
+    const { apiKey } = await createAccount(stack, 'mini');
+    const created = await api(apiKey).post('/api/channels', { type: 'email', name: 'Support mailbox', config: mailbox.channelConfig('imap', { poll_interval_seconds: 1 }) });
+    if (created.status !== 201) throw new Error(`channel create failed: ${created.status} ${created.text}`);
+    const id: string = created.body.id;
+    cleanups.push(async () => {
+      await api(apiKey).patch(`/api/channels/${id}`, { is_active: false });
+      await mailbox.stop();
+    });
+    const channel = await channelWithStatus(apiKey, id, 'connected');
+    return { apiKey, channel, mailbox };
+  }
+
+  const channelWithStatus = (apiKey: string, id: string, status: string, message?: RegExp) =>
+    eventually(async () => {
+      const r = await api(apiKey).get(`/api/channels/${id}`);
+      return r.body.status === status && (!message || message.test(r.body.status_message)) ? r.body : undefined;
+    }, 30_000, `channel ${status}`);
+  const poller = (channelId: string) => stack.temporal.workflow.getHandle(`email-poller/${channelId}`);
+  const loginsAfter = (mailbox: MailProvider, n: number) => eventually(async () => mailbox.imapLogins.length >= n, 30_000, `${n} IMAP logins`);
+
+  test('mail arriving in the mailbox reaches the inbox, in order; older mail is left alone, and nothing is marked read', async () => {
+    const { apiKey, channel, mailbox } = await imapChannel();
+    expect(channel.status_message).toBe('connected as support@acme.test; polling for new messages');
+    expect((await poller(channel.id).describe()).status.name).toBe('RUNNING');
+    mailbox.deliver(await composeMail({ from: 'old@customer.example', to: 'support@acme.test', text: 'from last week', messageId: mid() }), new Date(Date.now() - 7 * 86_400_000));
+    const first = mid();
+    mailbox.deliver(await composeMail({ from: 'Fay <fay@customer.example>', to: 'support@acme.test', subject: 'Invoice', text: 'one', messageId: first }));
+    mailbox.deliver(await composeMail({ from: 'fay@customer.example', to: 'support@acme.test', subject: 'Re: Invoice', text: 'two', messageId: mid(), references: [first], inReplyTo: first }));
+    const [conv] = await conversationOf(apiKey, 'fay@customer.example');
+    expect((await messagesOf(apiKey, conv.id, 2)).map((m: any) => m.content)).toEqual(['one', 'two']);
+    // A few more polls: nothing new is stored, and the week-old mail never is.
+    const logins = mailbox.imapLogins.length;
+    await loginsAfter(mailbox, logins + 2);
+    expect(await messagesOf(apiKey, conv.id, 2)).toHaveLength(2);
+    const r = await api(apiKey).get('/api/conversations?channel_type=email');
+    expect(r.body.data.map((c: any) => c.contact.platform_user_id)).toEqual(['fay@customer.example']);
+    expect(mailbox.messages().every((m) => !m.flags.includes('\\Seen'))).toBe(true);
+    const state = await poller(channel.id).query('state');
+    expect(state).toMatchObject({ handedOn: 2 });
+  });
+
+  test('a rebuilt mailbox (new UIDVALIDITY) repeats nothing, and new mail still arrives', async () => {
+    const { apiKey, mailbox } = await imapChannel();
+    mailbox.deliver(await composeMail({ from: 'gus@customer.example', to: 'support@acme.test', text: 'before', messageId: mid() }));
+    const [conv] = await conversationOf(apiKey, 'gus@customer.example');
+    await messagesOf(apiKey, conv.id, 1);
+    mailbox.renumberMailbox();
+    mailbox.deliver(await composeMail({ from: 'gus@customer.example', to: 'support@acme.test', text: 'after', messageId: mid() }));
+    const convs = await conversationOf(apiKey, 'gus@customer.example', 2);
+    const logins = mailbox.imapLogins.length;
+    await loginsAfter(mailbox, logins + 2);
+    const all = (await Promise.all(convs.map((c: any) => messagesOf(apiKey, c.id, 1)))).flat().map((m: any) => m.content);
+    expect(all.sort()).toEqual(['after', 'before']);
+  });
+
+  test('a password changed at the provider: the channel says so and waits; new settings resume where it was', async () => {
+    const { apiKey, channel, mailbox } = await imapChannel();
+    mailbox.changePassword('rotated-password-2');
+    mailbox.deliver(await composeMail({ from: 'hal@customer.example', to: 'support@acme.test', text: 'while locked out', messageId: mid() }));
+    const broken = await channelWithStatus(apiKey, channel.id, 'error', /^reading the mailbox failed: IMAP login failed: Invalid credentials/);
+    expect(broken.status_message).toMatch(/update the channel's settings$/);
+    await eventually(async () => ((await poller(channel.id).query('state')) as any).state === 'paused', 30_000, 'poller paused');
+
+    const patched = await api(apiKey).patch(`/api/channels/${channel.id}`, {
+      config: { inbound: { ...mailbox.channelConfig('imap').inbound, password: 'rotated-password-2', poll_interval_seconds: 1 }, smtp: { ...mailbox.channelConfig('imap').smtp, password: 'rotated-password-2' } },
+    });
+    expect(patched.status).toBe(200);
+    await channelWithStatus(apiKey, channel.id, 'connected');
+    const [conv] = await conversationOf(apiKey, 'hal@customer.example');
+    expect((await messagesOf(apiKey, conv.id, 1)).map((m: any) => m.content)).toEqual(['while locked out']);
+  });
+
+  test('switching the channel off ends its poller; its conversations stay', async () => {
+    const { apiKey, channel, mailbox } = await imapChannel();
+    mailbox.deliver(await composeMail({ from: 'ida@customer.example', to: 'support@acme.test', text: 'hello', messageId: mid() }));
+    await conversationOf(apiKey, 'ida@customer.example');
+    expect((await api(apiKey).patch(`/api/channels/${channel.id}`, { is_active: false })).status).toBe(200);
+    await eventually(async () => (await poller(channel.id).describe()).status.name === 'COMPLETED', 30_000, 'poller completed');
+    expect(await conversationOf(apiKey, 'ida@customer.example')).toHaveLength(1);
+  });
+});

@@ -125,8 +125,18 @@ describe('email', () => {
       smtp,
     });
     expect(cfg.address).toBe('support@example.com');
-    expect(cfg.inbound).toEqual({ ...imap, secure: true, mailbox: 'INBOX' });
+    expect(cfg.inbound).toEqual({ ...imap, secure: true, mailbox: 'INBOX', poll_interval_seconds: 60 });
     expect(cfg.smtp.secure).toBe(true);
+  });
+
+  test('imap poll interval: whole seconds, 1 to 3600', () => {
+    const withInterval = (v: unknown) => emailConfigSchema.safeParse({ address: 'a@example.com', inbound: { ...imap, poll_interval_seconds: v }, smtp });
+    expect(withInterval(5).success).toBe(true);
+    for (const bad of [0, 3601, 1.5, '60']) {
+      const r = withInterval(bad);
+      expect(r.success).toBe(false);
+      expect(r.error!.issues[0].path).toEqual(['inbound', 'poll_interval_seconds']);
+    }
   });
 
   test('webhook inbound needs nothing else; STARTTLS submission with secure false', () => {

@@ -52,6 +52,13 @@ const imapInboundSchema = z
     user: text(320),
     password,
     mailbox: text(255).default('INBOX'),
+    /** How often PingBack looks for new mail. */
+    poll_interval_seconds: z
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be between 1 and 3600')
+      .max(3600, 'must be between 1 and 3600')
+      .default(60),
   })
   .strict()
   .superRefine(checkTls([993], [143]));

@@ -11,6 +11,8 @@ import { bareMessageId, threadKeyFor, threadKeyInOwnId } from './threading';
  * twice (a webhook retried, a mailbox read again after its UIDVALIDITY changed) is stored once.
  */
 
+/** Providers cap a mail at 25–35 MB; base64 makes attachments a third larger on the wire. */
+export const MAX_MAIL_BYTES = 50 * 1024 * 1024;
 /** What an agent reads in the inbox; longer mails (newsletters, logs pasted in) are cut, and say so. */
 export const MAX_CONTENT_CHARS = 100_000;
 const MAX_REFERENCES = 50;
