@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ImapFlow } from 'imapflow';
 import { emailAccountId, emailAdapter } from '../src/channels/email/adapter';
 import type { EmailConfig } from '../src/channels/email/config';
 import { withImap, type ImapSettings } from '../src/channels/email/imap';
-import { MAX_MAIL_BYTES, parseEmail } from '../src/channels/email/parse';
+import { MAX_MAIL_BYTES, parseEmail, type ParsedEmail } from '../src/channels/email/parse';
 import { openConfig } from '../src/channels/credentials';
 import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
@@ -34,6 +35,10 @@ export type PollEmailResult = { polledAt: string; waitMs: number } & (
 export const MAILS_PER_CALL = 50;
 /** Mail delivered this long before the channel was created still counts (clocks differ; INTERNALDATE has whole seconds). */
 const SINCE_MARGIN_MS = 60_000;
+/** SEARCH SINCE compares dates in the server's time zone, not UTC (RFC 3501 §6.4.4): ask from a day earlier, then filter exactly. */
+const SEARCH_SINCE_SLACK_MS = 86_400_000;
+/** The activity heartbeats this often while it works, so a slow server or a large mail is not taken for a dead worker. */
+const HEARTBEAT_EVERY_MS = 10_000;
 const SIGNAL_TIMEOUT_MS = 10_000;
 
 /**
@@ -60,6 +65,8 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
       await recordPlatformAccount(db, ch.id, emailAccountId(cfg));
       state = await readPlatformState(db, ch.id);
     }
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
       const handedOn = await withImap(inbound, { ca: adapterContext.emailTlsCa }, (client) =>
         handOnNewMail(client, ch, inbound, state!.inbound_cursor, state!.inbound_since),
@@ -74,6 +81,8 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
         .where({ id: ch.id })
         .update({ status: 'error', status_message: `reading the mailbox failed: ${err.message}; update the channel's settings`, updated_at: db.fn.now() });
       return { outcome: 'paused', reason: err.message, polledAt, waitMs: 0 };
+    } finally {
+      clearInterval(beat);
     }
   }
 
@@ -96,7 +105,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
       // No cursor yet, or the mailbox was rebuilt (its UIDs renumbered): everything since the
       // channel began, by the server's own arrival time. What was handed on before is stored once again at most.
       const from = new Date(since.getTime() - SINCE_MARGIN_MS);
-      const candidates = (await client.search({ since: from }, { uid: true })) || [];
+      const candidates = (await client.search({ since: new Date(from.getTime() - SEARCH_SINCE_SLACK_MS) }, { uid: true })) || [];
       uids = [];
       if (candidates.length > 0) {
         for await (const m of client.fetch(candidates.join(','), { uid: true, internalDate: true }, { uid: true })) {
@@ -104,8 +113,10 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
         }
       }
       if (uids.length === 0) {
-        // Nothing to hand on: remember where the mailbox stands, so the next poll asks only for what is new.
-        await advanceMailboxCursor(db, ch.id, uidValidity, Math.max(0, Number(box.uidNext ?? 1) - 1));
+        // Nothing to hand on: remember where the mailbox stands, so the next poll asks only for what is new
+        // (a server that does not say UIDNEXT is simply searched by date again).
+        const newest = Number(box.uidNext ?? 0) - 1;
+        if (newest > 0) await advanceMailboxCursor(db, ch.id, uidValidity, newest);
         return { count: 0, more: false };
       }
     }
@@ -116,7 +127,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
     for (const uid of batch) {
       const mail = await client.fetchOne(String(uid), { uid: true, size: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
       if (mail && mail.source) {
-        const parsed = await parseEmail(mail.source);
+        const parsed = await parseEmail(mail.source).catch((err: Error) => unreadable(mail.source!, err));
         if (parsed.kind === 'message') {
           const m = parsed.message;
           await signaller.inbound({ accountId: ch.account_id, channelId: ch.id, channelType: 'email', threadKey: m.threadKey }, m);
@@ -133,4 +144,10 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
   }
 
   return { pollEmailInbox };
+}
+
+/** A mail the parser gave up on: kept aside by its bytes' digest, so it cannot hold up the mail behind it. */
+function unreadable(source: Buffer, err: Error): ParsedEmail {
+  const id = `sha256:${createHash('sha256').update(source).digest('hex')}`;
+  return { kind: 'ignored', reason: 'unreadable', summary: { message_id: id, from: null, subject: null, date: null, problem: err.message.slice(0, 500) } };
 }

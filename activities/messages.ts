@@ -1,3 +1,4 @@
+import { storable } from '../src/db/storable';
 import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { type PreparedStatement, queryPrepared } from '../src/db/prepared';
@@ -57,21 +58,6 @@ export function makePersistInbound(db: Db) {
   };
 }
 
-/**
- * PostgreSQL's text and jsonb hold neither U+0000 nor half of a surrogate pair (an emoji a
- * platform cut in two), and a platform may pass either through from a customer: left in, the
- * write would fail on every retry and hold up the conversation behind it. Both become U+FFFD,
- * in values and keys alike, on the way to either table.
- */
-function storable<T>(value: T): T {
-  if (typeof value === 'string') return storableText(value) as T;
-  if (Array.isArray(value)) return value.map(storable) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), storable(v)])) as T;
-  }
-  return value;
-}
-const storableText = (text: string): string => (text as string & { toWellFormed(): string }).toWellFormed().replace(/\u0000/g, '\uFFFD');
 
 /** The one statement that stores a batch (exported so a test can read its plan). */
 export function storeStatement(input: PersistInboundInput): PreparedStatement {

@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import { storable } from './storable';
 
 export interface IgnoredEvent {
   channel_id: string;
@@ -15,7 +16,7 @@ export interface IgnoredEvent {
 export async function recordIgnoredEvents(db: Db, events: IgnoredEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db('ignored_events')
-    .insert(events.map((e) => ({ ...e, payload: JSON.stringify(e.payload) })))
+    .insert(events.map(storable).map((e) => ({ ...e, payload: JSON.stringify(e.payload) })))
     .onConflict(['channel_id', 'reason', 'platform_event_id'])
     .ignore();
 }

@@ -34,7 +34,9 @@ export function emailIngress(deps: AppDeps): Router {
     if (!/^\s*[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1'))) {
       throw new AppError(400, 'invalid_email', 'body is not a mail: it must start with its header fields (RFC 5322)');
     }
-    const parsed = await parseEmail(raw);
+    const parsed = await parseEmail(raw).catch(() => {
+      throw new AppError(400, 'invalid_email', 'body is not a mail PingBack can read (RFC 5322 / MIME)');
+    });
     if (!channel.is_active || parsed.kind === 'ignored') {
       const reason = !channel.is_active ? 'channel_inactive' : parsed.kind === 'ignored' ? parsed.reason : 'channel_inactive';
       // Acknowledged so the provider stops retrying; kept (headers only), so nobody has to wonder where it went.

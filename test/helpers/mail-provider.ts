@@ -47,6 +47,11 @@ export interface MailProviderOptions {
   password?: string;
   /** TLS from the first byte (SMTP 465 / IMAP 993 style) instead of STARTTLS. */
   implicitTls?: boolean;
+  /**
+   * false: a server that offers no STARTTLS (misconfigured, or an attacker stripping the offer)
+   * and would take a password in clear: what a client must refuse to do.
+   */
+  offerTls?: boolean;
 }
 
 export class MailProvider {
@@ -54,7 +59,9 @@ export class MailProvider {
   readonly smtpLogins: Array<{ user: string; ok: boolean; tls: boolean }> = [];
   readonly imapLogins: Array<{ user: string; ok: boolean }> = [];
   private failures: SmtpFailure[] = [];
+  private loginFailures = 0;
   private readonly sockets = new Set<Socket>();
+  private readonly imapConnections = new Set<{ socket: Socket | null }>();
   private imapDown = false;
 
   private constructor(
@@ -71,6 +78,7 @@ export class MailProvider {
     const user = opts.user ?? 'support@acme.test';
     const password = opts.password ?? 'app-password-1';
     const implicitTls = opts.implicitTls ?? false;
+    const offerTls = opts.offerTls ?? true;
     let provider!: MailProvider;
 
     const smtp = new SMTPServer({
@@ -78,12 +86,18 @@ export class MailProvider {
       secure: implicitTls,
       authMethods: ['PLAIN', 'LOGIN'],
       // As every submission server: no AUTH before TLS (RFC 4954 §4), so a client must upgrade.
-      allowInsecureAuth: false,
+      // Without TLS on offer it takes AUTH in clear, so a client that sends it is caught.
+      allowInsecureAuth: !offerTls,
+      ...(offerTls ? {} : { disabledCommands: ['STARTTLS'] }),
       size: 25 * 1024 * 1024,
       logger: false,
       onAuth(auth, session, cb) {
         const ok = auth.username === provider.user && auth.password === provider.password;
         provider.smtpLogins.push({ user: auth.username ?? '', ok, tls: Boolean(session.secure) });
+        if (provider.loginFailures > 0) {
+          provider.loginFailures--;
+          return cb(smtpFailure(454, '4.7.0 Too many login attempts, please try again later. https://support.google.com/mail/answer/7126229'));
+        }
         if (ok) return cb(null, { user: auth.username });
         cb(smtpFailure(535, '5.7.8 Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials'));
       },
@@ -109,7 +123,7 @@ export class MailProvider {
     const smtpPort = (smtp.server.address() as AddressInfo).port;
 
     const imap = hoodiecrow({
-      plugins: ['STARTTLS', 'IDLE', 'UIDPLUS', 'ENABLE', 'ID', 'UNSELECT', 'SPECIAL-USE'].filter((p) => !(implicitTls && p === 'STARTTLS')),
+      plugins: ['STARTTLS', 'IDLE', 'UIDPLUS', 'ENABLE', 'ID', 'UNSELECT', 'SPECIAL-USE'].filter((p) => p !== 'STARTTLS' || (offerTls && !implicitTls)),
       secureConnection: implicitTls,
       credentials: credentials(),
       users: { [user]: { password } },
@@ -137,6 +151,11 @@ export class MailProvider {
     };
   }
 
+  /** The next SMTP logins are refused "for now" (454, as Gmail after too many attempts). */
+  throttleNextLogins(n: number): void {
+    this.loginFailures += n;
+  }
+
   /** The next submissions answer with these failures, one each, in order. */
   failNext(...failures: SmtpFailure[]): void {
     this.failures.push(...failures);
@@ -152,9 +171,14 @@ export class MailProvider {
     return this.imap.getMailbox('INBOX').messages.map((m) => ({ uid: m.uid, flags: m.flags }));
   }
 
-  /** The mailbox rebuilt (a migration, a restore): new UIDVALIDITY, every message numbered anew (RFC 3501 §2.3.1.1). */
-  renumberMailbox(): void {
+  /**
+   * The mailbox rebuilt (a migration, a restore): new UIDVALIDITY, every message numbered anew
+   * from 1 (RFC 3501 §2.3.1.1), the first `drop` of them gone, so new mail gets UIDs the old
+   * numbering had already used.
+   */
+  renumberMailbox(drop = 0): void {
     const inbox = this.imap.getMailbox('INBOX');
+    inbox.messages.splice(0, drop);
     inbox.uidvalidity += 1;
     inbox.uidnext = 1;
     for (const m of inbox.messages) m.uid = inbox.uidnext++;
@@ -172,6 +196,10 @@ export class MailProvider {
   }
 
   async stop(): Promise<void> {
+    // The socket hoodiecrow writes to (the TLS one after STARTTLS) is destroyed, not the one under
+    // it: a TLS socket whose transport vanished fails its next write with EBADF, and hoodiecrow has
+    // removed its error listener by then, which would crash the test process.
+    for (const c of this.imapConnections) c.socket?.destroy();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.smtp.close(() => resolve()));
     await new Promise<void>((resolve) => this.imap.close(() => resolve()));
@@ -179,7 +207,7 @@ export class MailProvider {
 
   /** LOGIN, SELECT and EXAMINE fail as Gmail's do (hoodiecrow's own replies have no RFC 5530 codes); connections tracked for stop(). */
   private wrapImap(): void {
-    this.imap.on('connection', () => undefined);
+    this.imap.connectionHandlers.push((c) => this.imapConnections.add(c));
     this.imap.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

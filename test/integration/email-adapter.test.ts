@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { emailAdapter } from '../../src/channels/email/adapter';
 import { EmailConfig, emailConfigSchema } from '../../src/channels/email/config';
 import { PlatformError } from '../../src/channels/platform-error';
+import { ownMessageId } from '../../src/channels/email/threading';
+import { withImap, type ImapSettings } from '../../src/channels/email/imap';
 import type { AdapterContext } from '../../src/channels/types';
 import { MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
 
@@ -43,7 +45,7 @@ describe.each([
 
   it('sends a reply the customer sees threaded: Re: subject, In-Reply-To, References, a Message-ID of its own, over TLS with AUTH', async () => {
     const sent = await emailAdapter.send(cfg, to, reply(), ctx);
-    expect(sent.platformMessageId).toBe(`pb.${to.threadKey}.3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11@acme.test`);
+    expect(sent.platformMessageId).toBe(ownMessageId(to.threadKey, "3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11", "support@acme.test", "ann@example.com"));
     const mail = provider.submitted.at(-1)!;
     expect(mail.to).toEqual(['ann@example.com']);
     expect(mail.from).toBe('support@acme.test');
@@ -84,6 +86,12 @@ describe('email adapter failures', () => {
     expect({ kind: err.kind, status: err.details.status, retryable: err.retryable }).toEqual({ kind: expected, status, retryable });
   });
 
+  it('a login refused "for now" (454) is retried, not taken for wrong credentials', async () => {
+    provider.throttleNextLogins(1);
+    const err = await failure(emailAdapter.send(cfg, to, reply(), ctx));
+    expect({ kind: err.kind, status: err.details.status, retryable: err.retryable }).toEqual({ kind: 'rate_limited', status: 454, retryable: true });
+  });
+
   it('a refused SMTP password is the channel credentials', async () => {
     const err = await failure(emailAdapter.send({ ...cfg, smtp: { ...cfg.smtp, password: 'wrong' } }, to, reply(), ctx));
     expect(err.kind).toBe('auth');
@@ -104,6 +112,13 @@ describe('email adapter failures', () => {
     expect(provider.smtpLogins.filter((l) => !l.tls)).toEqual([]);
   });
 
+  it("Node's own CAs stay trusted beside EMAIL_TLS_CA_FILE (a company CA must not cut off public providers)", () => {
+    const { tlsOptions } = require('../../src/channels/email/tls');
+    const { ca } = tlsOptions('smtp.gmail.com', { ca: ctx.emailTlsCa });
+    expect(ca).toHaveLength(require('node:tls').rootCertificates.length + 1);
+    expect(ca.at(-1)).toBe(ctx.emailTlsCa);
+  });
+
   it('IMAP: a refused login is the credentials; a missing folder is the settings; UNAVAILABLE is retried', async () => {
     const wrongPassword = await failure(emailAdapter.checkCredentials!({ ...cfg, inbound: { ...(cfg.inbound as any), password: 'nope' } }, ctx));
     expect(wrongPassword).toMatchObject({ kind: 'auth' });
@@ -117,5 +132,26 @@ describe('email adapter failures', () => {
     } finally {
       provider.setImapUnavailable(false);
     }
+  });
+});
+
+describe('a mail server that offers no TLS', () => {
+  let provider: MailProvider;
+  let cfg: EmailConfig;
+  beforeAll(async () => {
+    provider = await MailProvider.start({ offerTls: false });
+    cfg = emailConfigSchema.parse(provider.channelConfig('imap'));
+  });
+  afterAll(() => provider.stop());
+
+  it('gets no password, by SMTP or IMAP, and no retry: the channel settings are wrong', async () => {
+    const send = await failure(emailAdapter.send(cfg, to, reply(), ctx));
+    expect(send.kind).toBe('auth');
+    expect(send.message).toMatch(/^SMTP TLS failed/);
+    const imap = await failure(withImap(cfg.inbound as ImapSettings, { ca: ctx.emailTlsCa }, async () => undefined));
+    expect(imap.kind).toBe('auth');
+    expect(imap.message).toMatch(/^IMAP TLS failed/);
+    expect(provider.smtpLogins).toEqual([]);
+    expect(provider.imapLogins).toEqual([]);
   });
 });

@@ -173,8 +173,9 @@ describe('inbound by IMAP', () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  async function imapChannel() {
+  async function imapChannel(before?: (mailbox: MailProvider) => Promise<unknown>) {
     const mailbox = await MailProvider.start();
+    await before?.(mailbox);
     const { apiKey } = await createAccount(stack, 'mini');
     const created = await api(apiKey).post('/api/channels', { type: 'email', name: 'Support mailbox', config: mailbox.channelConfig('imap', { poll_interval_seconds: 1 }) });
     if (created.status !== 201) throw new Error(`channel create failed: ${created.status} ${created.text}`);
@@ -196,16 +197,19 @@ describe('inbound by IMAP', () => {
   const loginsAfter = (mailbox: MailProvider, n: number) => eventually(async () => mailbox.imapLogins.length >= n, 30_000, `${n} IMAP logins`);
 
   test('mail arriving in the mailbox reaches the inbox, in order; older mail is left alone, and nothing is marked read', async () => {
-    const { apiKey, channel, mailbox } = await imapChannel();
+    // In the mailbox before the channel existed: last week's, and this morning's (an hour before).
+    const { apiKey, channel, mailbox } = await imapChannel(async (m) => {
+      m.deliver(await composeMail({ from: 'old@customer.example', to: 'support@acme.test', text: 'from last week', messageId: mid() }), new Date(Date.now() - 7 * 86_400_000));
+      m.deliver(await composeMail({ from: 'old@customer.example', to: 'support@acme.test', text: 'from this morning', messageId: mid() }), new Date(Date.now() - 3_600_000));
+    });
     expect(channel.status_message).toBe('connected as support@acme.test; polling for new messages');
     expect((await poller(channel.id).describe()).status.name).toBe('RUNNING');
-    mailbox.deliver(await composeMail({ from: 'old@customer.example', to: 'support@acme.test', text: 'from last week', messageId: mid() }), new Date(Date.now() - 7 * 86_400_000));
     const first = mid();
     mailbox.deliver(await composeMail({ from: 'Fay <fay@customer.example>', to: 'support@acme.test', subject: 'Invoice', text: 'one', messageId: first }));
     mailbox.deliver(await composeMail({ from: 'fay@customer.example', to: 'support@acme.test', subject: 'Re: Invoice', text: 'two', messageId: mid(), references: [first], inReplyTo: first }));
     const [conv] = await conversationOf(apiKey, 'fay@customer.example');
     expect((await messagesOf(apiKey, conv.id, 2)).map((m: any) => m.content)).toEqual(['one', 'two']);
-    // A few more polls: nothing new is stored, and the week-old mail never is.
+    // A few more polls: nothing new is stored, and the older mail never is.
     const logins = mailbox.imapLogins.length;
     await loginsAfter(mailbox, logins + 2);
     expect(await messagesOf(apiKey, conv.id, 2)).toHaveLength(2);
@@ -216,18 +220,20 @@ describe('inbound by IMAP', () => {
     expect(state).toMatchObject({ handedOn: 2 });
   });
 
-  test('a rebuilt mailbox (new UIDVALIDITY) repeats nothing, and new mail still arrives', async () => {
+  test('a rebuilt mailbox (new UIDVALIDITY, UIDs reused) repeats nothing, and new mail still arrives', async () => {
     const { apiKey, mailbox } = await imapChannel();
-    mailbox.deliver(await composeMail({ from: 'gus@customer.example', to: 'support@acme.test', text: 'before', messageId: mid() }));
-    const [conv] = await conversationOf(apiKey, 'gus@customer.example');
-    await messagesOf(apiKey, conv.id, 1);
-    mailbox.renumberMailbox();
+    for (const text of ['one', 'two', 'three']) {
+      mailbox.deliver(await composeMail({ from: 'gus@customer.example', to: 'support@acme.test', text, messageId: mid() }));
+    }
+    await conversationOf(apiKey, 'gus@customer.example', 3);
+    // Rebuilt without the first two: "three" is UID 1 now, and the next mail gets UID 2, below the old cursor (3).
+    mailbox.renumberMailbox(2);
     mailbox.deliver(await composeMail({ from: 'gus@customer.example', to: 'support@acme.test', text: 'after', messageId: mid() }));
-    const convs = await conversationOf(apiKey, 'gus@customer.example', 2);
+    const convs = await conversationOf(apiKey, 'gus@customer.example', 4);
     const logins = mailbox.imapLogins.length;
     await loginsAfter(mailbox, logins + 2);
     const all = (await Promise.all(convs.map((c: any) => messagesOf(apiKey, c.id, 1)))).flat().map((m: any) => m.content);
-    expect(all.sort()).toEqual(['after', 'before']);
+    expect(all.sort()).toEqual(['after', 'one', 'three', 'two']);
   });
 
   test('a password changed at the provider: the channel says so and waits; new settings resume where it was', async () => {

@@ -16,12 +16,16 @@ declare module 'hoodiecrow-imap' {
   interface HoodiecrowConnection {
     send(response: object, description: string, parsed: object, data: unknown): void;
     state: string;
+    /** The connection's socket: the TLS one once STARTTLS has upgraded it; null once closed. */
+    socket: import('node:net').Socket | null;
   }
   interface HoodiecrowServer extends EventEmitter {
     listen(port: number, host: string, callback: () => void): void;
     close(callback?: () => void): void;
     server: import('node:net').Server;
     users: Record<string, { password: string }>;
+    /** Called with every new connection. */
+    connectionHandlers: Array<(connection: HoodiecrowConnection) => void>;
     getMailbox(path: string): HoodiecrowMailbox;
     appendMessage(mailbox: string, flags: string[], internaldate: Date, raw: string): { message: HoodiecrowMessage };
     getCommandHandler(command: string): (connection: HoodiecrowConnection, parsed: any, data: unknown, callback: () => void) => void;

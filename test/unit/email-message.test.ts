@@ -15,7 +15,7 @@ async function parsed(mail: Parameters<typeof composeMail>[0]) {
 describe('email threading', () => {
   it('a new mail starts a thread keyed by its own Message-ID; replies to it, by either header, land in the same one', async () => {
     const first = await parsed({ from: customer, to: support, subject: 'Order 1234', text: 'Where is it?', messageId: 'm1@example.com' });
-    expect(first.threadKey).toBe(threadKeyOf('m1@example.com'));
+    expect(first.threadKey).toBe(threadKeyOf('m1@example.com', 'ann.lee@example.com'));
     const second = await parsed({ from: customer, to: support, subject: 'Re: Order 1234', text: 'Any news?', messageId: 'm2@example.com', inReplyTo: 'm1@example.com', references: ['m1@example.com'] });
     expect(second.threadKey).toBe(first.threadKey);
     const onlyInReplyTo = await parsed({ from: customer, to: support, text: 'Hello?', messageId: 'm3@example.com', inReplyTo: 'm1@example.com' });
@@ -23,15 +23,25 @@ describe('email threading', () => {
   });
 
   it("a reply to PingBack's own mail finds the conversation from PingBack's Message-ID, even when the client dropped References", async () => {
-    const key = threadKeyOf('m1@example.com');
-    const ours = ownMessageId(key, '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support);
-    expect(ours).toBe(`pb.${key}.3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11@acme.test`);
-    expect(threadKeyFor({ messageId: 'x@y', inReplyTo: ours, references: [] })).toBe(key);
+    const key = threadKeyOf('m1@example.com', 'ann@example.com');
+    const ours = ownMessageId(key, '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support, 'Ann@Example.com');
+    expect(ours).toMatch(new RegExp(`^pb\\.${key}\\.[A-Za-z0-9_-]{8}\\.3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11@acme\\.test$`));
+    expect(threadKeyFor({ messageId: 'x@y', inReplyTo: ours, references: [] }, 'ann@example.com')).toBe(key);
     // The root of References would say otherwise (a forwarded chain); PingBack's own id wins.
-    expect(threadKeyFor({ messageId: 'x@y', references: ['other-root@z', ours] })).toBe(key);
+    expect(threadKeyFor({ messageId: 'x@y', references: ['other-root@z', ours] }, 'ANN@example.com')).toBe(key);
   });
 
-  it('References of a reply: the chain, then the parent; a long chain keeps its root and its newest ids', () => {
+  it('two customers answering the same mail get a conversation each (a reply goes to the conversation\'s customer)', () => {
+    const announcement = { messageId: 'x@y', references: ['news-1@acme.test'], inReplyTo: 'news-1@acme.test' };
+    const ann = threadKeyFor(announcement, 'ann@example.com');
+    const bo = threadKeyFor(announcement, 'bo@example.com');
+    expect(ann).not.toBe(bo);
+    // Bo forwarded PingBack's reply to Ann and answers it: his own conversation, not Ann's.
+    const toAnn = ownMessageId(ann, '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support, 'ann@example.com');
+    expect(threadKeyFor({ messageId: 'z@y', inReplyTo: toAnn, references: [] }, 'bo@example.com')).not.toBe(ann);
+  });
+
+  it('References of a reply: the chain, then the parent; a long chain keeps its root (which keys the thread) and its newest ids', async () => {
     expect(referencesFor({ messageId: 'c@x', references: ['a@x', 'b@x'] })).toEqual(['a@x', 'b@x', 'c@x']);
     const long = Array.from({ length: 40 }, (_, i) => `r${i}@x`);
     const refs = referencesFor({ messageId: 'p@x', references: long });
@@ -39,6 +49,12 @@ describe('email threading', () => {
     expect(refs[0]).toBe('r0@x');
     expect(refs.at(-1)).toBe('p@x');
     expect(refs.at(-2)).toBe('r39@x');
+    // A customer's long chain too: the root survives, so the thread key does not change as the thread grows.
+    const longer = Array.from({ length: 80 }, (_, i) => `r${i}@x`);
+    const longThread = await parsed({ from: customer, to: support, text: 'again', messageId: 'n@example.com', references: longer });
+    expect(longThread.metadata.references).toHaveLength(50);
+    expect((longThread.metadata.references as string[]).at(-1)).toBe('r79@x');
+    expect(longThread.threadKey).toBe(threadKeyOf('r0@x', 'ann.lee@example.com'));
   });
 
   it('reply subjects get one "Re:"', () => {
@@ -125,9 +141,16 @@ describe('parsing a customer mail', () => {
   });
 
   it("PingBack's own reply, filed back into the mailbox, is set aside", async () => {
-    const id = ownMessageId(threadKeyOf('m1@example.com'), '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support);
+    const id = ownMessageId(threadKeyOf('m1@example.com', 'ann@example.com'), '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support, 'ann@example.com');
     const r = await parseEmail(await composeMail({ from: support, to: customer, text: 'Our reply', messageId: id }));
     expect(r).toMatchObject({ kind: 'ignored', reason: 'own_message' });
+  });
+
+  it('a NUL in an encoded subject reaches the summary as it came (the database layer replaces it), and a huge subject is cut', async () => {
+    const raw = Buffer.from(`From: ${customer}\r\nTo: ${support}\r\nMessage-ID: <nul@example.com>\r\nAuto-Submitted: auto-replied\r\nSubject: =?utf-8?b?aGkAdGhlcmU=?=\r\n\r\nbody\r\n`);
+    expect(await parseEmail(raw)).toMatchObject({ kind: 'ignored', summary: { subject: 'hi\u0000there' } });
+    const long = await parsed({ from: customer, to: support, subject: 's'.repeat(5000), text: 'x', messageId: 'subj@example.com' });
+    expect(long.metadata.subject).toHaveLength(1000);
   });
 
   it('a mail with no From address is set aside', async () => {

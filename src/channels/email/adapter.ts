@@ -21,7 +21,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
     const parent = msg.inReplyTo;
     const parentSubject = typeof parent?.metadata.subject === 'string' ? parent.metadata.subject : '';
     const parentRefs = Array.isArray(parent?.metadata.references) ? (parent.metadata.references as unknown[]).filter((r): r is string => typeof r === 'string') : [];
-    const messageId = ownMessageId(to.threadKey, msg.id, cfg.address);
+    const messageId = ownMessageId(to.threadKey, msg.id, cfg.address, to.platformUserId);
     const references = parent ? referencesFor({ messageId: parent.platformMessageId, references: parentRefs }) : [];
     const transport = smtpTransport(cfg.smtp, { ca: ctx.emailTlsCa });
     try {

@@ -1,4 +1,4 @@
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, ImapFlowErrorCode } from 'imapflow';
 import { PlatformError } from '../platform-error';
 import type { EmailConfig } from './config';
 import { isCertificateError, tlsOptions, type TlsTrust } from './tls';
@@ -33,15 +33,24 @@ export async function withImap<T>(imap: ImapSettings, trust: TlsTrust, work: (cl
   try {
     await client.connect();
   } catch (err) {
+    client.close();
     throw imapError(err);
   }
   try {
     return await work(client);
   } catch (err) {
-    throw err instanceof PlatformError ? err : imapError(err);
+    // Only the session's own failures are the server's; the database's or Temporal's pass as they are.
+    throw isImapFailure(err) ? imapError(err) : err;
   } finally {
     await client.logout().catch(() => client.close());
   }
+}
+
+/** What imapflow raises: a server's tagged NO/BAD, one of its own codes, or the socket's (ECONNRESET …). */
+function isImapFailure(err: unknown): boolean {
+  const e = err as ImapFailure & { responseStatus?: string };
+  if (err instanceof PlatformError || !(err instanceof Error)) return false;
+  return e.responseStatus !== undefined || e.authenticationFailed === true || e.tlsFailed === true || (typeof e.code === 'string' && (e.code in ImapFlowErrorCode || /^E[A-Z]+$/.test(e.code)));
 }
 
 interface ImapFailure extends Error {

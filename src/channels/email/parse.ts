@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Attachment, InboundMessage } from '../types';
-import { bareMessageId, threadKeyFor, threadKeyInOwnId } from './threading';
+import { bareMessageId, isOwnMessageId, keepRootAndNewest, threadKeyFor } from './threading';
 
 /**
  * A mail as it arrives (IMAP FETCH BODY[] or a provider's raw-MIME webhook), turned into
@@ -16,6 +16,11 @@ export const MAX_MAIL_BYTES = 50 * 1024 * 1024;
 /** What an agent reads in the inbox; longer mails (newsletters, logs pasted in) are cut, and say so. */
 export const MAX_CONTENT_CHARS = 100_000;
 const MAX_REFERENCES = 50;
+/** Bounds on what goes into the signal (Temporal refuses payloads over 2 MB, and retrying would not help). */
+const MAX_SUBJECT_CHARS = 1_000;
+const MAX_ATTACHMENTS = 100;
+/** HTML is converted only this far: the text kept is at most MAX_CONTENT_CHARS, and markup is most of a mail's bytes. */
+const MAX_HTML_CHARS = 20 * MAX_CONTENT_CHARS;
 
 /** `summary`: the headers that identify a mail, what is kept of one set aside. */
 export type ParsedEmail = { summary: EmailSummary } & (
@@ -27,15 +32,17 @@ export type ParsedEmail = { summary: EmailSummary } & (
  * - auto_submitted: vacation replies, bounces and other machine mail (RFC 3834 Auto-Submitted,
  *   Precedence bulk/junk/list, delivery reports): answering them starts mail loops;
  * - own_message: a copy of a reply PingBack sent (a provider filing sent mail in the inbox);
- * - no_sender: no From address to answer.
+ * - no_sender: no From address to answer;
+ * - unreadable: the parser gave up on it (kept by the digest of its bytes).
  */
-export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender';
+export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender' | 'unreadable';
 
 export interface EmailSummary {
   message_id: string;
   from: string | null;
   subject: string | null;
   date: string | null;
+  problem?: string;
 }
 
 export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
@@ -46,19 +53,19 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const summary: EmailSummary = {
     message_id: messageId,
     from: from ?? null,
-    subject: mail.subject ?? null,
+    subject: mail.subject?.slice(0, MAX_SUBJECT_CHARS) ?? null,
     date: validDate(mail.date)?.toISOString() ?? null,
   };
   const ignored = (reason: IgnoredEmailReason): ParsedEmail => ({ kind: 'ignored', reason, summary });
 
-  if (threadKeyInOwnId(messageId)) return ignored('own_message');
+  if (isOwnMessageId(messageId)) return ignored('own_message');
   if (isAutomatic(mail)) return ignored('auto_submitted');
   if (!from) return ignored('no_sender');
 
-  const references = toList(mail.references).map(bareMessageId).filter(Boolean).slice(-MAX_REFERENCES);
+  const references = keepRootAndNewest(toList(mail.references).map(bareMessageId).filter(Boolean), MAX_REFERENCES);
   const inReplyTo = bareMessageId(toList(mail.inReplyTo)[0]) || undefined;
   // mailparser derives text from an HTML-only body, but not when attachments sit beside it.
-  const body = mail.text || (mail.html ? htmlToText(mail.html, { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] }) : '');
+  const body = mail.text || (mail.html ? htmlToText(mail.html.slice(0, MAX_HTML_CHARS), { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] }) : '');
   const text = body.replace(/\r\n/g, '\n').trim();
   const content = text.length > MAX_CONTENT_CHARS ? text.slice(0, MAX_CONTENT_CHARS) : text;
   const name = mail.from?.value.find((a) => a.address)?.name?.trim() || null;
@@ -68,13 +75,13 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
     summary,
     message: {
       platformMessageId: messageId,
-      threadKey: threadKeyFor({ messageId, inReplyTo, references }),
+      threadKey: threadKeyFor({ messageId, inReplyTo, references }, from),
       contact: { platformUserId: from.toLowerCase(), name },
       content,
       contentType: 'text',
       attachments: attachmentsOf(mail),
       metadata: {
-        subject: mail.subject ?? '',
+        subject: summary.subject ?? '',
         references,
         ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
         ...(content.length < text.length ? { truncated_from_chars: text.length } : {}),
@@ -108,10 +115,11 @@ function isAutomatic(mail: ParsedMail): boolean {
 function attachmentsOf(mail: ParsedMail): Attachment[] {
   return mail.attachments
     .filter((a) => !a.related) // images inlined in an HTML body, not files the customer attached
+    .slice(0, MAX_ATTACHMENTS)
     .map((a) => ({
       type: a.contentType.startsWith('image/') ? 'image' : a.contentType.startsWith('video/') ? 'video' : a.contentType.startsWith('audio/') ? 'audio' : 'document',
       mimeType: a.contentType,
-      ...(a.filename ? { fileName: a.filename } : {}),
+      ...(a.filename ? { fileName: a.filename.slice(0, 255) } : {}),
       size: a.size,
     }));
 }

@@ -47,21 +47,23 @@ export function smtpError(err: unknown): PlatformError {
   const e = err as SmtpFailure;
   const reply = e.response ? e.response.replace(/\s+/g, ' ').trim().slice(0, 300) : undefined;
   const status = e.responseCode;
-  if (e.code === 'EAUTH' || status === 530 || status === 534 || status === 535) {
-    return new PlatformError('auth', `SMTP login failed: ${reply ?? e.message}`, { status, platformCode: e.code });
-  }
   if (status !== undefined && status >= 400 && status < 500) {
     // Providers say "rate" or "too many" in their 4xx throttling replies (Gmail's 4.7.28, Microsoft's 4.7.500).
     const kind = /rate|too many|throttl/i.test(reply ?? '') ? 'rate_limited' : 'unavailable';
     return new PlatformError(kind, `SMTP server deferred the mail: ${reply}`, { status, platformCode: e.code });
   }
-  if (status !== undefined && status >= 500) {
-    return new PlatformError('rejected', `SMTP server refused the mail: ${reply}`, { status, platformCode: e.code });
-  }
+  // Before 5xx: a server that answers STARTTLS with 500 has no TLS to offer, whatever it says.
   if (e.code === 'ETLS' || isCertificateError(e.originalCode)) {
     // A server that offers no STARTTLS, or a certificate that cannot be trusted: nothing gets
     // through until the channel's settings (or the deployment's EMAIL_TLS_CA_FILE) change.
     return new PlatformError('auth', `SMTP TLS failed: ${e.message}`, { platformCode: e.originalCode ?? e.code });
+  }
+  // After 4xx: a login refused "for now" (RFC 4954's 454 4.7.0, Gmail's "too many login attempts") is not the credentials.
+  if (e.code === 'EAUTH' || status === 530 || status === 534 || status === 535) {
+    return new PlatformError('auth', `SMTP login failed: ${reply ?? e.message}`, { status, platformCode: e.code });
+  }
+  if (status !== undefined && status >= 500) {
+    return new PlatformError('rejected', `SMTP server refused the mail: ${reply}`, { status, platformCode: e.code });
   }
   // ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, a dropped connection: the server is down or unreachable for now.
   return new PlatformError('unavailable', `SMTP server unreachable: ${e.message}`, { platformCode: e.code });

@@ -1,13 +1,17 @@
 import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
 
 export interface TlsTrust {
-  /** Extra CA certificates (PEM) to trust besides the system's: a company's own mail server. */
+  /** Extra CA certificates (PEM) to trust besides Node's own list: a company's own mail server. */
   ca?: string;
 }
 
-/** TLS options for a channel's mail server: the deployment's extra CAs, and SNI for names (RFC 6066 forbids it for addresses). */
+/**
+ * TLS options for a channel's mail server: Node's CA list plus the deployment's (Node's `ca`
+ * replaces its list rather than adding to it), and SNI for names (RFC 6066 forbids it for addresses).
+ */
 export function tlsOptions(host: string, trust: TlsTrust) {
-  return { ...(trust.ca ? { ca: trust.ca } : {}), ...(isIP(host) ? {} : { servername: host }) };
+  return { ...(trust.ca ? { ca: [...rootCertificates, trust.ca] } : {}), ...(isIP(host) ? {} : { servername: host }) };
 }
 
 /**
