@@ -12,8 +12,9 @@ import type { AppDeps, AuthState } from './context';
 
 /**
  * An inbound attachment's media, fetched from the platform when an agent opens it.
- * PingBack stores the platform's media id (WhatsApp) or URL (Instagram), not the bytes:
- * the platform keeps them (WhatsApp for 30 days) and the inbox streams them through.
+ * PingBack stores the platform's media id (WhatsApp), URL (Instagram) or the mail's Message-ID
+ * (email by IMAP), not the bytes: the platform keeps them (WhatsApp for 30 days, a mailbox until
+ * someone deletes the mail) and the inbox streams them through.
  */
 export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();

@@ -142,6 +142,17 @@ test('the callback URL refuses wrong credentials, other bodies and non-mail; mac
   expect(r.body.data.map((c: any) => c.contact.platform_user_id)).toEqual(['cy@customer.example']);
 });
 
+test('attachments of mail that came by webhook are listed, and opening one says why it cannot be', async () => {
+  const { apiKey, channel } = await emailChannel();
+  await postMail(channel, await composeMail({ from: 'kim@customer.example', to: 'support@acme.test', text: 'see file', messageId: mid(), attachments: [{ filename: 'a.txt', content: 'x' }] }));
+  const [conv] = await conversationOf(apiKey, 'kim@customer.example');
+  const [msg] = await messagesOf(apiKey, conv.id, 1);
+  expect(msg.attachments).toMatchObject([{ fileName: 'a.txt', size: 1 }]);
+  const r = await api(apiKey).get(`/api/conversations/${conv.id}/messages/${msg.id}/attachments/0`);
+  expect([r.status, r.body.error.code]).toEqual([404, 'media_not_available']);
+  expect(r.body.error.message).toMatch(/came by webhook/);
+});
+
 test('a reply the SMTP server defers is retried and sent once; one it refuses for good fails with its reason', async () => {
   const { apiKey, channel } = await emailChannel();
   await postMail(channel, await composeMail({ from: 'eve@customer.example', to: 'support@acme.test', subject: 'Hello', text: 'Hello', messageId: mid() }));
@@ -251,6 +262,27 @@ describe('inbound by IMAP', () => {
     await channelWithStatus(apiKey, channel.id, 'connected');
     const [conv] = await conversationOf(apiKey, 'hal@customer.example');
     expect((await messagesOf(apiKey, conv.id, 1)).map((m: any) => m.content)).toEqual(['while locked out']);
+  });
+
+  test("an attachment opens from the inbox: its bytes are read from the mail in the mailbox", async () => {
+    const { apiKey, mailbox } = await imapChannel();
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256))]);
+    mailbox.deliver(await composeMail({
+      from: 'jo@customer.example', to: 'support@acme.test', subject: 'Invoice', text: 'attached', messageId: mid(),
+      attachments: [{ filename: 'notes.txt', content: 'first file' }, { filename: 'Rechnung März.pdf', content: pdf, contentType: 'application/pdf' }],
+    }));
+    const [conv] = await conversationOf(apiKey, 'jo@customer.example');
+    const [msg] = await messagesOf(apiKey, conv.id, 1);
+    expect(msg.attachments.map((a: any) => [a.fileName, a.mimeType, a.size])).toEqual([['notes.txt', 'text/plain', 10], ['Rechnung März.pdf', 'application/pdf', pdf.length]]);
+    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msg.id}/attachments/1`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename*=UTF-8''${encodeURIComponent('Rechnung März.pdf')}`);
+    expect(Buffer.from(await res.arrayBuffer()).equals(pdf)).toBe(true);
+    // Deleted from the mailbox since: the inbox says so.
+    mailbox.renumberMailbox(1);
+    const gone = await api(apiKey).get(`/api/conversations/${conv.id}/messages/${msg.id}/attachments/1`);
+    expect([gone.status, gone.body.error.code, gone.body.error.message]).toEqual([404, 'media_not_available', 'the mail is no longer in the mailbox (moved or deleted)']);
   });
 
   test('switching the channel off ends its poller; its conversations stay', async () => {

@@ -90,9 +90,10 @@ describe('parsing a customer mail', () => {
       ],
     });
     expect(m.content).toContain('See attached');
+    // Where to find each again: the mail's Message-ID and the file's place among its attachments.
     expect(m.attachments).toEqual([
-      { type: 'document', mimeType: 'application/pdf', fileName: 'invoice.pdf', size: 8 },
-      { type: 'image', mimeType: 'image/jpeg', fileName: 'photo.jpg', size: 3 },
+      { type: 'document', mimeType: 'application/pdf', fileName: 'invoice.pdf', size: 8, platformFileId: 'h1@example.com', index: 0 },
+      { type: 'image', mimeType: 'image/jpeg', fileName: 'photo.jpg', size: 3, platformFileId: 'h1@example.com', index: 1 },
     ]);
   });
 

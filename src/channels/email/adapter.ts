@@ -1,6 +1,7 @@
 import type { ChannelAdapter } from '../types';
 import { emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
 import { withImap } from './imap';
+import { fetchEmailAttachment } from './media';
 import { smtpError, smtpTransport } from './smtp';
 import { ownMessageId, referencesFor } from './threading';
 
@@ -62,6 +63,8 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   },
 
   pollsInbound: (cfg) => cfg.inbound.method === 'imap',
+
+  fetchMedia: (cfg, attachment, ctx) => fetchEmailAttachment(cfg, attachment, { ca: ctx.emailTlsCa }),
 };
 
 /**

@@ -79,7 +79,7 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
       contact: { platformUserId: from.toLowerCase(), name },
       content,
       contentType: 'text',
-      attachments: attachmentsOf(mail),
+      attachments: attachmentsOf(mail, messageId),
       metadata: {
         subject: summary.subject ?? '',
         references,
@@ -108,18 +108,25 @@ function isAutomatic(mail: ParsedMail): boolean {
   return type?.value?.toLowerCase() === 'multipart/report';
 }
 
+/** The files a customer attached; images inlined in an HTML body are part of the text, not files. */
+export function attachedFiles(mail: ParsedMail) {
+  return mail.attachments.filter((a) => !a.related);
+}
+
 /**
- * What the mail carried, by name and type. The bytes are not kept: an agent sees that a
- * customer attached invoice.pdf, and asks for it another way until email media is stored.
+ * What the mail carried, by name, type and size, and where to find it again: the mail's
+ * Message-ID and the file's place among its attachments. The bytes stay in the mailbox
+ * (IMAP channels fetch them when an agent opens one, src/channels/email/media.ts).
  */
-function attachmentsOf(mail: ParsedMail): Attachment[] {
-  return mail.attachments
-    .filter((a) => !a.related) // images inlined in an HTML body, not files the customer attached
+function attachmentsOf(mail: ParsedMail, messageId: string): Attachment[] {
+  return attachedFiles(mail)
     .slice(0, MAX_ATTACHMENTS)
-    .map((a) => ({
+    .map((a, index) => ({
       type: a.contentType.startsWith('image/') ? 'image' : a.contentType.startsWith('video/') ? 'video' : a.contentType.startsWith('audio/') ? 'audio' : 'document',
       mimeType: a.contentType,
       ...(a.filename ? { fileName: a.filename.slice(0, 255) } : {}),
       size: a.size,
+      platformFileId: messageId,
+      index,
     }));
 }
