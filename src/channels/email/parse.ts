@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Attachment, InboundMessage } from '../types';
+import { splitQuotedReply } from './quoted-reply';
 import { bareMessageId, isOwnMessageId, keepRootAndNewest, threadKeyFor } from './threading';
 
 /**
@@ -66,7 +67,8 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const inReplyTo = bareMessageId(toList(mail.inReplyTo)[0]) || undefined;
   // mailparser derives text from an HTML-only body, but not when attachments sit beside it.
   const body = mail.text || (mail.html ? htmlToText(mail.html.slice(0, MAX_HTML_CHARS), { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] }) : '');
-  const text = body.replace(/\r\n/g, '\n').trim();
+  const whole = body.replace(/\r\n/g, '\n').trim();
+  const { reply: text, quoted } = splitQuotedReply(whole);
   const content = text.length > MAX_CONTENT_CHARS ? text.slice(0, MAX_CONTENT_CHARS) : text;
   const name = mail.from?.value.find((a) => a.address)?.name?.trim() || null;
 
@@ -85,6 +87,8 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
         references,
         ...(inReplyTo ? { in_reply_to: inReplyTo } : {}),
         ...(content.length < text.length ? { truncated_from_chars: text.length } : {}),
+        // The thread the customer's client quoted below the answer: the agent has it already, the dashboard may show it on demand.
+        ...(quoted ? { quoted_text: quoted.slice(0, MAX_CONTENT_CHARS) } : {}),
       },
       ...(validDate(mail.date) ? { platformTimestamp: validDate(mail.date)!.toISOString() } : {}),
     },
