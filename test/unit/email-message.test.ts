@@ -167,26 +167,38 @@ describe('the quoted thread below an answer', () => {
     ['Gmail', 'Thanks, that works.\n\nOn Tue, 1 Dec 2026 at 10:00, Acme Support <support@acme.test> wrote:\n> It ships tomorrow.\n>\n> > Where is my order?\n'],
     ['a wrapped attribution', 'Thanks, that works.\n\nOn Tue, 1 Dec 2026 at 10:00, Acme Support\n<support@acme.test> wrote:\n\n> It ships tomorrow.'],
     ['German Apple Mail', 'Thanks, that works.\n\nAm 01.12.2026 um 10:00 schrieb Acme Support <support@acme.test>:\n\n> It ships tomorrow.'],
+    ['Spanish Gmail', 'Thanks, that works.\n\nEl mar, 1 dic 2026 a las 10:00, Acme Support (<support@acme.test>) escribió:\n> It ships tomorrow.'],
     ['Outlook', 'Thanks, that works.\n\n-----Original Message-----\nFrom: Acme Support <support@acme.test>\nSent: Tuesday, December 1, 2026 10:00 AM\nSubject: RE: Order 1234\n\nIt ships tomorrow.'],
     ['Outlook HTML', 'Thanks, that works.\n\n________________________________\nFrom: Acme Support <support@acme.test>\nSent: Tuesday\n\nIt ships tomorrow.'],
   ])('%s: the answer is the content, the quote is kept beside it', (_client, text) => {
-    const { reply, quoted } = splitQuotedReply(text);
+    const { reply, quoted } = splitQuotedReply(text, true);
     expect(reply).toBe('Thanks, that works.');
     expect(quoted).toContain('It ships tomorrow.');
   });
 
   it.each([
-    ['an answer written between quoted lines', 'On Tue, Acme Support wrote:\n> Which size?\nLarge, please.\n> Which colour?\nBlue.'],
-    ['quoted lines without an attribution (they may be the customer\'s own)', 'My log says:\n> error 42\n> error 43'],
-    ['a mail that is only a quote (a forward)', 'On Tue, Bo <bo@x> wrote:\n> please forward this'],
+    ['an answer written between quoted lines', 'On Tue, 1 Dec 2026, Acme Support wrote:\n> Which size?\nLarge, please.\n> Which colour?\nBlue.'],
+    ["quoted lines below the customer's own sentence", 'Hi,\nmy bank wrote:\n> Transfer refused: account closed'],
+    ["a sentence that starts like an attribution", 'Hello,\nOn my side nothing changed.\nI still get it.\nThe app wrote:\n> Error'],
+    ['a mail that is only a quote', 'On Tue, 1 Dec 2026, Bo <bo@x> wrote:\n> please forward this'],
     ['no quote at all', 'Just a question.\n\nAnn'],
   ])('%s: kept whole', (_what, text) => {
-    expect(splitQuotedReply(text)).toEqual({ reply: text });
+    expect(splitQuotedReply(text, true)).toEqual({ reply: text });
+  });
+
+  it('a mail that answers nothing (a forward, a new mail) is kept whole, separator and all', () => {
+    const forward = 'See what the courier said.\n\n________________________________\nFrom: DHL <noreply@dhl.example>\nSent: Monday\n\nParcel held at customs.';
+    expect(splitQuotedReply(forward, false)).toEqual({ reply: forward });
+  });
+
+  it('a long line full of attribution words costs no more than reading it', () => {
+    const hostile = 'On ' + 'wrote '.repeat(50_000) + '\n> x';
+    expect(splitQuotedReply(hostile, true)).toEqual({ reply: hostile });
   });
 
   it('a parsed answer shows only what the customer wrote; the thread is in metadata', async () => {
-    const m = await parsed({ from: customer, to: support, text: 'Thanks!\n\nOn Tue, Acme Support <support@acme.test> wrote:\n> It ships tomorrow.', messageId: 'q1@example.com' });
+    const m = await parsed({ from: customer, to: support, text: 'Thanks!\n\nOn Tue, 1 Dec 2026, Acme Support <support@acme.test> wrote:\n> It ships tomorrow.', messageId: 'q1@example.com', inReplyTo: 'q0@acme.test' });
     expect(m.content).toBe('Thanks!');
-    expect(m.metadata.quoted_text).toBe('On Tue, Acme Support <support@acme.test> wrote:\n> It ships tomorrow.');
+    expect(m.metadata.quoted_text).toBe('On Tue, 1 Dec 2026, Acme Support <support@acme.test> wrote:\n> It ships tomorrow.');
   });
 });

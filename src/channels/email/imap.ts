@@ -8,9 +8,9 @@ export type ImapSettings = Extract<EmailConfig['inbound'], { method: 'imap' }>;
 const TIMEOUT_MS = 30_000;
 
 /**
- * One IMAP session for the length of `work`: connect, log in, run, log out. A poll is a
- * short session rather than a connection held open: nothing to keep alive across worker
- * restarts, and providers that cap concurrent sessions see one at a time per channel.
+ * One IMAP session for the length of `work`: connect, log in, run, log out. A poll (or an
+ * agent opening an attachment) is a short session rather than a connection held open: nothing
+ * to keep alive across worker restarts, and few sessions at once for providers that cap them.
  * `secure: false` means STARTTLS, and it is required, as for SMTP.
  */
 export async function withImap<T>(imap: ImapSettings, trust: TlsTrust, work: (client: ImapFlow) => Promise<T>): Promise<T> {

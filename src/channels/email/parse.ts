@@ -68,7 +68,7 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   // mailparser derives text from an HTML-only body, but not when attachments sit beside it.
   const body = mail.text || (mail.html ? htmlToText(mail.html.slice(0, MAX_HTML_CHARS), { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] }) : '');
   const whole = body.replace(/\r\n/g, '\n').trim();
-  const { reply: text, quoted } = splitQuotedReply(whole);
+  const { reply: text, quoted } = splitQuotedReply(whole, Boolean(inReplyTo) || references.length > 0);
   const content = text.length > MAX_CONTENT_CHARS ? text.slice(0, MAX_CONTENT_CHARS) : text;
   const name = mail.from?.value.find((a) => a.address)?.name?.trim() || null;
 
