@@ -11,9 +11,9 @@ import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
 import { advanceMailboxCursor, readMailboxCursor, readPlatformState, recordPlatformAccount } from '../src/db/channel-state';
-import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { conversationSignaller } from '../src/temporal/conversations';
+import { handOnEmail } from '../src/ingress/email-delivery';
 
 interface Deps {
   db: Db;
@@ -128,13 +128,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
       const mail = await client.fetchOne(String(uid), { uid: true, size: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
       if (mail && mail.source) {
         const parsed = await parseEmail(mail.source).catch((err: Error) => unreadable(mail.source!, err));
-        if (parsed.kind === 'message') {
-          const m = parsed.message;
-          await signaller.inbound({ accountId: ch.account_id, channelId: ch.id, channelType: 'email', threadKey: m.threadKey }, m);
-          count++;
-        } else {
-          await recordIgnoredEvents(db, [{ channel_id: ch.id, reason: parsed.reason, platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
-        }
+        if ((await handOnEmail({ db, signaller }, ch, parsed)).outcome === 'message') count++;
       }
       // A UID that vanished meanwhile (expunged by someone reading the mailbox) is simply passed.
       await advanceMailboxCursor(db, ch.id, uidValidity, uid);

@@ -200,7 +200,7 @@ export function openApiDocument() {
       '/webhooks/email/{channelId}': {
         post: {
           summary:
-            "A mail for an email channel (those with inbound {\"method\": \"webhook\"} get their mail only this way), posted by the mail provider as it arrived (raw MIME). The channel's verify_token is the HTTP Basic password (any user name) or a Bearer token. Auto-replies, bounces and PingBack's own mail are acknowledged and recorded in ignored_events",
+            "A mail for an email channel (those with inbound {\"method\": \"webhook\"} get their mail only this way), posted by the mail provider as it arrived (raw MIME). The channel's verify_token is the HTTP Basic password (any user name) or a Bearer token. A bounce of a reply PingBack sent marks that reply failed; auto-replies, other bounces and PingBack's own mail are acknowledged and recorded in ignored_events",
           security: [{ emailWebhook: [] }],
           parameters: [channelIdParam],
           requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: 52428800 } } } },

@@ -5,6 +5,7 @@ import type { AppDeps } from '../api/context';
 import { recordIgnoredEvents } from '../db/ignored-events';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
+import { handOnEmail } from './email-delivery';
 
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
 
@@ -37,17 +38,15 @@ export function emailIngress(deps: AppDeps): Router {
     const parsed = await parseEmail(raw).catch(() => {
       throw new AppError(400, 'invalid_email', 'body is not a mail PingBack can read (RFC 5322 / MIME)');
     });
-    if (!channel.is_active || parsed.kind === 'ignored') {
-      const reason = !channel.is_active ? 'channel_inactive' : parsed.kind === 'ignored' ? parsed.reason : 'channel_inactive';
-      // Acknowledged so the provider stops retrying; kept (headers only), so nobody has to wonder where it went.
-      await recordIgnoredEvents(deps.db, [{ channel_id: channel.id, reason, platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
-      deps.log.info('email ignored', { channel_id: channel.id, reason });
-      ctx.body = { ok: true, ignored: reason };
+    if (!channel.is_active) {
+      // Acknowledged so the provider stops retrying; kept (headers only), never routed into a conversation.
+      await recordIgnoredEvents(deps.db, [{ channel_id: channel.id, reason: 'channel_inactive', platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
+      ctx.body = { ok: true, ignored: 'channel_inactive' };
       return;
     }
-    const message = parsed.message;
-    await deps.signaller.inbound({ accountId: channel.account_id, channelId: channel.id, channelType: 'email', threadKey: message.threadKey }, message);
-    ctx.body = { ok: true };
+    const handed = await handOnEmail(deps, channel, parsed);
+    if (handed.outcome === 'ignored') deps.log.info('email ignored', { channel_id: channel.id, reason: handed.reason });
+    ctx.body = handed.outcome === 'ignored' ? { ok: true, ignored: handed.reason } : { ok: true };
   });
 
   return router;

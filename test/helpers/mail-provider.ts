@@ -267,3 +267,53 @@ export async function composeMail(mail: {
     .compile()
     .build();
 }
+
+/**
+ * A delivery status notification (RFC 3464) as Postfix writes one: the receiving server
+ * refused `original` (a mail's Message-ID), whose headers come back as text/rfc822-headers.
+ */
+export function deliveryStatusNotification(opts: { to: string; recipient: string; original: string; action?: 'failed' | 'delayed' }): Buffer {
+  return Buffer.from(
+    [
+      'From: MAILER-DAEMON@mx.example.com (Mail Delivery System)',
+      `To: ${opts.to}`,
+      'Subject: Undelivered Mail Returned to Sender',
+      `Message-Id: <dsn.${Date.now()}.${Math.random().toString(36).slice(2)}@mx.example.com>`,
+      'Auto-Submitted: auto-replied',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"',
+      '',
+      '--B1',
+      'Content-Description: Notification',
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      'This is the mail system at host mx.example.com.',
+      "I'm sorry to have to inform you that your message could not be delivered.",
+      '',
+      '--B1',
+      'Content-Description: Delivery report',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.com',
+      '',
+      `Final-Recipient: rfc822; ${opts.recipient}`,
+      `Action: ${opts.action ?? 'failed'}`,
+      `Status: ${opts.action === 'delayed' ? '4.4.1' : '5.1.1'}`,
+      'Remote-MTA: dns; mx.customer.example',
+      `Diagnostic-Code: smtp; 550 5.1.1 <${opts.recipient}>: Recipient address`,
+      '    rejected: User unknown in virtual mailbox table',
+      '',
+      '--B1',
+      'Content-Description: Undelivered Message Headers',
+      'Content-Type: text/rfc822-headers',
+      '',
+      `From: ${opts.to}`,
+      `To: ${opts.recipient}`,
+      'Subject: Re: Order 1234',
+      `Message-ID: <${opts.original}>`,
+      '',
+      '--B1--',
+      '',
+    ].join('\r\n'),
+  );
+}

@@ -1,4 +1,4 @@
-import { composeMail, MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
+import { composeMail, deliveryStatusNotification, MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
 import { createAccount, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
@@ -140,6 +140,27 @@ test('the callback URL refuses wrong credentials, other bodies and non-mail; mac
   await conversationOf(apiKey, 'cy@customer.example');
   const r = await api(apiKey).get('/api/conversations?channel_type=email');
   expect(r.body.data.map((c: any) => c.contact.platform_user_id)).toEqual(['cy@customer.example']);
+});
+
+test("a bounce of the agent's reply marks it failed with the receiving server's reason", async () => {
+  const { apiKey, channel } = await emailChannel();
+  await postMail(channel, await composeMail({ from: 'lou@customer.example', to: 'support@acme.test', subject: 'Hi', text: 'Hi', messageId: mid() }));
+  const [conv] = await conversationOf(apiKey, 'lou@customer.example');
+  await messagesOf(apiKey, conv.id, 1);
+  await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Hello Lou' });
+  const sent = await eventually(async () => {
+    const msgs = await messagesOf(apiKey, conv.id, 2);
+    return msgs[1].status === 'sent' ? msgs[1] : undefined;
+  }, 30_000, 'the reply sent');
+  const res = await postMail(channel, deliveryStatusNotification({ to: 'support@acme.test', recipient: 'lou@customer.example', original: sent.platform_message_id }));
+  expect([res.status, res.body]).toEqual([200, { ok: true }]);
+  const failed = await eventually(async () => {
+    const msgs = await messagesOf(apiKey, conv.id, 2);
+    return msgs[1].status === 'failed' ? msgs[1] : undefined;
+  }, 30_000, 'the reply marked failed');
+  expect(failed.error).toBe('the mail bounced (lou@customer.example): 550 5.1.1 <lou@customer.example>: Recipient address rejected: User unknown in virtual mailbox table');
+  // The bounce is not a customer message.
+  expect(await messagesOf(apiKey, conv.id, 2)).toHaveLength(2);
 });
 
 test('attachments of mail that came by webhook are listed, and opening one says why it cannot be', async () => {

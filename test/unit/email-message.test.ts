@@ -1,14 +1,14 @@
 import { parseEmail, MAX_CONTENT_CHARS } from '../../src/channels/email/parse';
 import { ownMessageId, referencesFor, threadKeyFor, threadKeyOf } from '../../src/channels/email/threading';
 import { replySubject } from '../../src/channels/email/adapter';
-import { composeMail } from '../helpers/mail-provider';
+import { composeMail, deliveryStatusNotification } from '../helpers/mail-provider';
 
 const customer = 'Ann Lee <Ann.Lee@Example.com>';
 const support = 'support@acme.test';
 
 async function parsed(mail: Parameters<typeof composeMail>[0]) {
   const r = await parseEmail(await composeMail(mail));
-  if (r.kind !== 'message') throw new Error(`expected a message, got ${r.kind} (${r.reason})`);
+  if (r.kind !== 'message') throw new Error(`expected a message, got ${r.kind}`);
   return r.message;
 }
 
@@ -119,6 +119,26 @@ describe('parsing a customer mail', () => {
   ])('%s is set aside, not answered (mail loops)', async (_what, headers) => {
     const r = await parseEmail(await composeMail({ from: customer, to: support, text: 'I am away', messageId: 'auto@example.com', headers }));
     expect(r).toMatchObject({ kind: 'ignored', reason: 'auto_submitted', summary: { message_id: 'auto@example.com', from: 'Ann.Lee@example.com' } });
+  });
+
+  it("a bounce of PingBack's reply names the reply, its conversation and the receiving server's reason", async () => {
+    const key = threadKeyOf('m1@example.com', 'ann@customer.example');
+    const ours = ownMessageId(key, '3f0c6f0e-8a38-4a7e-9a56-0d5b8d3c2a11', support, 'ann@customer.example');
+    const r = await parseEmail(deliveryStatusNotification({ to: support, recipient: 'ann@customer.example', original: ours }));
+    expect(r).toMatchObject({
+      kind: 'bounce',
+      bounce: {
+        platformMessageId: ours,
+        threadKey: key,
+        error: 'the mail bounced (ann@customer.example): 550 5.1.1 <ann@customer.example>: Recipient address rejected: User unknown in virtual mailbox table',
+      },
+    });
+    // "delayed": the server is still trying; nothing has failed yet.
+    const delayed = await parseEmail(deliveryStatusNotification({ to: support, recipient: 'ann@customer.example', original: ours, action: 'delayed' }));
+    expect(delayed).toMatchObject({ kind: 'ignored', reason: 'auto_submitted' });
+    // A bounce of mail PingBack did not send (someone wrote from the support mailbox by hand).
+    const theirs = await parseEmail(deliveryStatusNotification({ to: support, recipient: 'ann@customer.example', original: 'handwritten@acme.test' }));
+    expect(theirs).toMatchObject({ kind: 'ignored', reason: 'auto_submitted' });
   });
 
   it('a delivery report (bounce) is set aside', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Attachment, InboundMessage } from '../types';
+import { bounceOf, type Bounce } from './bounce';
 import { splitQuotedReply } from './quoted-reply';
 import { bareMessageId, isOwnMessageId, keepRootAndNewest, threadKeyFor } from './threading';
 
@@ -26,11 +27,13 @@ const MAX_HTML_CHARS = 20 * MAX_CONTENT_CHARS;
 /** `summary`: the headers that identify a mail, what is kept of one set aside. */
 export type ParsedEmail = { summary: EmailSummary } & (
   | { kind: 'message'; message: InboundMessage }
+  /** A reply PingBack sent could not be delivered. */
+  | { kind: 'bounce'; bounce: Bounce }
   | { kind: 'ignored'; reason: IgnoredEmailReason }
 );
 
 /**
- * - auto_submitted: vacation replies, bounces and other machine mail (RFC 3834 Auto-Submitted,
+ * - auto_submitted: vacation replies, bounces of mail PingBack did not send, and other machine mail (RFC 3834 Auto-Submitted,
  *   Precedence bulk/junk/list, delivery reports): answering them starts mail loops;
  * - own_message: a copy of a reply PingBack sent (a provider filing sent mail in the inbox);
  * - no_sender: no From address to answer;
@@ -60,6 +63,8 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const ignored = (reason: IgnoredEmailReason): ParsedEmail => ({ kind: 'ignored', reason, summary });
 
   if (isOwnMessageId(messageId)) return ignored('own_message');
+  const bounce = bounceOf(mail);
+  if (bounce) return { kind: 'bounce', bounce, summary };
   if (isAutomatic(mail)) return ignored('auto_submitted');
   if (!from) return ignored('no_sender');
 

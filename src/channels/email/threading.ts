@@ -35,6 +35,11 @@ export function ownMessageId(threadKey: string, pingbackMessageId: string, addre
   return `pb.${threadKey}.${customerTag(threadKey, customer)}.${pingbackMessageId}@${domain}`;
 }
 
+/** The thread key inside a Message-ID PingBack made, if it is one. */
+export function threadKeyInOwnId(messageId: string): string | undefined {
+  return OWN_ID.exec(messageId)?.[1];
+}
+
 /** Whether a Message-ID is one PingBack made (a copy of its own reply). */
 export function isOwnMessageId(messageId: string): boolean {
   return OWN_ID.test(messageId);

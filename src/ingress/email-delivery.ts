@@ -1,0 +1,32 @@
+import type { ParsedEmail } from '../channels/email/parse';
+import { recordIgnoredEvents } from '../db/ignored-events';
+import type { Db } from '../db/knex';
+import type { ConversationSignaller } from '../temporal/conversations';
+
+/**
+ * Where a mail goes once read, by webhook or from the mailbox alike: a customer's mail to its
+ * conversation, a bounce of PingBack's reply to that reply (marked failed), anything else
+ * into ignored_events with its reason (headers only), so nobody has to wonder where it went.
+ */
+export async function handOnEmail(
+  deps: { db: Db; signaller: ConversationSignaller },
+  channel: { id: string; account_id: string },
+  parsed: ParsedEmail,
+): Promise<{ outcome: 'message' | 'bounce' } | { outcome: 'ignored'; reason: string }> {
+  const ref = (threadKey: string) => ({ accountId: channel.account_id, channelId: channel.id, channelType: 'email' as const, threadKey });
+  if (parsed.kind === 'message') {
+    await deps.signaller.inbound(ref(parsed.message.threadKey), parsed.message);
+    return { outcome: 'message' };
+  }
+  let reason: string;
+  if (parsed.kind === 'bounce') {
+    const { platformMessageId, threadKey, error } = parsed.bounce;
+    const signalled = await deps.signaller.messageStatus(ref(threadKey), { platformMessageId, status: 'failed', error });
+    if (signalled === 'signalled') return { outcome: 'bounce' };
+    reason = 'unknown_message';
+  } else {
+    reason = parsed.reason;
+  }
+  await recordIgnoredEvents(deps.db, [{ channel_id: channel.id, reason, platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
+  return { outcome: 'ignored', reason };
+}
