@@ -125,7 +125,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
     const signaller = conversationSignaller(temporal!, ctx.info.taskQueue, SIGNAL_TIMEOUT_MS);
     let count = 0;
     for (const uid of batch) {
-      const mail = await client.fetchOne(String(uid), { uid: true, size: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
+      const mail = await client.fetchOne(String(uid), { uid: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
       if (mail && mail.source) {
         const parsed = await parseEmail(mail.source).catch((err: Error) => unreadable(mail.source!, err));
         if ((await handOnEmail({ db, signaller }, ch, parsed)).outcome === 'message') count++;
