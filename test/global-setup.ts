@@ -3,7 +3,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { preloadModules, workflowsPath } from '../src/temporal/workflow-bundle';
 import { ensureDatabase, migrateLatest } from '../src/db/migrate';
-import { freePort } from '../src/dev/dev-server';
+import { freePort, onFreePort } from '../src/dev/dev-server';
 import { serverPort, startTemporal, temporalKindFromEnv } from '../src/dev/temporal-server';
 import { ensureTemporalCli } from '../src/dev/temporal-cli';
 import { quietLogger } from './helpers/runtime';
@@ -23,7 +23,9 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEMPORAL_CLI_PATH = cli;
     // PINGBACK_TEST_TEMPORAL=server: the full server on PostgreSQL instead of the dev server.
     const kind = temporalKindFromEnv();
-    const server = await startTemporal({ kind, cli, port: kind === 'server' ? await serverPort() : await freePort(), database: 'pingback_test_temporal' });
+    const server = await onFreePort(async () =>
+      startTemporal({ kind, cli, port: kind === 'server' ? await serverPort() : await freePort(), database: 'pingback_test_temporal' }),
+    );
     (globalThis as any).__TEMPORAL_DEV_SERVER__ = server;
     process.env.TEST_TEMPORAL_ADDRESS = server.address;
   }

@@ -115,3 +115,19 @@ export function freePort(): Promise<number> {
     srv.on('error', reject);
   });
 }
+
+/**
+ * Starts a server on a port picked by `freePort` (passed to `start`), again on another port
+ * when it exits before it is ready. Between picking a port and binding it, something else may
+ * take it: the dev server itself picks free ports for its internal services and can land on
+ * the one chosen for its frontend ("bind: address already in use", seen once in CI).
+ */
+export async function onFreePort<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts || !/exited with code .* before it was ready/.test((err as Error).message)) throw err;
+    }
+  }
+}
