@@ -203,7 +203,19 @@ export function openApiDocument() {
             "A mail for an email channel (those with inbound {\"method\": \"webhook\"} get their mail only this way), posted by the mail provider as it arrived (raw MIME). The channel's verify_token is the HTTP Basic password (any user name) or a Bearer token. A bounce of a reply PingBack sent marks that reply failed; auto-replies, other bounces and PingBack's own mail are acknowledged and recorded in ignored_events",
           security: [{ emailWebhook: [] }],
           parameters: [channelIdParam],
-          requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: 52428800 } } } },
+          requestBody: {
+            required: true,
+            content: {
+              'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: 52428800 } },
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  description: 'SendGrid Inbound Parse (raw mode) or Mailgun (a route to a URL ending in "mime"); other fields are ignored',
+                  properties: { email: { type: 'string', description: 'the raw mail (SendGrid)' }, 'body-mime': { type: 'string', description: 'the raw mail (Mailgun)' } },
+                },
+              },
+            },
+          },
           responses: {
             200: { description: '{ok: true} once Temporal holds the message, or {ok: true, ignored: reason}' },
             400: errorBody,

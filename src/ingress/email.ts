@@ -6,13 +6,16 @@ import { recordIgnoredEvents } from '../db/ignored-events';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
 import { handOnEmail } from './email-delivery';
+import { readMailFromForm } from './email-form';
 
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
+/** A form carries the mail beside the provider's own parsed copy of it: room for both. */
+const MAX_FORM_BYTES = 3 * MAX_MAIL_BYTES;
 
 /**
  * Email channels with `inbound: {"method": "webhook"}`: the mail provider (an inbound route,
  * a forwarding rule, a Cloudflare Email Worker) posts each mail as it arrived, raw MIME, to
- * the channel's callback URL. Providers can put a password in the URL but rarely set other
+ * the channel's callback URL, alone or as a field of a form (SendGrid, Mailgun). Providers can put a password in the URL but rarely set other
  * headers, so the channel's verify_token is the HTTP Basic password
  * (`https://pingback:<verify_token>@host/webhooks/email/<id>`), or a Bearer token. Answered
  * 200 only once Temporal holds the message; a provider retries anything else, and the
@@ -28,10 +31,15 @@ export function emailIngress(deps: AppDeps): Router {
       ctx.set('WWW-Authenticate', 'Basic realm="pingback email ingress", charset="UTF-8"');
       throw new AppError(401, 'invalid_credentials', "missing or wrong credentials: use the channel's verify_token as the HTTP Basic password (or a Bearer token)");
     }
-    if (!ctx.is(MAIL_TYPES)) {
-      throw new AppError(415, 'unsupported_media_type', `post the mail as it arrived, raw MIME, with Content-Type ${MAIL_TYPES[0]}`);
+    const form = Boolean(ctx.is('multipart/form-data'));
+    if (!form && !ctx.is(MAIL_TYPES)) {
+      throw new AppError(
+        415,
+        'unsupported_media_type',
+        `post the mail as it arrived, raw MIME, with Content-Type ${MAIL_TYPES[0]}, or as the "email" (SendGrid) or "body-mime" (Mailgun) field of multipart/form-data`,
+      );
     }
-    const raw = await readRawBody(ctx, MAX_MAIL_BYTES);
+    const raw = form ? await readMailFromForm(ctx, MAX_MAIL_BYTES, MAX_FORM_BYTES) : await readRawBody(ctx, MAX_MAIL_BYTES);
     if (!/^\s*[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1'))) {
       throw new AppError(400, 'invalid_email', 'body is not a mail: it must start with its header fields (RFC 5322)');
     }

@@ -102,6 +102,35 @@ test('a customer mail lands in the inbox; the agent reply reaches the customer t
   expect(await conversationOf(apiKey, 'ann@customer.example')).toHaveLength(1);
 });
 
+test('providers that post a form: the raw mail as SendGrid\'s "email" field or Mailgun\'s "body-mime"', async () => {
+  const { apiKey, channel } = await emailChannel();
+  const url = new URL(channel.callback_url);
+  const post = (form: FormData) => fetch(`${url.origin}${url.pathname}`, { method: 'POST', body: form, headers: { authorization: basic(channel.verify_token) } });
+
+  const sendgrid = new FormData();
+  sendgrid.set('envelope', JSON.stringify({ to: ['support@acme.test'], from: 'max@customer.example' }));
+  sendgrid.set('charsets', JSON.stringify({ to: 'UTF-8', subject: 'UTF-8', from: 'UTF-8' }));
+  sendgrid.set('spam_score', '0.1');
+  sendgrid.set('email', (await composeMail({ from: 'max@customer.example', to: 'support@acme.test', subject: 'Über SendGrid', text: 'über sendgrid ✓', messageId: mid() })).toString());
+  const r1 = await post(sendgrid);
+  expect([r1.status, await r1.json()]).toEqual([200, { ok: true }]);
+
+  const mailgun = new FormData();
+  mailgun.set('recipient', 'support@acme.test');
+  mailgun.set('body-mime', (await composeMail({ from: 'max@customer.example', to: 'support@acme.test', subject: 'Via Mailgun', text: 'via mailgun', messageId: mid() })).toString());
+  const r2 = await post(mailgun);
+  expect(r2.status).toBe(200);
+
+  const convs = await conversationOf(apiKey, 'max@customer.example', 2);
+  const texts = (await Promise.all(convs.map((c: any) => messagesOf(apiKey, c.id, 1)))).flat().map((m: any) => m.content);
+  expect(texts.sort()).toEqual(['via mailgun', 'über sendgrid ✓']);
+
+  const empty = new FormData();
+  empty.set('subject', 'no mail here');
+  const r3 = await post(empty);
+  expect([r3.status, (await r3.json()).error.code]).toEqual([400, 'invalid_email']);
+});
+
 test('a new mail from the same customer is a new conversation; a provider retry is stored once', async () => {
   const { apiKey, channel } = await emailChannel();
   const a = await composeMail({ from: 'bo@customer.example', to: 'support@acme.test', subject: 'Refund', text: 'Refund please', messageId: mid() });
@@ -235,7 +264,8 @@ describe('inbound by IMAP', () => {
       m.deliver(await composeMail({ from: 'old@customer.example', to: 'support@acme.test', text: 'from this morning', messageId: mid() }), new Date(Date.now() - 3_600_000));
     });
     expect(channel.status_message).toBe('connected as support@acme.test; polling for new messages');
-    expect((await poller(channel.id).describe()).status.name).toBe('RUNNING');
+    // The status is written just before the setup activity starts the poller.
+    await eventually(async () => (await poller(channel.id).describe()).status.name === 'RUNNING', 30_000, 'poller running');
     const first = mid();
     mailbox.deliver(await composeMail({ from: 'Fay <fay@customer.example>', to: 'support@acme.test', subject: 'Invoice', text: 'one', messageId: first }));
     mailbox.deliver(await composeMail({ from: 'fay@customer.example', to: 'support@acme.test', subject: 'Re: Invoice', text: 'two', messageId: mid(), references: [first], inReplyTo: first }));

@@ -32,7 +32,8 @@ test('connecting checks the credentials with /2/users/me and starts one poller; 
   const { channel, acct } = await xChannel();
   expect(channel.status_message).toBe(`connected as @${acct.username}; polling for new messages`);
   expect(x.calls('users_me', acct.id).map((c) => [c.status, c.auth])).toEqual([[200, 'oauth1']]);
-  expect((await poller(channel.id).describe()).status.name).toBe('RUNNING');
+  // The status is written just before the setup activity starts the poller.
+  await eventually(async () => (await poller(channel.id).describe()).status.name === 'RUNNING', 30_000, 'poller running');
   await afterPolls(acct.id, 1);
   const everything = JSON.stringify(channel) + stack.log.lines.join('\n');
   for (const secret of Object.values(acct.credentials)) expect(everything).not.toContain(secret);
