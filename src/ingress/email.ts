@@ -13,13 +13,13 @@ const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
 const MAX_FORM_BYTES = 3 * MAX_MAIL_BYTES;
 
 /**
- * Email channels with `inbound: {"method": "webhook"}`: the mail provider (an inbound route,
- * a forwarding rule, a Cloudflare Email Worker) posts each mail as it arrived, raw MIME, to
- * the channel's callback URL, alone or as a field of a form (SendGrid, Mailgun). Providers can put a password in the URL but rarely set other
- * headers, so the channel's verify_token is the HTTP Basic password
- * (`https://pingback:<verify_token>@host/webhooks/email/<id>`), or a Bearer token. Answered
- * 200 only once Temporal holds the message; a provider retries anything else, and the
- * Message-ID makes the retry a no-op.
+ * Mail for email channels, above all those with `inbound: {"method": "webhook"}`: the mail
+ * provider (an inbound route, a forwarding rule, a Cloudflare Email Worker) posts each mail as
+ * it arrived, raw MIME, alone or as a field of a form (SendGrid, Mailgun). Providers can put a
+ * password in the URL but rarely set other headers, so the channel's verify_token is the HTTP
+ * Basic password (`https://pingback:<verify_token>@host/webhooks/email/<id>`), or a Bearer
+ * token. Answered 200 only once Temporal holds the message; a provider retries anything else,
+ * and the Message-ID makes the retry a no-op.
  */
 export function emailIngress(deps: AppDeps): Router {
   const router = new Router();
