@@ -52,6 +52,9 @@ export interface MailProviderOptions {
    * and would take a password in clear: what a client must refuse to do.
    */
   offerTls?: boolean;
+  /** Fixed ports (the offline sandbox); by default free ones. */
+  smtpPort?: number;
+  imapPort?: number;
 }
 
 export class MailProvider {
@@ -119,7 +122,7 @@ export class MailProvider {
       },
     });
     smtp.on('error', () => undefined);
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => smtp.listen(opts.smtpPort ?? 0, '127.0.0.1', resolve));
     const smtpPort = (smtp.server.address() as AddressInfo).port;
 
     const imap = hoodiecrow({
@@ -129,7 +132,7 @@ export class MailProvider {
       users: { [user]: { password } },
       storage: { INBOX: { messages: [] }, '': { separator: '/', folders: { Sent: { 'special-use': '\\Sent', messages: [] } } } },
     });
-    await new Promise<void>((resolve) => imap.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => imap.listen(opts.imapPort ?? 0, '127.0.0.1', resolve));
     const imapPort = (imap.server.address() as AddressInfo).port;
 
     provider = new MailProvider(user, password, implicitTls, smtp, imap, smtpPort, imapPort);
