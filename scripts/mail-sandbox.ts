@@ -5,6 +5,7 @@
  * dev dependencies (smtp-server, hoodiecrow-imap).
  */
 import http from 'node:http';
+import { bareMessageId } from '../src/channels/email/threading';
 import { composeMail, MAIL_TLS_CA_FILE, MailProvider, type SmtpFailure } from '../test/helpers/mail-provider';
 
 const port = Number(process.env.SANDBOX_MAIL_PORT ?? 8084);
@@ -39,7 +40,7 @@ async function main() {
           subject: typeof b.subject === 'string' ? b.subject : '(no subject)',
           text: b.text,
           messageId,
-          ...(typeof b.in_reply_to === 'string' ? { inReplyTo: b.in_reply_to, references: [b.in_reply_to] } : {}),
+          ...(typeof b.in_reply_to === 'string' ? { inReplyTo: bareMessageId(b.in_reply_to), references: [bareMessageId(b.in_reply_to)] } : {}),
         });
         mail.deliver(raw);
         return send(201, { message_id: messageId, delivered_to: mail.user });

@@ -132,6 +132,9 @@ export class MailProvider {
       users: { [user]: { password } },
       storage: { INBOX: { messages: [] }, '': { separator: '/', folders: { Sent: { 'special-use': '\\Sent', messages: [] } } } },
     });
+    // A fresh mailbox gets a UIDVALIDITY of its own, as Dovecot's (a timestamp): a sandbox
+    // restarted with an empty mailbox must not look like the old one to a client's cursor.
+    imap.getMailbox('INBOX').uidvalidity = Math.floor(Date.now() / 1000);
     await new Promise<void>((resolve) => imap.listen(opts.imapPort ?? 0, '127.0.0.1', resolve));
     const imapPort = (imap.server.address() as AddressInfo).port;
 
