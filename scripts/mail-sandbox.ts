@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import { bareMessageId } from '../src/channels/email/threading';
+import { readBodyBytes, sendJson } from '../src/sandbox/http';
 import { composeMail, MAIL_TLS_CA_FILE, MailProvider, type SmtpFailure } from '../test/helpers/mail-provider';
 
 const port = Number(process.env.SANDBOX_MAIL_PORT ?? 8084);
@@ -14,9 +15,7 @@ const imapPort = Number(process.env.SANDBOX_IMAP_PORT ?? 8143);
 const FAILURES: SmtpFailure[] = ['rate_limit', 'server_error', 'no_such_user', 'message_too_large'];
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readBodyBytes(req)).toString('utf8');
   return text ? JSON.parse(text) : {};
 }
 
@@ -24,10 +23,7 @@ async function main() {
   const mail = await MailProvider.start({ smtpPort, imapPort });
   let n = 0;
   const server = http.createServer(async (req, res) => {
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body, null, 1) + '\n');
-    };
+    const send = (status: number, body: unknown) => sendJson(res, status, body);
     try {
       const url = new URL(req.url ?? '/', 'http://sandbox');
       if (req.method === 'POST' && url.pathname === '/_sandbox/customer-mail') {
