@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ImapFlow } from 'imapflow';
 import { emailAccountId, emailAdapter } from '../src/channels/email/adapter';
 import type { EmailConfig } from '../src/channels/email/config';
 import { withImap, type ImapSettings } from '../src/channels/email/imap';
-import { MAX_MAIL_BYTES, parseEmail, type ParsedEmail } from '../src/channels/email/parse';
+import { MAX_MAIL_BYTES, parseEmail, unreadableEmail } from '../src/channels/email/parse';
 import { openConfig } from '../src/channels/credentials';
 import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
@@ -127,7 +126,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
     for (const uid of batch) {
       const mail = await client.fetchOne(String(uid), { uid: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
       if (mail && mail.source) {
-        const parsed = await parseEmail(mail.source).catch((err: Error) => unreadable(mail.source!, err));
+        const parsed = await parseEmail(mail.source).catch((err: Error) => unreadableEmail(mail.source!, err));
         if ((await handOnEmail({ db, signaller }, ch, parsed)).outcome === 'message') count++;
       }
       // A UID that vanished meanwhile (expunged by someone reading the mailbox) is simply passed.
@@ -140,8 +139,3 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
   return { pollEmailInbox };
 }
 
-/** A mail the parser gave up on: kept aside by its bytes' digest, so it cannot hold up the mail behind it. */
-function unreadable(source: Buffer, err: Error): ParsedEmail {
-  const id = `sha256:${createHash('sha256').update(source).digest('hex')}`;
-  return { kind: 'ignored', reason: 'unreadable', summary: { message_id: id, from: null, subject: null, date: null, problem: err.message.slice(0, 500) } };
-}

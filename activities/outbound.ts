@@ -67,7 +67,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
           id: messageId,
           content: row.content,
           replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
-          inReplyTo: await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id),
+          inReplyTo: adapter.threadsReplies ? await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id) : undefined,
         },
         adapterContext,
       );

@@ -7,12 +7,11 @@
 import http from 'node:http';
 import { bareMessageId } from '../src/channels/email/threading';
 import { readBodyBytes, sendJson } from '../src/sandbox/http';
-import { composeMail, MAIL_TLS_CA_FILE, MailProvider, type SmtpFailure } from '../test/helpers/mail-provider';
+import { composeMail, MAIL_TLS_CA_FILE, MailProvider, SMTP_FAILURES, type SmtpFailure } from '../test/helpers/mail-provider';
 
 const port = Number(process.env.SANDBOX_MAIL_PORT ?? 8084);
 const smtpPort = Number(process.env.SANDBOX_SMTP_PORT ?? 8025);
 const imapPort = Number(process.env.SANDBOX_IMAP_PORT ?? 8143);
-const FAILURES: SmtpFailure[] = ['rate_limit', 'server_error', 'no_such_user', 'message_too_large'];
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   const text = (await readBodyBytes(req)).toString('utf8');
@@ -46,7 +45,7 @@ async function main() {
       }
       if (req.method === 'POST' && url.pathname === '/_sandbox/fail-next') {
         const { kind } = await readJson(req);
-        if (!FAILURES.includes(kind as SmtpFailure)) return send(400, { error: { code: 'invalid_request', message: `kind must be one of ${FAILURES.join(', ')}` } });
+        if (!SMTP_FAILURES.includes(kind as SmtpFailure)) return send(400, { error: { code: 'invalid_request', message: `kind must be one of ${SMTP_FAILURES.join(', ')}` } });
         mail.failNext(kind as SmtpFailure);
         return send(200, { ok: true, next_submission: kind });
       }

@@ -7,14 +7,6 @@ import { parseKey, SecretBox } from './crypto/secret-box';
  * `loadConfig()` once at start; a bad value stops them with one line that names
  * the variable (see `ConfigError`), never a stack trace.
  */
-function readableCertificates(path: string): boolean {
-  try {
-    return fs.readFileSync(path, 'utf8').includes('-----BEGIN CERTIFICATE-----');
-  } catch {
-    return false;
-  }
-}
-
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.string().url();
 /** Where a metrics endpoint listens: host:port, the host an IPv6 address in brackets. */
@@ -90,6 +82,15 @@ export const configSchema = z.object({
   /** host:port where the api serves its own metrics (webhooks, Temporal signals) for Prometheus; off when unset. */
   API_METRICS_ADDRESS: listenAddress.optional(),
 });
+
+/** EMAIL_TLS_CA_FILE is read at start, so a wrong path stops the process there, not at the first mail. */
+function readableCertificates(path: string): boolean {
+  try {
+    return fs.readFileSync(path, 'utf8').includes('-----BEGIN CERTIFICATE-----');
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 

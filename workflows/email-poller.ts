@@ -1,4 +1,5 @@
-import { condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { pollerWakeSignal } from './poller-wake';
 import type { Activities } from '../activities';
 import type { PollEmailResult } from '../activities/email-poller';
 
@@ -24,8 +25,6 @@ export interface EmailPollerState {
   handedOn: number;
 }
 
-/** Re-read the channel now: settings changed, switched off, switched to webhook inbound. */
-export const emailPollerWakeSignal = defineSignal('wake');
 export const emailPollerStateQuery = defineQuery<EmailPollerState>('state');
 
 const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
@@ -41,7 +40,7 @@ const OUTAGE_PAUSE_MS = 60_000;
 export async function emailPollerWorkflow(input: EmailPollerInput): Promise<void> {
   let wakes = 0;
   const view: EmailPollerState = { channelId: input.channelId, state: 'polling', lastPolledAt: null, pausedFor: null, handedOn: 0 };
-  setHandler(emailPollerWakeSignal, () => void wakes++);
+  setHandler(pollerWakeSignal, () => void wakes++);
   setHandler(emailPollerStateQuery, () => ({ ...view }));
 
   for (;;) {

@@ -1,4 +1,5 @@
-import { condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { pollerWakeSignal } from './poller-wake';
 import type { Activities } from '../activities';
 import type { PollResume, PollXResult } from '../activities/x-poller';
 
@@ -30,8 +31,6 @@ export interface XPollerState {
   handedOn: number;
 }
 
-/** Re-read the channel now: credentials changed, switched off, switched to webhooks. */
-export const xPollerWakeSignal = defineSignal('wake');
 export const xPollerStateQuery = defineQuery<XPollerState>('state');
 
 const DEFAULT_MAX_HISTORY_EVENTS = 5_000;
@@ -51,7 +50,7 @@ export async function xPollerWorkflow(input: XPollerInput): Promise<void> {
   let resume = input.resume;
   let notBeforeMs = input.notBeforeMs;
   const view: XPollerState = { channelId: input.channelId, state: 'polling', lastPolledAt: null, resumesAt: null, pausedFor: null, handedOn: 0 };
-  setHandler(xPollerWakeSignal, () => void wakes++);
+  setHandler(pollerWakeSignal, () => void wakes++);
   setHandler(xPollerStateQuery, () => ({ ...view }));
 
   for (;;) {

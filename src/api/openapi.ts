@@ -1,3 +1,4 @@
+import { MAX_MAIL_BYTES } from '../channels/email/parse';
 import { z } from 'zod';
 import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './admin';
 import { updateChannelSchema } from './channels';
@@ -206,7 +207,8 @@ export function openApiDocument() {
           requestBody: {
             required: true,
             content: {
-              'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: 52428800 } },
+              'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: MAX_MAIL_BYTES } },
+              'application/octet-stream': { schema: { type: 'string', format: 'binary', maxLength: MAX_MAIL_BYTES } },
               'multipart/form-data': {
                 schema: {
                   type: 'object',

@@ -77,8 +77,9 @@ export interface OutboundMessage {
   content: string;
   replyToPlatformMessageId?: string | null;
   /**
-   * The customer message this answers (the one the agent picked, else the conversation's
-   * latest inbound): email needs its subject and Message-ID chain to thread the reply.
+   * For adapters with `threadsReplies`: the customer message this answers (the one the agent
+   * picked, else the conversation's latest inbound), whose subject and Message-ID chain email
+   * needs to thread the reply.
    */
   inReplyTo?: { platformMessageId: string; metadata: Record<string, unknown> } | null;
 }
@@ -119,6 +120,8 @@ export interface ChannelAdapter<Config = unknown> {
    */
   setup: 'api' | 'console' | 'none';
   send(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
+  /** `send` needs `msg.inReplyTo` (email): it costs a query per reply, so only adapters that say so get it. */
+  threadsReplies?: boolean;
   /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
   registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;
   unregisterWebhook?(cfg: Config, ctx: AdapterContext): Promise<void>;

@@ -27,6 +27,11 @@ export async function handOnEmail(
   } else {
     reason = parsed.reason;
   }
-  await recordIgnoredEvents(deps.db, [{ channel_id: channel.id, reason, platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
+  await setEmailAside(deps.db, channel.id, parsed, reason);
   return { outcome: 'ignored', reason };
+}
+
+/** A mail acknowledged but not routed: its identifying headers, once per mail and reason. */
+export function setEmailAside(db: Db, channelId: string, parsed: ParsedEmail, reason: string): Promise<void> {
+  return recordIgnoredEvents(db, [{ channel_id: channelId, reason, platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
 }

@@ -2,10 +2,9 @@ import Router from '@koa/router';
 import { MAX_MAIL_BYTES, parseEmail } from '../channels/email/parse';
 import { safeEqual } from '../api/auth';
 import type { AppDeps } from '../api/context';
-import { recordIgnoredEvents } from '../db/ignored-events';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
-import { handOnEmail } from './email-delivery';
+import { handOnEmail, setEmailAside } from './email-delivery';
 import { readMailFromForm } from './email-form';
 
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
@@ -48,7 +47,7 @@ export function emailIngress(deps: AppDeps): Router {
     });
     if (!channel.is_active) {
       // Acknowledged so the provider stops retrying; kept (headers only), never routed into a conversation.
-      await recordIgnoredEvents(deps.db, [{ channel_id: channel.id, reason: 'channel_inactive', platform_event_id: `email:${parsed.summary.message_id}`, payload: parsed.summary }]);
+      await setEmailAside(deps.db, channel.id, parsed, 'channel_inactive');
       ctx.body = { ok: true, ignored: 'channel_inactive' };
       return;
     }

@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { emailPollerWakeSignal, emailPollerWorkflow } from '../../workflows/email-poller';
+import { emailPollerWorkflow } from '../../workflows/email-poller';
+import { pollerWakeSignal } from '../../workflows/poller-wake';
 import type { ChannelType } from '../channels/types';
-import { xPollerWakeSignal, xPollerWorkflow } from '../../workflows/x-poller';
+import { xPollerWorkflow } from '../../workflows/x-poller';
 import { inboundPollerWorkflowId } from './ids';
 
 /**
@@ -10,20 +11,20 @@ import { inboundPollerWorkflowId } from './ids';
  * longer polling, so the lifecycle only ever starts or wakes one, never kills it: a
  * kill racing a reactivation could leave an active channel without its poller.
  */
-const POLLERS: Partial<Record<ChannelType, { workflow: (input: { channelId: string }) => Promise<void>; wake: typeof xPollerWakeSignal }>> = {
-  x: { workflow: xPollerWorkflow, wake: xPollerWakeSignal },
-  email: { workflow: emailPollerWorkflow, wake: emailPollerWakeSignal },
+const POLLERS: Partial<Record<ChannelType, (input: { channelId: string }) => Promise<void>>> = {
+  x: xPollerWorkflow,
+  email: emailPollerWorkflow,
 };
 
 /** Starts the channel's poller, or wakes the running one to poll now (new credentials, reactivated). */
 export async function startOrWakePoller(client: Client, taskQueue: string, type: ChannelType, channelId: string): Promise<void> {
   const poller = POLLERS[type];
   if (!poller) return;
-  await client.workflow.signalWithStart(poller.workflow, {
+  await client.workflow.signalWithStart(poller, {
     workflowId: inboundPollerWorkflowId(type, channelId),
     taskQueue,
     args: [{ channelId }],
-    signal: poller.wake,
+    signal: pollerWakeSignal,
     signalArgs: [],
   });
 }
@@ -33,7 +34,7 @@ export async function wakePoller(client: Client, type: ChannelType, channelId: s
   const poller = POLLERS[type];
   if (!poller) return;
   try {
-    await client.workflow.getHandle(inboundPollerWorkflowId(type, channelId)).signal(poller.wake);
+    await client.workflow.getHandle(inboundPollerWorkflowId(type, channelId)).signal(pollerWakeSignal);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }

@@ -35,6 +35,9 @@ const SMTP_REPLIES: Record<SmtpFailure, { code: number; text: string }> = {
   message_too_large: { code: 552, text: '5.3.4 Your message exceeded Google\'s message size limits.' },
 };
 
+/** The failures `failNext` can give. */
+export const SMTP_FAILURES = Object.keys(SMTP_REPLIES) as SmtpFailure[];
+
 export interface SubmittedMail {
   from: string;
   to: string[];

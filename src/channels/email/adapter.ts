@@ -2,7 +2,7 @@ import type { ChannelAdapter } from '../types';
 import { emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
 import { withImap } from './imap';
 import { fetchEmailAttachment } from './media';
-import { smtpError, smtpTransport } from './smtp';
+import { withSmtp } from './smtp';
 import { ownMessageId, referencesFor } from './threading';
 
 const MAX_SUBJECT_CHARS = 250;
@@ -17,6 +17,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   config: emailConfigSchema,
   secretFields: EMAIL_SECRET_FIELDS,
   setup: 'console',
+  threadsReplies: true,
 
   async send(cfg, to, msg, ctx) {
     const parent = msg.inReplyTo;
@@ -24,34 +25,22 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
     const parentRefs = Array.isArray(parent?.metadata.references) ? (parent.metadata.references as unknown[]).filter((r): r is string => typeof r === 'string') : [];
     const messageId = ownMessageId(to.threadKey, msg.id, cfg.address, to.platformUserId);
     const references = parent ? referencesFor({ messageId: parent.platformMessageId, references: parentRefs }) : [];
-    const transport = smtpTransport(cfg.smtp, { ca: ctx.emailTlsCa });
-    try {
-      await transport.sendMail({
+    await withSmtp(cfg.smtp, { ca: ctx.emailTlsCa }, (transport) =>
+      transport.sendMail({
         from: cfg.from_name ? { name: cfg.from_name, address: cfg.address } : cfg.address,
         to: to.platformUserId,
         subject: replySubject(parentSubject),
         text: msg.content,
         messageId: `<${messageId}>`,
         ...(parent ? { inReplyTo: `<${parent.platformMessageId}>`, references: references.map((r) => `<${r}>`) } : {}),
-      });
-    } catch (err) {
-      throw smtpError(err);
-    } finally {
-      transport.close();
-    }
+      }),
+    );
     return { platformMessageId: messageId };
   },
 
   async checkCredentials(cfg, ctx) {
     const trust = { ca: ctx.emailTlsCa };
-    const transport = smtpTransport(cfg.smtp, trust);
-    try {
-      await transport.verify();
-    } catch (err) {
-      throw smtpError(err);
-    } finally {
-      transport.close();
-    }
+    await withSmtp(cfg.smtp, trust, (transport) => transport.verify());
     const inbound = cfg.inbound;
     if (inbound.method === 'imap') {
       await withImap(inbound, trust, async (client) => {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { text } from '../config-fields';
-
+import { pollIntervalSeconds, text } from '../config-fields';
 
 /**
  * Not trimmed: a password may legitimately begin or end with a space, and
@@ -52,13 +51,7 @@ const imapInboundSchema = z
     user: text(320),
     password,
     mailbox: text(255).default('INBOX'),
-    /** How often PingBack looks for new mail. */
-    poll_interval_seconds: z
-      .number({ error: 'must be a number of seconds' })
-      .int('must be a whole number of seconds')
-      .min(1, 'must be between 1 and 3600')
-      .max(3600, 'must be between 1 and 3600')
-      .default(60),
+    poll_interval_seconds: pollIntervalSeconds(),
   })
   .strict()
   .superRefine(checkTls([993], [143]));

@@ -52,7 +52,7 @@ export interface EmailSummary {
 export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const mail = await simpleParser(raw, { skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
   // A mail without a Message-ID (rare, and against RFC 5322's SHOULD) is keyed by its bytes.
-  const messageId = bareMessageId(mail.messageId) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const messageId = bareMessageId(mail.messageId) || digestId(raw);
   const from = mail.from?.value.find((a) => a.address)?.address?.trim();
   const summary: EmailSummary = {
     message_id: messageId,
@@ -98,6 +98,14 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
       ...(validDate(mail.date) ? { platformTimestamp: validDate(mail.date)!.toISOString() } : {}),
     },
   };
+}
+
+/** The key of a mail that has no Message-ID (or could not be read): its bytes' digest, the same each time it is read. */
+const digestId = (raw: Buffer) => `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+
+/** A mail the parser gave up on, set aside by its digest so it cannot hold up the mail behind it. */
+export function unreadableEmail(raw: Buffer, err: Error): ParsedEmail {
+  return { kind: 'ignored', reason: 'unreadable', summary: { message_id: digestId(raw), from: null, subject: null, date: null, problem: err.message.slice(0, 500) } };
 }
 
 const validDate = (d: Date | undefined) => (d && !Number.isNaN(d.getTime()) ? d : undefined);

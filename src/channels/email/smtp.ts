@@ -7,7 +7,6 @@ import { isCertificateError, tlsOptions, type TlsTrust } from './tls';
 /** A mail server that has not answered in this long is treated as down (the send is retried). */
 const TIMEOUT_MS = 30_000;
 
-
 /**
  * The SMTP submission transport of a channel. `secure: false` means STARTTLS, and it is
  * required: a server that does not offer it (or an attacker who strips the offer) would
@@ -26,6 +25,18 @@ export function smtpTransport(smtp: EmailConfig['smtp'], trust: TlsTrust) {
     tls: tlsOptions(smtp.host, trust),
   };
   return nodemailer.createTransport(options);
+}
+
+/** One SMTP connection for the length of `work`, its failures classified (the twin of withImap). */
+export async function withSmtp<T>(smtp: EmailConfig['smtp'], trust: TlsTrust, work: (transport: ReturnType<typeof smtpTransport>) => Promise<T>): Promise<T> {
+  const transport = smtpTransport(smtp, trust);
+  try {
+    return await work(transport);
+  } catch (err) {
+    throw smtpError(err);
+  } finally {
+    transport.close();
+  }
 }
 
 interface SmtpFailure extends Error {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from '../config-fields';
+import { pollIntervalSeconds, text } from '../config-fields';
 
 
 /** Keys and secrets have no spaces; a space usually means a second value came along. */
@@ -30,12 +30,7 @@ export const xConfigSchema = z
      * the poller never spends more than X's rate-limit window allows (it sleeps until
      * x-rate-limit-reset), so a short interval only spends the window sooner.
      */
-    poll_interval_seconds: z
-      .number({ error: 'must be a number of seconds' })
-      .int('must be a whole number of seconds')
-      .min(1, 'must be at least 1 second')
-      .max(3600, 'must be at most 3600 seconds (one hour)')
-      .default(60),
+    poll_interval_seconds: pollIntervalSeconds(),
   })
   .strict()
   // Checked even when other fields are wrong too (zod skips refinements after such issues by default),
