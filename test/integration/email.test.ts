@@ -54,6 +54,14 @@ async function messagesOf(apiKey: string, conversationId: string, count: number)
   }, 30_000, `${count} messages`);
 }
 
+/** The conversation's message at `index` (oldest first) once it has `status`: a reply sent, failed … */
+async function messageWithStatus(apiKey: string, conversationId: string, index: number, status: string, timeoutMs = 30_000): Promise<any> {
+  return eventually(async () => {
+    const msgs = await messagesOf(apiKey, conversationId, index + 1);
+    return msgs[index].status === status ? msgs[index] : undefined;
+  }, timeoutMs, `message ${index} ${status}`);
+}
+
 let seq = 0;
 const mid = () => `c${Date.now()}.${++seq}@customer.example`;
 
@@ -84,10 +92,7 @@ test('a customer mail lands in the inbox; the agent reply reaches the customer t
   expect(sent.to).toEqual(['ann@customer.example']);
   expect(sent.parsed.subject).toBe('Re: Order 1234');
   expect(sent.parsed.text?.trim()).toBe('It ships tomorrow.');
-  const stored = await eventually(async () => {
-    const msgs = await messagesOf(apiKey, conv.id, 2);
-    return msgs[1].status === 'sent' ? msgs[1] : undefined;
-  }, 30_000, 'the reply recorded as sent');
+  const stored = await messageWithStatus(apiKey, conv.id, 1, 'sent');
   expect(`<${stored.platform_message_id}>`).toBe(sent.parsed.messageId);
 
   // Ann's client keeps only In-Reply-To: PingBack's Message-ID still names the conversation.
@@ -177,16 +182,10 @@ test("a bounce of the agent's reply marks it failed with the receiving server's 
   const [conv] = await conversationOf(apiKey, 'lou@customer.example');
   await messagesOf(apiKey, conv.id, 1);
   await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Hello Lou' });
-  const sent = await eventually(async () => {
-    const msgs = await messagesOf(apiKey, conv.id, 2);
-    return msgs[1].status === 'sent' ? msgs[1] : undefined;
-  }, 30_000, 'the reply sent');
+  const sent = await messageWithStatus(apiKey, conv.id, 1, 'sent');
   const res = await postMail(channel, deliveryStatusNotification({ to: 'support@acme.test', recipient: 'lou@customer.example', original: sent.platform_message_id }));
   expect([res.status, res.body]).toEqual([200, { ok: true }]);
-  const failed = await eventually(async () => {
-    const msgs = await messagesOf(apiKey, conv.id, 2);
-    return msgs[1].status === 'failed' ? msgs[1] : undefined;
-  }, 30_000, 'the reply marked failed');
+  const failed = await messageWithStatus(apiKey, conv.id, 1, 'failed');
   expect(failed.error).toBe('the mail bounced (lou@customer.example): 550 5.1.1 <lou@customer.example>: Recipient address rejected: User unknown in virtual mailbox table');
   // The bounce is not a customer message.
   expect(await messagesOf(apiKey, conv.id, 2)).toHaveLength(2);
@@ -211,19 +210,13 @@ test('a reply the SMTP server defers is retried and sent once; one it refuses fo
 
   provider.failNext('server_error');
   await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'First answer' });
-  const sent = await eventually(async () => {
-    const msgs = await messagesOf(apiKey, conv.id, 2);
-    return msgs[1].status === 'sent' ? msgs[1] : undefined;
-  }, 60_000, 'the deferred reply sent');
+  const sent = await messageWithStatus(apiKey, conv.id, 1, 'sent', 60_000);
   expect(sent.attempts).toBe(2);
   expect(provider.submitted.filter((m) => m.parsed.messageId === `<${sent.platform_message_id}>`)).toHaveLength(1);
 
   provider.failNext('no_such_user');
   await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Second answer' });
-  const failed = await eventually(async () => {
-    const msgs = await messagesOf(apiKey, conv.id, 3);
-    return msgs[2].status === 'failed' ? msgs[2] : undefined;
-  }, 30_000, 'the refused reply failed');
+  const failed = await messageWithStatus(apiKey, conv.id, 2, 'failed');
   expect(failed.error).toMatch(/^SMTP server refused the mail: 550 5\.1\.1 The email account that you tried to reach does not exist/);
 });
 
