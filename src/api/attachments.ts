@@ -6,6 +6,8 @@ import { openConfig } from '../channels/credentials';
 import { PlatformError } from '../channels/platform-error';
 import type { Attachment } from '../channels/types';
 import { isUuid } from '../db/ids';
+import { readStoredMedia } from '../db/stored-media';
+import { sendMedia } from '../http/media-response';
 import { AppError, notFound } from '../errors';
 import { adapterContextFrom } from '../channels/adapter-context';
 import type { AppDeps, AuthState } from './context';
@@ -14,7 +16,8 @@ import type { AppDeps, AuthState } from './context';
  * An inbound attachment's media, fetched from the platform when an agent opens it.
  * PingBack stores the platform's media id (WhatsApp), URL (Instagram) or the mail's Message-ID
  * (email by IMAP), not the bytes: the platform keeps them (WhatsApp for 30 days, a mailbox until
- * someone deletes the mail) and the inbox streams them through.
+ * someone deletes the mail) and the inbox streams them through. Web chat has no platform
+ * behind it, so a visitor's uploads are the one kind PingBack keeps (src/db/stored-media.ts).
  */
 export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
@@ -28,9 +31,17 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
       .join('conversations as c', 'c.id', 'm.conversation_id')
       .join('channels as ch', 'ch.id', 'c.channel_id')
       .where({ 'm.id': messageId, 'c.id': id, 'c.account_id': ctx.state.accountId })
-      .first('m.attachments', 'ch.type', 'ch.config');
+      .first('m.attachments', 'ch.id as channel_id', 'ch.type', 'ch.config');
     const attachment: Attachment | undefined = row?.attachments?.[Number(index)];
     if (!row || !attachment) throw notFound('attachment');
+    const fileName = typeof attachment.fileName === 'string' ? attachment.fileName : undefined;
+    if (typeof attachment.storedMediaId === 'string') {
+      // A file PingBack keeps itself (a web chat visitor's upload): no platform to ask.
+      const stored = await readStoredMedia(deps.db, attachment.storedMediaId, { channelId: row.channel_id });
+      if (!stored) throw new AppError(404, 'media_not_available', 'the file is no longer stored');
+      sendMedia(ctx, { body: stored.bytes, contentType: stored.content_type, contentLength: stored.size, fileName });
+      return;
+    }
     const adapter = adapterFor(row.type);
     if (!adapter.fetchMedia) throw new AppError(404, 'media_not_available', `${row.type} attachments have no media PingBack can fetch`);
 
@@ -45,22 +56,13 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
       if (err.kind === 'auth') throw new AppError(502, 'channel_credentials_rejected', `${err.message}; update the channel's credentials`);
       throw new AppError(503, 'platform_unavailable', `${err.message}; retry later`);
     }
-    ctx.type = media.contentType;
-    if (media.contentLength) ctx.length = media.contentLength;
-    // The type is the platform's (or the sender's) word and the bytes are the customer's: never
-    // let the browser guess, and open in place only what cannot run script on PingBack's origin.
-    ctx.set('x-content-type-options', 'nosniff');
-    const disposition = opensInPlace(media.contentType) ? 'inline' : 'attachment';
-    const fileName = typeof attachment.fileName === 'string' ? `; filename*=UTF-8''${encodeURIComponent(attachment.fileName)}` : '';
-    ctx.set('content-disposition', `${disposition}${fileName}`);
-    ctx.body = Readable.fromWeb(media.body as WebReadableStream<Uint8Array>);
+    sendMedia(ctx, {
+      body: Readable.fromWeb(media.body as WebReadableStream<Uint8Array>),
+      contentType: media.contentType,
+      contentLength: media.contentLength,
+      fileName,
+    });
   });
 
   return router;
-}
-
-/** Images, audio and video play in place; SVG is an image that can carry script, so it is downloaded like the rest. */
-function opensInPlace(contentType: string): boolean {
-  const type = contentType.split(';')[0].trim().toLowerCase();
-  return /^(image|audio|video)\/[\w.+-]+$/.test(type) && type !== 'image/svg+xml';
 }

@@ -25,6 +25,8 @@ export interface AppDeps {
     | 'X_API_BASE_URL'
     | 'WEBCHAT_MESSAGES_PER_MINUTE'
     | 'WEBCHAT_VISITORS_PER_MINUTE'
+    | 'WEBCHAT_UPLOADS_PER_MINUTE'
+    | 'WEBCHAT_ATTACHMENT_MAX_BYTES'
     | 'TRUSTED_PROXY_HOPS'
   >;
   log: Logger;

@@ -4,7 +4,8 @@ import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './
 import { updateChannelSchema } from './channels';
 import { listConversationsQuery, listMessagesQuery, replySchema, updateConversationSchema } from './conversations';
 import { adapterFor } from '../channels';
-import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
+import { widgetMessageSchema, widgetMessagesQuery, widgetUploadQuery } from '../ingress/webchat';
+import { MAX_PENDING_UPLOADS, UNATTACHED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
@@ -171,7 +172,8 @@ export function openApiDocument() {
       },
       '/api/conversations/{id}/messages/{messageId}/attachments/{index}': {
         get: {
-          summary: "An inbound attachment's media, fetched from the platform on demand and streamed with its content type",
+          summary:
+            "An inbound attachment's media, fetched from the platform on demand (PingBack's own copy for a web chat visitor's upload) and streamed with its content type; images, audio and video inline, anything else as a download",
           parameters: [idParam, { ...idParam, name: 'messageId' }, { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
           responses: {
             200: { description: 'The media bytes', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
@@ -264,10 +266,10 @@ function metaWebhookPaths(type: 'whatsapp' | 'instagram') {
  */
 function widgetPaths() {
   const visitor = [{ visitorToken: [] }];
-  const preflight = (what: string) => ({
+  const preflight = (what: string, parameters: object[] = [channelIdParam]) => ({
     summary: `CORS preflight for ${what}: 204 with Access-Control-Allow-* for an allowed page, 403 origin_not_allowed otherwise`,
     security: [],
-    parameters: [channelIdParam],
+    parameters,
     responses: { 204: { description: 'Allowed' }, 403: errorBody, 404: errorBody },
   });
   return {
@@ -313,6 +315,37 @@ function widgetPaths() {
         responses: { 200: { description: '{data: WidgetMessage[], cursor}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       options: preflight('messages'),
+    },
+    '/widget/{channelId}/attachments': {
+      post: {
+        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file; one no message takes within ${UNATTACHED_TTL_HOURS} hours is deleted, and a visitor may hold ${MAX_PENDING_UPLOADS} such at once (409 too_many_pending_uploads). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE)`,
+        security: visitor,
+        parameters: [channelIdParam, ...queryParams(widgetUploadQuery)],
+        requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          200: { description: 'The upload with this id, stored before' },
+          201: { description: '{id, file_name, content_type, size}' },
+          400: errorBody,
+          401: errorBody,
+          403: errorBody,
+          404: errorBody,
+          409: errorBody,
+          413: errorBody,
+          415: errorBody,
+          422: errorBody,
+          429: errorBody,
+        },
+      },
+      options: preflight('uploads'),
+    },
+    '/widget/{channelId}/attachments/{id}': {
+      get: {
+        summary: "One of this visitor's own uploads, with its content type (images, audio and video inline, anything else as a download); anyone else's is 404",
+        security: visitor,
+        parameters: [channelIdParam, idParam],
+        responses: { 200: { description: 'The file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } }, 401: errorBody, 403: errorBody, 404: errorBody, 429: errorBody },
+      },
+      options: preflight('reading an upload', [channelIdParam, idParam]),
     },
   };
 }

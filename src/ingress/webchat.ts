@@ -8,26 +8,55 @@ import { openConfig } from '../channels/credentials';
 import { webchatConfigSchema, WebchatConfig } from '../channels/webchat/config';
 import { originAllowed } from '../channels/webchat/origin';
 import { newVisitorToken, verifyVisitorToken } from '../channels/webchat/visitor-token';
-import type { InboundMessage } from '../channels/types';
-import { AppError } from '../errors';
-import { readJsonBody } from '../http/body';
+import type { Attachment, InboundMessage } from '../channels/types';
+import { isUuid } from '../db/ids';
+import { attachUploads, readStoredMedia, StoredMediaInfo, storeUpload, sweepUnattached } from '../db/stored-media';
+import { AppError, notFound } from '../errors';
+import { readJsonBody, readRawBody } from '../http/body';
+import { sendMedia } from '../http/media-response';
 import { RateLimiter } from '../http/rate-limit';
 import type { IngressChannel } from './channel-lookup';
 import type { WidgetWaiters } from './widget-waiters';
 import { WIDGET_SCRIPT } from '../widget/widget-script';
 
+/** An id the widget gives a message or an upload, so that sending it again (a retry after a timeout) stores it once. */
+const clientId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits and _ . : - only');
+
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+
 export const widgetMessageSchema = z
   .object({
-    /** The widget's own id for the message: sending it again (a retry after a timeout) stores it once. */
-    id: z
-      .string()
-      .min(1)
-      .max(100)
-      .regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits and _ . : - only')
-      .optional(),
-    content: z.string().trim().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters'),
+    id: clientId.optional(),
+    /** May be empty when the message carries attachments. */
+    content: z.string().trim().max(4096, 'must be at most 4096 characters').default(''),
+    /** Ids of this visitor's uploads (POST /widget/{channelId}/attachments), in the order shown. */
+    attachments: z
+      .array(z.uuid('must be an upload id'))
+      .max(MAX_ATTACHMENTS_PER_MESSAGE, `must be at most ${MAX_ATTACHMENTS_PER_MESSAGE}`)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not name an upload twice')
+      .default([]),
     /** What the visitor calls themselves; shown to agents as the contact's name. */
     name: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((m) => m.content.length > 0 || m.attachments.length > 0, { path: ['content'], message: 'must not be empty (unless the message has attachments)' });
+
+export const widgetUploadQuery = z
+  .object({
+    id: clientId.optional(),
+    /** The file's name as the visitor's device had it. */
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255, 'must be at most 255 characters')
+      // A name is shown and offered for download, never used as a path.
+      .refine((n) => !/[\/\\\u0000-\u001f\u007f]/.test(n), 'must not contain slashes or control characters')
+      .optional(),
   })
   .strict();
 
@@ -59,6 +88,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
   const messagesPerVisitor = new RateLimiter(deps.config.WEBCHAT_MESSAGES_PER_MINUTE, 60_000);
   const readsPerVisitor = new RateLimiter(READS_PER_MINUTE, 60_000);
   const visitorsPerAddress = new RateLimiter(deps.config.WEBCHAT_VISITORS_PER_MINUTE, 60_000);
+  const uploadsPerVisitor = new RateLimiter(deps.config.WEBCHAT_UPLOADS_PER_MINUTE, 60_000);
 
   /** The channel the path names, with CORS headers for the calling page, or 403 for a page it does not allow. */
   async function widgetChannel(ctx: Context): Promise<{ channel: IngressChannel; config: WebchatConfig }> {
@@ -78,7 +108,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
         throw new AppError(403, 'origin_not_allowed', `this chat widget is not enabled for ${origin}; add its host to the channel's allowed_domains`);
       }
       ctx.set('Access-Control-Allow-Origin', origin);
-      ctx.set('Access-Control-Expose-Headers', 'Retry-After');
+      ctx.set('Access-Control-Expose-Headers', 'Retry-After, Content-Disposition');
     }
     return { channel, config };
   }
@@ -103,7 +133,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
   };
 
   // Preflight: a browser asks before sending JSON or a bearer token across origins.
-  for (const path of ['/widget/:channelId', '/widget/:channelId/visitors', '/widget/:channelId/messages']) {
+  for (const path of ['/widget/:channelId', '/widget/:channelId/visitors', '/widget/:channelId/messages', '/widget/:channelId/attachments', '/widget/:channelId/attachments/:id']) {
     router.options(path, async (ctx) => {
       await widgetChannel(ctx);
       ctx.set('Access-Control-Allow-Methods', 'GET, POST');
@@ -147,19 +177,53 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
     requireActive(channel);
     limited(ctx, messagesPerVisitor.take(`${channel.id}:${visitorId}`));
     const input = validate(widgetMessageSchema, (await readJsonBody(ctx, 16 * 1024)).json);
+    // Marked as taken before the signal: a message refused after this (Temporal down) is sent
+    // again by the widget with the same ids, and an upload no message ever took is swept.
+    const attachments = await attachUploads(deps.db, channel.id, visitorId, input.attachments);
     const message: InboundMessage = {
       platformMessageId: input.id ?? randomUUID(),
       threadKey: visitorId,
       contact: { platformUserId: visitorId, name: input.name ?? null },
       content: input.content,
-      contentType: 'text',
-      attachments: [],
+      // As other channels record a photo with a caption: the first file's kind.
+      contentType: attachments.length > 0 ? attachments[0].type : 'text',
+      attachments,
       metadata: {},
       platformTimestamp: new Date().toISOString(),
     };
     await deps.signaller.inbound({ accountId: channel.account_id, channelId: channel.id, channelType: 'webchat', threadKey: visitorId }, message);
     ctx.status = 202;
     ctx.body = { id: message.platformMessageId, status: 'accepted' };
+  });
+
+  /**
+   * A file for a message to carry: the raw bytes, typed by Content-Type. PingBack keeps it
+   * (there is no platform to fetch it from again); one no message names within a day is
+   * swept. Uploading with the same `id` again answers with the first upload.
+   */
+  router.post('/widget/:channelId/attachments', async (ctx) => {
+    const { channel } = await widgetChannel(ctx);
+    const visitorId = visitorOf(ctx, channel);
+    requireActive(channel);
+    const q = validate(widgetUploadQuery, ctx.query, 'query');
+    const contentType = uploadedType(ctx.get('content-type'));
+    limited(ctx, uploadsPerVisitor.take(`${channel.id}:${visitorId}`));
+    const bytes = await readRawBody(ctx, deps.config.WEBCHAT_ATTACHMENT_MAX_BYTES);
+    if (bytes.length === 0) throw new AppError(400, 'empty_attachment', 'the file is empty');
+    await sweepUnattached(deps.db, channel.id);
+    const { info, created } = await storeUpload(deps.db, { channelId: channel.id, owner: visitorId, clientId: q.id, contentType, fileName: q.name, bytes });
+    ctx.status = created ? 201 : 200;
+    ctx.body = uploadView(info);
+  });
+
+  /** One of the visitor's own files back (the widget shows what it sent). */
+  router.get('/widget/:channelId/attachments/:id', async (ctx) => {
+    const { channel } = await widgetChannel(ctx);
+    const visitorId = visitorOf(ctx, channel);
+    limited(ctx, readsPerVisitor.take(`${channel.id}:${visitorId}`));
+    const stored = isUuid(ctx.params.id) ? await readStoredMedia(deps.db, ctx.params.id, { channelId: channel.id, owner: visitorId }) : undefined;
+    if (!stored) throw notFound('attachment');
+    sendMedia(ctx, { body: stored.bytes, contentType: stored.content_type, contentLength: stored.size, fileName: stored.file_name ?? undefined });
   });
 
   /**
@@ -208,7 +272,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
       .andWhere('m.seq', '>', after)
       .orderBy('m.seq', 'asc')
       .limit(PAGE)
-      .select('m.id', 'm.seq', 'm.direction', 'm.status', 'm.content', 'm.platform_message_id', 'm.created_at', 'm.sent_at');
+      .select('m.id', 'm.seq', 'm.direction', 'm.status', 'm.content', 'm.attachments', 'm.platform_message_id', 'm.created_at', 'm.sent_at');
     const data = [];
     let last = after;
     for (const r of rows) {
@@ -217,7 +281,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
       if (r.direction === 'outbound' && (r.status === 'failed' || r.status === 'pending')) continue;
       data.push(
         r.direction === 'inbound'
-          ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, created_at: r.created_at }
+          ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, attachments: uploadsOf(r.attachments), created_at: r.created_at }
           : { id: r.id, from: 'agent', content: r.content, created_at: r.sent_at ?? r.created_at },
       );
     }
@@ -225,4 +289,27 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters): Router {
   }
 
   return router;
+}
+
+/** The widget's view of an upload. */
+function uploadView(info: StoredMediaInfo) {
+  return { id: info.id, file_name: info.file_name, content_type: info.content_type, size: info.size };
+}
+
+/** A visitor message's files, as the widget lists them. */
+function uploadsOf(attachments: Attachment[]) {
+  return attachments.flatMap((a) =>
+    typeof a.storedMediaId === 'string'
+      ? [{ id: a.storedMediaId, file_name: a.fileName ?? null, content_type: a.mimeType ?? 'application/octet-stream', size: a.size }]
+      : [],
+  );
+}
+
+/** The upload's MIME type without parameters, or 415: it decides how the file is shown and served. */
+function uploadedType(header: string): string {
+  const type = header.split(';')[0].trim().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(type)) {
+    throw new AppError(415, 'unsupported_media_type', 'send the file as the request body with its MIME type as Content-Type (image/png, application/pdf …)');
+  }
+  return type;
 }

@@ -43,16 +43,19 @@ export function pingbackWidget(): void {
   let polling = false;
   const shown = new Set<string>(); // message ids and the widget's own ids already on screen
 
-  type WidgetMessage = { id: string; from: 'visitor' | 'agent'; content: string; client_message_id?: string };
+  type WidgetFile = { id: string; file_name: string | null; content_type: string };
+  type WidgetMessage = { id: string; from: 'visitor' | 'agent'; content: string; client_message_id?: string; attachments?: WidgetFile[] };
   type Settings = { active: boolean; welcome_message: string | null; brand_color: string | null; logo_url: string | null };
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   async function call(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<Response> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const file = body instanceof Blob ? body : undefined;
+    if (file) headers['content-type'] = file.type || 'application/octet-stream';
+    else if (body !== undefined) headers['content-type'] = 'application/json';
     // A request a dead network (a phone changing networks) would leave hanging is given up and retried.
-    return fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    return fetch(api + path, { method, headers, body: file ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(timeoutMs) });
   }
   const retryAfterMs = (res: Response, fallback: number) => {
     const seconds = Number(res.headers.get('retry-after'));
@@ -89,19 +92,23 @@ export function pingbackWidget(): void {
       textarea { flex: 1; border: 0; padding: 12px; resize: none; font: inherit; }
       textarea:focus-visible, button:focus-visible { outline: 2px solid #1b1b1b; outline-offset: -2px; }
       .failed::after { content: ' (not sent)'; font-size: 12px; }
+      .file { display: block; margin-top: 4px; padding: 0; border: 0; background: none; color: inherit; font: inherit;
+        text-decoration: underline; cursor: pointer; text-align: left; }
+      button.attach { border: 0; padding: 0 10px; background: none; color: #6b6b70; cursor: pointer; }
       button.send { border: 0; padding: 0 16px; color: #fff; font: 600 14px system-ui, sans-serif; cursor: pointer; }
     </style>
     <button class="launcher" aria-label="Chat with us" aria-expanded="false"><svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></button>
     <div class="panel" role="dialog" aria-label="Chat">
       <header><span class="title">Chat with us</span></header>
       <div class="log" role="log" aria-live="polite"></div>
-      <form><textarea rows="2" placeholder="Write a message…" aria-label="Message" maxlength="4096"></textarea><button class="send" type="submit">Send</button></form>
+      <form><button class="attach" type="button" aria-label="Attach a file"><svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="currentColor" d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg></button><input type="file" hidden multiple><textarea rows="2" placeholder="Write a message…" aria-label="Message" maxlength="4096"></textarea><button class="send" type="submit">Send</button></form>
     </div>`;
   const launcher = root.querySelector<HTMLButtonElement>('.launcher')!;
   const panel = root.querySelector<HTMLDivElement>('.panel')!;
   const log = root.querySelector<HTMLDivElement>('.log')!;
   const form = root.querySelector<HTMLFormElement>('form')!;
   const input = root.querySelector<HTMLTextAreaElement>('textarea')!;
+  const picker = root.querySelector<HTMLInputElement>('input[type=file]')!;
 
   function bubble(from: 'visitor' | 'agent' | 'note', text: string): HTMLDivElement {
     const el = document.createElement('div');
@@ -112,10 +119,28 @@ export function pingbackWidget(): void {
     log.scrollTop = log.scrollHeight;
     return el;
   }
+  /** A file in a bubble, opened (or downloaded, as the api's Content-Disposition says) when clicked. */
+  function fileLine(el: HTMLDivElement, name: string, open: () => Promise<string>): void {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'file';
+    b.textContent = `📎 ${name}`;
+    b.addEventListener('click', () => {
+      void open().then((url) => window.open(url, '_blank', 'noopener'), () => (b.title = 'could not open the file'));
+    });
+    el.appendChild(b);
+  }
+  /** One of the visitor's files, read with the visitor's token (an <a href> could not send it). */
+  async function download(file: WidgetFile): Promise<string> {
+    const res = await call('GET', `/attachments/${encodeURIComponent(file.id)}`);
+    if (!res.ok) throw new Error(await errorOf(res));
+    return URL.createObjectURL(await res.blob());
+  }
   function show(m: WidgetMessage): void {
     if (shown.has(m.id) || (m.client_message_id && shown.has(m.client_message_id))) return;
     shown.add(m.id);
-    bubble(m.from, m.content);
+    const el = bubble(m.from, m.content);
+    for (const f of m.attachments ?? []) fileLine(el, f.file_name ?? 'file', () => download(f));
   }
 
   let brand = '#2f6fed';
@@ -197,35 +222,52 @@ export function pingbackWidget(): void {
   }
 
   /** Shows the message at once and queues it behind any still being sent. */
-  function send(text: string): void {
+  function send(text: string, files: File[] = []): void {
     const id = `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     shown.add(id);
     const el = bubble('visitor', text);
+    for (const f of files) fileLine(el, f.name || 'file', async () => URL.createObjectURL(f));
     el.classList.add('sending');
-    sending = sending.then(() => deliver(id, text, el));
+    sending = sending.then(() => deliver(id, text, el, files));
   }
 
-  /** Sends until the api has it (the same id every time, so it is stored once) or refuses it. */
-  async function deliver(id: string, text: string, el: HTMLDivElement): Promise<void> {
+  /**
+   * Sends until the api has it (the same id every time, so it is stored once) or refuses it.
+   * Files go first, each with an id of its own derived from the message's, so a retried
+   * upload is stored once too.
+   */
+  async function deliver(id: string, text: string, el: HTMLDivElement, files: File[]): Promise<void> {
     let renewed = false;
+    const uploaded: string[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
         await ensureVisitor();
-        const res = await call('POST', '/messages', { id, content: text });
-        if (res.ok) break;
-        if (res.status === 429 || res.status >= 500) {
-          await sleep(retryAfterMs(res, Math.min(1000 * 2 ** attempt, 30_000)));
+        let res: Response | undefined;
+        while (uploaded.length < files.length) {
+          const f = files[uploaded.length];
+          const query = `id=${id}.f${uploaded.length}${f.name ? `&name=${encodeURIComponent(f.name)}` : ''}`;
+          res = await call('POST', `/attachments?${query}`, f, 120_000);
+          if (!res.ok) break;
+          uploaded.push(((await res.json()) as { id: string }).id);
+        }
+        if (uploaded.length === files.length) res = await call('POST', '/messages', { id, content: text, attachments: uploaded });
+        if (res!.ok) break;
+        const refused = res!;
+        if (refused.status === 429 || refused.status >= 500) {
+          await sleep(retryAfterMs(refused, Math.min(1000 * 2 ** attempt, 30_000)));
           continue;
         }
-        if (res.status === 401 && !renewed) {
-          // The stored token is no longer valid (the channel was recreated): a new visitor, once.
+        if (refused.status === 401 && !renewed) {
+          // The stored token is no longer valid (the channel was recreated): a new visitor, once,
+          // whose uploads these are not: they go again.
           renewed = true;
           token = null;
           storage?.removeItem(tokenKey);
+          uploaded.length = 0;
           continue;
         }
         el.classList.replace('sending', 'failed');
-        el.title = await errorOf(res);
+        el.title = await errorOf(refused);
         return;
       } catch (err) {
         const { status, retryAfterMs: wait } = err as { status?: number; retryAfterMs?: number };
@@ -249,6 +291,16 @@ export function pingbackWidget(): void {
   launcher.addEventListener('click', () => setOpen(!panel.classList.contains('open')));
   panel.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') setOpen(false);
+  });
+  root.querySelector<HTMLButtonElement>('button.attach')!.addEventListener('click', () => picker.click());
+  picker.addEventListener('change', () => {
+    const files = Array.from(picker.files ?? []);
+    picker.value = ''; // the same file can be picked again
+    if (files.length === 0 || closedNote) return;
+    // The text typed so far goes with the files, as a caption; ten files per message at most (the api's limit).
+    const text = input.value.trim();
+    input.value = '';
+    for (let i = 0; i < files.length; i += 10) send(i === 0 ? text : '', files.slice(i, i + 10));
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();

@@ -46,8 +46,12 @@ function openPage(url = SITE, storage: Record<string, string> = {}) {
     beforeParse(window) {
       for (const [k, v] of Object.entries(storage)) window.localStorage.setItem(k, v);
       const origin = new URL(url).origin;
-      (window as any).fetch = (input: string, init: RequestInit = {}) =>
-        fetch(input, { ...init, signal: abort.signal, headers: { ...(init.headers as Record<string, string>), origin } });
+      (window as any).fetch = async (input: string, init: RequestInit = {}) => {
+        // A file the page sends is jsdom's Blob, which Node's fetch cannot read (nor has jsdom's Blob
+        // arrayBuffer()): its bytes are read the way a page reads a file, and handed over.
+        const body = init.body instanceof window.Blob ? await bytesOf(window, init.body) : init.body;
+        return fetch(input, { ...init, body, signal: abort.signal, headers: { ...(init.headers as Record<string, string>), origin } });
+      };
     },
   });
   pages.push({ window: dom.window, abort });
@@ -63,6 +67,15 @@ function openPage(url = SITE, storage: Record<string, string> = {}) {
       root.querySelector<HTMLFormElement>('form')!.requestSubmit();
     },
   };
+}
+
+function bytesOf(window: JSDOM['window'], blob: Blob): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const reader = new window.FileReader();
+    reader.onload = () => resolve(Buffer.from(reader.result as ArrayBuffer));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsArrayBuffer(blob);
+  });
 }
 
 test('a visitor opens the chat, writes, and sees the agent reply; a returning visitor sees the conversation so far', async () => {
@@ -124,6 +137,43 @@ test('two messages sent before the first answer go to one conversation, in order
   await eventually(async () => (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data.length === 2, 30_000, 'both messages stored');
   expect((await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data.map((m: any) => m.content)).toEqual(['first', 'second']);
   expect((await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey })).body.data).toHaveLength(before + 1);
+});
+
+test('a visitor attaches files with a caption: shown at once, then stored byte for byte for the agent, in order', async () => {
+  const page = openPage(`${SITE}returns`);
+  await eventually(async () => page.shadow()?.querySelector('.launcher') ?? undefined, 10_000, 'the widget on the page');
+  const root = page.shadow()!;
+  const photo = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(3000, 7)]);
+  const files = [new page.window.File([photo], 'damaged box.png', { type: 'image/png' }), new page.window.File(['order 1234'], 'order.txt', { type: 'text/plain' })];
+  root.querySelector<HTMLTextAreaElement>('textarea')!.value = 'it arrived broken';
+  const picker = root.querySelector<HTMLInputElement>('input[type=file]')!;
+  Object.defineProperty(picker, 'files', { value: files, configurable: true });
+  picker.dispatchEvent(new page.window.Event('change'));
+  await page.type('can I get a refund?');
+  expect(page.bubbles()).toEqual([
+    ['agent', 'Hi! Ask us anything.'],
+    ['visitor', 'it arrived broken📎 damaged box.png📎 order.txt'],
+    ['visitor', 'can I get a refund?'],
+  ]);
+
+  const conv = await eventually(async () => {
+    const list = (await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey })).body.data as any[];
+    const mine = await Promise.all(list.map(async (c) => ((await request(stack.url, 'GET', `/api/conversations/${c.id}/messages`, { token: apiKey })).body.data[0]?.content === 'it arrived broken' ? c : undefined)));
+    return mine.find(Boolean);
+  }, 30_000, 'the conversation in the inbox');
+  const messages = await eventually(async () => {
+    const data = (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data as any[];
+    return data.length === 2 ? data : undefined;
+  }, 30_000, 'both messages stored');
+  expect(messages.map((m) => [m.content, m.attachments.map((a: any) => [a.fileName, a.mimeType, a.size])])).toEqual([
+    ['it arrived broken', [['damaged box.png', 'image/png', photo.length], ['order.txt', 'text/plain', 10]]],
+    ['can I get a refund?', []],
+  ]);
+  const opened = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${messages[0].id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect(Buffer.from(await opened.arrayBuffer()).equals(photo)).toBe(true);
+  await eventually(async () => root.querySelector('.sending') === null || undefined, 30_000, 'nothing left sending');
+  expect(root.querySelector('.failed')).toBeNull();
+  expect(page.errors).toEqual([]);
 });
 
 test('on a site the channel does not allow, the widget does not appear and says why in the console', async () => {

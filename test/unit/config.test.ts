@@ -45,9 +45,21 @@ test('workflow sandbox switches: off by default, turned on by name, anything els
 
 test('web chat limits and proxy hops: defaults, and a bad value names the variable', () => {
   const base = { DATABASE_URL: 'postgres://x@h/db' };
-  expect(loadConfig(base)).toMatchObject({ WEBCHAT_MESSAGES_PER_MINUTE: 30, WEBCHAT_VISITORS_PER_MINUTE: 20, TRUSTED_PROXY_HOPS: 0 });
+  expect(loadConfig(base)).toMatchObject({
+    WEBCHAT_MESSAGES_PER_MINUTE: 30,
+    WEBCHAT_VISITORS_PER_MINUTE: 20,
+    WEBCHAT_UPLOADS_PER_MINUTE: 10,
+    WEBCHAT_ATTACHMENT_MAX_BYTES: 10 * 1024 * 1024,
+    TRUSTED_PROXY_HOPS: 0,
+  });
   expect(loadConfig({ ...base, TRUSTED_PROXY_HOPS: '1' }).TRUSTED_PROXY_HOPS).toBe(1);
-  for (const [name, bad] of [['WEBCHAT_MESSAGES_PER_MINUTE', '0'], ['WEBCHAT_VISITORS_PER_MINUTE', 'lots'], ['TRUSTED_PROXY_HOPS', '-1']]) {
+  for (const [name, bad] of [
+    ['WEBCHAT_MESSAGES_PER_MINUTE', '0'],
+    ['WEBCHAT_VISITORS_PER_MINUTE', 'lots'],
+    ['WEBCHAT_UPLOADS_PER_MINUTE', '-1'],
+    ['WEBCHAT_ATTACHMENT_MAX_BYTES', String(50 * 1024 * 1024 + 1)],
+    ['TRUSTED_PROXY_HOPS', '-1'],
+  ]) {
     expect(() => loadConfig({ ...base, [name]: bad })).toThrow(new RegExp(`^${name} `));
   }
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Attachment, InboundMessage } from '../types';
+import { mediaKind } from '../media-kind';
 import { bounceOf, type Bounce } from './bounce';
 import { splitQuotedReply } from './quoted-reply';
 import { bareMessageId, isOwnMessageId, keepRootAndNewest, threadKeyFor } from './threading';
@@ -139,7 +140,7 @@ function attachmentsOf(mail: ParsedMail, messageId: string): Attachment[] {
   return attachedFiles(mail)
     .slice(0, MAX_ATTACHMENTS)
     .map((a, index) => ({
-      type: a.contentType.startsWith('image/') ? 'image' : a.contentType.startsWith('video/') ? 'video' : a.contentType.startsWith('audio/') ? 'audio' : 'document',
+      type: mediaKind(a.contentType),
       mimeType: a.contentType,
       ...(a.filename ? { fileName: a.filename.slice(0, 255) } : {}),
       size: a.size,

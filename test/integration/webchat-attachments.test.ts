@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { MAX_PENDING_UPLOADS } from '../../src/db/stored-media';
+import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
+
+/**
+ * Files from a web chat visitor, end to end: uploaded to the widget API, named by a
+ * message, stored by PingBack (there is no platform to fetch them from again), opened by
+ * the agent from the inbox and by the visitor from the widget, and nobody else.
+ */
+const SITE = 'https://shop.example.com';
+const MAX_BYTES = 64 * 1024;
+let stack: Stack;
+let apiKey: string;
+let channelId: string;
+
+beforeAll(async () => {
+  stack = await startStack({ WEBCHAT_ATTACHMENT_MAX_BYTES: String(MAX_BYTES), WEBCHAT_UPLOADS_PER_MINUTE: String(MAX_PENDING_UPLOADS + 5) });
+  ({ apiKey } = await createAccount(stack, 'free'));
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'webchat', config: { allowed_domains: ['shop.example.com'] } } });
+  expect(ch.status).toBe(201);
+  channelId = ch.body.id;
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function visitor() {
+  const made = await request(stack.url, 'POST', `/widget/${channelId}/visitors`, { headers: { origin: SITE } });
+  expect(made.status).toBe(201);
+  const token: string = made.body.token;
+  const headers = { origin: SITE, authorization: `Bearer ${token}` };
+  return {
+    id: made.body.visitor_id as string,
+    token,
+    async upload(bytes: Buffer, contentType: string | undefined, query = '') {
+      const res = await fetch(`${stack.url}/widget/${channelId}/attachments${query}`, {
+        method: 'POST',
+        headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) },
+        body: new Uint8Array(bytes),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    },
+    say: (json: object) => request(stack.url, 'POST', `/widget/${channelId}/messages`, { token, headers: { origin: SITE }, json }),
+    read: async () => (await request(stack.url, 'GET', `/widget/${channelId}/messages`, { token, headers: { origin: SITE } })).body.data as any[],
+    open: (id: string) => fetch(`${stack.url}/widget/${channelId}/attachments/${id}`, { headers }),
+  };
+}
+
+async function storedMessagesOf(visitorId: string, count: number) {
+  const conv = await eventually(async () => {
+    const list = await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey });
+    return list.body.data.find((c: any) => c.contact.platform_user_id === visitorId);
+  }, 30_000, `the conversation of ${visitorId}`);
+  const messages = await eventually(async () => {
+    const data = (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data as any[];
+    return data.length === count ? data : undefined;
+  }, 30_000, `${count} messages stored`);
+  return { conv, messages };
+}
+
+const png = () => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(2000)]);
+
+test("a visitor's files reach the agent byte for byte, and the widget shows them back to that visitor only", async () => {
+  const v = await visitor();
+  const photo = png();
+  const up = await v.upload(photo, 'image/png', '?name=receipt%20%C3%A9t%C3%A9.png');
+  expect(up.status).toBe(201);
+  expect(up.body).toEqual({ id: expect.any(String), file_name: 'receipt été.png', content_type: 'image/png', size: photo.length });
+  const pdf = Buffer.from('%PDF-1.4\n% a statement\n');
+  const doc = await v.upload(pdf, 'application/pdf; name="x.pdf"');
+  expect(doc.status).toBe(201);
+  expect(doc.body.content_type).toBe('application/pdf');
+
+  expect((await v.say({ id: 'with-photo', content: 'here is the receipt', attachments: [up.body.id] })).status).toBe(202);
+  // A file alone is a message too.
+  expect((await v.say({ id: 'only-pdf', attachments: [doc.body.id] })).status).toBe(202);
+
+  const { conv, messages } = await storedMessagesOf(v.id, 2);
+  expect(messages.map((m) => [m.content, m.content_type, m.attachments])).toEqual([
+    ['here is the receipt', 'image', [{ type: 'image', storedMediaId: up.body.id, mimeType: 'image/png', fileName: 'receipt été.png', size: photo.length }]],
+    ['', 'document', [{ type: 'document', storedMediaId: doc.body.id, mimeType: 'application/pdf', size: pdf.length }]],
+  ]);
+
+  // The agent opens them from the inbox: the photo in place, the PDF as a download.
+  const asAgent = (messageId: string) => fetch(`${stack.url}/api/conversations/${conv.id}/messages/${messageId}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  const shown = await asAgent(messages[0].id);
+  expect(shown.status).toBe(200);
+  expect(shown.headers.get('content-type')).toBe('image/png');
+  expect(shown.headers.get('content-disposition')).toBe(`inline; filename*=UTF-8''${encodeURIComponent('receipt été.png')}`);
+  expect(Buffer.from(await shown.arrayBuffer()).equals(photo)).toBe(true);
+  const downloaded = await asAgent(messages[1].id);
+  expect(downloaded.headers.get('content-disposition')).toBe('attachment');
+  expect(Buffer.from(await downloaded.arrayBuffer()).equals(pdf)).toBe(true);
+  // Another account's key opens nothing.
+  const stranger = await createAccount(stack, 'free');
+  const notTheirs = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${messages[0].id}/attachments/0`, { headers: { authorization: `Bearer ${stranger.apiKey}` } });
+  expect(notTheirs.status).toBe(404);
+
+  // The widget lists the visitor's files with their messages, and opens them for that visitor.
+  expect((await v.read()).map((m) => [m.client_message_id, m.content, m.attachments])).toEqual([
+    ['with-photo', 'here is the receipt', [{ id: up.body.id, file_name: 'receipt été.png', content_type: 'image/png', size: photo.length }]],
+    ['only-pdf', '', [{ id: doc.body.id, file_name: null, content_type: 'application/pdf', size: pdf.length }]],
+  ]);
+  const mine = await v.open(up.body.id);
+  expect(mine.status).toBe(200);
+  expect(mine.headers.get('x-content-type-options')).toBe('nosniff');
+  expect(mine.headers.get('access-control-expose-headers')).toMatch(/Content-Disposition/);
+  expect(Buffer.from(await mine.arrayBuffer()).equals(photo)).toBe(true);
+  const other = await visitor();
+  expect((await other.open(up.body.id)).status).toBe(404);
+  expect((await other.open('not-a-uuid')).status).toBe(404);
+});
+
+test('an upload sent again with the same id is stored once, and the same id with other bytes is refused', async () => {
+  const v = await visitor();
+  const bytes = png();
+  const first = await v.upload(bytes, 'image/png', '?id=w-1.f0&name=a.png');
+  const again = await v.upload(bytes, 'image/png', '?id=w-1.f0&name=a.png');
+  expect([first.status, again.status]).toEqual([201, 200]);
+  expect(again.body).toEqual(first.body);
+  const clash = await v.upload(png(), 'image/png', '?id=w-1.f0&name=a.png');
+  expect(clash.status).toBe(409);
+  expect(clash.body.error.code).toBe('upload_id_reused');
+  // Ids are per visitor: another visitor's w-1.f0 is a file of its own.
+  const other = await visitor();
+  const theirs = await other.upload(bytes, 'image/png', '?id=w-1.f0');
+  expect(theirs.status).toBe(201);
+  expect(theirs.body.id).not.toBe(first.body.id);
+  expect(await stack.db('stored_media').where({ channel_id: channelId, owner: v.id }).count({ n: '*' })).toEqual([{ n: '1' }]);
+});
+
+test('bad uploads and messages naming files they may not are refused, with nothing stored', async () => {
+  const v = await visitor();
+  const before = await stack.db('stored_media').where({ channel_id: channelId, owner: v.id }).count({ n: '*' });
+  const refusals: Array<[Promise<{ status: number; body: any }>, number, string]> = [
+    [v.upload(png(), undefined), 415, 'unsupported_media_type'],
+    [v.upload(png(), 'png'), 415, 'unsupported_media_type'],
+    [v.upload(Buffer.alloc(0), 'image/png'), 400, 'empty_attachment'],
+    [v.upload(Buffer.alloc(MAX_BYTES + 1), 'image/png'), 413, 'payload_too_large'],
+    [v.upload(png(), 'image/png', '?name=..%2Fetc%2Fpasswd'), 422, 'validation_failed'],
+    [v.upload(png(), 'image/png', '?id=has%20spaces'), 422, 'validation_failed'],
+  ];
+  for (const [pending, status, code] of refusals) {
+    const r = await pending;
+    expect([r.status, r.body.error.code]).toEqual([status, code]);
+  }
+  const noToken = await fetch(`${stack.url}/widget/${channelId}/attachments`, { method: 'POST', headers: { origin: SITE, 'content-type': 'image/png' }, body: new Uint8Array(png()) });
+  expect(noToken.status).toBe(401);
+  expect(await stack.db('stored_media').where({ channel_id: channelId, owner: v.id }).count({ n: '*' })).toEqual(before);
+
+  // Someone else's upload, an id that is no upload, one twice, too many: refused, and no conversation starts.
+  const other = await visitor();
+  const theirs = (await other.upload(png(), 'image/png')).body.id;
+  const mine = (await v.upload(png(), 'image/png')).body.id;
+  const stolen = await v.say({ content: 'look', attachments: [mine, theirs] });
+  expect([stolen.status, stolen.body.error.code]).toEqual([400, 'invalid_attachment']);
+  expect(stolen.body.error.message).toContain(theirs);
+  for (const [body, path] of [
+    [{ attachments: [mine, mine] }, 'attachments'],
+    [{ attachments: Array.from({ length: 11 }, () => mine) }, 'attachments'],
+    [{ attachments: ['nope'] }, 'attachments.0'],
+    [{ attachments: [] }, 'content'],
+  ] as const) {
+    const r = await v.say(body);
+    expect(r.status).toBe(422);
+    expect(r.body.error.details.fields.map((f: any) => f.path)).toEqual([path]);
+  }
+  // The refused message marked neither file as taken.
+  expect((await stack.db('stored_media').whereIn('id', [mine, theirs]).whereNotNull('attached_at')).length).toBe(0);
+  await new Promise((r) => setTimeout(r, 500));
+  const list = await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey });
+  expect(list.body.data.some((c: any) => c.contact.platform_user_id === v.id)).toBe(false);
+});
+
+test('a visitor can park only so many files no message took, and uploads past the per-minute limit get 429', async () => {
+  const v = await visitor();
+  const codes: number[] = [];
+  for (let i = 0; i < MAX_PENDING_UPLOADS + 6; i++) codes.push((await v.upload(Buffer.from(`file ${i}`), 'text/plain')).status);
+  expect(codes).toEqual([...Array(MAX_PENDING_UPLOADS).fill(201), ...Array(5).fill(409), 429]);
+  const refused = await v.upload(Buffer.from('one more'), 'text/plain');
+  expect(refused.status).toBe(429);
+});
+
+test('files no message took are swept after a day; files a message took are kept', async () => {
+  const v = await visitor();
+  const parked = (await v.upload(Buffer.from('never sent'), 'text/plain')).body.id;
+  const taken = (await v.upload(Buffer.from('sent'), 'text/plain', '?name=notes.txt')).body.id;
+  expect((await v.say({ id: 'sweep-1', attachments: [taken] })).status).toBe(202);
+  await storedMessagesOf(v.id, 1);
+  await stack.db('stored_media').whereIn('id', [parked, taken]).update({ created_at: stack.db.raw("now() - interval '25 hours'") });
+
+  // The next upload to the channel sweeps.
+  expect((await v.upload(Buffer.from('fresh'), 'text/plain')).status).toBe(201);
+  expect((await stack.db('stored_media').whereIn('id', [parked, taken]).select('id')).map((r) => r.id)).toEqual([taken]);
+  expect((await v.open(parked)).status).toBe(404);
+  expect(await (await v.open(taken)).text()).toBe('sent');
+});
+
+test('the upload endpoints answer a browser preflight, and a deactivated channel takes no uploads', async () => {
+  const pre = await fetch(`${stack.url}/widget/${channelId}/attachments`, {
+    method: 'OPTIONS',
+    headers: { origin: SITE, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+  });
+  expect(pre.status).toBe(204);
+  expect(pre.headers.get('access-control-allow-origin')).toBe(SITE);
+
+  const v = await visitor();
+  expect((await request(stack.url, 'PATCH', `/api/channels/${channelId}`, { token: apiKey, json: { is_active: false } })).status).toBe(200);
+  try {
+    const r = await v.upload(png(), 'image/png');
+    expect([r.status, r.body.error.code]).toEqual([409, 'channel_inactive']);
+  } finally {
+    expect((await request(stack.url, 'PATCH', `/api/channels/${channelId}`, { token: apiKey, json: { is_active: true } })).status).toBe(200);
+  }
+});
