@@ -127,7 +127,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
       const mail = await client.fetchOne(String(uid), { uid: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
       if (mail && mail.source) {
         const parsed = await parseEmail(mail.source).catch((err: Error) => unreadableEmail(mail.source!, err));
-        if ((await handOnEmail({ db, signaller }, ch, parsed)).outcome === 'message') count++;
+        if ((await handOnEmail({ db, signaller }, ch, parsed, { keepFiles: false })).outcome === 'message') count++;
       }
       // A UID that vanished meanwhile (expunged by someone reading the mailbox) is simply passed.
       await advanceMailboxCursor(db, ch.id, uidValidity, uid);

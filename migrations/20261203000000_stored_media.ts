@@ -1,17 +1,18 @@
 import type { Knex } from 'knex';
 
 /**
- * Files PingBack itself keeps: a web chat visitor's uploads have no platform to fetch
- * them from again. A file is uploaded first and named by the message that carries it;
- * `attached_at` says it was, and unattached ones are swept after a day.
+ * Files PingBack itself keeps, where no platform holds them to fetch again: a web chat
+ * visitor's uploads and the attachments of mail that came by webhook. An upload comes
+ * first and is named by the message that carries it; `attached_at` says it was, and
+ * unattached ones are swept after a day.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('stored_media', (t) => {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
     t.uuid('channel_id').notNullable().references('channels.id').onDelete('CASCADE');
-    // Who uploaded it, in the channel's terms (a web chat visitor's id): only they may attach or read it back.
+    // Whose it is, in the channel's terms (a web chat visitor's id, a mail's sender): only a visitor may attach or read back their own.
     t.text('owner').notNullable();
-    // The uploader's own id for the upload: sending it again (a retry after a timeout) stores it once.
+    // The sender's id for the file (the widget's, or the mail's Message-ID and place): sending it again stores it once.
     t.text('client_id');
     t.text('content_type').notNullable();
     t.text('file_name');

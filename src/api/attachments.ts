@@ -17,7 +17,8 @@ import type { AppDeps, AuthState } from './context';
  * PingBack stores the platform's media id (WhatsApp), URL (Instagram) or the mail's Message-ID
  * (email by IMAP), not the bytes: the platform keeps them (WhatsApp for 30 days, a mailbox until
  * someone deletes the mail) and the inbox streams them through. Web chat has no platform
- * behind it, so a visitor's uploads are the one kind PingBack keeps (src/db/stored-media.ts).
+ * behind it, nor has mail that came by webhook a mailbox: those files PingBack keeps
+ * itself (src/db/stored-media.ts).
  */
 export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
@@ -36,7 +37,7 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
     if (!row || !attachment) throw notFound('attachment');
     const fileName = typeof attachment.fileName === 'string' ? attachment.fileName : undefined;
     if (typeof attachment.storedMediaId === 'string') {
-      // A file PingBack keeps itself (a web chat visitor's upload): no platform to ask.
+      // A file PingBack keeps itself (a web chat upload, mail by webhook): no platform to ask.
       const stored = await readStoredMedia(deps.db, attachment.storedMediaId, { channelId: row.channel_id });
       if (!stored) throw new AppError(404, 'media_not_available', 'the file is no longer stored');
       sendMedia(ctx, { body: stored.bytes, contentType: stored.content_type, contentLength: stored.size, fileName });

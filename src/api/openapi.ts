@@ -173,7 +173,7 @@ export function openApiDocument() {
       '/api/conversations/{id}/messages/{messageId}/attachments/{index}': {
         get: {
           summary:
-            "An inbound attachment's media, fetched from the platform on demand (PingBack's own copy for a web chat visitor's upload) and streamed with its content type; images, audio and video inline, anything else as a download",
+            "An inbound attachment's media, fetched from the platform on demand (PingBack's own copy for a web chat upload or mail that came by webhook) and streamed with its content type; images, audio and video inline, anything else as a download",
           parameters: [idParam, { ...idParam, name: 'messageId' }, { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
           responses: {
             200: { description: 'The media bytes', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },

@@ -65,6 +65,33 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
 }
 
 /**
+ * Files that arrived with a message PingBack is taking in (mail by webhook), kept as the
+ * message's own from the start. Keyed by `clientId`, so a redelivery keeps nothing twice
+ * and gets the same ids; answers each file's id, in order.
+ */
+export async function keepArrivedFiles(db: Db, channelId: string, owner: string, files: Array<Omit<Upload, 'channelId' | 'owner'> & { clientId: string }>): Promise<string[]> {
+  if (files.length === 0) return [];
+  const rows = files.map((f) => ({
+    channel_id: channelId,
+    owner,
+    client_id: f.clientId,
+    content_type: f.contentType,
+    file_name: f.fileName ?? null,
+    size: f.bytes.length,
+    sha256: createHash('sha256').update(f.bytes).digest('hex'),
+    bytes: f.bytes,
+    attached_at: db.fn.now(),
+  }));
+  await db('stored_media').insert(rows).onConflict(db.raw('(channel_id, owner, client_id) WHERE client_id IS NOT NULL')).ignore();
+  const kept: Array<{ id: string; client_id: string }> = await db('stored_media')
+    .where({ channel_id: channelId, owner })
+    .whereIn('client_id', files.map((f) => f.clientId))
+    .select('id', 'client_id');
+  const byClientId = new Map(kept.map((r) => [r.client_id, r.id]));
+  return files.map((f) => byClientId.get(f.clientId)!);
+}
+
+/**
  * The attachments a message names, as the message records them, and each marked as
  * taken so the sweep leaves it. Only the uploader's own files of this channel: any
  * other id is refused, naming it, and nothing is marked.

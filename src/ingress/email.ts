@@ -51,7 +51,7 @@ export function emailIngress(deps: AppDeps): Router {
       ctx.body = { ok: true, ignored: 'channel_inactive' };
       return;
     }
-    const handed = await handOnEmail(deps, channel, parsed);
+    const handed = await handOnEmail(deps, channel, parsed, { keepFiles: true });
     if (handed.outcome === 'ignored') deps.log.info('email ignored', { channel_id: channel.id, reason: handed.reason });
     ctx.body = handed.outcome === 'ignored' ? { ok: true, ignored: handed.reason } : { ok: true };
   });

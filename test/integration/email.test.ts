@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { composeMail, deliveryStatusNotification, MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
 import { createAccount, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
@@ -191,15 +192,30 @@ test("a bounce of the agent's reply marks it failed with the receiving server's 
   expect(await messagesOf(apiKey, conv.id, 2)).toHaveLength(2);
 });
 
-test('attachments of mail that came by webhook are listed, and opening one says why it cannot be', async () => {
+test('attachments of mail that came by webhook are kept by PingBack and open byte for byte, once however often the mail is posted', async () => {
   const { apiKey, channel } = await emailChannel();
-  await postMail(channel, await composeMail({ from: 'kim@customer.example', to: 'support@acme.test', text: 'see file', messageId: mid(), attachments: [{ filename: 'a.txt', content: 'x' }] }));
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(5000)]);
+  const mail = await composeMail({
+    from: 'kim@customer.example',
+    to: 'support@acme.test',
+    text: 'see files',
+    messageId: mid(),
+    attachments: [{ filename: 'a.txt', content: 'x' }, { filename: 'invoice.pdf', content: pdf, contentType: 'application/pdf' }],
+  });
+  // The provider posts it twice (a retry after a timeout): one message, one copy of each file.
+  for (let i = 0; i < 2; i++) expect((await postMail(channel, mail)).status).toBe(200);
   const [conv] = await conversationOf(apiKey, 'kim@customer.example');
   const [msg] = await messagesOf(apiKey, conv.id, 1);
-  expect(msg.attachments).toMatchObject([{ fileName: 'a.txt', size: 1 }]);
-  const r = await api(apiKey).get(`/api/conversations/${conv.id}/messages/${msg.id}/attachments/0`);
-  expect([r.status, r.body.error.code]).toEqual([404, 'media_not_available']);
-  expect(r.body.error.message).toBe('this channel takes mail by webhook: PingBack keeps no copy of attachments, and there is no mailbox to read them from');
+  expect(msg.attachments).toMatchObject([
+    { fileName: 'a.txt', mimeType: 'text/plain', size: 1 },
+    { fileName: 'invoice.pdf', type: 'document', mimeType: 'application/pdf', size: pdf.length },
+  ]);
+  const open = (i: number) => fetch(`${stack.url}/api/conversations/${conv.id}/messages/${msg.id}/attachments/${i}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect(await (await open(0)).text()).toBe('x');
+  const invoice = await open(1);
+  expect([invoice.status, invoice.headers.get('content-type'), invoice.headers.get('content-disposition')]).toEqual([200, 'application/pdf', "attachment; filename*=UTF-8''invoice.pdf"]);
+  expect(Buffer.from(await invoice.arrayBuffer()).equals(pdf)).toBe(true);
+  expect(await stack.db('stored_media').where({ channel_id: channel.id }).count({ n: '*' })).toEqual([{ n: '2' }]);
 });
 
 test('a reply the SMTP server defers is retried and sent once; one it refuses for good fails with its reason', async () => {

@@ -69,10 +69,10 @@ function openPage(url = SITE, storage: Record<string, string> = {}) {
   };
 }
 
-function bytesOf(window: JSDOM['window'], blob: Blob): Promise<Buffer> {
+function bytesOf(window: JSDOM['window'], blob: Blob): Promise<ArrayBuffer> {
   return new Promise((resolve, reject) => {
     const reader = new window.FileReader();
-    reader.onload = () => resolve(Buffer.from(reader.result as ArrayBuffer));
+    reader.onload = () => resolve(reader.result as ArrayBuffer);
     reader.onerror = () => reject(reader.error);
     reader.readAsArrayBuffer(blob);
   });

@@ -27,7 +27,8 @@ const MAX_HTML_CHARS = 20 * MAX_CONTENT_CHARS;
 
 /** `summary`: the headers that identify a mail, what is kept of one set aside. */
 export type ParsedEmail = { summary: EmailSummary } & (
-  | { kind: 'message'; message: InboundMessage }
+  /** `files`: the bytes of `message.attachments`, in the same order. */
+  | { kind: 'message'; message: InboundMessage; files: MailFile[] }
   /** A reply PingBack sent could not be delivered. */
   | { kind: 'bounce'; bounce: Bounce }
   | { kind: 'ignored'; reason: IgnoredEmailReason }
@@ -41,6 +42,12 @@ export type ParsedEmail = { summary: EmailSummary } & (
  * - unreadable: the parser gave up on it (kept by the digest of its bytes).
  */
 export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender' | 'unreadable';
+
+export interface MailFile {
+  content: Buffer;
+  contentType: string;
+  fileName?: string;
+}
 
 export interface EmailSummary {
   message_id: string;
@@ -78,16 +85,18 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const content = text.length > MAX_CONTENT_CHARS ? text.slice(0, MAX_CONTENT_CHARS) : text;
   const name = mail.from?.value.find((a) => a.address)?.name?.trim() || null;
 
+  const files = attachedFiles(mail).slice(0, MAX_ATTACHMENTS);
   return {
     kind: 'message',
     summary,
+    files: files.map((a) => ({ content: a.content, contentType: a.contentType, ...(a.filename ? { fileName: a.filename.slice(0, 255) } : {}) })),
     message: {
       platformMessageId: messageId,
       threadKey: threadKeyFor({ messageId, inReplyTo, references }, from),
       contact: { platformUserId: from.toLowerCase(), name },
       content,
       contentType: 'text',
-      attachments: attachmentsOf(mail, messageId),
+      attachments: attachmentsOf(files, messageId),
       metadata: {
         subject: summary.subject ?? '',
         references,
@@ -133,18 +142,17 @@ export function attachedFiles(mail: ParsedMail) {
 
 /**
  * What the mail carried, by name, type and size, and where to find it again: the mail's
- * Message-ID and the file's place among its attachments. The bytes stay in the mailbox
- * (IMAP channels fetch them when an agent opens one, src/channels/email/media.ts).
+ * Message-ID and the file's place among its attachments. Mail read from a mailbox leaves the
+ * bytes there (fetched when an agent opens one, src/channels/email/media.ts); mail that came
+ * by webhook has its files kept by PingBack (src/ingress/email-delivery.ts).
  */
-function attachmentsOf(mail: ParsedMail, messageId: string): Attachment[] {
-  return attachedFiles(mail)
-    .slice(0, MAX_ATTACHMENTS)
-    .map((a, index) => ({
-      type: mediaKind(a.contentType),
-      mimeType: a.contentType,
-      ...(a.filename ? { fileName: a.filename.slice(0, 255) } : {}),
-      size: a.size,
-      platformFileId: messageId,
-      index,
-    }));
+function attachmentsOf(files: ParsedMail['attachments'], messageId: string): Attachment[] {
+  return files.map((a, index) => ({
+    type: mediaKind(a.contentType),
+    mimeType: a.contentType,
+    ...(a.filename ? { fileName: a.filename.slice(0, 255) } : {}),
+    size: a.size,
+    platformFileId: messageId,
+    index,
+  }));
 }
