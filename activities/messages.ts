@@ -1,4 +1,5 @@
 import { storable } from '../src/db/storable';
+import { linkStoredMedia } from '../src/db/stored-media';
 import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { type PreparedStatement, queryPrepared } from '../src/db/prepared';
@@ -49,6 +50,9 @@ export function makePersistInbound(db: Db) {
       throw new Error(`the contact of ${input.threadKey} was created by a concurrent statement; retrying`);
     }
     const stored = Number(row.stored);
+    // Files PingBack keeps (web chat uploads, mail by webhook) become the stored messages' own.
+    const withFiles = input.messages.filter((m) => m.attachments.some((a) => a.storedMediaId));
+    if (withFiles.length > 0) await linkStoredMedia(db, input.channelId, row.conversation_id, withFiles.map((m) => m.platformMessageId));
     return {
       conversationId: row.conversation_id,
       stored,

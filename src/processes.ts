@@ -4,6 +4,7 @@ import { createApp } from './api/app';
 import { Config, secretBoxFrom } from './config';
 import type { SecretBox } from './crypto/secret-box';
 import { createDb, Db } from './db/knex';
+import { startMediaSweeper } from './db/media-sweeper';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
@@ -40,10 +41,12 @@ export async function startApi(
   });
   const { port } = server.address() as { port: number };
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
+  const sweeper = startMediaSweeper(deps.db, log);
   return {
     url: `http://${host}:${port}`,
     metricsUrl: metricsServer?.url,
     async stop() {
+      sweeper.stop();
       app.shutdown();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.stop();

@@ -6,6 +6,8 @@ import { emailIngress } from '../ingress/email';
 import { metaIngress } from '../ingress/meta';
 import { telegramIngress } from '../ingress/telegram';
 import { webchatIngress } from '../ingress/webchat';
+import { webchatAttachmentRoutes } from '../ingress/webchat-attachments';
+import { widgetAccess } from '../ingress/widget-access';
 import { WidgetWaiters } from '../ingress/widget-waiters';
 import { xIngress } from '../ingress/x';
 import { accountRoutes } from './account';
@@ -75,7 +77,9 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.use(docsRoutes().routes());
   // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
   for (const ingress of [telegramIngress, metaIngress, xIngress, emailIngress]) app.use(ingress(deps).routes());
-  app.use(webchatIngress(deps, waiters).routes());
+  const widget = widgetAccess(deps);
+  app.use(webchatIngress(deps, waiters, widget).routes());
+  app.use(webchatAttachmentRoutes(deps, widget).routes());
   app.use(adminRoutes(deps).routes());
 
   const api = new Router<AuthState>({ prefix: '/api' });

@@ -4,8 +4,9 @@ import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './
 import { updateChannelSchema } from './channels';
 import { listConversationsQuery, listMessagesQuery, replySchema, updateConversationSchema } from './conversations';
 import { adapterFor } from '../channels';
-import { widgetMessageSchema, widgetMessagesQuery, widgetUploadQuery } from '../ingress/webchat';
-import { MAX_PENDING_UPLOADS, UNATTACHED_TTL_HOURS } from '../db/stored-media';
+import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
+import { widgetUploadQuery } from '../ingress/webchat-attachments';
+import { MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
@@ -301,11 +302,11 @@ function widgetPaths() {
     '/widget/{channelId}/messages': {
       post: {
         summary:
-          "A visitor's message, into the conversation's workflow (202 once Temporal has it). Sending the same `id` again stores it once (the first content wins); without an `id` a retry may store it twice. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off",
+          "A visitor's message, into the conversation's workflow (202 once Temporal has it). `attachments` names up to 10 of the visitor's uploads (400 invalid_attachment for any other id, nothing stored); `content` may then be empty. Sending the same `id` again stores it once (the first content and files win); without an `id` a retry may store it twice. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off",
         security: visitor,
         parameters: [channelIdParam],
         requestBody: { required: true, content: json(widgetMessageSchema) },
-        responses: { 202: { description: '{id, status: "accepted"}' }, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+        responses: { 202: { description: '{id, status: "accepted"}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       get: {
         summary:
@@ -318,7 +319,7 @@ function widgetPaths() {
     },
     '/widget/{channelId}/attachments': {
       post: {
-        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file; one no message takes within ${UNATTACHED_TTL_HOURS} hours is deleted, and a visitor may hold ${MAX_PENDING_UPLOADS} such at once (409 too_many_pending_uploads). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE)`,
+        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file with the message that names it; one no stored message takes is deleted ${UNLINKED_TTL_HOURS} hours after its upload (or after a message last named it), and a visitor may hold ${MAX_UNLINKED_UPLOADS} such at once (409 too_many_pending_uploads). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE) and per address (three times that)`,
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetUploadQuery)],
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },

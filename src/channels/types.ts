@@ -18,6 +18,8 @@ export const attachmentSchema = z
     mimeType: z.string().optional(),
     fileName: z.string().optional(),
     caption: z.string().optional(),
+    /** A file PingBack keeps itself (stored_media): a web chat upload, an attachment of mail that came by webhook. */
+    storedMediaId: z.uuid().optional(),
   })
   .catchall(z.unknown());
 export type Attachment = z.infer<typeof attachmentSchema>;

@@ -4,10 +4,15 @@ import { mediaKind } from '../channels/media-kind';
 import { AppError } from '../errors';
 import type { Db } from './knex';
 
-/** Unattached uploads older than this are swept: the message that would carry them never came. */
-export const UNATTACHED_TTL_HOURS = 24;
-/** Uploads one uploader may hold that no message carries yet: a bound on what a visitor can park here. */
-export const MAX_PENDING_UPLOADS = 20;
+/**
+ * Files PingBack keeps (migrations/20261203000000_stored_media.ts). A file belongs to a
+ * message once the activity that stores the message links it; until then it is
+ * "unlinked", and an unlinked file older than a day (a day after a message named it,
+ * if one did) is swept: its message was refused, dropped as a duplicate, or never sent.
+ */
+export const UNLINKED_TTL_HOURS = 24;
+/** Files one uploader may hold that no stored message has taken: a bound on what a visitor can park here. */
+export const MAX_UNLINKED_UPLOADS = 20;
 
 export interface StoredMediaInfo {
   id: string;
@@ -26,15 +31,16 @@ export interface Upload {
 }
 
 const INFO = ['id', 'content_type', 'file_name', 'size'] as const;
+const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * Stores an upload, once per client id: the same id again (a retry after a timeout)
  * answers with the file stored the first time, and with 409 if the bytes differ.
  */
 export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMediaInfo; created: boolean }> {
-  const sha256 = createHash('sha256').update(u.bytes).digest('hex');
+  const sha256 = sha256Hex(u.bytes);
   return db.transaction(async (trx) => {
-    // One visitor's uploads one at a time, so the pending count below cannot be raced past.
+    // One uploader's uploads one at a time, so concurrent ones cannot race past the count below.
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`stored_media:${u.channelId}:${u.owner}`]);
     if (u.clientId) {
       const earlier = await trx('stored_media').where({ channel_id: u.channelId, owner: u.owner, client_id: u.clientId }).first(...INFO, 'sha256');
@@ -44,30 +50,21 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
         return { info, created: false };
       }
     }
-    const [{ count }] = await trx('stored_media').where({ channel_id: u.channelId, owner: u.owner }).whereNull('attached_at').count({ count: '*' });
-    if (Number(count) >= MAX_PENDING_UPLOADS) {
-      throw new AppError(409, 'too_many_pending_uploads', `${MAX_PENDING_UPLOADS} uploads are waiting for a message already; send one with them first`);
+    const [{ count }] = await trx('stored_media').where({ channel_id: u.channelId, owner: u.owner }).whereNull('message_id').count({ count: '*' });
+    if (Number(count) >= MAX_UNLINKED_UPLOADS) {
+      throw new AppError(409, 'too_many_pending_uploads', `${MAX_UNLINKED_UPLOADS} uploads are waiting for a message already; send one with them first`);
     }
     const [info] = await trx('stored_media')
-      .insert({
-        channel_id: u.channelId,
-        owner: u.owner,
-        client_id: u.clientId ?? null,
-        content_type: u.contentType,
-        file_name: u.fileName ?? null,
-        size: u.bytes.length,
-        sha256,
-        bytes: u.bytes,
-      })
+      .insert({ channel_id: u.channelId, owner: u.owner, client_id: u.clientId ?? null, content_type: u.contentType, file_name: u.fileName ?? null, size: u.bytes.length, sha256, bytes: u.bytes })
       .returning(INFO);
     return { info, created: true };
   });
 }
 
 /**
- * Files that arrived with a message PingBack is taking in (mail by webhook), kept as the
- * message's own from the start. Keyed by `clientId`, so a redelivery keeps nothing twice
- * and gets the same ids; answers each file's id, in order.
+ * Files that arrived with a message PingBack is taking in (mail by webhook), claimed by
+ * it from the start. Keyed by `clientId`, so a redelivery stores nothing twice and gets
+ * the same ids; answers each file's id, in order.
  */
 export async function keepArrivedFiles(db: Db, channelId: string, owner: string, files: Array<Omit<Upload, 'channelId' | 'owner'> & { clientId: string }>): Promise<string[]> {
   if (files.length === 0) return [];
@@ -78,9 +75,9 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
     content_type: f.contentType,
     file_name: f.fileName ?? null,
     size: f.bytes.length,
-    sha256: createHash('sha256').update(f.bytes).digest('hex'),
+    sha256: sha256Hex(f.bytes),
     bytes: f.bytes,
-    attached_at: db.fn.now(),
+    claimed_at: db.fn.now(),
   }));
   await db('stored_media').insert(rows).onConflict(db.raw('(channel_id, owner, client_id) WHERE client_id IS NOT NULL')).ignore();
   const kept: Array<{ id: string; client_id: string }> = await db('stored_media')
@@ -92,33 +89,41 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
 }
 
 /**
- * The attachments a message names, as the message records them, and each marked as
- * taken so the sweep leaves it. Only the uploader's own files of this channel: any
- * other id is refused, naming it, and nothing is marked.
+ * The attachments a message names, as the message records them. Only the uploader's own
+ * files of this channel: any other id is refused, naming it. Each is marked claimed, so
+ * the sweep gives it a day from now to be stored with the message.
  */
-export async function attachUploads(db: Db, channelId: string, owner: string, ids: string[]): Promise<Attachment[]> {
+export async function claimUploads(db: Db, channelId: string, owner: string, ids: string[]): Promise<Attachment[]> {
   if (ids.length === 0) return [];
   return db.transaction(async (trx) => {
     const rows: StoredMediaInfo[] = await trx('stored_media')
       .where({ channel_id: channelId, owner })
       .whereIn('id', ids)
-      .update({ attached_at: trx.raw('coalesce(attached_at, now())') })
+      .update({ claimed_at: trx.fn.now() })
       .returning(INFO);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = ids.find((id) => !byId.has(id));
-    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of this visitor (upload it with POST /widget/{channel_id}/attachments)`);
-    return ids.map((id) => attachmentOf(byId.get(id)!));
+    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of this visitor, or was deleted unsent after ${UNLINKED_TTL_HOURS} hours (upload it again)`);
+    return ids.map((id) => {
+      const info = byId.get(id)!;
+      return { type: mediaKind(info.content_type), storedMediaId: info.id, mimeType: info.content_type, ...(info.file_name ? { fileName: info.file_name } : {}), size: info.size };
+    });
   });
 }
 
-export function attachmentOf(info: StoredMediaInfo): Attachment {
-  return {
-    type: mediaKind(info.content_type),
-    storedMediaId: info.id,
-    mimeType: info.content_type,
-    ...(info.file_name ? { fileName: info.file_name } : {}),
-    size: info.size,
-  };
+/**
+ * Links the files stored messages name to those messages, from what the message rows
+ * hold: a duplicate of a stored message (same platform id, other files) links nothing,
+ * and its files are swept. Safe to run again.
+ */
+export async function linkStoredMedia(db: Db, channelId: string, conversationId: string, platformMessageIds: string[]): Promise<void> {
+  await db.raw(
+    `UPDATE stored_media s SET message_id = m.id
+       FROM messages m, jsonb_array_elements(m.attachments) a
+      WHERE m.conversation_id = ? AND m.direction = 'inbound' AND m.platform_message_id = ANY(?)
+        AND a ->> 'storedMediaId' = s.id::text AND s.channel_id = ? AND s.message_id IS NULL`,
+    [conversationId, platformMessageIds, channelId],
+  );
 }
 
 /** A stored file's bytes, if it belongs to this channel (and to this owner, when given). */
@@ -128,18 +133,13 @@ export async function readStoredMedia(db: Db, id: string, where: { channelId: st
     .first(...INFO, 'bytes');
 }
 
-/** Deletes a channel's uploads that no message took within the TTL, a bounded number per call. */
-export async function sweepUnattached(db: Db, channelId: string, limit = 100): Promise<number> {
-  return db('stored_media')
-    .whereIn(
-      'id',
-      db('stored_media')
-        .select('id')
-        .where({ channel_id: channelId })
-        .whereNull('attached_at')
-        .andWhereRaw(`created_at < now() - make_interval(hours => ?)`, [UNATTACHED_TTL_HOURS])
-        .limit(limit),
-    )
-    .whereNull('attached_at')
-    .delete();
+/** Deletes up to `limit` files no stored message took within the TTL; answers how many. */
+export async function sweepUnlinkedMedia(db: Db, limit = 500): Promise<number> {
+  const stale = (q: ReturnType<Db>) =>
+    q
+      .whereNull('message_id')
+      // The first condition follows from the second (a file is claimed after it is created); it lets the index serve.
+      .andWhereRaw('created_at < now() - make_interval(hours => ?)', [UNLINKED_TTL_HOURS])
+      .andWhereRaw('coalesce(claimed_at, created_at) < now() - make_interval(hours => ?)', [UNLINKED_TTL_HOURS]);
+  return stale(db('stored_media').whereIn('id', stale(db('stored_media').select('id')).limit(limit))).delete();
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import contentDisposition from 'content-disposition';
 import type { Context } from 'koa';
 
 export interface MediaBody {
@@ -14,12 +15,15 @@ export interface MediaBody {
  * cannot run script on PingBack's origin.
  */
 export function sendMedia(ctx: Context, media: MediaBody): void {
-  ctx.type = media.contentType;
+  // Set as given: ctx.type would add a charset to text/* that the file may not be in.
+  ctx.set('content-type', media.contentType);
   if (media.contentLength) ctx.length = media.contentLength;
   ctx.set('x-content-type-options', 'nosniff');
-  const disposition = opensInPlace(media.contentType) ? 'inline' : 'attachment';
-  const fileName = media.fileName ? `; filename*=UTF-8''${encodeURIComponent(media.fileName)}` : '';
-  ctx.set('content-disposition', `${disposition}${fileName}`);
+  // RFC 6266: the name in RFC 8187's encoding, beside an ASCII stand-in for old clients (bytes
+  // above ASCII in a header are read differently by different clients, so none are sent).
+  const type = opensInPlace(media.contentType) ? 'inline' : 'attachment';
+  const fallback = media.fileName?.replace(/[^\x20-\x7e]/g, '?');
+  ctx.set('content-disposition', contentDisposition(media.fileName, { type, fallback }));
   ctx.body = media.body;
 }
 

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
 
 /**
  * The web chat widget a site embeds:
@@ -14,7 +15,7 @@
  * The api serves tsc's output of it (dist/); a compiler that adds helpers inside the
  * body (esbuild's keepNames, coverage counters) would break it in the browser.
  */
-export function pingbackWidget(): void {
+export function pingbackWidget(options: WidgetOptions): void {
   // A page that loads the script twice (a tag manager, a single-page app) gets one chat.
   const w = window as unknown as { __pingbackWidget?: boolean };
   if (w.__pingbackWidget) return;
@@ -119,22 +120,41 @@ export function pingbackWidget(): void {
     log.scrollTop = log.scrollHeight;
     return el;
   }
-  /** A file in a bubble, opened (or downloaded, as the api's Content-Disposition says) when clicked. */
-  function fileLine(el: HTMLDivElement, name: string, open: () => Promise<string>): void {
+  /**
+   * A file in a bubble, opened when clicked. A blob: URL has the page's origin and ignores
+   * the api's Content-Disposition, so only what cannot run script opens in place (images,
+   * audio, video; not SVG); anything else is saved as a download, never rendered.
+   */
+  function fileLine(el: HTMLDivElement, name: string, read: () => Promise<Blob>): void {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'file';
     b.textContent = `📎 ${name}`;
     b.addEventListener('click', () => {
-      void open().then((url) => window.open(url, '_blank', 'noopener'), () => (b.title = 'could not open the file'));
+      void read().then(
+        (blob) => {
+          const type = blob.type.toLowerCase();
+          const inPlace = /^(image|audio|video)\//.test(type) && type !== 'image/svg+xml';
+          const url = URL.createObjectURL(inPlace ? blob : new Blob([blob], { type: 'application/octet-stream' }));
+          const a = document.createElement('a');
+          a.href = url;
+          a.rel = 'noopener';
+          if (inPlace) a.target = '_blank';
+          else a.download = name;
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        },
+        () => (b.title = 'could not open the file'),
+      );
     });
     el.appendChild(b);
   }
   /** One of the visitor's files, read with the visitor's token (an <a href> could not send it). */
-  async function download(file: WidgetFile): Promise<string> {
+  async function download(file: WidgetFile): Promise<Blob> {
     const res = await call('GET', `/attachments/${encodeURIComponent(file.id)}`);
     if (!res.ok) throw new Error(await errorOf(res));
-    return URL.createObjectURL(await res.blob());
+    const blob = await res.blob();
+    return blob.type ? blob : new Blob([blob], { type: file.content_type });
   }
   function show(m: WidgetMessage): void {
     if (shown.has(m.id) || (m.client_message_id && shown.has(m.client_message_id))) return;
@@ -226,7 +246,7 @@ export function pingbackWidget(): void {
     const id = `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     shown.add(id);
     const el = bubble('visitor', text);
-    for (const f of files) fileLine(el, f.name || 'file', async () => URL.createObjectURL(f));
+    for (const f of files) fileLine(el, f.name || 'file', async () => f);
     el.classList.add('sending');
     sending = sending.then(() => deliver(id, text, el, files));
   }
@@ -238,26 +258,18 @@ export function pingbackWidget(): void {
    */
   async function deliver(id: string, text: string, el: HTMLDivElement, files: File[]): Promise<void> {
     let renewed = false;
+    let reuploaded = false;
     const uploaded: string[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
         await ensureVisitor();
-        let res: Response | undefined;
-        while (uploaded.length < files.length) {
-          const f = files[uploaded.length];
-          const query = `id=${id}.f${uploaded.length}${f.name ? `&name=${encodeURIComponent(f.name)}` : ''}`;
-          res = await call('POST', `/attachments?${query}`, f, 120_000);
-          if (!res.ok) break;
-          uploaded.push(((await res.json()) as { id: string }).id);
-        }
-        if (uploaded.length === files.length) res = await call('POST', '/messages', { id, content: text, attachments: uploaded });
-        if (res!.ok) break;
-        const refused = res!;
-        if (refused.status === 429 || refused.status >= 500) {
-          await sleep(retryAfterMs(refused, Math.min(1000 * 2 ** attempt, 30_000)));
+        const res = (await uploadRest(id, files, uploaded)) ?? (await call('POST', '/messages', { id, content: text, attachments: uploaded }));
+        if (res.ok) break;
+        if (res.status === 429 || res.status >= 500) {
+          await sleep(retryAfterMs(res, Math.min(1000 * 2 ** attempt, 30_000)));
           continue;
         }
-        if (refused.status === 401 && !renewed) {
+        if (res.status === 401 && !renewed) {
           // The stored token is no longer valid (the channel was recreated): a new visitor, once,
           // whose uploads these are not: they go again.
           renewed = true;
@@ -266,8 +278,15 @@ export function pingbackWidget(): void {
           uploaded.length = 0;
           continue;
         }
+        const error = await errorOf(res);
+        if (res.status === 400 && uploaded.length > 0 && !reuploaded && /attachment/.test(error)) {
+          // Offline so long that the api swept the uploads as never sent: they go again, once.
+          reuploaded = true;
+          uploaded.length = 0;
+          continue;
+        }
         el.classList.replace('sending', 'failed');
-        el.title = await errorOf(refused);
+        el.title = error;
         return;
       } catch (err) {
         const { status, retryAfterMs: wait } = err as { status?: number; retryAfterMs?: number };
@@ -281,6 +300,18 @@ export function pingbackWidget(): void {
     }
     el.classList.remove('sending');
     void pollForever();
+  }
+
+  /** Uploads the files not uploaded yet, adding their ids to `uploaded`; answers the refusal that stopped it, if one did. */
+  async function uploadRest(id: string, files: File[], uploaded: string[]): Promise<Response | undefined> {
+    while (uploaded.length < files.length) {
+      const f = files[uploaded.length];
+      const query = `id=${id}.f${uploaded.length}${f.name ? `&name=${encodeURIComponent(f.name)}` : ''}`;
+      const res = await call('POST', `/attachments?${query}`, f, 120_000);
+      if (!res.ok) return res;
+      uploaded.push(((await res.json()) as { id: string }).id);
+    }
+    return undefined;
   }
 
   function setOpen(open: boolean): void {
@@ -297,10 +328,10 @@ export function pingbackWidget(): void {
     const files = Array.from(picker.files ?? []);
     picker.value = ''; // the same file can be picked again
     if (files.length === 0 || closedNote) return;
-    // The text typed so far goes with the files, as a caption; ten files per message at most (the api's limit).
+    // The text typed so far goes with the files, as a caption; as many files per message as the api takes.
     const text = input.value.trim();
     input.value = '';
-    for (let i = 0; i < files.length; i += 10) send(i === 0 ? text : '', files.slice(i, i + 10));
+    for (let i = 0; i < files.length; i += options.filesPerMessage) send(i === 0 ? text : '', files.slice(i, i + options.filesPerMessage));
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -330,5 +361,10 @@ export function pingbackWidget(): void {
   })();
 }
 
+/** What the api tells the widget about itself: limits the script would otherwise copy. */
+export interface WidgetOptions {
+  filesPerMessage: number;
+}
+
 /** What GET /widget.js serves: the function above, compiled, called once. */
-export const WIDGET_SCRIPT = `/* PingBack web chat widget */\n(${pingbackWidget.toString()})();\n`;
+export const WIDGET_SCRIPT = `/* PingBack web chat widget */\n(${pingbackWidget.toString()})(${JSON.stringify({ filesPerMessage: MAX_ATTACHMENTS_PER_MESSAGE } satisfies WidgetOptions)});\n`;

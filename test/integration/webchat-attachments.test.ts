@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { MAX_PENDING_UPLOADS } from '../../src/db/stored-media';
+import { startMediaSweeper } from '../../src/db/media-sweeper';
+import { MAX_UNLINKED_UPLOADS } from '../../src/db/stored-media';
+import { silentLogger } from '../../src/log';
 import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
 
 /**
@@ -9,12 +11,13 @@ import { createAccount, eventually, request, Stack, startStack } from '../helper
  */
 const SITE = 'https://shop.example.com';
 const MAX_BYTES = 64 * 1024;
+const UPLOADS_PER_MINUTE = MAX_UNLINKED_UPLOADS + 10;
 let stack: Stack;
 let apiKey: string;
 let channelId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ WEBCHAT_ATTACHMENT_MAX_BYTES: String(MAX_BYTES), WEBCHAT_UPLOADS_PER_MINUTE: String(MAX_PENDING_UPLOADS + 5) });
+  stack = await startStack({ WEBCHAT_ATTACHMENT_MAX_BYTES: String(MAX_BYTES), WEBCHAT_UPLOADS_PER_MINUTE: String(UPLOADS_PER_MINUTE) });
   ({ apiKey } = await createAccount(stack, 'free'));
   const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'webchat', config: { allowed_domains: ['shop.example.com'] } } });
   expect(ch.status).toBe(201);
@@ -58,14 +61,16 @@ async function storedMessagesOf(visitorId: string, count: number) {
   return { conv, messages };
 }
 
+/** A name with an apostrophe and characters outside ISO-8859-1: both need care in a Content-Disposition header. */
+const NAME = "l'reçu 收据.png";
 const png = () => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(2000)]);
 
 test("a visitor's files reach the agent byte for byte, and the widget shows them back to that visitor only", async () => {
   const v = await visitor();
   const photo = png();
-  const up = await v.upload(photo, 'image/png', '?name=receipt%20%C3%A9t%C3%A9.png');
+  const up = await v.upload(photo, 'image/png', `?name=${encodeURIComponent(NAME)}`);
   expect(up.status).toBe(201);
-  expect(up.body).toEqual({ id: expect.any(String), file_name: 'receipt été.png', content_type: 'image/png', size: photo.length });
+  expect(up.body).toEqual({ id: expect.any(String), file_name: NAME, content_type: 'image/png', size: photo.length });
   const pdf = Buffer.from('%PDF-1.4\n% a statement\n');
   const doc = await v.upload(pdf, 'application/pdf; name="x.pdf"');
   expect(doc.status).toBe(201);
@@ -77,7 +82,7 @@ test("a visitor's files reach the agent byte for byte, and the widget shows them
 
   const { conv, messages } = await storedMessagesOf(v.id, 2);
   expect(messages.map((m) => [m.content, m.content_type, m.attachments])).toEqual([
-    ['here is the receipt', 'image', [{ type: 'image', storedMediaId: up.body.id, mimeType: 'image/png', fileName: 'receipt été.png', size: photo.length }]],
+    ['here is the receipt', 'image', [{ type: 'image', storedMediaId: up.body.id, mimeType: 'image/png', fileName: NAME, size: photo.length }]],
     ['', 'document', [{ type: 'document', storedMediaId: doc.body.id, mimeType: 'application/pdf', size: pdf.length }]],
   ]);
 
@@ -86,7 +91,8 @@ test("a visitor's files reach the agent byte for byte, and the widget shows them
   const shown = await asAgent(messages[0].id);
   expect(shown.status).toBe(200);
   expect(shown.headers.get('content-type')).toBe('image/png');
-  expect(shown.headers.get('content-disposition')).toBe(`inline; filename*=UTF-8''${encodeURIComponent('receipt été.png')}`);
+  // RFC 6266: an ASCII stand-in, and the name itself in RFC 8187's encoding (which, unlike encodeURIComponent, escapes the ').
+  expect(shown.headers.get('content-disposition')).toBe(`inline; filename="l're?u ??.png"; filename*=UTF-8''l%27re%C3%A7u%20%E6%94%B6%E6%8D%AE.png`);
   expect(Buffer.from(await shown.arrayBuffer()).equals(photo)).toBe(true);
   const downloaded = await asAgent(messages[1].id);
   expect(downloaded.headers.get('content-disposition')).toBe('attachment');
@@ -98,7 +104,7 @@ test("a visitor's files reach the agent byte for byte, and the widget shows them
 
   // The widget lists the visitor's files with their messages, and opens them for that visitor.
   expect((await v.read()).map((m) => [m.client_message_id, m.content, m.attachments])).toEqual([
-    ['with-photo', 'here is the receipt', [{ id: up.body.id, file_name: 'receipt été.png', content_type: 'image/png', size: photo.length }]],
+    ['with-photo', 'here is the receipt', [{ id: up.body.id, file_name: NAME, content_type: 'image/png', size: photo.length }]],
     ['only-pdf', '', [{ id: doc.body.id, file_name: null, content_type: 'application/pdf', size: pdf.length }]],
   ]);
   const mine = await v.open(up.body.id);
@@ -165,35 +171,66 @@ test('bad uploads and messages naming files they may not are refused, with nothi
     expect(r.status).toBe(422);
     expect(r.body.error.details.fields.map((f: any) => f.path)).toEqual([path]);
   }
-  // The refused message marked neither file as taken.
-  expect((await stack.db('stored_media').whereIn('id', [mine, theirs]).whereNotNull('attached_at')).length).toBe(0);
+  // The refused message claimed neither file.
+  expect((await stack.db('stored_media').whereIn('id', [mine, theirs]).whereNotNull('claimed_at')).length).toBe(0);
   await new Promise((r) => setTimeout(r, 500));
   const list = await request(stack.url, 'GET', `/api/conversations?channel_id=${channelId}`, { token: apiKey });
   expect(list.body.data.some((c: any) => c.contact.platform_user_id === v.id)).toBe(false);
 });
 
-test('a visitor can park only so many files no message took, and uploads past the per-minute limit get 429', async () => {
+test('a visitor can park only so many files no message took, even uploading at once, and uploads past the per-minute limit get 429', async () => {
   const v = await visitor();
-  const codes: number[] = [];
-  for (let i = 0; i < MAX_PENDING_UPLOADS + 6; i++) codes.push((await v.upload(Buffer.from(`file ${i}`), 'text/plain')).status);
-  expect(codes).toEqual([...Array(MAX_PENDING_UPLOADS).fill(201), ...Array(5).fill(409), 429]);
-  const refused = await v.upload(Buffer.from('one more'), 'text/plain');
-  expect(refused.status).toBe(429);
+  const at = await Promise.all(Array.from({ length: MAX_UNLINKED_UPLOADS + 5 }, (_, i) => v.upload(Buffer.from(`file ${i}`), 'text/plain')));
+  expect(at.filter((r) => r.status === 201)).toHaveLength(MAX_UNLINKED_UPLOADS);
+  expect(at.filter((r) => r.status === 409).map((r) => r.body.error.code)).toEqual(Array(5).fill('too_many_pending_uploads'));
+  expect(await stack.db('stored_media').where({ channel_id: channelId, owner: v.id }).count({ n: '*' })).toEqual([{ n: String(MAX_UNLINKED_UPLOADS) }]);
+  const rest: number[] = [];
+  for (let i = at.length; i <= UPLOADS_PER_MINUTE; i++) rest.push((await v.upload(Buffer.from('more'), 'text/plain')).status);
+  expect(rest).toEqual([...Array(UPLOADS_PER_MINUTE - at.length).fill(409), 429]);
 });
 
-test('files no message took are swept after a day; files a message took are kept', async () => {
+test('files no stored message took are swept a day on; files a message took stay, and a duplicate message takes none', async () => {
   const v = await visitor();
   const parked = (await v.upload(Buffer.from('never sent'), 'text/plain')).body.id;
   const taken = (await v.upload(Buffer.from('sent'), 'text/plain', '?name=notes.txt')).body.id;
+  const late = (await v.upload(Buffer.from('sent again under the same id'), 'text/plain')).body.id;
   expect((await v.say({ id: 'sweep-1', attachments: [taken] })).status).toBe(202);
-  await storedMessagesOf(v.id, 1);
-  await stack.db('stored_media').whereIn('id', [parked, taken]).update({ created_at: stack.db.raw("now() - interval '25 hours'") });
+  const { messages } = await storedMessagesOf(v.id, 1);
+  // The same message id again with another file: accepted (a retry), but the stored message keeps its own file.
+  expect((await v.say({ id: 'sweep-1', attachments: [late] })).status).toBe(202);
+  // A message after it: once that is stored, the conversation's workflow has handled the duplicate.
+  expect((await v.say({ id: 'sweep-2', content: 'thanks' })).status).toBe(202);
+  const stored = (await storedMessagesOf(v.id, 2)).messages;
+  expect(stored.map((m) => m.attachments.map((a: any) => a.storedMediaId))).toEqual([[taken], []]);
+  expect((await stack.db('stored_media').where({ id: taken }).first('message_id')).message_id).toBe(messages[0].id);
+  expect((await stack.db('stored_media').where({ id: late }).first('message_id')).message_id).toBeNull();
 
-  // The next upload to the channel sweeps.
-  expect((await v.upload(Buffer.from('fresh'), 'text/plain')).status).toBe(201);
-  expect((await stack.db('stored_media').whereIn('id', [parked, taken]).select('id')).map((r) => r.id)).toEqual([taken]);
+  await stack.db('stored_media').whereIn('id', [parked, taken, late]).update({ created_at: stack.db.raw("now() - interval '25 hours'"), claimed_at: null });
+  const sweeper = startMediaSweeper(stack.db, silentLogger, { firstAfterMs: 0 });
+  try {
+    await eventually(async () => (await stack.db('stored_media').whereIn('id', [parked, late])).length === 0 || undefined, 10_000, 'the unlinked files swept');
+  } finally {
+    sweeper.stop();
+  }
   expect((await v.open(parked)).status).toBe(404);
   expect(await (await v.open(taken)).text()).toBe('sent');
+});
+
+test('files that could run script are always served as downloads, to the agent and to the visitor', async () => {
+  const v = await visitor();
+  const html = (await v.upload(Buffer.from('<script>alert(1)</script>'), 'text/html', '?name=page.html')).body.id;
+  const svg = (await v.upload(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'), 'image/svg+xml')).body.id;
+  expect((await v.say({ id: 'script-1', attachments: [html, svg] })).status).toBe(202);
+  const { conv, messages } = await storedMessagesOf(v.id, 1);
+  for (const [i, id] of [html, svg].entries()) {
+    const asAgent = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${messages[0].id}/attachments/${i}`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const asVisitor = await v.open(id);
+    for (const r of [asAgent, asVisitor]) {
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-disposition')).toMatch(/^attachment\b/);
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  }
 });
 
 test('the upload endpoints answer a browser preflight, and a deactivated channel takes no uploads', async () => {

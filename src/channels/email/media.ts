@@ -10,7 +10,8 @@ import type { TlsTrust } from './tls';
 /**
  * An attachment's bytes, read again from the mail in the channel's mailbox (found by its
  * Message-ID), as WhatsApp media is fetched from Meta: PingBack keeps where a file is, not
- * the file. A channel that takes mail by webhook has no mailbox to go back to.
+ * the file. Mail that comes by webhook has its files kept by PingBack instead (the inbox
+ * serves those itself); only mail from before PingBack kept them ends up here.
  */
 export async function fetchEmailAttachment(cfg: EmailConfig, attachment: Attachment, trust: TlsTrust): Promise<MediaDownload> {
   const inbound = cfg.inbound;
@@ -19,7 +20,7 @@ export async function fetchEmailAttachment(cfg: EmailConfig, attachment: Attachm
   if (!messageId || typeof index !== 'number') throw new PlatformError('rejected', 'this attachment does not say which mail it came in');
   if (messageId.startsWith('sha256:')) throw new PlatformError('rejected', 'the mail had no Message-ID, so it cannot be found in the mailbox again');
   if (inbound.method !== 'imap') {
-    throw new PlatformError('rejected', 'this channel takes mail by webhook: PingBack keeps no copy of attachments, and there is no mailbox to read them from');
+    throw new PlatformError('rejected', 'this mail came by webhook before PingBack kept the files of such mail, and there is no mailbox to read them from');
   }
   const source = await withImap(inbound, trust, async (client) => {
     await client.mailboxOpen(inbound.mailbox, { readOnly: true });
