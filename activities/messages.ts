@@ -52,7 +52,7 @@ export function makePersistInbound(db: Db) {
     const stored = Number(row.stored);
     // Files PingBack keeps (web chat uploads, mail by webhook) become the stored messages' own.
     const withFiles = input.messages.filter((m) => m.attachments.some((a) => a.storedMediaId));
-    if (withFiles.length > 0) await linkStoredMedia(db, input.channelId, row.conversation_id, withFiles.map((m) => m.platformMessageId));
+    if (withFiles.length > 0) await linkStoredMedia(db, input.channelId, row.conversation_id, withFiles);
     return {
       conversationId: row.conversation_id,
       stored,

@@ -46,10 +46,11 @@ export async function startApi(
     url: `http://${host}:${port}`,
     metricsUrl: metricsServer?.url,
     async stop() {
-      sweeper.stop();
+      const swept = sweeper.stop();
       app.shutdown();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.stop();
+      await swept;
     },
   };
 }

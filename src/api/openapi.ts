@@ -6,7 +6,8 @@ import { listConversationsQuery, listMessagesQuery, replySchema, updateConversat
 import { adapterFor } from '../channels';
 import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
 import { widgetUploadQuery } from '../ingress/webchat-attachments';
-import { MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
+import { CLAIMED_TTL_DAYS, MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
@@ -174,7 +175,7 @@ export function openApiDocument() {
       '/api/conversations/{id}/messages/{messageId}/attachments/{index}': {
         get: {
           summary:
-            "An inbound attachment's media, fetched from the platform on demand (PingBack's own copy for a web chat upload or mail that came by webhook) and streamed with its content type; images, audio and video inline, anything else as a download",
+            "An inbound attachment's media, fetched from the platform on demand (PingBack's own copy for a web chat upload or mail that came by webhook) and streamed with its content type; images other than SVG, audio and video inline, anything else as a download",
           parameters: [idParam, { ...idParam, name: 'messageId' }, { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } }],
           responses: {
             200: { description: 'The media bytes', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
@@ -302,7 +303,7 @@ function widgetPaths() {
     '/widget/{channelId}/messages': {
       post: {
         summary:
-          "A visitor's message, into the conversation's workflow (202 once Temporal has it). `attachments` names up to 10 of the visitor's uploads (400 invalid_attachment for any other id, nothing stored); `content` may then be empty. Sending the same `id` again stores it once (the first content and files win); without an `id` a retry may store it twice. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off",
+          `A visitor's message, into the conversation's workflow (202 once Temporal has it). \`attachments\` names up to ${MAX_ATTACHMENTS_PER_MESSAGE} of the visitor's uploads (400 invalid_attachment for any other id, nothing stored); \`content\` may then be empty. Sending the same \`id\` again stores it once (the first content and files win); without an \`id\` a retry may store it twice. Limited per visitor (WEBCHAT_MESSAGES_PER_MINUTE); 409 channel_inactive while the channel is off`,
         security: visitor,
         parameters: [channelIdParam],
         requestBody: { required: true, content: json(widgetMessageSchema) },
@@ -313,13 +314,13 @@ function widgetPaths() {
           "The visitor's conversation oldest first from `cursor` ({data, cursor}; pass cursor back to get only what is new; a cursor is sealed and names its visitor). Agents' replies appear once sent, in the order agents wrote them; `wait` (seconds, up to 25) holds an empty answer open until something arrives, one open poll per visitor (a newer one ends the older); 120 reads per visitor per minute",
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetMessagesQuery)],
-        responses: { 200: { description: '{data: WidgetMessage[], cursor}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+        responses: { 200: { description: '{data: [{id, from: "visitor"|"agent", content, created_at, client_message_id?, attachments?}], cursor}: a visitor\'s messages carry attachments, their files as {id, file_name, content_type, size}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       options: preflight('messages'),
     },
     '/widget/{channelId}/attachments': {
       post: {
-        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file with the message that names it; one no stored message takes is deleted ${UNLINKED_TTL_HOURS} hours after its upload (or after a message last named it), and a visitor may hold ${MAX_UNLINKED_UPLOADS} such at once (409 too_many_pending_uploads). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE) and per address (three times that)`,
+        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file with the message that names it; one no stored message takes is deleted ${UNLINKED_TTL_HOURS} hours after its upload (${CLAIMED_TTL_DAYS} days after an accepted message last named it), and a visitor may hold ${MAX_UNLINKED_UPLOADS} such at once (409 too_many_pending_uploads). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE) and per address (three times that)`,
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetUploadQuery)],
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
@@ -341,7 +342,7 @@ function widgetPaths() {
     },
     '/widget/{channelId}/attachments/{id}': {
       get: {
-        summary: "One of this visitor's own uploads, with its content type (images, audio and video inline, anything else as a download); anyone else's is 404",
+        summary: "One of this visitor's own uploads, with its content type (images other than SVG, audio and video inline, anything else as a download); anyone else's is 404",
         security: visitor,
         parameters: [channelIdParam, idParam],
         responses: { 200: { description: 'The file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } }, 401: errorBody, 403: errorBody, 404: errorBody, 429: errorBody },

@@ -10,10 +10,11 @@ const MAX_BATCHES = 20;
  * Deletes, now and then, the stored files no stored message took (src/db/stored-media.ts).
  * Every api process runs one; two deleting at once only find less to delete.
  */
-export function startMediaSweeper(db: Db, log: Logger, opts: { firstAfterMs?: number; everyMs?: number } = {}): { stop(): void } {
+export function startMediaSweeper(db: Db, log: Logger, opts: { firstAfterMs?: number; everyMs?: number } = {}): { stop(): Promise<void> } {
   const everyMs = opts.everyMs ?? 60 * 60_000;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let running: Promise<void> = Promise.resolve();
   const run = async () => {
     let deleted = 0;
     try {
@@ -26,14 +27,16 @@ export function startMediaSweeper(db: Db, log: Logger, opts: { firstAfterMs?: nu
     } catch (err) {
       log.warn('sweeping stored files failed; trying again later', { error: String(err) });
     }
-    if (!stopped) timer = setTimeout(() => void run(), everyMs).unref();
+    if (!stopped) timer = setTimeout(() => (running = run()), everyMs).unref();
   };
   // Soon after start as well: an api restarted more often than hourly still sweeps.
-  timer = setTimeout(() => void run(), opts.firstAfterMs ?? 60_000).unref();
+  timer = setTimeout(() => (running = run()), opts.firstAfterMs ?? 60_000).unref();
   return {
-    stop() {
+    /** Stops the timer and waits for a sweep under way (it ends after its current batch). */
+    async stop() {
       stopped = true;
       clearTimeout(timer);
+      await running;
     },
   };
 }

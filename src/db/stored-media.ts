@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Attachment } from '../channels/types';
+import type { Attachment, InboundMessage } from '../channels/types';
 import { mediaKind } from '../channels/media-kind';
 import { AppError } from '../errors';
 import type { Db } from './knex';
@@ -7,10 +7,13 @@ import type { Db } from './knex';
 /**
  * Files PingBack keeps (migrations/20261203000000_stored_media.ts). A file belongs to a
  * message once the activity that stores the message links it; until then it is
- * "unlinked", and an unlinked file older than a day (a day after a message named it,
- * if one did) is swept: its message was refused, dropped as a duplicate, or never sent.
+ * "unlinked". An unlinked file no accepted message named is swept a day after its
+ * upload; one that a message PingBack accepted named waits a week from then, as that
+ * message may sit in Temporal while workers are down or behind before it is stored
+ * (after a week its message was refused or dropped as a duplicate).
  */
 export const UNLINKED_TTL_HOURS = 24;
+export const CLAIMED_TTL_DAYS = 7;
 /** Files one uploader may hold that no stored message has taken: a bound on what a visitor can park here. */
 export const MAX_UNLINKED_UPLOADS = 20;
 
@@ -79,11 +82,12 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
     bytes: f.bytes,
     claimed_at: db.fn.now(),
   }));
-  await db('stored_media').insert(rows).onConflict(db.raw('(channel_id, owner, client_id) WHERE client_id IS NOT NULL')).ignore();
+  // A redelivery claims the copies kept the first time afresh, so the sweep gives its message its full time.
   const kept: Array<{ id: string; client_id: string }> = await db('stored_media')
-    .where({ channel_id: channelId, owner })
-    .whereIn('client_id', files.map((f) => f.clientId))
-    .select('id', 'client_id');
+    .insert(rows)
+    .onConflict(db.raw('(channel_id, owner, client_id) WHERE client_id IS NOT NULL'))
+    .merge({ claimed_at: db.fn.now() })
+    .returning(['id', 'client_id']);
   const byClientId = new Map(kept.map((r) => [r.client_id, r.id]));
   return files.map((f) => byClientId.get(f.clientId)!);
 }
@@ -103,7 +107,7 @@ export async function claimUploads(db: Db, channelId: string, owner: string, ids
       .returning(INFO);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = ids.find((id) => !byId.has(id));
-    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of this visitor, or was deleted unsent after ${UNLINKED_TTL_HOURS} hours (upload it again)`);
+    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of this visitor, or was deleted unsent (upload it again)`);
     return ids.map((id) => {
       const info = byId.get(id)!;
       return { type: mediaKind(info.content_type), storedMediaId: info.id, mimeType: info.content_type, ...(info.file_name ? { fileName: info.file_name } : {}), size: info.size };
@@ -112,17 +116,19 @@ export async function claimUploads(db: Db, channelId: string, owner: string, ids
 }
 
 /**
- * Links the files stored messages name to those messages, from what the message rows
- * hold: a duplicate of a stored message (same platform id, other files) links nothing,
- * and its files are swept. Safe to run again.
+ * Links the kept files that just-stored messages name to those messages. A file links
+ * to a message only if the stored row names it: a duplicate of a stored message (same
+ * platform id, other files) links nothing, and its files are swept. Safe to run again.
  */
-export async function linkStoredMedia(db: Db, channelId: string, conversationId: string, platformMessageIds: string[]): Promise<void> {
+export async function linkStoredMedia(db: Db, channelId: string, conversationId: string, messages: InboundMessage[]): Promise<void> {
+  const fileIds = messages.flatMap((m) => m.attachments.flatMap((a) => (a.storedMediaId ? [a.storedMediaId] : [])));
   await db.raw(
     `UPDATE stored_media s SET message_id = m.id
-       FROM messages m, jsonb_array_elements(m.attachments) a
-      WHERE m.conversation_id = ? AND m.direction = 'inbound' AND m.platform_message_id = ANY(?)
-        AND a ->> 'storedMediaId' = s.id::text AND s.channel_id = ? AND s.message_id IS NULL`,
-    [conversationId, platformMessageIds, channelId],
+       FROM messages m
+      WHERE s.id = ANY(?::uuid[]) AND s.channel_id = ? AND s.message_id IS NULL
+        AND m.conversation_id = ? AND m.direction = 'inbound' AND m.platform_message_id = ANY(?)
+        AND m.attachments @> jsonb_build_array(jsonb_build_object('storedMediaId', s.id::text))`,
+    [fileIds, channelId, conversationId, messages.map((m) => m.platformMessageId)],
   );
 }
 
@@ -133,13 +139,12 @@ export async function readStoredMedia(db: Db, id: string, where: { channelId: st
     .first(...INFO, 'bytes');
 }
 
-/** Deletes up to `limit` files no stored message took within the TTL; answers how many. */
+/** Deletes up to `limit` files no stored message took in time; answers how many. */
 export async function sweepUnlinkedMedia(db: Db, limit = 500): Promise<number> {
   const stale = (q: ReturnType<Db>) =>
     q
       .whereNull('message_id')
-      // The first condition follows from the second (a file is claimed after it is created); it lets the index serve.
       .andWhereRaw('created_at < now() - make_interval(hours => ?)', [UNLINKED_TTL_HOURS])
-      .andWhereRaw('coalesce(claimed_at, created_at) < now() - make_interval(hours => ?)', [UNLINKED_TTL_HOURS]);
+      .andWhere((w) => w.whereNull('claimed_at').orWhereRaw('claimed_at < now() - make_interval(days => ?)', [CLAIMED_TTL_DAYS]));
   return stale(db('stored_media').whereIn('id', stale(db('stored_media').select('id')).limit(limit))).delete();
 }

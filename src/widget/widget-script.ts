@@ -62,10 +62,12 @@ export function pingbackWidget(options: WidgetOptions): void {
     const seconds = Number(res.headers.get('retry-after'));
     return seconds > 0 ? seconds * 1000 : fallback;
   };
-  async function errorOf(res: Response): Promise<string> {
+  /** The api's error: its code to branch on, its message to show. */
+  async function refusalOf(res: Response): Promise<{ code?: string; message: string }> {
     const json = await res.json().catch(() => null);
-    return json?.error?.message ?? `HTTP ${res.status}`;
+    return { code: json?.error?.code, message: json?.error?.message ?? `HTTP ${res.status}` };
   }
+  const errorOf = async (res: Response) => (await refusalOf(res)).message;
 
   // --- the page ---
   const host = document.createElement('div');
@@ -278,15 +280,15 @@ export function pingbackWidget(options: WidgetOptions): void {
           uploaded.length = 0;
           continue;
         }
-        const error = await errorOf(res);
-        if (res.status === 400 && uploaded.length > 0 && !reuploaded && /attachment/.test(error)) {
+        const refusal = await refusalOf(res);
+        if (refusal.code === 'invalid_attachment' && uploaded.length > 0 && !reuploaded) {
           // Offline so long that the api swept the uploads as never sent: they go again, once.
           reuploaded = true;
           uploaded.length = 0;
           continue;
         }
         el.classList.replace('sending', 'failed');
-        el.title = error;
+        el.title = refusal.message;
         return;
       } catch (err) {
         const { status, retryAfterMs: wait } = err as { status?: number; retryAfterMs?: number };

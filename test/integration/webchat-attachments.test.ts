@@ -205,15 +205,22 @@ test('files no stored message took are swept a day on; files a message took stay
   expect((await stack.db('stored_media').where({ id: taken }).first('message_id')).message_id).toBe(messages[0].id);
   expect((await stack.db('stored_media').where({ id: late }).first('message_id')).message_id).toBeNull();
 
-  await stack.db('stored_media').whereIn('id', [parked, taken, late]).update({ created_at: stack.db.raw("now() - interval '25 hours'"), claimed_at: null });
+  // A day on, a file no accepted message named goes. One a message named waits a week from then (its
+  // message may sit in Temporal while workers are down), and goes if no stored message took it by then.
+  const waiting = (await v.upload(Buffer.from('named by a message still in Temporal'), 'text/plain')).body.id;
+  const ago = (interval: string) => stack.db.raw(`now() - interval '${interval}'`);
+  await stack.db('stored_media').whereIn('id', [parked, taken]).update({ created_at: ago('25 hours'), claimed_at: null });
+  await stack.db('stored_media').where({ id: waiting }).update({ created_at: ago('25 hours'), claimed_at: ago('6 days') });
+  await stack.db('stored_media').where({ id: late }).update({ created_at: ago('9 days'), claimed_at: ago('8 days') });
   const sweeper = startMediaSweeper(stack.db, silentLogger, { firstAfterMs: 0 });
   try {
     await eventually(async () => (await stack.db('stored_media').whereIn('id', [parked, late])).length === 0 || undefined, 10_000, 'the unlinked files swept');
   } finally {
-    sweeper.stop();
+    await sweeper.stop();
   }
   expect((await v.open(parked)).status).toBe(404);
   expect(await (await v.open(taken)).text()).toBe('sent');
+  expect(await (await v.open(waiting)).text()).toBe('named by a message still in Temporal');
 });
 
 test('files that could run script are always served as downloads, to the agent and to the visitor', async () => {
