@@ -1,9 +1,14 @@
 import { CHANNEL_TYPES, ChannelType } from './channels/types';
 import type { Plan } from './db/accounts';
 
-/** What each plan allows. Limits count active channels. */
-export const PLAN_LIMITS: Record<Plan, { maxChannels: number; channelTypes: readonly ChannelType[] }> = {
-  free: { maxChannels: 1, channelTypes: ['webchat'] },
-  mini: { maxChannels: 3, channelTypes: CHANNEL_TYPES },
-  pro: { maxChannels: 100, channelTypes: CHANNEL_TYPES },
+/**
+ * What each plan allows. Limits count active channels. `maxStoredBytes` bounds the files
+ * PingBack keeps for the account (stored_media): web chat visitors are anonymous, so their
+ * uploads are refused past it; mail by webhook is never refused for it (nothing a customer
+ * sends is dropped), but counts.
+ */
+export const PLAN_LIMITS: Record<Plan, { maxChannels: number; channelTypes: readonly ChannelType[]; maxStoredBytes: number }> = {
+  free: { maxChannels: 1, channelTypes: ['webchat'], maxStoredBytes: 1 * 1024 ** 3 },
+  mini: { maxChannels: 3, channelTypes: CHANNEL_TYPES, maxStoredBytes: 10 * 1024 ** 3 },
+  pro: { maxChannels: 100, channelTypes: CHANNEL_TYPES, maxStoredBytes: 100 * 1024 ** 3 },
 };

@@ -100,7 +100,7 @@ export function openApiDocument() {
         },
       },
       '/api/account': {
-        get: { summary: "The caller's account: plan, what it allows, current usage", responses: { 200: { description: 'Account' } } },
+        get: { summary: "The caller's account: plan, what it allows (max_active_channels, channel_types, max_stored_bytes), current usage (active channels, stored_bytes: the files PingBack keeps for it)", responses: { 200: { description: 'Account' } } },
       },
       '/api/api-keys': {
         get: { summary: "The account's API keys (prefix only, never the key)", responses: { 200: { description: '{data: ApiKey[]}' } } },
@@ -320,7 +320,7 @@ function widgetPaths() {
     },
     '/widget/{channelId}/attachments': {
       post: {
-        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file with the message that names it; one no stored message takes is deleted ${UNLINKED_TTL_HOURS} hours after its upload (${CLAIMED_TTL_DAYS} days after an accepted message last named it), and a visitor may hold ${MAX_UNLINKED_UPLOADS} such at once (409 too_many_pending_uploads). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE) and per address (three times that)`,
+        summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file with the message that names it; one no stored message takes is deleted ${UNLINKED_TTL_HOURS} hours after its upload (${CLAIMED_TTL_DAYS} days after an accepted message last named it), a visitor may hold ${MAX_UNLINKED_UPLOADS} such at once (409 too_many_pending_uploads), and an account its plan's bytes (409 storage_quota_exceeded). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE) and per address (three times that)`,
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetUploadQuery)],
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { PLAN_LIMITS } from '../plans';
+import { storedBytes } from './stored-media';
 import type { Db } from './knex';
 
 export const PLANS = ['free', 'mini', 'pro'] as const;
@@ -95,7 +96,7 @@ export async function accountSummary(db: Db, accountId: string) {
     name: account.name,
     plan: account.plan,
     created_at: account.created_at,
-    limits: { max_active_channels: limits.maxChannels, channel_types: limits.channelTypes },
-    usage: { active_channels: active, total_channels: total, active_channels_by_type: byType },
+    limits: { max_active_channels: limits.maxChannels, channel_types: limits.channelTypes, max_stored_bytes: limits.maxStoredBytes },
+    usage: { active_channels: active, total_channels: total, active_channels_by_type: byType, stored_bytes: await storedBytes(db, accountId) },
   };
 }

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Attachment, InboundMessage } from '../channels/types';
 import { mediaKind } from '../channels/media-kind';
+import type { Knex } from 'knex';
 import { AppError } from '../errors';
+import { PLAN_LIMITS } from '../plans';
+import type { Plan } from './accounts';
 import type { Db } from './knex';
 
 /**
@@ -26,6 +29,8 @@ export interface StoredMediaInfo {
 
 export interface Upload {
   channelId: string;
+  /** The channel's account, whose plan bounds the bytes kept (PLAN_LIMITS.maxStoredBytes). */
+  accountId: string;
   owner: string;
   clientId?: string;
   contentType: string;
@@ -57,6 +62,11 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
     if (Number(count) >= MAX_UNLINKED_UPLOADS) {
       throw new AppError(409, 'too_many_pending_uploads', `${MAX_UNLINKED_UPLOADS} uploads are waiting for a message already; send one with them first`);
     }
+    // Checked per upload, not under a lock across the account: concurrent uploads may pass it by a few files.
+    const account = await trx('accounts').where({ id: u.accountId }).first('plan');
+    if ((await storedBytes(trx, u.accountId)) + u.bytes.length > PLAN_LIMITS[account.plan as Plan].maxStoredBytes) {
+      throw new AppError(409, 'storage_quota_exceeded', 'this chat cannot take more files right now');
+    }
     const [info] = await trx('stored_media')
       .insert({ channel_id: u.channelId, owner: u.owner, client_id: u.clientId ?? null, content_type: u.contentType, file_name: u.fileName ?? null, size: u.bytes.length, sha256, bytes: u.bytes })
       .returning(INFO);
@@ -69,7 +79,7 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
  * it from the start. Keyed by `clientId`, so a redelivery stores nothing twice and gets
  * the same ids; answers each file's id, in order.
  */
-export async function keepArrivedFiles(db: Db, channelId: string, owner: string, files: Array<Omit<Upload, 'channelId' | 'owner'> & { clientId: string }>): Promise<string[]> {
+export async function keepArrivedFiles(db: Db, channelId: string, owner: string, files: Array<Omit<Upload, 'channelId' | 'accountId' | 'owner'> & { clientId: string }>): Promise<string[]> {
   if (files.length === 0) return [];
   const rows = files.map((f) => ({
     channel_id: channelId,
@@ -130,6 +140,15 @@ export async function linkStoredMedia(db: Db, channelId: string, conversationId:
         AND m.attachments @> jsonb_build_array(jsonb_build_object('storedMediaId', s.id::text))`,
     [fileIds, channelId, conversationId, messages.map((m) => m.platformMessageId)],
   );
+}
+
+/** Bytes of files PingBack keeps for an account, over all its channels. */
+export async function storedBytes(db: Db | Knex.Transaction, accountId: string): Promise<number> {
+  const [{ total }] = await db('stored_media as s')
+    .join('channels as c', 'c.id', 's.channel_id')
+    .where('c.account_id', accountId)
+    .sum({ total: 's.size' });
+  return Number(total ?? 0);
 }
 
 /** A stored file's bytes, if it belongs to this channel (and to this owner, when given). */

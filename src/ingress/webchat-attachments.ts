@@ -57,7 +57,7 @@ export function webchatAttachmentRoutes(deps: AppDeps, access: WidgetAccess): Ro
     access.limited(ctx, uploadsPerAddress.take(`${channel.id}:${ctx.ip}`));
     const bytes = await readRawBody(ctx, deps.config.WEBCHAT_ATTACHMENT_MAX_BYTES);
     if (bytes.length === 0) throw new AppError(400, 'empty_attachment', 'the file is empty');
-    const { info, created } = await storeUpload(deps.db, { channelId: channel.id, owner: visitorId, clientId: q.id, contentType, fileName: q.name, bytes });
+    const { info, created } = await storeUpload(deps.db, { channelId: channel.id, accountId: channel.account_id, owner: visitorId, clientId: q.id, contentType, fileName: q.name, bytes });
     ctx.status = created ? 201 : 200;
     ctx.body = uploadView(info);
   });

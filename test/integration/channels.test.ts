@@ -42,8 +42,8 @@ test('Free allows one webchat channel and says which plans allow more', async ()
   const account = await api(apiKey).get('/api/account');
   expect(account.body).toMatchObject({
     plan: 'free',
-    limits: { max_active_channels: 1, channel_types: ['webchat'] },
-    usage: { active_channels: 1, active_channels_by_type: { webchat: 1 } },
+    limits: { max_active_channels: 1, channel_types: ['webchat'], max_stored_bytes: 1024 ** 3 },
+    usage: { active_channels: 1, active_channels_by_type: { webchat: 1 }, stored_bytes: 0 },
   });
 });
 

@@ -240,6 +240,24 @@ test('files that could run script are always served as downloads, to the agent a
   }
 });
 
+test("past its plan's storage, an account's chat takes no more files, and the account shows what it keeps", async () => {
+  const other = await createAccount(stack, 'free');
+  const ch = (await request(stack.url, 'POST', '/api/channels', { token: other.apiKey, json: { type: 'webchat', config: {} } })).body.id;
+  const made = await request(stack.url, 'POST', `/widget/${ch}/visitors`, {});
+  const upload = (bytes: Buffer) =>
+    fetch(`${stack.url}/widget/${ch}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${made.body.token}`, 'content-type': 'text/plain' }, body: new Uint8Array(bytes) });
+  expect((await upload(Buffer.alloc(1000, 1))).status).toBe(201);
+  const account = await request(stack.url, 'GET', '/api/account', { token: other.apiKey });
+  expect(account.body).toMatchObject({ limits: { max_stored_bytes: 1024 ** 3 }, usage: { stored_bytes: 1000 } });
+
+  // The account's files fill the Free plan's gigabyte but for 100 bytes (one row standing for many files).
+  await stack.db('stored_media').insert({ channel_id: ch, owner: 'mail:someone', content_type: 'application/pdf', size: 1024 ** 3 - 1100, sha256: '-', bytes: Buffer.alloc(1), message_id: null, claimed_at: stack.db.fn.now() });
+  const refused = await upload(Buffer.alloc(101, 1));
+  expect([refused.status, ((await refused.json()) as any).error.code]).toEqual([409, 'storage_quota_exceeded']);
+  expect((await upload(Buffer.alloc(100, 1))).status).toBe(201);
+  expect((await request(stack.url, 'GET', '/api/account', { token: other.apiKey })).body.usage.stored_bytes).toBe(1024 ** 3);
+});
+
 test('the upload endpoints answer a browser preflight, and a deactivated channel takes no uploads', async () => {
   const pre = await fetch(`${stack.url}/widget/${channelId}/attachments`, {
     method: 'OPTIONS',
