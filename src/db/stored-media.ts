@@ -105,7 +105,7 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
 /**
  * The attachments a message names, as the message records them. Only the uploader's own
  * files of this channel: any other id is refused, naming it. Each is marked claimed, so
- * the sweep gives it a day from now to be stored with the message.
+ * the sweep gives its message a week from now to be stored.
  */
 export async function claimUploads(db: Db, channelId: string, owner: string, ids: string[]): Promise<Attachment[]> {
   if (ids.length === 0) return [];
