@@ -275,3 +275,24 @@ test('the upload endpoints answer a browser preflight, and a deactivated channel
     expect((await request(stack.url, 'PATCH', `/api/channels/${channelId}`, { token: apiKey, json: { is_active: true } })).status).toBe(200);
   }
 });
+
+test('one address uploading as many visitors is limited too: three visitors’ worth a minute', async () => {
+  // A stack of its own with a small limit, so the address's allowance is reached in a few uploads.
+  const small = await startStack({ WEBCHAT_UPLOADS_PER_MINUTE: '2' });
+  try {
+    const { apiKey: key } = await createAccount(small, 'free');
+    const ch = (await request(small.url, 'POST', '/api/channels', { token: key, json: { type: 'webchat', config: {} } })).body.id;
+    const codes: number[] = [];
+    for (let v = 0; v < 4; v++) {
+      const token = (await request(small.url, 'POST', `/widget/${ch}/visitors`, {})).body.token;
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(`${small.url}/widget/${ch}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: `visitor ${v} file ${i}` });
+        codes.push(r.status);
+      }
+    }
+    // Each visitor is within its own two a minute; the fourth is past the address's six.
+    expect(codes).toEqual([201, 201, 201, 201, 201, 201, 429, 429]);
+  } finally {
+    await small.stop();
+  }
+});
