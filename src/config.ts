@@ -54,7 +54,7 @@ export const configSchema = z.object({
   WEBCHAT_VISITORS_PER_MINUTE: z.coerce.number().int().positive().default(20),
   /** Files one web chat visitor may upload per minute (per api process); more get 429. */
   WEBCHAT_UPLOADS_PER_MINUTE: z.coerce.number().int().positive().default(10),
-  /** The largest file a web chat visitor may upload, in bytes. PingBack keeps these in PostgreSQL. */
+  /** The largest file a web chat visitor (or an agent, for a web chat reply) may upload, in bytes. PingBack keeps these in PostgreSQL. */
   WEBCHAT_ATTACHMENT_MAX_BYTES: z.coerce.number().int().positive().max(50 * 1024 * 1024, 'must be at most 52428800 (50 MiB)').default(10 * 1024 * 1024),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** SDK workers per worker process, each caching a share of the conversations (see WorkerGroup). */

@@ -6,8 +6,11 @@ import { openConfig } from '../channels/credentials';
 import { PlatformError } from '../channels/platform-error';
 import type { Attachment } from '../channels/types';
 import { isUuid } from '../db/ids';
-import { readStoredMedia } from '../db/stored-media';
+import { agentOwner, readStoredMedia, storeUpload } from '../db/stored-media';
 import { sendMedia } from '../http/media-response';
+import { readUpload, uploadQuery, uploadView } from '../http/upload';
+import { requireFileReplies } from './conversations';
+import { validate } from './validate';
 import { AppError, notFound } from '../errors';
 import { adapterContextFrom } from '../channels/adapter-context';
 import type { AppDeps, AuthState } from './context';
@@ -38,7 +41,7 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
     const fileName = typeof attachment.fileName === 'string' ? attachment.fileName : undefined;
     if (typeof attachment.storedMediaId === 'string') {
       // A file PingBack keeps itself (a web chat upload, mail by webhook): no platform to ask.
-      const stored = await readStoredMedia(deps.db, attachment.storedMediaId, { channelId: row.channel_id });
+      const stored = await readStoredMedia(deps.db, attachment.storedMediaId, row.channel_id);
       if (!stored) throw new AppError(404, 'media_not_available', 'the file is no longer stored');
       sendMedia(ctx, { body: stored.bytes, contentType: stored.content_type, contentLength: stored.size, fileName });
       return;
@@ -63,6 +66,32 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
       contentLength: media.contentLength,
       fileName,
     });
+  });
+
+  /**
+   * A file for the agent's next reply, on channels whose replies carry files (web chat):
+   * the raw bytes as the body, its MIME type as Content-Type. Named in the reply's
+   * `attachments`; one no reply takes is swept like a visitor's.
+   */
+  router.post('/conversations/:id/attachments', async (ctx) => {
+    const conv = isUuid(ctx.params.id)
+      ? await deps.db('conversations').where({ id: ctx.params.id, account_id: ctx.state.accountId }).first('id', 'channel_id', 'channel_type')
+      : undefined;
+    if (!conv) throw notFound('conversation');
+    requireFileReplies(conv.channel_type);
+    const q = validate(uploadQuery, ctx.query, 'query');
+    const { contentType, bytes } = await readUpload(ctx, deps.config.WEBCHAT_ATTACHMENT_MAX_BYTES);
+    const { info, created } = await storeUpload(deps.db, {
+      channelId: conv.channel_id,
+      accountId: ctx.state.accountId,
+      owner: agentOwner(conv.id),
+      clientId: q.id,
+      contentType,
+      fileName: q.name,
+      bytes,
+    });
+    ctx.status = created ? 201 : 200;
+    ctx.body = uploadView(info);
   });
 
   return router;

@@ -1,8 +1,11 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { channelTypeSchema } from '../channels/types';
+import { ChannelType, channelTypeSchema } from '../channels/types';
 import { isUuid } from '../db/ids';
+import { adapterFor } from '../channels';
+import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
 import { AppError, notFound } from '../errors';
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
 import { readJsonBody } from '../http/body';
 import { stateQuery } from '../../workflows/definitions';
 import type { AppDeps, AuthState } from './context';
@@ -23,11 +26,20 @@ export const listMessagesQuery = z.object({ limit, cursor: z.string().optional()
 
 export const updateConversationSchema = z.object({ status: z.enum(['open', 'resolved']) }).strict();
 
-export const replySchema = z.object({
-  content: z.string().trim().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters'),
-  /** A message of this conversation the reply answers; platforms that can (WhatsApp, Telegram) quote it. */
-  reply_to_message_id: z.string().uuid().optional(),
-});
+export const replySchema = z
+  .object({
+    /** May be empty when the reply carries files. */
+    content: z.string().trim().max(4096, 'must be at most 4096 characters').default(''),
+    /** A message of this conversation the reply answers; platforms that can (WhatsApp, Telegram) quote it. */
+    reply_to_message_id: z.string().uuid().optional(),
+    /** Files uploaded for this conversation (POST /api/conversations/{id}/attachments), on channels whose replies carry files. */
+    attachments: z
+      .array(z.uuid('must be an upload id'))
+      .max(MAX_ATTACHMENTS_PER_MESSAGE, `must be at most ${MAX_ATTACHMENTS_PER_MESSAGE}`)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not name an upload twice')
+      .default([]),
+  })
+  .refine((r) => r.content.length > 0 || r.attachments.length > 0, { path: ['content'], message: 'must not be empty (unless the reply has attachments)' });
 
 const CONVERSATION_COLUMNS = [
   'c.id',
@@ -182,10 +194,24 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
     if (!channel?.is_active) {
       throw new AppError(409, 'channel_inactive', 'this conversation\'s channel is deactivated; reactivate it to reply');
     }
+    if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
     const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
-    const [message] = await db('messages')
-      .insert({ conversation_id: conv.id, direction: 'outbound', content: input.content, status: 'pending', metadata: JSON.stringify(metadata) })
-      .returning('*');
+    const message = await db.transaction(async (trx) => {
+      const attachments = await claimUploads(trx, conv.channel_id, agentOwner(conv.id), input.attachments);
+      const [row] = await trx('messages')
+        .insert({
+          conversation_id: conv.id,
+          direction: 'outbound',
+          content: input.content,
+          content_type: attachments.length > 0 ? attachments[0].type : 'text',
+          attachments: JSON.stringify(attachments),
+          status: 'pending',
+          metadata: JSON.stringify(metadata),
+        })
+        .returning('*');
+      await linkReplyFiles(trx, row.id, input.attachments);
+      return row;
+    });
     try {
       await deps.signaller.reply(
         { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
@@ -202,4 +228,11 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
   });
 
   return router;
+}
+
+/** 422 unless the channel's adapter can send files in replies. */
+export function requireFileReplies(channelType: ChannelType): void {
+  if (!adapterFor(channelType).repliesWithFiles) {
+    throw new AppError(422, 'attachments_not_supported', `replies on ${channelType} cannot carry files yet`);
+  }
 }

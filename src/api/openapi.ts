@@ -5,7 +5,7 @@ import { updateChannelSchema } from './channels';
 import { listConversationsQuery, listMessagesQuery, replySchema, updateConversationSchema } from './conversations';
 import { adapterFor } from '../channels';
 import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
-import { widgetUploadQuery } from '../ingress/webchat-attachments';
+import { uploadQuery } from '../http/upload';
 import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
 import { CLAIMED_TTL_DAYS, MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
@@ -158,10 +158,19 @@ export function openApiDocument() {
           responses: { 200: { description: '{data: Message[], next_cursor}' }, 400: errorBody, 404: errorBody, 422: errorBody },
         },
         post: {
-          summary: 'Reply: stored as pending, sent through the channel durably',
+          summary: `Reply: stored as pending, sent through the channel durably. \`attachments\`: up to ${MAX_ATTACHMENTS_PER_MESSAGE} files uploaded for this conversation (web chat only; 422 attachments_not_supported elsewhere, 400 invalid_attachment for any other id)`,
           parameters: [idParam],
           requestBody: { required: true, content: json(replySchema) },
-          responses: { 202: { description: 'The pending message' }, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+          responses: { 202: { description: 'The pending message' }, 400: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+        },
+      },
+      '/api/conversations/{id}/attachments': {
+        post: {
+          summary:
+            "A file for the agent's next reply on a web chat conversation: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; the same `id` again answers 200 with the first upload. Kept and swept like a visitor's uploads; 422 attachments_not_supported on other channels",
+          parameters: [idParam, ...queryParams(uploadQuery)],
+          requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { 200: { description: 'The upload with this id, stored before' }, 201: { description: '{id, file_name, content_type, size}' }, 400: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },
         },
       },
       '/webhooks/telegram/{channelId}': {
@@ -322,7 +331,7 @@ function widgetPaths() {
       post: {
         summary: `A file for a visitor's message: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; name the id in a message's \`attachments\`. Uploading with the same \`id\` again answers 200 with the first upload (409 upload_id_reused if the bytes differ). PingBack keeps the file with the message that names it; one no stored message takes is deleted ${UNLINKED_TTL_HOURS} hours after its upload (${CLAIMED_TTL_DAYS} days after an accepted message last named it), a visitor may hold ${MAX_UNLINKED_UPLOADS} such at once (409 too_many_pending_uploads), and an account its plan's bytes (409 storage_quota_exceeded). Limited per visitor (WEBCHAT_UPLOADS_PER_MINUTE) and per address (three times that)`,
         security: visitor,
-        parameters: [channelIdParam, ...queryParams(widgetUploadQuery)],
+        parameters: [channelIdParam, ...queryParams(uploadQuery)],
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
         responses: {
           200: { description: 'The upload with this id, stored before' },
@@ -342,7 +351,7 @@ function widgetPaths() {
     },
     '/widget/{channelId}/attachments/{id}': {
       get: {
-        summary: "One of this visitor's own uploads, with its content type (images other than SVG, audio and video inline, anything else as a download); anyone else's is 404",
+        summary: "One of this visitor's own uploads or of an agent's reply to them, with its content type (images other than SVG, audio and video inline, anything else as a download); anyone else's is 404",
         security: visitor,
         parameters: [channelIdParam, idParam],
         responses: { 200: { description: 'The file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } }, 401: errorBody, 403: errorBody, 404: errorBody, 429: errorBody },

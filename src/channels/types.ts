@@ -124,6 +124,8 @@ export interface ChannelAdapter<Config = unknown> {
   send(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
   /** `send` needs `msg.inReplyTo` (email): it costs a query per reply, so only adapters that say so get it. */
   threadsReplies?: boolean;
+  /** Replies may carry files the agent uploaded (kept by PingBack, src/db/stored-media.ts). */
+  repliesWithFiles?: boolean;
   /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
   registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;
   unregisterWebhook?(cfg: Config, ctx: AdapterContext): Promise<void>;

@@ -107,7 +107,7 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
  * files of this channel: any other id is refused, naming it. Each is marked claimed, so
  * the sweep gives its message a week from now to be stored.
  */
-export async function claimUploads(db: Db, channelId: string, owner: string, ids: string[]): Promise<Attachment[]> {
+export async function claimUploads(db: Db | Knex.Transaction, channelId: string, owner: string, ids: string[]): Promise<Attachment[]> {
   if (ids.length === 0) return [];
   return db.transaction(async (trx) => {
     const rows: StoredMediaInfo[] = await trx('stored_media')
@@ -117,7 +117,7 @@ export async function claimUploads(db: Db, channelId: string, owner: string, ids
       .returning(INFO);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = ids.find((id) => !byId.has(id));
-    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of this visitor, or was deleted unsent (upload it again)`);
+    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of yours here, or was deleted unsent (upload it again)`);
     return ids.map((id) => {
       const info = byId.get(id)!;
       return { type: mediaKind(info.content_type), storedMediaId: info.id, mimeType: info.content_type, ...(info.file_name ? { fileName: info.file_name } : {}), size: info.size };
@@ -151,11 +151,32 @@ export async function storedBytes(db: Db | Knex.Transaction, accountId: string):
   return Number(total ?? 0);
 }
 
-/** A stored file's bytes, if it belongs to this channel (and to this owner, when given). */
-export async function readStoredMedia(db: Db, id: string, where: { channelId: string; owner?: string }): Promise<(StoredMediaInfo & { bytes: Buffer }) | undefined> {
-  return db('stored_media')
-    .where({ id, channel_id: where.channelId, ...(where.owner !== undefined ? { owner: where.owner } : {}) })
-    .first(...INFO, 'bytes');
+/**
+ * Links an agent's files to the reply that carries them, in the transaction that stores
+ * the reply (the reply row exists before anything is sent).
+ */
+export async function linkReplyFiles(trx: Knex.Transaction, messageId: string, fileIds: string[]): Promise<void> {
+  if (fileIds.length > 0) await trx('stored_media').whereIn('id', fileIds).whereNull('message_id').update({ message_id: messageId });
+}
+
+type StoredFile = StoredMediaInfo & { bytes: Buffer };
+
+/** Who owns an agent's files for a reply: the conversation they were uploaded for. */
+export const agentOwner = (conversationId: string) => `agent:${conversationId}`;
+
+/** A stored file's bytes, if it belongs to this channel. */
+export async function readStoredMedia(db: Db, id: string, channelId: string): Promise<StoredFile | undefined> {
+  return db('stored_media').where({ id, channel_id: channelId }).first(...INFO, 'bytes');
+}
+
+/** A file a web chat visitor may open: one they uploaded, or one of a reply in their conversation. */
+export async function readVisitorMedia(db: Db, id: string, channelId: string, visitorId: string): Promise<StoredFile | undefined> {
+  return db('stored_media as s')
+    .leftJoin('messages as m', 'm.id', 's.message_id')
+    .leftJoin('conversations as c', 'c.id', 'm.conversation_id')
+    .where({ 's.id': id, 's.channel_id': channelId })
+    .andWhere((w) => w.where('s.owner', visitorId).orWhere((r) => r.where({ 'm.direction': 'outbound', 'c.channel_id': channelId, 'c.thread_key': visitorId })))
+    .first(...INFO.map((c) => `s.${c}`), 's.bytes');
 }
 
 /** Deletes up to `limit` files no stored message took in time; answers how many. */

@@ -172,7 +172,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
       data.push(
         r.direction === 'inbound'
           ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, attachments: uploadsOf(r.attachments), created_at: r.created_at }
-          : { id: r.id, from: 'agent', content: r.content, created_at: r.sent_at ?? r.created_at },
+          : { id: r.id, from: 'agent', content: r.content, attachments: uploadsOf(r.attachments), created_at: r.sent_at ?? r.created_at },
       );
     }
     return { data, last };
@@ -181,7 +181,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
   return router;
 }
 
-/** A visitor message's files, as the widget lists them. */
+/** A message's files (the visitor's, or an agent's reply's), as the widget lists them. */
 function uploadsOf(attachments: Attachment[]) {
   return attachments.flatMap((a) =>
     typeof a.storedMediaId === 'string'

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { startMediaSweeper } from '../../src/db/media-sweeper';
 import { MAX_UNLINKED_UPLOADS } from '../../src/db/stored-media';
 import { silentLogger } from '../../src/log';
@@ -115,6 +115,55 @@ test("a visitor's files reach the agent byte for byte, and the widget shows them
   const other = await visitor();
   expect((await other.open(up.body.id)).status).toBe(404);
   expect((await other.open('not-a-uuid')).status).toBe(404);
+});
+
+test("an agent's reply carries files to the visitor, who alone may open them", async () => {
+  const v = await visitor();
+  expect((await v.say({ id: 'need-label', content: 'I need a return label' })).status).toBe(202);
+  const { conv } = await storedMessagesOf(v.id, 1);
+  const label = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(3000)]);
+  const asAgent = (path: string, init: RequestInit = {}) => fetch(`${stack.url}/api/conversations/${conv.id}${path}`, { ...init, headers: { authorization: `Bearer ${apiKey}`, ...(init.headers as object) } });
+  const up = await asAgent('/attachments?name=label.pdf', { method: 'POST', headers: { 'content-type': 'application/pdf' }, body: new Uint8Array(label) });
+  expect(up.status).toBe(201);
+  const file = (await up.json()) as any;
+  expect(file).toEqual({ id: expect.any(String), file_name: 'label.pdf', content_type: 'application/pdf', size: label.length });
+
+  // Another conversation's upload is not this reply's to carry.
+  const elsewhere = await visitor();
+  expect((await elsewhere.say({ id: 'other', content: 'hi' })).status).toBe(202);
+  const other = (await storedMessagesOf(elsewhere.id, 1)).conv;
+  const notHere = await request(stack.url, 'POST', `/api/conversations/${other.id}/messages`, { token: apiKey, json: { attachments: [file.id] } });
+  expect([notHere.status, notHere.body.error.code]).toEqual([400, 'invalid_attachment']);
+
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Here it is', attachments: [file.id] } });
+  expect(reply.status).toBe(202);
+  expect(reply.body).toMatchObject({ content: 'Here it is', content_type: 'document', attachments: [{ type: 'document', storedMediaId: file.id, fileName: 'label.pdf', size: label.length }] });
+  await eventually(async () => (await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey })).body.data.some((m: any) => m.id === reply.body.id && m.status === 'sent') || undefined, 30_000, 'the reply sent');
+
+  // The widget shows it with its file, which the visitor opens; nobody else can.
+  const agentMessage = await eventually(async () => (await v.read()).find((m) => m.from === 'agent'), 30_000, 'the reply in the widget');
+  expect(agentMessage).toMatchObject({ content: 'Here it is', attachments: [{ id: file.id, file_name: 'label.pdf', content_type: 'application/pdf', size: label.length }] });
+  const opened = await v.open(file.id);
+  expect([opened.status, opened.headers.get('content-disposition')]).toEqual([200, 'attachment; filename="label.pdf"']);
+  expect(Buffer.from(await opened.arrayBuffer()).equals(label)).toBe(true);
+  expect((await elsewhere.open(file.id)).status).toBe(404);
+  expect((await stack.db('stored_media').where({ id: file.id }).first('message_id')).message_id).toBe(reply.body.id);
+});
+
+test('replies on channels that cannot carry files refuse them, and so does the upload', async () => {
+  const mini = await createAccount(stack, 'mini');
+  // A Telegram channel's row and a conversation of it (no Telegram here: the channel's set-up fails, its rows are all this needs).
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: mini.apiKey, json: { type: 'telegram', config: { bot_token: '123456:ABCdefGhIJKlmNoPQRsTUVwxyZ0123456789' } } });
+  expect(ch.status).toBe(201);
+  const [contact] = await stack.db('contacts').insert({ channel_id: ch.body.id, platform_user_id: '42' }).returning('id');
+  const [conv] = await stack.db('conversations')
+    .insert({ account_id: mini.accountId, channel_id: ch.body.id, channel_type: 'telegram', contact_id: contact.id, thread_key: '42', workflow_id: `test-${ch.body.id}` })
+    .returning('id');
+  const upload = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${mini.apiKey}`, 'content-type': 'image/png' }, body: new Uint8Array(png()) });
+  expect([upload.status, ((await upload.json()) as any).error]).toEqual([422, { code: 'attachments_not_supported', message: 'replies on telegram cannot carry files yet' }]);
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: mini.apiKey, json: { content: 'see file', attachments: [randomUUID()] } });
+  expect([reply.status, reply.body.error.code]).toEqual([422, 'attachments_not_supported']);
+  expect(await stack.db('messages').where({ conversation_id: conv.id })).toEqual([]);
 });
 
 test('an upload sent again with the same id is stored once, and the same id with other bytes is refused', async () => {

@@ -173,6 +173,18 @@ test('a visitor attaches files with a caption: shown at once, then stored byte f
   expect(Buffer.from(await opened.arrayBuffer()).equals(photo)).toBe(true);
   await eventually(async () => root.querySelector('.sending') === null || undefined, 30_000, 'nothing left sending');
   expect(root.querySelector('.failed')).toBeNull();
+
+  // The agent answers with a file of their own: the widget shows it under the reply.
+  const label = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?name=label.pdf`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/pdf' },
+    body: '%PDF-1.4 return label',
+  });
+  expect(label.status).toBe(201);
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Here is a return label', attachments: [((await label.json()) as any).id] } });
+  expect(reply.status).toBe(202);
+  await eventually(async () => page.bubbles().length === 4 || undefined, 30_000, 'the reply in the widget');
+  expect(page.bubbles().at(-1)).toEqual(['agent', 'Here is a return label📎 label.pdf']);
   expect(page.errors).toEqual([]);
 });
 

@@ -12,6 +12,8 @@ export const webchatAdapter: ChannelAdapter<WebchatConfig> = {
   config: webchatConfigSchema,
   secretFields: WEBCHAT_SECRET_FIELDS,
   setup: 'none',
+  // The widget reads a reply's files from PingBack itself.
+  repliesWithFiles: true,
   async send() {
     return { platformMessageId: `webchat:${randomUUID()}` };
   },
