@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import Router from '@koa/router';
-import { adapterFor } from '../channels';
+import { adapterFor, requireFileReplies } from '../channels';
 import { openConfig } from '../channels/credentials';
 import { PlatformError } from '../channels/platform-error';
 import type { Attachment } from '../channels/types';
@@ -9,19 +9,18 @@ import { isUuid } from '../db/ids';
 import { agentOwner, readStoredMedia, storeUpload } from '../db/stored-media';
 import { sendMedia } from '../http/media-response';
 import { readUpload, uploadQuery, uploadView } from '../http/upload';
-import { requireFileReplies } from './conversations';
 import { validate } from './validate';
 import { AppError, notFound } from '../errors';
 import { adapterContextFrom } from '../channels/adapter-context';
 import type { AppDeps, AuthState } from './context';
 
 /**
- * An inbound attachment's media, fetched from the platform when an agent opens it.
+ * The inbox's files. A message's attachment is fetched from the platform when an agent opens it.
  * PingBack stores the platform's media id (WhatsApp), URL (Instagram) or the mail's Message-ID
  * (email by IMAP), not the bytes: the platform keeps them (WhatsApp for 30 days, a mailbox until
  * someone deletes the mail) and the inbox streams them through. Web chat has no platform
  * behind it, nor has mail that came by webhook a mailbox: those files PingBack keeps
- * itself (src/db/stored-media.ts).
+ * itself (src/db/stored-media.ts), as it keeps the files an agent uploads for a web chat reply.
  */
 export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
@@ -75,10 +74,15 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
    */
   router.post('/conversations/:id/attachments', async (ctx) => {
     const conv = isUuid(ctx.params.id)
-      ? await deps.db('conversations').where({ id: ctx.params.id, account_id: ctx.state.accountId }).first('id', 'channel_id', 'channel_type')
+      ? await deps
+          .db('conversations as c')
+          .join('channels as ch', 'ch.id', 'c.channel_id')
+          .where({ 'c.id': ctx.params.id, 'c.account_id': ctx.state.accountId })
+          .first('c.id', 'c.channel_id', 'c.channel_type', 'ch.is_active')
       : undefined;
     if (!conv) throw notFound('conversation');
     requireFileReplies(conv.channel_type);
+    if (!conv.is_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to reply");
     const q = validate(uploadQuery, ctx.query, 'query');
     const { contentType, bytes } = await readUpload(ctx, deps.config.WEBCHAT_ATTACHMENT_MAX_BYTES);
     const { info, created } = await storeUpload(deps.db, {

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { ChannelType, channelTypeSchema } from '../channels/types';
+import { channelTypeSchema } from '../channels/types';
 import { isUuid } from '../db/ids';
-import { adapterFor } from '../channels';
+import { requireFileReplies } from '../channels';
 import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
 import { AppError, notFound } from '../errors';
 import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
@@ -197,7 +197,11 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
     if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
     const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
     const message = await db.transaction(async (trx) => {
-      const attachments = await claimUploads(trx, conv.channel_id, agentOwner(conv.id), input.attachments);
+      // Taken before the reply's seq, as persistInbound takes it, so a visitor's message stored meanwhile
+      // cannot become visible with a later seq first (the widget's cursor would pass the reply).
+      if (input.attachments.length > 0) await trx('conversations').where({ id: conv.id }).forNoKeyUpdate().first('id');
+      // Files not yet carried by another reply: a file goes out once, with one reply.
+      const attachments = await claimUploads(trx, conv.channel_id, agentOwner(conv.id), input.attachments, { unsentOnly: true });
       const [row] = await trx('messages')
         .insert({
           conversation_id: conv.id,
@@ -228,11 +232,4 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
   });
 
   return router;
-}
-
-/** 422 unless the channel's adapter can send files in replies. */
-export function requireFileReplies(channelType: ChannelType): void {
-  if (!adapterFor(channelType).repliesWithFiles) {
-    throw new AppError(422, 'attachments_not_supported', `replies on ${channelType} cannot carry files yet`);
-  }
 }

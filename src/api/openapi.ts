@@ -323,7 +323,7 @@ function widgetPaths() {
           "The visitor's conversation oldest first from `cursor` ({data, cursor}; pass cursor back to get only what is new; a cursor is sealed and names its visitor). Agents' replies appear once sent, in the order agents wrote them; `wait` (seconds, up to 25) holds an empty answer open until something arrives, one open poll per visitor (a newer one ends the older); 120 reads per visitor per minute",
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetMessagesQuery)],
-        responses: { 200: { description: '{data: [{id, from: "visitor"|"agent", content, created_at, client_message_id?, attachments?}], cursor}: a visitor\'s messages carry attachments, their files as {id, file_name, content_type, size}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+        responses: { 200: { description: '{data: [{id, from: "visitor"|"agent", content, created_at, client_message_id?, attachments?}], cursor}: every message carries attachments, the visitor\'s or the agent\'s files as {id, file_name, content_type, size}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       options: preflight('messages'),
     },

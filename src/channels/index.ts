@@ -1,3 +1,4 @@
+import { AppError } from '../errors';
 import type { ChannelAdapter, ChannelType } from './types';
 import { emailAdapter } from './email/adapter';
 import { instagramAdapter } from './instagram/adapter';
@@ -19,6 +20,13 @@ export const adapters = {
   instagram: instagramAdapter,
   x: xAdapter,
 } satisfies Record<ChannelType, ChannelAdapter<any>>;
+
+/** 422 unless the channel's adapter can send files in replies. */
+export function requireFileReplies(channelType: ChannelType): void {
+  if (!adapterFor(channelType).repliesWithFiles) {
+    throw new AppError(422, 'attachments_not_supported', `replies on ${channelType} cannot carry files yet`);
+  }
+}
 
 export function adapterFor(type: ChannelType): ChannelAdapter<unknown> {
   // The type rules out a miss, but `type` often comes from a database row.

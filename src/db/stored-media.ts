@@ -65,7 +65,7 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
     // Checked per upload, not under a lock across the account: concurrent uploads may pass it by a few files.
     const account = await trx('accounts').where({ id: u.accountId }).first('plan');
     if ((await storedBytes(trx, u.accountId)) + u.bytes.length > PLAN_LIMITS[account.plan as Plan].maxStoredBytes) {
-      throw new AppError(409, 'storage_quota_exceeded', 'this chat cannot take more files right now');
+      throw new AppError(409, 'storage_quota_exceeded', 'no more files can be kept here right now: the storage of this account\'s plan is full');
     }
     const [info] = await trx('stored_media')
       .insert({ channel_id: u.channelId, owner: u.owner, client_id: u.clientId ?? null, content_type: u.contentType, file_name: u.fileName ?? null, size: u.bytes.length, sha256, bytes: u.bytes })
@@ -105,19 +105,22 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
 /**
  * The attachments a message names, as the message records them. Only the uploader's own
  * files of this channel: any other id is refused, naming it. Each is marked claimed, so
- * the sweep gives its message a week from now to be stored.
+ * the sweep gives its message a week from now to be stored. `unsentOnly` also refuses a
+ * file another message already carries (an agent's file goes out once; a visitor's retried
+ * message may name files its first attempt already stored).
  */
-export async function claimUploads(db: Db | Knex.Transaction, channelId: string, owner: string, ids: string[]): Promise<Attachment[]> {
+export async function claimUploads(db: Db | Knex.Transaction, channelId: string, owner: string, ids: string[], opts: { unsentOnly?: boolean } = {}): Promise<Attachment[]> {
   if (ids.length === 0) return [];
   return db.transaction(async (trx) => {
     const rows: StoredMediaInfo[] = await trx('stored_media')
       .where({ channel_id: channelId, owner })
       .whereIn('id', ids)
+      .modify((q) => (opts.unsentOnly ? q.whereNull('message_id') : q))
       .update({ claimed_at: trx.fn.now() })
       .returning(INFO);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = ids.find((id) => !byId.has(id));
-    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of yours here, or was deleted unsent (upload it again)`);
+    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of yours here, was sent already, or was deleted unsent (upload it again)`);
     return ids.map((id) => {
       const info = byId.get(id)!;
       return { type: mediaKind(info.content_type), storedMediaId: info.id, mimeType: info.content_type, ...(info.file_name ? { fileName: info.file_name } : {}), size: info.size };

@@ -127,6 +127,8 @@ test("an agent's reply carries files to the visitor, who alone may open them", a
   expect(up.status).toBe(201);
   const file = (await up.json()) as any;
   expect(file).toEqual({ id: expect.any(String), file_name: 'label.pdf', content_type: 'application/pdf', size: label.length });
+  // Not sent yet: not the visitor's to open.
+  expect((await v.open(file.id)).status).toBe(404);
 
   // Another conversation's upload is not this reply's to carry.
   const elsewhere = await visitor();
@@ -148,6 +150,17 @@ test("an agent's reply carries files to the visitor, who alone may open them", a
   expect(Buffer.from(await opened.arrayBuffer()).equals(label)).toBe(true);
   expect((await elsewhere.open(file.id)).status).toBe(404);
   expect((await stack.db('stored_media').where({ id: file.id }).first('message_id')).message_id).toBe(reply.body.id);
+  // The agent opens it from the inbox too.
+  const inInbox = await asAgent(`/messages/${reply.body.id}/attachments/0`);
+  expect(Buffer.from(await inInbox.arrayBuffer()).equals(label)).toBe(true);
+
+  // A file goes out once; a reply may be a file alone.
+  const again = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'and again', attachments: [file.id] } });
+  expect([again.status, again.body.error.code]).toEqual([400, 'invalid_attachment']);
+  const photo = (await (await asAgent('/attachments?name=box.png', { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(png()) })).json()) as any;
+  const fileOnly = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { attachments: [photo.id] } });
+  expect([fileOnly.status, fileOnly.body.content, fileOnly.body.content_type]).toEqual([202, '', 'image']);
+  await eventually(async () => (await v.read()).find((m) => m.id === fileOnly.body.id), 30_000, 'the file-only reply in the widget');
 });
 
 test('replies on channels that cannot carry files refuse them, and so does the upload', async () => {
@@ -164,6 +177,7 @@ test('replies on channels that cannot carry files refuse them, and so does the u
   const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: mini.apiKey, json: { content: 'see file', attachments: [randomUUID()] } });
   expect([reply.status, reply.body.error.code]).toEqual([422, 'attachments_not_supported']);
   expect(await stack.db('messages').where({ conversation_id: conv.id })).toEqual([]);
+  expect(await stack.db('stored_media').where({ channel_id: ch.body.id })).toEqual([]);
 });
 
 test('an upload sent again with the same id is stored once, and the same id with other bytes is refused', async () => {
