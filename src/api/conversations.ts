@@ -5,7 +5,7 @@ import { isUuid } from '../db/ids';
 import { requireFileReplies } from '../channels';
 import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
 import { AppError, notFound } from '../errors';
-import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
+import { attachedFileIds } from '../ingress/widget-fields';
 import { readJsonBody } from '../http/body';
 import { stateQuery } from '../../workflows/definitions';
 import type { AppDeps, AuthState } from './context';
@@ -33,11 +33,7 @@ export const replySchema = z
     /** A message of this conversation the reply answers; platforms that can (WhatsApp, Telegram) quote it. */
     reply_to_message_id: z.string().uuid().optional(),
     /** Files uploaded for this conversation (POST /api/conversations/{id}/attachments), on channels whose replies carry files. */
-    attachments: z
-      .array(z.uuid('must be an upload id'))
-      .max(MAX_ATTACHMENTS_PER_MESSAGE, `must be at most ${MAX_ATTACHMENTS_PER_MESSAGE}`)
-      .refine((ids) => new Set(ids).size === ids.length, 'must not name an upload twice')
-      .default([]),
+    attachments: attachedFileIds,
   })
   .refine((r) => r.content.length > 0 || r.attachments.length > 0, { path: ['content'], message: 'must not be empty (unless the reply has attachments)' });
 

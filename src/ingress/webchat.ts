@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { readJsonBody } from '../http/body';
 import { RateLimiter } from '../http/rate-limit';
 import type { WidgetAccess } from './widget-access';
-import { MAX_ATTACHMENTS_PER_MESSAGE, widgetClientId } from './widget-fields';
+import { attachedFileIds, widgetClientId } from './widget-fields';
 import type { WidgetWaiters } from './widget-waiters';
 import { WIDGET_SCRIPT } from '../widget/widget-script';
 
@@ -20,11 +20,7 @@ export const widgetMessageSchema = z
     /** May be empty when the message carries attachments. */
     content: z.string().trim().max(4096, 'must be at most 4096 characters').default(''),
     /** Ids of this visitor's uploads (POST /widget/{channelId}/attachments), in the order shown. */
-    attachments: z
-      .array(z.uuid('must be an upload id'))
-      .max(MAX_ATTACHMENTS_PER_MESSAGE, `must be at most ${MAX_ATTACHMENTS_PER_MESSAGE}`)
-      .refine((ids) => new Set(ids).size === ids.length, 'must not name an upload twice')
-      .default([]),
+    attachments: attachedFileIds,
     /** What the visitor calls themselves; shown to agents as the contact's name. */
     name: z.string().trim().min(1).max(200).optional(),
   })

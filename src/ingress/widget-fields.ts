@@ -7,5 +7,12 @@ export const widgetClientId = z
   .max(100)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits and _ . : - only');
 
-/** Files one widget message may carry (the widget script is told too). */
+/** Files one message may carry, a visitor's or an agent's reply (the widget script is told too). */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+
+/** The uploads a message names, in the order shown. */
+export const attachedFileIds = z
+  .array(z.uuid('must be an upload id'))
+  .max(MAX_ATTACHMENTS_PER_MESSAGE, `must be at most ${MAX_ATTACHMENTS_PER_MESSAGE}`)
+  .refine((ids) => new Set(ids).size === ids.length, 'must not name an upload twice')
+  .default([]);
