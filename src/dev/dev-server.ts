@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { Connection } from '@temporalio/client';
 import { devServerSearchAttributeFlags } from '../temporal/search-attributes';
 
 export interface DevServerOptions {
@@ -73,6 +74,16 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // The port accepts connections a moment before the frontend serves: until then calls fail with
+  // "Frontend is not healthy yet" (seen in CI, a worker connecting at once after a restart).
+  while (!(await frontendServes(`${ip}:${opts.port}`))) {
+    if (exited !== null) throw new Error(`temporal dev server exited with code ${exited} before it was ready`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`temporal dev server on ${ip}:${opts.port} did not serve within 60 s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return {
     address: `${ip}:${opts.port}`,
     uiUrl: opts.uiPort ? `http://${ip}:${opts.uiPort}` : undefined,
@@ -92,6 +103,20 @@ export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> 
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Whether the frontend answers GetSystemInfo, the call every client and worker makes first. */
+async function frontendServes(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2_000 }).catch(() => undefined);
+  if (!connection) return false;
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close();
+  }
 }
 
 export function canConnect(host: string, port: number): Promise<boolean> {
