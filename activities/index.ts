@@ -8,6 +8,7 @@ import { makeOutboundActivities } from './outbound';
 import { makeXPollerActivities } from './x-poller';
 import { makeEmailPollerActivities } from './email-poller';
 import { makePersistMessageStatuses } from './statuses';
+import { makeConversationActivities } from './conversations';
 
 export interface ActivityDeps {
   db: Db;
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     persistInbound: makePersistInbound(deps.db),
     persistMessageStatuses: makePersistMessageStatuses(deps.db),
+    ...makeConversationActivities(deps.db),
     ...makeOutboundActivities(deps),
     ...makeChannelActivities(deps),
     ...makeXPollerActivities(deps),

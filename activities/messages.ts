@@ -152,14 +152,19 @@ contact AS (
   SELECT k.id FROM contacts k, ch, p
   WHERE k.channel_id = ch.id AND k.platform_user_id = p.user_id AND NOT EXISTS (SELECT 1 FROM upserted_contact)
 ),
+-- The conversation as it was before this statement: whether a new message reopens it.
+before AS (
+  SELECT c.status FROM conversations c, p WHERE c.channel_id = p.channel_id AND c.thread_key = p.thread_key
+),
 conv AS (
   INSERT INTO conversations (account_id, channel_id, channel_type, contact_id, thread_key, workflow_id)
   SELECT p.account_id, p.channel_id, p.channel_type, contact.id, p.thread_key, p.workflow_id FROM contact, p
   ON CONFLICT (channel_id, thread_key) DO UPDATE SET
     updated_at = now(),
-    -- A customer writing again reopens a resolved conversation; a redelivery changes nothing.
+    -- A customer writing again reopens a resolved, pending or snoozed conversation; a redelivery changes nothing.
     last_message_at = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN now() ELSE conversations.last_message_at END,
-    status = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN 'open' ELSE conversations.status END
+    status = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN 'open' ELSE conversations.status END,
+    snoozed_until = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN NULL ELSE conversations.snoozed_until END
   RETURNING id, last_message_at
 ),
 ins AS (
@@ -169,6 +174,15 @@ ins AS (
   -- Rows take their seq in this order: the order the workflow received them.
   ORDER BY b.ord
   ON CONFLICT (conversation_id, direction, platform_message_id) DO NOTHING
+  RETURNING 1
+),
+-- The timeline says why it is open again (src/inbox/schemas.ts, activity "status_changed").
+reopened AS (
+  INSERT INTO conversation_entries (conversation_id, kind, activity)
+  SELECT conv.id, 'activity', jsonb_build_object('type', 'status_changed', 'from', before.status, 'to', 'open', 'reason', 'customer_message')
+  FROM conv, before
+  -- After the messages that reopened it: counting ins runs it to its end first, so their seqs come first.
+  WHERE before.status <> 'open' AND (SELECT count(*) FROM ins) > 0
   RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM ch) AS channel_active, (SELECT id FROM conv) AS conversation_id, (SELECT last_message_at FROM conv) AS last_message_at, (SELECT count(*) FROM ins) AS stored`;

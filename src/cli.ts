@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
 import { createAccount, planSchema, setPlan } from './db/accounts';
 import { isUuid } from './db/ids';
+import { emailSchema } from './db/users';
 import { AppError } from './errors';
 import { createDb } from './db/knex';
 import { ensureDatabase, migrateLatest } from './db/migrate';
@@ -19,8 +20,9 @@ const USAGE = `pingback <command>
   migrate                    apply database migrations
   search-attributes          register PingBack's search attributes on the Temporal namespace
                              (ChannelType, ChannelId, AccountId, ConversationStatus); run once per cluster
-  account create --name NAME [--plan free|mini|pro] [--json]
-                             create an account and print its id and first API key
+  account create --name NAME [--plan free|mini|pro] [--admin-email EMAIL [--admin-name NAME]] [--json]
+                             create an account and print its id and first API key; with
+                             --admin-email, its first admin and their link to set a password
   account set-plan --id ACCOUNT_ID --plan free|mini|pro
                              change an account's plan (refused when its active channels exceed it)
   sandbox                    run the platform fakes (Telegram Bot API, X API, Meta Graph API) for offline use
@@ -110,12 +112,17 @@ async function accountCommand(args: string[]): Promise<void> {
       id: { type: 'string' },
       plan: { type: 'string', default: sub === 'create' ? 'free' : undefined },
       json: { type: 'boolean', default: false },
+      'admin-email': { type: 'string' },
+      'admin-name': { type: 'string' },
     },
   });
   const plan = planSchema.safeParse(values.plan);
   if (!plan.success) throw new ConfigError(`--plan must be one of free, mini, pro`);
   if (sub === 'create' && !values.name) throw new ConfigError('--name is required');
   if (sub === 'set-plan' && !(values.id && isUuid(values.id))) throw new ConfigError('--id must be an account id');
+  const adminEmail = values['admin-email'] === undefined ? undefined : emailSchema.safeParse(values['admin-email']);
+  if (adminEmail && !adminEmail.success) throw new ConfigError('--admin-email must be an email address');
+  if (values['admin-name'] && !adminEmail) throw new ConfigError('--admin-name needs --admin-email');
   const config = loadConfig();
   const db = createDb(config.DATABASE_URL, { max: 1 });
   try {
@@ -124,9 +131,14 @@ async function accountCommand(args: string[]): Promise<void> {
       console.log(values.json ? JSON.stringify({ account_id: account.id, plan: account.plan }) : `account ${account.id} is now on ${account.plan}`);
       return;
     }
-    const { account, apiKey } = await createAccount(db, { name: values.name!, plan: plan.data });
-    if (values.json) console.log(JSON.stringify({ account_id: account.id, api_key: apiKey }));
-    else console.log(`account ${account.id} (${account.plan})\napi key: ${apiKey}\n(the key is shown only now; keep it)`);
+    const admin = adminEmail?.success ? { email: adminEmail.data, name: values['admin-name'] } : undefined;
+    const { account, apiKey, admin: created } = await createAccount(db, { name: values.name!, plan: plan.data, admin }, config.PUBLIC_BASE_URL);
+    if (values.json) {
+      console.log(JSON.stringify({ account_id: account.id, api_key: apiKey, ...(created ? { admin_set_password_url: created.setPasswordUrl } : {}) }));
+    } else {
+      console.log(`account ${account.id} (${account.plan})\napi key: ${apiKey}\n(the key is shown only now; keep it)`);
+      if (created) console.log(`admin ${created.user.email}: set a password at ${created.setPasswordUrl}\n(single use, valid 7 days)`);
+    }
   } finally {
     await db.destroy();
   }

@@ -56,6 +56,23 @@ export const configSchema = z.object({
   WEBCHAT_UPLOADS_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** The largest file a web chat visitor (or an agent, for a web chat reply) may upload, in bytes. PingBack keeps these in PostgreSQL. */
   WEBCHAT_ATTACHMENT_MAX_BYTES: z.coerce.number().int().positive().max(50 * 1024 * 1024, 'must be at most 52428800 (50 MiB)').default(10 * 1024 * 1024),
+  /** Hours a dashboard session lasts without use, and days it lasts at most. */
+  SESSION_IDLE_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  SESSION_MAX_DAYS: z.coerce.number().positive().max(365).default(30),
+  /** Failed sign-ins allowed per email, and per client address, in 15 minutes (across api processes); more get 429. */
+  LOGIN_ATTEMPTS_PER_EMAIL: z.coerce.number().int().positive().default(10),
+  LOGIN_ATTEMPTS_PER_ADDRESS: z.coerce.number().int().positive().default(50),
+  /**
+   * Origins, besides PUBLIC_BASE_URL's and the api's own, whose pages may make changes with a
+   * signed-in session (a dashboard served from elsewhere, e.g. Vite's dev server), comma-separated.
+   */
+  ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().url().transform((o) => new URL(o).origin)))
+    .default([]),
+  /** Hours the event stream keeps events for a client that reconnects (Last-Event-ID); older ones get `reset`. */
+  EVENTS_RETENTION_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** SDK workers per worker process, each caching a share of the conversations (see WorkerGroup). */
   WORKER_INSTANCES: z.coerce.number().int().min(1).max(64).default(4),

@@ -4,7 +4,10 @@ import { createApp } from './api/app';
 import { Config, secretBoxFrom } from './config';
 import type { SecretBox } from './crypto/secret-box';
 import { createDb, Db } from './db/knex';
-import { startMediaSweeper } from './db/media-sweeper';
+import { startSweeper } from './db/sweeper';
+import { unlinkedMediaSweep } from './db/stored-media';
+import { EventHub, eventsSweep } from './events/hub';
+import { endedSessionsSweep } from './auth/sessions';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
@@ -29,7 +32,9 @@ export async function startApi(
 ): Promise<Running & { url: string; metricsUrl?: string }> {
   const metrics = config.API_METRICS_ADDRESS ? createApiMetrics() : undefined;
   const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
-  const app = createApp({ ...deps, signaller, config, log, metrics });
+  const events = new EventHub(deps.db, config.DATABASE_URL, log);
+  await events.start();
+  const app = createApp({ ...deps, signaller, config, log, metrics, events });
   const metricsServer = metrics ? await serveMetrics(config.API_METRICS_ADDRESS!, metrics.registry) : undefined;
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
@@ -37,17 +42,20 @@ export async function startApi(
     server.listen(config.PORT, config.HOST, resolve);
   }).catch(async (err) => {
     await metricsServer?.stop();
+    await events.close();
     throw err;
   });
   const { port } = server.address() as { port: number };
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
-  const sweeper = startMediaSweeper(deps.db, log);
+  const sweeper = startSweeper(deps.db, log, [unlinkedMediaSweep, eventsSweep(config.EVENTS_RETENTION_HOURS), endedSessionsSweep(config.SESSION_IDLE_HOURS)]);
   return {
     url: `http://${host}:${port}`,
     metricsUrl: metricsServer?.url,
     async stop() {
       const swept = sweeper.stop();
       app.shutdown();
+      // Open event streams end, so the server can close.
+      await events.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.stop();
       await swept;

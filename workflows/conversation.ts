@@ -13,6 +13,7 @@ import {
 import { ConversationStatusKey } from '../src/temporal/search-attributes';
 import type { Activities } from '../activities';
 import type { InboundMessage } from '../src/channels/types';
+import type { ConversationStatus } from '../src/inbox/schemas';
 import {
   ConversationInput,
   PendingSend,
@@ -39,7 +40,7 @@ const { persistInbound } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-const { markOutboundFailed, persistMessageStatuses } = proxyActivities<Activities>({
+const { markOutboundFailed, persistMessageStatuses, wakeSnoozed } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database outages: keep trying, with backoff, for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
@@ -98,16 +99,19 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       p.lastError = r.error;
     }
   });
-  const setStatus = (status: 'open' | 'resolved') => {
+  const setStatus = (status: ConversationStatus) => {
     if (workflowInfo().typedSearchAttributes.get(ConversationStatusKey) !== status) {
       upsertSearchAttributes([{ key: ConversationStatusKey, value: status }]);
     }
   };
   let lastInboundAt = input.lastInboundAt ?? '';
-  setHandler(conversationStatusSignal, ({ status, asOf }) => {
-    // A resolve decided before the latest customer message arrived is stale: the message reopened it.
-    if (status === 'resolved' && asOf && lastInboundAt > asOf) return;
+  // The snooze being waited out; a new object for every snooze, so a loop can tell it was replaced.
+  let snooze: { until: string } | null = input.snoozedUntil ? { until: input.snoozedUntil } : null;
+  setHandler(conversationStatusSignal, ({ status, asOf, snoozedUntil }) => {
+    // A resolve, snooze or pending decided before the latest customer message arrived is stale: the message reopened it.
+    if (status !== 'open' && asOf && lastInboundAt > asOf) return;
     setStatus(status);
+    snooze = status === 'snoozed' && snoozedUntil ? { until: snoozedUntil } : null;
   });
   setHandler(stateQuery, () => ({
     conversationId,
@@ -140,6 +144,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       if (result.stored > 0) {
         lastInboundAt = result.lastMessageAt ?? lastInboundAt;
         setStatus('open');
+        snooze = null;
       }
     }
   }
@@ -165,7 +170,26 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     }
   }
 
-  const loops = Promise.all([persistLoop(), sendLoop(), statuses.run(() => sending, () => draining)]);
+  /** A snoozed conversation opens again at its time, unless the customer or an agent opened it first. */
+  async function snoozeLoop(): Promise<void> {
+    for (;;) {
+      await condition(() => snooze !== null || draining);
+      if (draining) return;
+      const current = snooze!;
+      // The activity reads the clock: it wakes the conversation if its time has come, else says how long to wait.
+      const r = await wakeSnoozed({ channelId: input.channelId, threadKey: input.threadKey, snoozedUntil: current.until });
+      if (snooze !== current) continue;
+      if (r.outcome === 'wait') {
+        // A durable timer: it fires on time through worker restarts; continue-as-new carries the snooze.
+        await condition(() => snooze !== current || draining, r.waitMs);
+        continue;
+      }
+      snooze = null;
+      if (r.outcome === 'woke') setStatus('open');
+    }
+  }
+
+  const loops = Promise.all([persistLoop(), sendLoop(), snoozeLoop(), statuses.run(() => sending, () => draining)]);
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents);
   draining = true;
@@ -180,6 +204,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     pendingStatuses: statuses.pending(),
     totals,
     lastInboundAt,
+    snoozedUntil: snooze?.until,
   });
 }
 

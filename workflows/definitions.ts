@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../src/channels/types';
+import type { ConversationStatus } from '../src/inbox/schemas';
 
 /** Signals and queries of the conversation workflow, shared by the workflow and its clients. */
 
@@ -16,6 +17,8 @@ export interface ConversationInput {
   totals?: { received: number; sent: number; failed: number };
   /** last_message_at of the newest stored customer message: older resolves are stale. */
   lastInboundAt?: string;
+  /** When a snoozed conversation opens again by itself (ISO time); carried across continue-as-new. */
+  snoozedUntil?: string;
   /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
   maxHistoryEvents?: number;
 }
@@ -53,11 +56,16 @@ export const replySignal = defineSignal<[ReplyRequest]>('reply');
 /** Sent by the send activity after a failed attempt, so the state query can show retries live. */
 export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAttemptFailed');
 export const stateQuery = defineQuery<ConversationState>('state');
-/** The conversation was resolved or reopened in the inbox: kept in the ConversationStatus search attribute. */
+/**
+ * An agent changed the conversation's status in the inbox: kept in the ConversationStatus
+ * search attribute, and a snooze's end kept as a durable timer.
+ */
 export interface ConversationStatusChange {
-  status: 'open' | 'resolved';
-  /** last_message_at the agent saw when resolving: a message persisted after it wins. */
+  status: ConversationStatus;
+  /** last_message_at the agent saw when deciding: a customer message persisted after it wins (it stays open). */
   asOf?: string;
+  /** With `snoozed`: when it opens again by itself. */
+  snoozedUntil?: string | null;
 }
 export const conversationStatusSignal = defineSignal<[ConversationStatusChange]>('conversationStatus');
 /** A platform's delivery report (sent, delivered, read, failed) for one of the conversation's outbound messages. */

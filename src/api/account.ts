@@ -4,6 +4,7 @@ import { isUuid } from '../db/ids';
 import { notFound } from '../errors';
 import { readJsonBody } from '../http/body';
 import { createApiKeySchema } from './admin';
+import { adminOnly } from './auth';
 import type { AppDeps, AuthState } from './context';
 import { validate } from './validate';
 
@@ -12,11 +13,11 @@ export function accountRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
   const { db } = deps;
 
-  router.get('/account', async (ctx) => {
+  router.get('/account', adminOnly, async (ctx) => {
     ctx.body = await accountSummary(db, ctx.state.accountId);
   });
 
-  router.get('/api-keys', async (ctx) => {
+  router.get('/api-keys', adminOnly, async (ctx) => {
     const rows = await db('api_keys')
       .where({ account_id: ctx.state.accountId })
       .orderBy('created_at')
@@ -24,14 +25,14 @@ export function accountRoutes(deps: AppDeps): Router<AuthState> {
     ctx.body = { data: rows };
   });
 
-  router.post('/api-keys', async (ctx) => {
+  router.post('/api-keys', adminOnly, async (ctx) => {
     const input = validate(createApiKeySchema, (await readJsonBody(ctx)).json);
     const { key, row } = await issueApiKey(db, ctx.state.accountId, input.name);
     ctx.status = 201;
     ctx.body = { ...row, api_key: key };
   });
 
-  router.delete('/api-keys/:id', async (ctx) => {
+  router.delete('/api-keys/:id', adminOnly, async (ctx) => {
     const id = ctx.params.id;
     const n = isUuid(id)
       ? await db('api_keys').where({ id, account_id: ctx.state.accountId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() })

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { accountSummary, createAccount, issueApiKey, planSchema, setPlan } from '../db/accounts';
 import { isUuid } from '../db/ids';
-import { notFound } from '../errors';
+import { AppError, notFound } from '../errors';
+import { emailSchema, userNameSchema } from '../db/users';
 import { readJsonBody } from '../http/body';
 import { requireAdmin } from './auth';
 import type { AppDeps } from './context';
@@ -11,6 +12,9 @@ import { validate } from './validate';
 export const createAccountSchema = z.object({
   name: z.string().trim().min(1).max(200),
   plan: planSchema.default('free'),
+  /** The account's first admin: created with a link to set their password (admin_set_password_url). */
+  admin_email: emailSchema.optional(),
+  admin_name: userNameSchema.optional(),
 });
 export const updateAccountSchema = z
   .object({ name: z.string().trim().min(1).max(200).optional(), plan: planSchema.optional() })
@@ -29,10 +33,20 @@ export function adminRoutes(deps: AppDeps): Router {
 
   router.post('/accounts', async (ctx) => {
     const input = validate(createAccountSchema, (await readJsonBody(ctx)).json);
-    const { account, apiKey } = await createAccount(deps.db, input);
+    if (input.admin_name && !input.admin_email) {
+      throw new AppError(422, 'validation_failed', 'admin_name needs admin_email', { fields: [{ path: 'admin_email', message: 'required with admin_name' }] });
+    }
+    const admin = input.admin_email ? { email: input.admin_email, name: input.admin_name } : undefined;
+    const { account, apiKey, admin: created } = await createAccount(deps.db, { name: input.name, plan: input.plan, admin }, deps.config.PUBLIC_BASE_URL);
     deps.log.info('account created', { account_id: account.id, plan: account.plan });
     ctx.status = 201;
-    ctx.body = { account_id: account.id, name: account.name, plan: account.plan, api_key: apiKey };
+    ctx.body = {
+      account_id: account.id,
+      name: account.name,
+      plan: account.plan,
+      api_key: apiKey,
+      ...(created ? { admin_user_id: created.user.id, admin_set_password_url: created.setPasswordUrl, admin_set_password_expires_at: created.expiresAt } : {}),
+    };
   });
 
   router.get('/accounts/:id', async (ctx) => {

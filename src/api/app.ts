@@ -13,11 +13,15 @@ import { xIngress } from '../ingress/x';
 import { accountRoutes } from './account';
 import { adminRoutes } from './admin';
 import { attachmentRoutes } from './attachments';
-import { requireApiKey } from './auth';
+import { authenticate } from './auth';
 import { channelRoutes } from './channels';
 import type { AppDeps, AuthState } from './context';
 import { conversationRoutes } from './conversations';
+import { conversationMessageRoutes } from './conversation-messages';
 import { docsRoutes } from './docs';
+import { sessionRoutes } from './session';
+import { userRoutes } from './users';
+import { eventRoutes } from './events';
 
 export type App = Koa & {
   /** Ends what holds requests open (the web chat's long polls), so the server can close at once. */
@@ -66,6 +70,12 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
     deps.log.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) });
   });
 
+  // Errors Koa meets after an answer has started (a streamed body): a client going away is not one.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
+    deps.log.error('response failed', { error: err.stack ?? String(err) });
+  });
+
   const root = new Router();
   root.get('/healthz', async (ctx) => {
     await deps.db.raw('select 1').catch(() => {
@@ -81,13 +91,17 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.use(webchatIngress(deps, waiters, widget).routes());
   app.use(webchatAttachmentRoutes(deps, widget).routes());
   app.use(adminRoutes(deps).routes());
+  app.use(sessionRoutes(deps).routes());
 
   const api = new Router<AuthState>({ prefix: '/api' });
-  api.use(requireApiKey(deps));
+  api.use(authenticate(deps));
+  api.use(userRoutes(deps).routes());
   api.use(accountRoutes(deps).routes());
   api.use(channelRoutes(deps).routes());
   api.use(conversationRoutes(deps).routes());
+  api.use(conversationMessageRoutes(deps).routes());
   api.use(attachmentRoutes(deps).routes());
+  api.use(eventRoutes(deps).routes());
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

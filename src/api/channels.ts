@@ -11,6 +11,7 @@ import { readJsonBody } from '../http/body';
 import { channelSetupWorkflow } from '../../workflows/channel-setup';
 import { channelSetupWorkflowId } from '../temporal/ids';
 import type { AppDeps, AuthState } from './context';
+import { adminOnly } from './auth';
 import { validate } from './validate';
 
 export const createChannelSchema = z.object({
@@ -70,7 +71,7 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
         throw new AppError(503, 'temporal_unavailable', 'could not start the channel setup; retry later', undefined, err);
       });
 
-  router.post('/channels', async (ctx) => {
+  router.post('/channels', adminOnly, async (ctx) => {
     const input = validate(createChannelSchema, (await readJsonBody(ctx)).json);
     const adapter = adapterFor(input.type);
     const config = validate(adapter.config, input.config, `${input.type} config`) as Record<string, unknown>;
@@ -105,7 +106,7 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
     ctx.body = present(row);
   });
 
-  router.patch('/channels/:id', async (ctx) => {
+  router.patch('/channels/:id', adminOnly, async (ctx) => {
     if (!isUuid(ctx.params.id)) throw notFound('channel');
     const input = validate(updateChannelSchema, (await readJsonBody(ctx)).json);
     const { before, after } = await updateChannel(db, ctx.state.accountId, ctx.params.id, (current) => {

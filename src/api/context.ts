@@ -6,6 +6,8 @@ import type { ConversationSignaller } from '../temporal/conversations';
 import type { Logger } from '../log';
 import type { ChannelLookup } from '../ingress/channel-lookup';
 import type { ApiMetrics } from '../metrics/api-metrics';
+import type { Role } from '../db/users';
+import type { EventHub } from '../events/hub';
 
 /** What every route handler can reach; built once per process. */
 export interface AppDeps {
@@ -28,14 +30,30 @@ export interface AppDeps {
     | 'WEBCHAT_UPLOADS_PER_MINUTE'
     | 'WEBCHAT_ATTACHMENT_MAX_BYTES'
     | 'TRUSTED_PROXY_HOPS'
+    | 'SESSION_IDLE_HOURS'
+    | 'SESSION_MAX_DAYS'
+    | 'LOGIN_ATTEMPTS_PER_EMAIL'
+    | 'LOGIN_ATTEMPTS_PER_ADDRESS'
+    | 'ALLOWED_ORIGINS'
+    | 'EVENTS_RETENTION_HOURS'
   >;
   log: Logger;
   /** Channel reads for the webhook ingress (cached; see ChannelLookup). */
   channelLookup: ChannelLookup;
+  /** The event stream's reader (GET /api/events); absent, the route answers 503. */
+  events?: EventHub;
   /** The api's own metrics, when API_METRICS_ADDRESS serves them. */
   metrics?: ApiMetrics;
 }
 
+/** Who is asking: a signed-in user (by session cookie) or an integration (by API key). */
+export type Principal =
+  | { kind: 'user'; userId: string; sessionId: string; name: string; email: string; csrfToken: string }
+  | { kind: 'api_key'; keyId: string; name: string };
+
 export interface AuthState {
   accountId: string;
+  /** API keys act for the whole account, as an admin does. */
+  role: Role;
+  principal: Principal;
 }

@@ -1,125 +1,83 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { channelTypeSchema } from '../channels/types';
+import { channelTypeSchema, CHANNEL_TYPES } from '../channels/types';
 import { isUuid } from '../db/ids';
-import { requireFileReplies } from '../channels';
-import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
+import type { Db } from '../db/knex';
 import { AppError, notFound } from '../errors';
-import { attachedFileIds } from '../ingress/widget-fields';
 import { readJsonBody } from '../http/body';
+import { conversationItems, inboxQuery, presentConversation } from '../inbox/conversations';
+import { CONVERSATION_STATUSES, conversationStatusSchema, type ConversationStatus } from '../inbox/schemas';
 import { stateQuery } from '../../workflows/definitions';
 import type { AppDeps, AuthState } from './context';
-import { conversationCursor, decodeCursor, encodeCursor, messageCursor } from './cursor';
+import { conversationCursor, decodeCursor, encodeCursor } from './cursor';
+import { recordActivity, type ActorRef } from '../inbox/activity';
 import { validate } from './validate';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50);
 
-export const listConversationsQuery = z.object({
-  channel_type: channelTypeSchema.optional(),
-  status: z.enum(['open', 'resolved']).optional(),
-  channel_id: z.string().uuid().optional(),
-  limit,
-  cursor: z.string().optional(),
-});
-
-export const listMessagesQuery = z.object({ limit, cursor: z.string().optional() });
-
-export const updateConversationSchema = z.object({ status: z.enum(['open', 'resolved']) }).strict();
-
-export const replySchema = z
+export const listConversationsQuery = z
   .object({
-    /** May be empty when the reply carries files. */
-    content: z.string().trim().max(4096, 'must be at most 4096 characters').default(''),
-    /** A message of this conversation the reply answers; platforms that can (WhatsApp, Telegram) quote it. */
-    reply_to_message_id: z.string().uuid().optional(),
-    /** Files uploaded for this conversation (POST /api/conversations/{id}/attachments), on channels whose replies carry files. */
-    attachments: attachedFileIds,
+    channel_type: channelTypeSchema.optional(),
+    channel_id: z.uuid().optional(),
+    /** Default `open`. */
+    status: z.enum([...CONVERSATION_STATUSES, 'all']).default('open'),
+    /** `me` (a signed-in user), `unassigned`, a user's id, or `all` (default). */
+    assignee: z.union([z.enum(['me', 'unassigned', 'all']), z.uuid()]).default('all'),
+    /** Words of the contact's name or handle, or of a message. */
+    q: z.string().trim().max(200).optional(),
+    /** Only conversations with customer messages the requesting user has not read. */
+    unread: z.enum(['true', 'false']).optional(),
+    limit,
+    cursor: z.string().max(200).optional(),
   })
-  .refine((r) => r.content.length > 0 || r.attachments.length > 0, { path: ['content'], message: 'must not be empty (unless the reply has attachments)' });
+  .strict();
 
-const CONVERSATION_COLUMNS = [
-  'c.id',
-  'c.channel_id',
-  'c.channel_type',
-  'c.status',
-  'c.thread_key',
-  'c.workflow_id',
-  'c.last_message_at',
-  'c.created_at',
-  'ct.id as contact_id',
-  'ct.platform_user_id as contact_platform_user_id',
-  'ct.name as contact_name',
-  'ct.username as contact_username',
-];
+/** A snooze ends within a year; the timer is durable, but a later date is more likely a typo. */
+const MAX_SNOOZE_MS = 366 * 86_400_000;
+export const updateConversationSchema = z
+  .object({
+    status: conversationStatusSchema.optional(),
+    /** When a snoozed conversation opens again by itself (the customer writing opens it sooner). Implies `status: "snoozed"`. */
+    snoozed_until: z.iso.datetime({ offset: true }).optional(),
+    /** A user of the account, or null to unassign. */
+    assignee_id: z.uuid().nullable().optional(),
+  })
+  .strict()
+  .refine((v) => v.status !== undefined || v.snoozed_until !== undefined || v.assignee_id !== undefined, 'give status, snoozed_until or assignee_id')
+  .refine((v) => !(v.status === 'snoozed' && !v.snoozed_until), { path: ['snoozed_until'], message: 'required when snoozing' })
+  .refine((v) => !(v.snoozed_until && v.status && v.status !== 'snoozed'), { path: ['snoozed_until'], message: 'only with status "snoozed"' })
+  .refine((v) => !v.snoozed_until || (Date.parse(v.snoozed_until) > Date.now() && Date.parse(v.snoozed_until) < Date.now() + MAX_SNOOZE_MS), {
+    path: ['snoozed_until'],
+    message: 'must be in the future, within a year',
+  });
 
-function presentConversation(r: Record<string, any>) {
-  return {
-    id: r.id,
-    channel_id: r.channel_id,
-    channel_type: r.channel_type,
-    status: r.status,
-    contact: { id: r.contact_id, platform_user_id: r.contact_platform_user_id, name: r.contact_name, username: r.contact_username },
-    last_message_at: r.last_message_at,
-    created_at: r.created_at,
-    workflow_id: r.workflow_id,
-  };
+export const markReadSchema = z.object({ message_id: z.uuid() }).strict();
+
+export const actorOf = (state: AuthState): ActorRef =>
+  state.principal.kind === 'user' ? { userId: state.principal.userId } : { apiKeyId: state.principal.keyId };
+export const userIdOf = (state: AuthState): string | null => (state.principal.kind === 'user' ? state.principal.userId : null);
+
+/** One conversation of the account, as the inbox shows it to this caller, or 404. */
+export async function findConversation(db: Db, state: AuthState, id: string) {
+  if (!isUuid(id)) throw notFound('conversation');
+  const row = await conversationItems(db, state.accountId, userIdOf(state)).where('c.id', id).first();
+  if (!row) throw notFound('conversation');
+  return row as Record<string, any>;
 }
 
-function presentMessage(r: Record<string, any>) {
-  return {
-    id: r.id,
-    direction: r.direction,
-    content: r.content,
-    content_type: r.content_type,
-    attachments: r.attachments,
-    status: r.status,
-    attempts: r.attempts,
-    error: r.error,
-    platform_message_id: r.platform_message_id,
-    metadata: r.metadata,
-    created_at: r.created_at,
-    sent_at: r.sent_at,
-  };
-}
-
+/** The inbox: filters, counts, one conversation, and what agents change about it. */
 export function conversationRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
   const { db } = deps;
 
-  const findConversation = async (accountId: string, id: string) => {
-    if (!isUuid(id)) return undefined;
-    return db('conversations as c')
-      .join('contacts as ct', 'ct.id', 'c.contact_id')
-      .where({ 'c.id': id, 'c.account_id': accountId })
-      .first(CONVERSATION_COLUMNS);
-  };
-
-  /** The replied-to message's platform id, which the adapter sends as reply context. */
-  const replyContext = async (conversationId: string, messageId: string) => {
-    const target = await db('messages').where({ id: messageId, conversation_id: conversationId }).first('platform_message_id');
-    const why = !target ? 'is not a message of this conversation' : !target.platform_message_id ? 'has not reached the platform yet' : null;
-    if (why) {
-      throw new AppError(422, 'validation_failed', `reply_to_message_id ${why}`, { fields: [{ path: 'reply_to_message_id', message: why }] });
-    }
-    return { reply_to_message_id: messageId, reply_to_platform_message_id: target.platform_message_id };
-  };
-
   router.get('/conversations', async (ctx) => {
     const q = validate(listConversationsQuery, ctx.query, 'query');
     const after = decodeCursor(q.cursor, conversationCursor);
-    const rows = await db('conversations as c')
-      .join('contacts as ct', 'ct.id', 'c.contact_id')
-      .where('c.account_id', ctx.state.accountId)
-      .modify((b) => {
-        if (q.channel_type) b.where('c.channel_type', q.channel_type);
-        if (q.status) b.where('c.status', q.status);
-        if (q.channel_id) b.where('c.channel_id', q.channel_id);
-        if (after) b.whereRaw('(c.last_message_at, c.id) < (?::timestamptz, ?::uuid)', after);
-      })
-      .orderBy([{ column: 'c.last_message_at', order: 'desc' }, { column: 'c.id', order: 'desc' }])
-      .limit(q.limit + 1)
-      // The cursor keeps PostgreSQL's own microseconds: JavaScript dates would round them.
-      .select([...CONVERSATION_COLUMNS, db.raw('c.last_message_at::text as cursor_ts')]);
+    const userId = userIdOf(ctx.state);
+    if ((q.assignee === 'me' || q.unread) && !userId) {
+      throw new AppError(400, 'needs_user', `${q.assignee === 'me' ? 'assignee=me' : 'unread'} needs a signed-in user; an API key has no inbox of its own`);
+    }
+    const rows = await inboxQuery(db, ctx.state.accountId, userId, q, after);
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     ctx.body = {
@@ -128,9 +86,24 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
     };
   });
 
+  router.get('/conversations/counts', async (ctx) => {
+    const rows: Array<{ channel_type: string; status: ConversationStatus; assignee_id: string | null; n: string }> = await db('conversation_counts')
+      .where({ account_id: ctx.state.accountId })
+      .select('channel_type', 'status', 'assignee_id', 'n');
+    const userId = userIdOf(ctx.state);
+    const open = rows.filter((r) => r.status === 'open');
+    const sum = (rs: typeof rows) => rs.reduce((n, r) => n + Number(r.n), 0);
+    ctx.body = {
+      mine: userId ? sum(open.filter((r) => r.assignee_id === userId)) : null,
+      unassigned: sum(open.filter((r) => r.assignee_id === null)),
+      all: sum(open),
+      by_channel_type: Object.fromEntries(CHANNEL_TYPES.map((t) => [t, sum(open.filter((r) => r.channel_type === t))])),
+      by_status: Object.fromEntries(CONVERSATION_STATUSES.map((s) => [s, sum(rows.filter((r) => r.status === s))])),
+    };
+  });
+
   router.get('/conversations/:id', async (ctx) => {
-    const row = await findConversation(ctx.state.accountId, ctx.params.id);
-    if (!row) throw notFound('conversation');
+    const row = await findConversation(db, ctx.state, ctx.params.id);
     // The workflow's live view (queued and retrying replies); absent when Temporal cannot answer quickly.
     const live = await deps.temporal
       .withDeadline(Date.now() + 2000, () => deps.temporal.workflow.getHandle(row.workflow_id).query(stateQuery))
@@ -139,93 +112,76 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
   });
 
   router.patch('/conversations/:id', async (ctx) => {
-    const conv = await findConversation(ctx.state.accountId, ctx.params.id);
-    if (!conv) throw notFound('conversation');
+    const conv = await findConversation(db, ctx.state, ctx.params.id);
     const input = validate(updateConversationSchema, (await readJsonBody(ctx)).json);
+    const status: ConversationStatus = input.status ?? (input.snoozed_until ? 'snoozed' : conv.status);
+    const snoozedUntil = status === 'snoozed' ? (input.snoozed_until ?? new Date(conv.snoozed_until).toISOString()) : null;
+    const statusChanged = status !== conv.status || (snoozedUntil !== null && Date.parse(snoozedUntil) !== new Date(conv.snoozed_until).getTime());
+    if (input.assignee_id) {
+      const assignee = await db('users').where({ id: input.assignee_id, account_id: ctx.state.accountId }).whereNull('disabled_at').first('id');
+      if (!assignee) {
+        throw new AppError(422, 'validation_failed', 'assignee_id is not an active user of this account', {
+          fields: [{ path: 'assignee_id', message: 'not an active user of this account' }],
+        });
+      }
+    }
+    // last_message_at as the agent's request found it: a customer message stored after it wins.
     const asOf: Date = conv.last_message_at;
-    // Only if nothing arrived since the agent looked: a newer customer message keeps it open.
-    const changed = await db('conversations')
-      .where({ id: conv.id })
-      // JavaScript dates carry milliseconds, PostgreSQL microseconds.
-      .andWhereRaw("date_trunc('milliseconds', last_message_at) <= ?", [asOf])
-      .update({ status: input.status, updated_at: db.fn.now() });
-    if (!changed) throw new AppError(409, 'conversation_changed', 'a new message arrived in this conversation; reload it and decide again');
-    try {
+    if (statusChanged) {
+      // Temporal first: the workflow keeps the snooze's timer and operators' search, and it ignores a
+      // change older than the newest customer message, so a refusal below leaves it right too.
       await deps.signaller.status(
         { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
-        { status: input.status, asOf: asOf.toISOString() },
+        { status, asOf: asOf.toISOString(), snoozedUntil },
       );
-    } catch (err) {
-      // The workflow (and operators' search) would not know: undo, let the client retry.
-      await db('conversations').where({ id: conv.id }).update({ status: conv.status });
-      throw err;
     }
-    ctx.body = presentConversation({ ...conv, status: input.status });
-  });
-
-  router.get('/conversations/:id/messages', async (ctx) => {
-    const row = await findConversation(ctx.state.accountId, ctx.params.id);
-    if (!row) throw notFound('conversation');
-    const q = validate(listMessagesQuery, ctx.query, 'query');
-    const after = decodeCursor(q.cursor, messageCursor);
-    const rows = await db('messages')
-      .where('conversation_id', row.id)
-      .modify((b) => {
-        if (after) b.where('seq', '>', after[0]);
-      })
-      .orderBy('seq', 'asc')
-      .limit(q.limit + 1);
-    const page = rows.slice(0, q.limit);
-    ctx.body = {
-      data: page.map(presentMessage),
-      next_cursor: rows.length > q.limit ? encodeCursor([String(page[page.length - 1].seq)]) : null,
-    };
-  });
-
-  router.post('/conversations/:id/messages', async (ctx) => {
-    const conv = await findConversation(ctx.state.accountId, ctx.params.id);
-    if (!conv) throw notFound('conversation');
-    const input = validate(replySchema, (await readJsonBody(ctx)).json);
-    const channel = await db('channels').where({ id: conv.channel_id }).first('is_active', 'account_id');
-    if (!channel?.is_active) {
-      throw new AppError(409, 'channel_inactive', 'this conversation\'s channel is deactivated; reactivate it to reply');
-    }
-    if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
-    const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
-    const message = await db.transaction(async (trx) => {
-      // Taken before the reply's seq, as persistInbound takes it, so a visitor's message stored meanwhile
-      // cannot become visible with a later seq first (the widget's cursor would pass the reply).
-      if (input.attachments.length > 0) await trx('conversations').where({ id: conv.id }).forNoKeyUpdate().first('id');
-      // Files not yet carried by another reply: a file goes out once, with one reply.
-      const attachments = await claimUploads(trx, conv.channel_id, agentOwner(conv.id), input.attachments, { unsentOnly: true });
-      const [row] = await trx('messages')
-        .insert({
-          conversation_id: conv.id,
-          direction: 'outbound',
-          content: input.content,
-          content_type: attachments.length > 0 ? attachments[0].type : 'text',
-          attachments: JSON.stringify(attachments),
-          status: 'pending',
-          metadata: JSON.stringify(metadata),
-        })
-        .returning('*');
-      await linkReplyFiles(trx, row.id, input.attachments);
-      return row;
+    await db.transaction(async (trx) => {
+      const current = await trx('conversations').where({ id: conv.id }).forUpdate().first('status', 'snoozed_until', 'assignee_id', 'last_message_at');
+      if (statusChanged && status !== 'open' && new Date(current.last_message_at) > asOf) {
+        throw new AppError(409, 'conversation_changed', 'a new message arrived in this conversation; reload it and decide again');
+      }
+      const changes: Record<string, unknown> = {};
+      if (statusChanged) Object.assign(changes, { status, snoozed_until: snoozedUntil });
+      if (input.assignee_id !== undefined && input.assignee_id !== current.assignee_id) changes.assignee_id = input.assignee_id;
+      if (Object.keys(changes).length === 0) return;
+      await trx('conversations').where({ id: conv.id }).update({ ...changes, updated_at: trx.fn.now() });
+      const actor = actorOf(ctx.state);
+      if (statusChanged) {
+        await recordActivity(trx, conv.id, actor, { type: 'status_changed', from: current.status, to: status, ...(snoozedUntil ? { snoozed_until: snoozedUntil } : {}) });
+      }
+      if ('assignee_id' in changes) {
+        const names = await personRefs(trx, [current.assignee_id, input.assignee_id ?? null]);
+        await recordActivity(trx, conv.id, actor, { type: 'assignee_changed', from: names[0], to: names[1] });
+      }
     });
-    try {
-      await deps.signaller.reply(
-        { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
-        message.id,
-      );
-    } catch (err) {
-      // Not handed to the workflow means never sent: leave no pending row behind.
-      await db('messages').where({ id: message.id }).delete();
-      throw err;
-    }
-    await db('conversations').where({ id: conv.id }).update({ last_message_at: db.fn.now() });
-    ctx.status = 202;
-    ctx.body = presentMessage(message);
+    ctx.body = presentConversation(await findConversation(db, ctx.state, conv.id));
+  });
+
+  router.post('/conversations/:id/read', async (ctx) => {
+    const userId = userIdOf(ctx.state);
+    if (!userId) throw new AppError(400, 'needs_user', 'read markers belong to signed-in users; an API key has none');
+    const conv = await findConversation(db, ctx.state, ctx.params.id);
+    const input = validate(markReadSchema, (await readJsonBody(ctx)).json);
+    const seq = await db
+      .from(db.raw('(SELECT seq, conversation_id FROM messages WHERE id = ? UNION ALL SELECT seq, conversation_id FROM conversation_entries WHERE id = ?) t', [input.message_id, input.message_id]))
+      .where('conversation_id', conv.id)
+      .first('seq');
+    if (!seq) throw new AppError(422, 'validation_failed', 'message_id is not a message of this conversation', { fields: [{ path: 'message_id', message: 'not in this conversation' }] });
+    // Forward only: a stale tab marking an older message changes nothing.
+    await db.raw(
+      `INSERT INTO conversation_reads (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?)
+       ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_seq = GREATEST(conversation_reads.last_read_seq, EXCLUDED.last_read_seq), updated_at = now()`,
+      [userId, conv.id, seq.seq],
+    );
+    ctx.body = { unread_count: (await findConversation(db, ctx.state, conv.id)).unread_count };
   });
 
   return router;
+}
+
+/** {id, name} of users as they are named now (null stays null): kept in an activity entry. */
+async function personRefs(db: Db, ids: Array<string | null>) {
+  const wanted = ids.filter((id): id is string => id !== null);
+  const rows: Array<{ id: string; name: string }> = wanted.length ? await db('users').whereIn('id', wanted).select('id', 'name') : [];
+  return ids.map((id) => (id ? (rows.find((r) => r.id === id) ?? { id, name: 'a former user' }) : null));
 }

@@ -2,7 +2,8 @@ import { MAX_MAIL_BYTES } from '../channels/email/parse';
 import { z } from 'zod';
 import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './admin';
 import { updateChannelSchema } from './channels';
-import { listConversationsQuery, listMessagesQuery, replySchema, updateConversationSchema } from './conversations';
+import { agentPaths, agentSchemas } from './openapi-agents';
+import { errorBody, idParam, json, queryParams } from './openapi-helpers';
 import { adapterFor } from '../channels';
 import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
 import { uploadQuery } from '../http/upload';
@@ -10,31 +11,6 @@ import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
 import { CLAIMED_TTL_DAYS, MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 
-const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
-const errorBody = {
-  description: 'Error',
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        properties: {
-          error: {
-            type: 'object',
-            required: ['code', 'message'],
-            properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-          },
-        },
-      },
-    },
-  },
-};
-const queryParams = (schema: z.ZodObject) =>
-  Object.entries(schema.shape).map(([name, s]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }),
-  }));
 const configSchemaName = (t: ChannelType) => `${t[0].toUpperCase()}${t.slice(1)}Config`;
 /** POST /api/channels: the config's shape depends on `type`. */
 const createChannelBody = {
@@ -49,7 +25,6 @@ const createChannelBody = {
     },
   },
 };
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const channelIdParam = { ...idParam, name: 'channelId' };
 
 /** The OpenAPI description, derived from the same zod schemas the routes validate with. */
@@ -59,18 +34,27 @@ export function openApiDocument() {
     info: { title: 'PingBack API', version: '0.1.0', description: 'Unified support inbox: channels, conversations, replies.' },
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…)' },
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An account API key (pb_…): acts for the account as an admin does' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'pingback_session',
+          description: 'A signed-in user (POST /auth/login). Every change also needs X-CSRF-Token (csrf_token from GET /api/me) and an allowed Origin',
+        },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
         visitorToken: { type: 'http', scheme: 'bearer', description: 'A web chat visitor token (POST /widget/{channelId}/visitors)' },
         emailWebhook: { type: 'http', scheme: 'basic', description: "The email channel's verify_token as the password, any user name (a Bearer token works too)" },
       },
       // One config schema per channel type, straight from the registry (X: either the four OAuth 1.0a
       // values or oauth2_user_token, plus api_secret for inbound "webhook", checked beyond the schema).
-      schemas: Object.fromEntries(
-        CHANNEL_TYPES.map((t) => [configSchemaName(t), z.toJSONSchema(adapterFor(t).config, { io: 'input', unrepresentable: 'any' })]),
-      ),
+      schemas: {
+        ...Object.fromEntries(
+          CHANNEL_TYPES.map((t) => [configSchemaName(t), z.toJSONSchema(adapterFor(t).config, { io: 'input', unrepresentable: 'any' })]),
+        ),
+        ...agentSchemas(),
+      },
     },
-    security: [{ apiKey: [] }],
+    security: [{ apiKey: [] }, { session: [] }],
     paths: {
       '/admin/accounts': {
         post: {
@@ -131,39 +115,7 @@ export function openApiDocument() {
           responses: { 200: { description: 'Channel' }, 403: errorBody, 404: errorBody, 422: errorBody, 503: errorBody },
         },
       },
-      '/api/conversations': {
-        get: {
-          summary: 'The inbox, newest first, paged with next_cursor',
-          parameters: queryParams(listConversationsQuery),
-          responses: { 200: { description: '{data: Conversation[], next_cursor}' }, 400: errorBody, 422: errorBody },
-        },
-      },
-      '/api/conversations/{id}': {
-        get: {
-          summary: 'One conversation, with `live`: the workflow state (queued and retrying replies)',
-          parameters: [idParam],
-          responses: { 200: { description: 'Conversation' }, 404: errorBody },
-        },
-        patch: {
-          summary: 'Resolve or reopen; 409 if a customer message arrived since last_message_at',
-          parameters: [idParam],
-          requestBody: { required: true, content: json(updateConversationSchema) },
-          responses: { 200: { description: 'Conversation' }, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
-        },
-      },
-      '/api/conversations/{id}/messages': {
-        get: {
-          summary: 'Messages oldest first, paged with next_cursor',
-          parameters: [idParam, ...queryParams(listMessagesQuery)],
-          responses: { 200: { description: '{data: Message[], next_cursor}' }, 400: errorBody, 404: errorBody, 422: errorBody },
-        },
-        post: {
-          summary: `Reply: stored as pending, sent through the channel durably. \`attachments\`: up to ${MAX_ATTACHMENTS_PER_MESSAGE} files uploaded for this conversation (web chat only; 422 attachments_not_supported elsewhere, 400 invalid_attachment for any other id)`,
-          parameters: [idParam],
-          requestBody: { required: true, content: json(replySchema) },
-          responses: { 202: { description: 'The pending message' }, 400: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
-        },
-      },
+      ...agentPaths(),
       '/api/conversations/{id}/attachments': {
         post: {
           summary:

@@ -1,26 +1,47 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashToken } from '../auth/tokens';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { PLAN_LIMITS } from '../plans';
 import { storedBytes } from './stored-media';
+import { createUser, issuePasswordLink, type UserRow } from './users';
 import type { Db } from './knex';
 
 export const PLANS = ['free', 'mini', 'pro'] as const;
 export const planSchema = z.enum(PLANS);
 export type Plan = z.infer<typeof planSchema>;
 
-export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 /** `pb_` + 40 base64url chars: recognisable in logs and secret scanners, 240 bits of entropy. */
 function newApiKey(): string {
   return 'pb_' + randomBytes(30).toString('base64url');
 }
 
-export async function createAccount(db: Db, input: { name: string; plan: Plan }) {
+/**
+ * An account and its first API key and, given an admin's email, its first admin with a
+ * link to set their password: all or nothing.
+ */
+export async function createAccount(
+  db: Db,
+  input: { name: string; plan: Plan; admin?: { email: string; name?: string } },
+  publicBaseUrl?: string,
+) {
   return db.transaction(async (trx) => {
     const [account] = await trx('accounts').insert({ name: input.name, plan: input.plan }).returning(['id', 'name', 'plan', 'created_at']);
     const { key } = await issueApiKey(trx, account.id, 'default');
-    return { account, apiKey: key };
+    let admin: { user: UserRow; setPasswordUrl: string; expiresAt: Date } | undefined;
+    if (input.admin) {
+      if (!publicBaseUrl) throw new Error('the first admin\'s link needs the public URL');
+      const user = await createUser(trx, {
+        accountId: account.id,
+        email: input.admin.email,
+        name: input.admin.name ?? input.admin.email.split('@')[0],
+        role: 'admin',
+      });
+      const link = await issuePasswordLink(trx, user.id, 'invitation', publicBaseUrl);
+      admin = { user, setPasswordUrl: link.url, expiresAt: link.expires_at };
+    }
+    return { account, apiKey: key, admin };
   });
 }
 
@@ -28,17 +49,17 @@ export async function createAccount(db: Db, input: { name: string; plan: Plan })
 export async function issueApiKey(db: Db, accountId: string, name: string) {
   const key = newApiKey();
   const [row] = await db('api_keys')
-    .insert({ account_id: accountId, name, key_hash: hashApiKey(key), prefix: key.slice(0, 10) })
+    .insert({ account_id: accountId, name, key_hash: hashToken(key), prefix: key.slice(0, 10) })
     .returning(['id', 'name', 'prefix', 'created_at']);
   return { key, row };
 }
 
-export async function accountForApiKey(db: Db, key: string): Promise<{ id: string; plan: Plan; key_id: string } | undefined> {
+export async function accountForApiKey(db: Db, key: string): Promise<{ id: string; plan: Plan; key_id: string; key_name: string } | undefined> {
   return db('api_keys as k')
     .join('accounts as a', 'a.id', 'k.account_id')
-    .where({ 'k.key_hash': hashApiKey(key) })
+    .where({ 'k.key_hash': hashToken(key) })
     .whereNull('k.revoked_at')
-    .first('a.id', 'a.plan', 'k.id as key_id');
+    .first('a.id', 'a.plan', 'k.id as key_id', 'k.name as key_name');
 }
 
 /**

@@ -191,3 +191,6 @@ export async function sweepUnlinkedMedia(db: Db, limit = 500): Promise<number> {
       .andWhere((w) => w.whereNull('claimed_at').orWhereRaw('claimed_at < now() - make_interval(days => ?)', [CLAIMED_TTL_DAYS]));
   return stale(db('stored_media').whereIn('id', stale(db('stored_media').select('id')).limit(limit))).delete();
 }
+
+/** For the api's sweeper (src/db/sweeper.ts). */
+export const unlinkedMediaSweep = { what: 'stored files no message took', sweep: sweepUnlinkedMedia };

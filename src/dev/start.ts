@@ -9,6 +9,7 @@ import { runUntilSignal } from '../cli';
 import { DevServer, startDevServer } from './dev-server';
 import { ensureTemporalCli } from './temporal-cli';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
+import { ensureDemoAccount } from './demo-account';
 
 const DATA_DIR = path.resolve(process.env.PINGBACK_DATA_DIR ?? 'data');
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/pingback';
@@ -73,6 +74,8 @@ export async function start(): Promise<void> {
         if (api.metricsUrl) say(`Metrics      ${api.metricsUrl}  (API_METRICS_ADDRESS; the worker's at WORKER_METRICS_ADDRESS)`);
         if (devServer?.uiUrl || sdkServer) say(`Temporal UI  ${devServer?.uiUrl ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`}`);
         say(`Admin token  in ${path.join(DATA_DIR, 'admin-token')}`);
+        const demo = await ensureDemoAccount(deps.db, DATA_DIR, config.PUBLIC_BASE_URL);
+        say(`Sign in      ${config.PUBLIC_BASE_URL}/  as ${demo.email}, password ${demo.password}  (kept in ${demo.file}${demo.created ? '; a new Demo account' : ''})`);
         say('Ctrl-C stops everything.');
         const started = worker;
         return {

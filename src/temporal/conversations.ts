@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ConversationStatusChange } from '../../workflows/definitions';
 import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../channels/types';
 import { AppError } from '../errors';
+import type { ConversationStatus } from '../inbox/schemas';
 import type { SignalKind } from '../metrics/api-metrics';
 import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal } from '../../workflows/conversation';
 import { conversationWorkflowId } from './ids';
@@ -58,7 +59,7 @@ export function conversationSignaller(
       throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', undefined, err);
     }
   }
-  const base = (ref: ConversationRef, workflowId: string, status: 'open' | 'resolved' = 'open') => ({
+  const base = (ref: ConversationRef, workflowId: string, status: ConversationStatus = 'open') => ({
     workflowId,
     taskQueue,
     typedSearchAttributes: [

@@ -66,7 +66,7 @@ test('a customer message lands in the inbox and the reply reaches the customer',
   const conv = await conversationFor(apiKey, 4242001);
   expect(conv).toMatchObject({ channel_type: 'telegram', status: 'open', contact: { name: 'Ada L', username: 'ada' } });
   const inbound = await eventually(async () => (await messagesOf(apiKey, conv.id)).find((m) => m.direction === 'inbound'));
-  expect(inbound).toMatchObject({ content: 'Hello, is anyone there?', status: 'received', error: null });
+  expect(inbound).toMatchObject({ kind: 'customer_message', content: 'Hello, is anyone there?', status: 'received' });
 
   const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Yes! How can I help?' } });
   expect(reply.status).toBe(202);

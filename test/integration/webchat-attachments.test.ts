@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { startMediaSweeper } from '../../src/db/media-sweeper';
-import { MAX_UNLINKED_UPLOADS } from '../../src/db/stored-media';
+import { startSweeper } from '../../src/db/sweeper';
+import { MAX_UNLINKED_UPLOADS, unlinkedMediaSweep } from '../../src/db/stored-media';
 import { silentLogger } from '../../src/log';
 import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
 
@@ -275,7 +275,7 @@ test('files no stored message took are swept a day on; files a message took stay
   await stack.db('stored_media').whereIn('id', [parked, taken]).update({ created_at: ago('25 hours'), claimed_at: null });
   await stack.db('stored_media').where({ id: waiting }).update({ created_at: ago('25 hours'), claimed_at: ago('6 days') });
   await stack.db('stored_media').where({ id: late }).update({ created_at: ago('9 days'), claimed_at: ago('8 days') });
-  const sweeper = startMediaSweeper(stack.db, silentLogger, { firstAfterMs: 0 });
+  const sweeper = startSweeper(stack.db, silentLogger, [unlinkedMediaSweep], { firstAfterMs: 0 });
   try {
     await eventually(async () => (await stack.db('stored_media').whereIn('id', [parked, late])).length === 0 || undefined, 10_000, 'the unlinked files swept');
   } finally {

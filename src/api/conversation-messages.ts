@@ -1,0 +1,157 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { requireFileReplies } from '../channels';
+import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
+import { AppError } from '../errors';
+import { attachedFileIds } from '../ingress/widget-fields';
+import { readJsonBody } from '../http/body';
+import { authorColumns } from '../inbox/activity';
+import { loadEntries, timelinePage } from '../inbox/timeline';
+import type { TimelineEntry } from '../inbox/schemas';
+import type { AppDeps, AuthState } from './context';
+import { actorOf, findConversation } from './conversations';
+import { decodeCursor, encodeCursor, messageCursor } from './cursor';
+import { validate } from './validate';
+
+/** Replies and notes have the same bound as the longest message a platform takes in one go. */
+const MAX_TEXT = 4096;
+const clientId = z.string().trim().min(1).max(100).optional().describe("the writer's own id: the same id again is the same reply or note, not a second one");
+
+export const listMessagesQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional(),
+    /** `asc` (default) from the start; `desc` from the newest, to open a conversation at its end. */
+    order: z.enum(['asc', 'desc']).default('asc'),
+  })
+  .strict();
+
+export const replySchema = z
+  .object({
+    /** May be empty when the reply carries files. */
+    content: z.string().trim().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`).default(''),
+    /** A message of this conversation the reply answers; platforms that can (WhatsApp, Telegram) quote it. */
+    reply_to_message_id: z.uuid().optional(),
+    /** Files uploaded for this conversation (POST /api/conversations/{id}/attachments), on channels whose replies carry files. */
+    attachments: attachedFileIds,
+    client_id: clientId,
+  })
+  .refine((r) => r.content.length > 0 || r.attachments.length > 0, { path: ['content'], message: 'must not be empty (unless the reply has attachments)' });
+
+export const noteSchema = z
+  .object({ content: z.string().trim().min(1, 'must not be empty').max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`), client_id: clientId })
+  .strict();
+
+/** A conversation's timeline, and what agents add to it: replies (sent to the customer) and private notes (never sent). */
+export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
+  const router = new Router<AuthState>();
+  const { db } = deps;
+
+  /** The replied-to message's platform id, which the adapter sends as reply context. */
+  const replyContext = async (conversationId: string, messageId: string) => {
+    const target = await db('messages').where({ id: messageId, conversation_id: conversationId }).first('platform_message_id');
+    const why = !target ? 'is not a message of this conversation' : !target.platform_message_id ? 'has not reached the platform yet' : null;
+    if (why) {
+      throw new AppError(422, 'validation_failed', `reply_to_message_id ${why}`, { fields: [{ path: 'reply_to_message_id', message: why }] });
+    }
+    return { reply_to_message_id: messageId, reply_to_platform_message_id: target.platform_message_id };
+  };
+
+  const entry = async (accountId: string, id: string, table: 'messages' | 'entries'): Promise<TimelineEntry> => {
+    const found = await loadEntries(db, accountId, { messages: table === 'messages' ? [id] : [], entries: table === 'entries' ? [id] : [] });
+    return found.get(id)!;
+  };
+
+  router.get('/conversations/:id/messages', async (ctx) => {
+    const conv = await findConversation(db, ctx.state, ctx.params.id);
+    const q = validate(listMessagesQuery, ctx.query, 'query');
+    const from = decodeCursor(q.cursor, messageCursor)?.[0];
+    const rows = await timelinePage(db, conv.id, {
+      afterSeq: q.order === 'asc' ? from : undefined,
+      beforeSeq: q.order === 'desc' ? from : undefined,
+      limit: q.limit + 1,
+      order: q.order,
+    });
+    const page = rows.slice(0, q.limit);
+    ctx.body = {
+      data: page.map(({ _seq, ...e }) => e),
+      next_cursor: rows.length > q.limit ? encodeCursor([page[page.length - 1]._seq]) : null,
+    };
+  });
+
+  router.post('/conversations/:id/messages', async (ctx) => {
+    const conv = await findConversation(db, ctx.state, ctx.params.id);
+    const input = validate(replySchema, (await readJsonBody(ctx)).json);
+    if (input.client_id) {
+      const same = await db('messages').where({ conversation_id: conv.id, client_id: input.client_id }).first('id');
+      if (same) {
+        ctx.status = 200;
+        ctx.body = await entry(ctx.state.accountId, same.id, 'messages');
+        return;
+      }
+    }
+    if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to reply");
+    if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
+    const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
+    const message = await db.transaction(async (trx) => {
+      // Taken before the reply's seq, as persistInbound takes it, so a visitor's message stored meanwhile
+      // cannot become visible with a later seq first (the widget's cursor would pass the reply).
+      if (input.attachments.length > 0) await trx('conversations').where({ id: conv.id }).forNoKeyUpdate().first('id');
+      // Files not yet carried by another reply: a file goes out once, with one reply.
+      const attachments = await claimUploads(trx, conv.channel_id, agentOwner(conv.id), input.attachments, { unsentOnly: true });
+      const [row] = await trx('messages')
+        .insert({
+          conversation_id: conv.id,
+          direction: 'outbound',
+          content: input.content,
+          content_type: attachments.length > 0 ? attachments[0].type : 'text',
+          attachments: JSON.stringify(attachments),
+          status: 'pending',
+          metadata: JSON.stringify(metadata),
+          client_id: input.client_id ?? null,
+          ...authorColumns(actorOf(ctx.state)),
+        })
+        // Two requests with one client_id at once: the second finds the first's row below.
+        .onConflict(db.raw('(conversation_id, client_id) WHERE client_id IS NOT NULL'))
+        .ignore()
+        .returning('id');
+      if (!row) return undefined;
+      await linkReplyFiles(trx, row.id, input.attachments);
+      return row as { id: string };
+    });
+    if (!message) {
+      const same = await db('messages').where({ conversation_id: conv.id, client_id: input.client_id }).first('id');
+      ctx.status = 200;
+      ctx.body = await entry(ctx.state.accountId, same.id, 'messages');
+      return;
+    }
+    try {
+      await deps.signaller.reply(
+        { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+        message.id,
+      );
+    } catch (err) {
+      // Not handed to the workflow means never sent: leave no pending row behind.
+      await db('messages').where({ id: message.id }).delete();
+      throw err;
+    }
+    await db('conversations').where({ id: conv.id }).update({ last_message_at: db.fn.now() });
+    ctx.status = 202;
+    ctx.body = await entry(ctx.state.accountId, message.id, 'messages');
+  });
+
+  router.post('/conversations/:id/notes', async (ctx) => {
+    const conv = await findConversation(db, ctx.state, ctx.params.id);
+    const input = validate(noteSchema, (await readJsonBody(ctx)).json);
+    const [row] = await db('conversation_entries')
+      .insert({ conversation_id: conv.id, kind: 'note', content: input.content, client_id: input.client_id ?? null, ...authorColumns(actorOf(ctx.state)) })
+      .onConflict(['conversation_id', 'client_id'])
+      .ignore()
+      .returning('id');
+    const id = row?.id ?? (await db('conversation_entries').where({ conversation_id: conv.id, client_id: input.client_id }).first('id')).id;
+    ctx.status = row ? 201 : 200;
+    ctx.body = await entry(ctx.state.accountId, id, 'entries');
+  });
+
+  return router;
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { countsSchema, conversationItemSchema, inboxEventSchema, timelineEntrySchema } from '../inbox/schemas';
+import { userSchema } from '../db/users';
+import { listConversationsQuery, markReadSchema, updateConversationSchema } from './conversations';
+import { listMessagesQuery, noteSchema, replySchema } from './conversation-messages';
+import { errorBody, idParam, json, queryParams } from './openapi-helpers';
+import { loginSchema, setPasswordSchema } from './session';
+import { inviteUserSchema, updateUserSchema } from './users';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const ok = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
+const page = (item: string) => ({ type: 'object', properties: { data: { type: 'array', items: ref(item) }, next_cursor: { type: ['string', 'null'] } } });
+const output = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+
+/** The answers' shapes, from the schemas the presenters are typed by. */
+export function agentSchemas() {
+  return {
+    Conversation: output(conversationItemSchema),
+    TimelineEntry: output(timelineEntrySchema),
+    InboxEvent: output(inboxEventSchema),
+    Counts: output(countsSchema),
+    User: output(userSchema),
+  };
+}
+
+/** Sign-in, the team, the inbox and the event stream. */
+export function agentPaths() {
+  const session = [{ session: [] }];
+  return {
+    '/auth/login': {
+      post: {
+        summary:
+          'Sign in: 204 with an httpOnly session cookie. A wrong email and a wrong password get the same 401 invalid_credentials; failed attempts are limited per email and per address (429 too_many_attempts with Retry-After)',
+        security: [],
+        requestBody: { required: true, content: json(loginSchema) },
+        responses: { 204: { description: 'Signed in' }, 400: errorBody, 401: errorBody, 403: errorBody, 422: errorBody, 429: errorBody },
+      },
+    },
+    '/auth/logout': { post: { summary: 'Sign out this session', security: [], responses: { 204: { description: 'Signed out' } } } },
+    '/auth/logout-all': {
+      post: { summary: "End every session of the signed-in user (needs X-CSRF-Token)", security: session, responses: { 204: { description: 'Signed out everywhere' }, 401: errorBody, 403: errorBody } },
+    },
+    '/auth/set-password': {
+      post: {
+        summary: 'Redeem an invitation or password-reset link: sets the password (then sign in) and ends the user\'s sessions. 400 invalid_token for a used, expired or unknown link; 422 for a password under 10 characters',
+        security: [],
+        requestBody: { required: true, content: json(setPasswordSchema) },
+        responses: { 204: { description: 'Password set' }, 400: errorBody, 422: errorBody },
+      },
+    },
+    '/api/me': {
+      get: {
+        summary: 'Who is asking: the user (or API key), their role, the account and its plan, and csrf_token, which a session sends as X-CSRF-Token with every change',
+        responses: { 200: { description: '{auth, role, user, api_key, csrf_token, account}' }, 401: errorBody },
+      },
+    },
+    '/api/users': {
+      get: { summary: "The account's users (every member may read them, to assign conversations)", responses: { 200: ok('{data: User[]}', { type: 'object', properties: { data: { type: 'array', items: ref('User') } } }) } },
+    },
+    '/api/users/invitations': {
+      post: {
+        summary: 'Admins: invite a user. Answers invitation_url (single use, valid 7 days) to pass on; 409 email_taken',
+        requestBody: { required: true, content: json(inviteUserSchema) },
+        responses: { 201: { description: '{user, invitation_url, expires_at}' }, 403: errorBody, 409: errorBody, 422: errorBody },
+      },
+    },
+    '/api/users/{id}': {
+      patch: {
+        summary: "Admins: rename, change the role, disable (the user's sessions end at once) or enable a user; 409 last_admin when it would leave no active admin",
+        parameters: [idParam],
+        requestBody: { required: true, content: json(updateUserSchema) },
+        responses: { 200: ok('User', ref('User')), 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody },
+      },
+    },
+    '/api/users/{id}/password-reset': {
+      post: {
+        summary: 'Admins: a link to set a new password (single use, valid 7 days; a user who never set one gets a new invitation)',
+        parameters: [idParam],
+        responses: { 201: { description: '{reset_url, expires_at}' }, 403: errorBody, 404: errorBody, 409: errorBody },
+      },
+    },
+    '/api/conversations': {
+      get: {
+        summary: 'The inbox, newest activity first, paged with next_cursor; filters combine. `assignee=me` and `unread` need a signed-in user',
+        parameters: queryParams(listConversationsQuery),
+        responses: { 200: ok('A page of conversations', page('Conversation')), 400: errorBody, 422: errorBody },
+      },
+    },
+    '/api/conversations/counts': {
+      get: { summary: 'Open conversations for the inbox badges: mine, unassigned, all, per channel type; and every status', responses: { 200: ok('Counts', ref('Counts')) } },
+    },
+    '/api/conversations/{id}': {
+      get: {
+        summary: 'One conversation, with `live`: the workflow state (queued and retrying replies)',
+        parameters: [idParam],
+        responses: { 200: ok('Conversation and live', ref('Conversation')), 404: errorBody },
+      },
+      patch: {
+        summary:
+          'Change the status (a snoozed one opens again at snoozed_until, or when the customer writes), or the assignee; each change is an activity entry in the timeline. 409 conversation_changed when a customer message arrived meanwhile',
+        parameters: [idParam],
+        requestBody: { required: true, content: json(updateConversationSchema) },
+        responses: { 200: ok('Conversation', ref('Conversation')), 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+      },
+    },
+    '/api/conversations/{id}/messages': {
+      get: {
+        summary: 'The timeline: customer messages, replies (with their author and status), notes and activity entries, in order, each with its kind; paged with next_cursor',
+        parameters: [idParam, ...queryParams(listMessagesQuery)],
+        responses: { 200: ok('A page of the timeline', page('TimelineEntry')), 400: errorBody, 404: errorBody, 422: errorBody },
+      },
+      post: {
+        summary:
+          'Reply: stored as pending and sent through the channel durably. `attachments`: files uploaded for this conversation (web chat; 422 attachments_not_supported elsewhere). The same `client_id` again answers 200 with the first reply',
+        parameters: [idParam],
+        requestBody: { required: true, content: json(replySchema) },
+        responses: { 200: ok('The reply sent with this client_id before', ref('TimelineEntry')), 202: ok('The pending reply', ref('TimelineEntry')), 400: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+      },
+    },
+    '/api/conversations/{id}/notes': {
+      post: {
+        summary: 'A private note: in the timeline, never sent to the customer. The same `client_id` again answers 200 with the first note',
+        parameters: [idParam],
+        requestBody: { required: true, content: json(noteSchema) },
+        responses: { 200: ok('The note written with this client_id before', ref('TimelineEntry')), 201: ok('The note', ref('TimelineEntry')), 404: errorBody, 422: errorBody },
+      },
+    },
+    '/api/conversations/{id}/read': {
+      post: {
+        summary: "Move the signed-in user's read marker forward to a message (never back); answers the conversation's unread_count",
+        parameters: [idParam],
+        requestBody: { required: true, content: json(markReadSchema) },
+        responses: { 200: { description: '{unread_count}' }, 400: errorBody, 404: errorBody, 422: errorBody },
+      },
+    },
+    '/api/events': {
+      get: {
+        summary:
+          "The account's changes as server-sent events (text/event-stream): conversation.created/updated, message.created/updated (customer messages, replies, notes, activity), channel.created/updated, each with the object's snapshot as `data`. Send Last-Event-ID (or ?last_event_id=) to get exactly what was missed; one older than EVENTS_RETENTION_HOURS gets a single `reset` event. A comment every 25 s keeps the connection open",
+        parameters: [
+          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^\\d{1,19}$' } },
+          { name: 'last_event_id', in: 'query', required: false, schema: { type: 'string', pattern: '^\\d{1,19}$' } },
+        ],
+        responses: { 200: { description: 'The stream; each event\'s data is an InboxEvent', content: { 'text/event-stream': { schema: ref('InboxEvent') } } }, 400: errorBody, 401: errorBody, 503: errorBody },
+      },
+    },
+  };
+}
