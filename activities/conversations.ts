@@ -1,34 +1,40 @@
 import type { Db } from '../src/db/knex';
-import { recordActivity } from '../src/inbox/activity';
+import { actingAs } from '../src/inbox/activity';
+import type { ConversationStatus } from '../src/inbox/schemas';
 
-export interface WakeSnoozedInput {
+export interface CheckSnoozeInput {
   channelId: string;
   threadKey: string;
-  /** The snooze this wake-up is for: one an agent replaced or ended since is left alone. */
-  snoozedUntil: string;
 }
 
-/** What a conversation's workflow changes about it by itself. */
+export type CheckSnoozeResult =
+  | { outcome: 'wait'; waitMs: number; status: 'snoozed' }
+  | { outcome: 'woke'; status: 'open' }
+  | { outcome: 'not_snoozed'; status: ConversationStatus | null };
+
+/** What a conversation's workflow does about its conversation by itself. */
 export function makeConversationActivities(db: Db) {
   /**
-   * Opens a snoozed conversation whose time has come, with an activity entry saying so; before
-   * then, says how long to wait (the workflow holds no clock of its own). Safe to run twice: once
-   * it is open (or snoozed anew, or resolved), nothing matches.
+   * The conversation's status as the database has it, and its snooze: a snooze whose time has
+   * come is ended here (open again, the timeline saying why); one still to come says how long to
+   * wait. The database decides, so signals arriving in any order, or a change an agent made that
+   * then failed to commit, cannot leave the workflow waiting for the wrong time. Safe to run twice.
    */
-  async function wakeSnoozed(input: WakeSnoozedInput): Promise<{ outcome: 'wait'; waitMs: number } | { outcome: 'woke' | 'gone' }> {
-    const waitMs = Date.parse(input.snoozedUntil) - Date.now();
-    if (waitMs > 0) return { outcome: 'wait', waitMs };
+  async function checkSnooze(input: CheckSnoozeInput): Promise<CheckSnoozeResult> {
     return db.transaction(async (trx) => {
       const conv = await trx('conversations')
-        .where({ channel_id: input.channelId, thread_key: input.threadKey, status: 'snoozed', snoozed_until: new Date(input.snoozedUntil) })
+        .where({ channel_id: input.channelId, thread_key: input.threadKey })
         .forUpdate()
-        .first('id');
-      if (!conv) return { outcome: 'gone' as const };
-      await trx('conversations').where({ id: conv.id }).update({ status: 'open', snoozed_until: null, updated_at: trx.fn.now() });
-      await recordActivity(trx, conv.id, null, { type: 'status_changed', from: 'snoozed', to: 'open', reason: 'snooze_ended' });
-      return { outcome: 'woke' as const };
+        .first('id', 'status', db.raw('extract(epoch FROM snoozed_until - clock_timestamp()) * 1000 AS wait_ms'));
+      if (!conv) return { outcome: 'not_snoozed', status: null };
+      if (conv.status !== 'snoozed') return { outcome: 'not_snoozed', status: conv.status };
+      const waitMs = Number(conv.wait_ms);
+      if (waitMs > 0) return { outcome: 'wait', waitMs: Math.ceil(waitMs), status: 'snoozed' };
+      await actingAs(trx, null, 'snooze_ended');
+      await trx('conversations').where({ id: conv.id }).update({ status: 'open', snoozed_until: null });
+      return { outcome: 'woke', status: 'open' };
     });
   }
 
-  return { wakeSnoozed };
+  return { checkSnooze };
 }

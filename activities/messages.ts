@@ -152,10 +152,6 @@ contact AS (
   SELECT k.id FROM contacts k, ch, p
   WHERE k.channel_id = ch.id AND k.platform_user_id = p.user_id AND NOT EXISTS (SELECT 1 FROM upserted_contact)
 ),
--- The conversation as it was before this statement: whether a new message reopens it.
-before AS (
-  SELECT c.status FROM conversations c, p WHERE c.channel_id = p.channel_id AND c.thread_key = p.thread_key
-),
 conv AS (
   INSERT INTO conversations (account_id, channel_id, channel_type, contact_id, thread_key, workflow_id)
   SELECT p.account_id, p.channel_id, p.channel_type, contact.id, p.thread_key, p.workflow_id FROM contact, p
@@ -176,16 +172,9 @@ ins AS (
   ON CONFLICT (conversation_id, direction, platform_message_id) DO NOTHING
   RETURNING 1
 ),
--- The timeline says why it is open again (src/inbox/schemas.ts, activity "status_changed").
-reopened AS (
-  INSERT INTO conversation_entries (conversation_id, kind, activity)
-  SELECT conv.id, 'activity', jsonb_build_object('type', 'status_changed', 'from', before.status, 'to', 'open', 'reason', 'customer_message')
-  FROM conv, before
-  -- After the messages that reopened it: counting ins runs it to its end first, so their seqs come first.
-  WHERE before.status <> 'open' AND (SELECT count(*) FROM ins) > 0
-  RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM ch) AS channel_active, (SELECT id FROM conv) AS conversation_id, (SELECT last_message_at FROM conv) AS last_message_at, (SELECT count(*) FROM ins) AS stored`;
+-- A reopening is the customer's doing: the trigger writing the timeline's activity entry says so.
+reason AS (SELECT set_config('pingback.reason', 'customer_message', true))
+SELECT EXISTS (SELECT 1 FROM ch) AS channel_active, (SELECT id FROM conv) AS conversation_id, (SELECT last_message_at FROM conv) AS last_message_at, (SELECT count(*) FROM ins) AS stored, (SELECT count(*) FROM reason) AS reason_set`;
 
 /** The channel is gone or deactivated (raced with the ingress's check): never routed into the inbox. */
 async function persistForInactiveChannel(db: Db, input: PersistInboundInput): Promise<PersistInboundResult> {

@@ -57,6 +57,8 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('last_read_seq').notNullable();
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(['user_id', 'conversation_id']);
+    // A conversation deleted with its channel or account finds its markers without a scan.
+    t.index(['conversation_id']);
   });
 
   // The inbox's badges without counting 100,000 rows: kept by a trigger on conversations.
@@ -122,9 +124,17 @@ export async function up(knex: Knex): Promise<void> {
     "CREATE INDEX contacts_search ON contacts USING gin ((coalesce(name, '') || ' ' || coalesce(username, '') || ' ' || platform_user_id) gin_trgm_ops)",
   );
   await knex.raw("CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', content))");
+
+  // Authors are never deleted by PingBack (users are disabled, keys revoked), but a deletion by hand
+  // (SET NULL) should not scan every message: only replies and entries carry an author.
+  await knex.raw('CREATE INDEX messages_author_user ON messages (author_user_id) WHERE author_user_id IS NOT NULL');
+  await knex.raw('CREATE INDEX messages_author_api_key ON messages (author_api_key_id) WHERE author_api_key_id IS NOT NULL');
+  await knex.raw('CREATE INDEX conversation_entries_author_user ON conversation_entries (author_user_id) WHERE author_user_id IS NOT NULL');
+  await knex.raw('CREATE INDEX conversation_entries_author_api_key ON conversation_entries (author_api_key_id) WHERE author_api_key_id IS NOT NULL');
 }
 
 export async function down(knex: Knex): Promise<void> {
+  for (const index of ['messages_author_user', 'messages_author_api_key']) await knex.raw(`DROP INDEX IF EXISTS ${index}`);
   await knex.raw('DROP INDEX IF EXISTS messages_search');
   await knex.raw('DROP INDEX IF EXISTS contacts_search');
   await knex.raw('DROP TRIGGER IF EXISTS conversations_count_insert ON conversations');

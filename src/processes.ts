@@ -7,7 +7,7 @@ import { createDb, Db } from './db/knex';
 import { startSweeper } from './db/sweeper';
 import { unlinkedMediaSweep } from './db/stored-media';
 import { EventHub, eventsSweep } from './events/hub';
-import { endedSessionsSweep } from './auth/sessions';
+import { endedSessionsSweep, stillAllowed } from './auth/sessions';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
@@ -32,7 +32,8 @@ export async function startApi(
 ): Promise<Running & { url: string; metricsUrl?: string }> {
   const metrics = config.API_METRICS_ADDRESS ? createApiMetrics() : undefined;
   const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
-  const events = new EventHub(deps.db, config.DATABASE_URL, log);
+  const policy = { idleHours: config.SESSION_IDLE_HOURS, maxDays: config.SESSION_MAX_DAYS };
+  const events = new EventHub(deps.db, config.DATABASE_URL, log, { stillAllowed: (owners) => stillAllowed(deps.db, policy, owners) });
   await events.start();
   const app = createApp({ ...deps, signaller, config, log, metrics, events });
   const metricsServer = metrics ? await serveMetrics(config.API_METRICS_ADDRESS!, metrics.registry) : undefined;

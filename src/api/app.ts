@@ -19,9 +19,11 @@ import type { AppDeps, AuthState } from './context';
 import { conversationRoutes } from './conversations';
 import { conversationMessageRoutes } from './conversation-messages';
 import { docsRoutes } from './docs';
+import { dashboard } from '../http/dashboard';
 import { sessionRoutes } from './session';
 import { userRoutes } from './users';
 import { eventRoutes } from './events';
+import { channelTypeRoutes } from './channel-types';
 
 export type App = Koa & {
   /** Ends what holds requests open (the web chat's long polls), so the server can close at once. */
@@ -98,12 +100,15 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   api.use(userRoutes(deps).routes());
   api.use(accountRoutes(deps).routes());
   api.use(channelRoutes(deps).routes());
+  api.use(channelTypeRoutes(deps).routes());
   api.use(conversationRoutes(deps).routes());
   api.use(conversationMessageRoutes(deps).routes());
   api.use(attachmentRoutes(deps).routes());
   api.use(eventRoutes(deps).routes());
   app.use(api.routes());
   app.use(api.allowedMethods());
+  // Last: every other page path is the dashboard's.
+  app.use(dashboard());
   return app;
 }
 

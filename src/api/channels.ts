@@ -12,6 +12,7 @@ import { channelSetupWorkflow } from '../../workflows/channel-setup';
 import { channelSetupWorkflowId } from '../temporal/ids';
 import type { AppDeps, AuthState } from './context';
 import { adminOnly } from './auth';
+import { presentChannelSummary } from '../inbox/channels';
 import { validate } from './validate';
 
 export const createChannelSchema = z.object({
@@ -95,15 +96,18 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
     ctx.body = present(row);
   });
 
+  // Agents see what the inbox needs of a channel (its name, type, state), not its configuration.
+  const presentFor = (role: AuthState['role']) => (row: ChannelRow) => (role === 'admin' ? present(row) : presentChannelSummary(row));
+
   router.get('/channels', async (ctx) => {
     const rows: ChannelRow[] = await db('channels').where({ account_id: ctx.state.accountId }).orderBy('created_at', 'asc');
-    ctx.body = { data: rows.map(present) };
+    ctx.body = { data: rows.map(presentFor(ctx.state.role)) };
   });
 
   router.get('/channels/:id', async (ctx) => {
     const row = isUuid(ctx.params.id) ? await findChannel(db, ctx.state.accountId, ctx.params.id) : undefined;
     if (!row) throw notFound('channel');
-    ctx.body = present(row);
+    ctx.body = presentFor(ctx.state.role)(row);
   });
 
   router.patch('/channels/:id', adminOnly, async (ctx) => {

@@ -36,6 +36,8 @@ export interface AppDeps {
     | 'LOGIN_ATTEMPTS_PER_ADDRESS'
     | 'ALLOWED_ORIGINS'
     | 'EVENTS_RETENTION_HOURS'
+    | 'TEMPORAL_UI_URL'
+    | 'TEMPORAL_NAMESPACE'
   >;
   log: Logger;
   /** Channel reads for the webhook ingress (cached; see ChannelLookup). */

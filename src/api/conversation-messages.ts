@@ -82,18 +82,17 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
   router.post('/conversations/:id/messages', async (ctx) => {
     const conv = await findConversation(db, ctx.state, ctx.params.id);
     const input = validate(replySchema, (await readJsonBody(ctx)).json);
-    if (input.client_id) {
-      const same = await db('messages').where({ conversation_id: conv.id, client_id: input.client_id }).first('id');
-      if (same) {
-        ctx.status = 200;
-        ctx.body = await entry(ctx.state.accountId, same.id, 'messages');
-        return;
-      }
-    }
     if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to reply");
     if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
     const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
-    const message = await db.transaction(async (trx) => {
+    const written = await db.transaction(async (trx) => {
+      // Two requests with one client_id (a double click) wait for each other here, the second
+      // finding the first's reply; replies without one, or with others, do not wait.
+      if (input.client_id) {
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`reply:${conv.id}:${input.client_id}`]);
+        const same = await trx('messages').where({ conversation_id: conv.id, client_id: input.client_id }).first('id');
+        if (same) return { id: same.id as string, existing: true };
+      }
       // Taken before the reply's seq, as persistInbound takes it, so a visitor's message stored meanwhile
       // cannot become visible with a later seq first (the widget's cursor would pass the reply).
       if (input.attachments.length > 0) await trx('conversations').where({ id: conv.id }).forNoKeyUpdate().first('id');
@@ -111,33 +110,28 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
           client_id: input.client_id ?? null,
           ...authorColumns(actorOf(ctx.state)),
         })
-        // Two requests with one client_id at once: the second finds the first's row below.
-        .onConflict(db.raw('(conversation_id, client_id) WHERE client_id IS NOT NULL'))
-        .ignore()
         .returning('id');
-      if (!row) return undefined;
       await linkReplyFiles(trx, row.id, input.attachments);
-      return row as { id: string };
+      return { id: row.id as string, existing: false };
     });
-    if (!message) {
-      const same = await db('messages').where({ conversation_id: conv.id, client_id: input.client_id }).first('id');
+    if (written.existing) {
       ctx.status = 200;
-      ctx.body = await entry(ctx.state.accountId, same.id, 'messages');
+      ctx.body = await entry(ctx.state.accountId, written.id, 'messages');
       return;
     }
     try {
       await deps.signaller.reply(
         { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
-        message.id,
+        written.id,
       );
     } catch (err) {
-      // Not handed to the workflow means never sent: leave no pending row behind.
-      await db('messages').where({ id: message.id }).delete();
+      // Not handed to the workflow means never sent: leave no pending row behind (screens get message.deleted).
+      await db('messages').where({ id: written.id }).delete();
       throw err;
     }
     await db('conversations').where({ id: conv.id }).update({ last_message_at: db.fn.now() });
     ctx.status = 202;
-    ctx.body = await entry(ctx.state.accountId, message.id, 'messages');
+    ctx.body = await entry(ctx.state.accountId, written.id, 'messages');
   });
 
   router.post('/conversations/:id/notes', async (ctx) => {

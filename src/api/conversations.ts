@@ -10,7 +10,7 @@ import { CONVERSATION_STATUSES, conversationStatusSchema, type ConversationStatu
 import { stateQuery } from '../../workflows/definitions';
 import type { AppDeps, AuthState } from './context';
 import { conversationCursor, decodeCursor, encodeCursor } from './cursor';
-import { recordActivity, type ActorRef } from '../inbox/activity';
+import { actingAs, type ActorRef } from '../inbox/activity';
 import { validate } from './validate';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50);
@@ -19,6 +19,8 @@ export const listConversationsQuery = z
   .object({
     channel_type: channelTypeSchema.optional(),
     channel_id: z.uuid().optional(),
+    /** One contact's conversations (a contact belongs to one channel). */
+    contact_id: z.uuid().optional(),
     /** Default `open`. */
     status: z.enum([...CONVERSATION_STATUSES, 'all']).default('open'),
     /** `me` (a signed-in user), `unassigned`, a user's id, or `all` (default). */
@@ -114,9 +116,6 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
   router.patch('/conversations/:id', async (ctx) => {
     const conv = await findConversation(db, ctx.state, ctx.params.id);
     const input = validate(updateConversationSchema, (await readJsonBody(ctx)).json);
-    const status: ConversationStatus = input.status ?? (input.snoozed_until ? 'snoozed' : conv.status);
-    const snoozedUntil = status === 'snoozed' ? (input.snoozed_until ?? new Date(conv.snoozed_until).toISOString()) : null;
-    const statusChanged = status !== conv.status || (snoozedUntil !== null && Date.parse(snoozedUntil) !== new Date(conv.snoozed_until).getTime());
     if (input.assignee_id) {
       const assignee = await db('users').where({ id: input.assignee_id, account_id: ctx.state.accountId }).whereNull('disabled_at').first('id');
       if (!assignee) {
@@ -125,18 +124,14 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
         });
       }
     }
-    // last_message_at as the agent's request found it: a customer message stored after it wins.
+    const status: ConversationStatus = input.status ?? (input.snoozed_until ? 'snoozed' : conv.status);
+    // Milliseconds, as every timestamp PingBack hands out (a client may send microseconds).
+    const snoozedUntil = status === 'snoozed' ? new Date(input.snoozed_until ?? conv.snoozed_until).toISOString() : null;
+    // last_message_at as this request found it: a customer message stored after it wins.
     const asOf: Date = conv.last_message_at;
-    if (statusChanged) {
-      // Temporal first: the workflow keeps the snooze's timer and operators' search, and it ignores a
-      // change older than the newest customer message, so a refusal below leaves it right too.
-      await deps.signaller.status(
-        { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
-        { status, asOf: asOf.toISOString(), snoozedUntil },
-      );
-    }
     await db.transaction(async (trx) => {
       const current = await trx('conversations').where({ id: conv.id }).forUpdate().first('status', 'snoozed_until', 'assignee_id', 'last_message_at');
+      const statusChanged = status !== current.status || (snoozedUntil !== null && Date.parse(snoozedUntil) !== new Date(current.snoozed_until).getTime());
       if (statusChanged && status !== 'open' && new Date(current.last_message_at) > asOf) {
         throw new AppError(409, 'conversation_changed', 'a new message arrived in this conversation; reload it and decide again');
       }
@@ -144,14 +139,17 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
       if (statusChanged) Object.assign(changes, { status, snoozed_until: snoozedUntil });
       if (input.assignee_id !== undefined && input.assignee_id !== current.assignee_id) changes.assignee_id = input.assignee_id;
       if (Object.keys(changes).length === 0) return;
-      await trx('conversations').where({ id: conv.id }).update({ ...changes, updated_at: trx.fn.now() });
-      const actor = actorOf(ctx.state);
+      // The timeline's activity entries are written by a trigger, from the rows, naming this caller.
+      await actingAs(trx, actorOf(ctx.state));
+      await trx('conversations').where({ id: conv.id }).update(changes);
       if (statusChanged) {
-        await recordActivity(trx, conv.id, actor, { type: 'status_changed', from: current.status, to: status, ...(snoozedUntil ? { snoozed_until: snoozedUntil } : {}) });
-      }
-      if ('assignee_id' in changes) {
-        const names = await personRefs(trx, [current.assignee_id, input.assignee_id ?? null]);
-        await recordActivity(trx, conv.id, actor, { type: 'assignee_changed', from: names[0], to: names[1] });
+        // Before commit, holding the row: the workflow reads the status back (checkSnooze) and waits
+        // for this commit to do so. Temporal refusing rolls the change back; a commit failing after
+        // the signal leaves the workflow reading the old status, which is then still the truth.
+        await deps.signaller.status(
+          { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+          { status, asOf: asOf.toISOString() },
+        );
       }
     });
     ctx.body = presentConversation(await findConversation(db, ctx.state, conv.id));
@@ -177,11 +175,4 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
   });
 
   return router;
-}
-
-/** {id, name} of users as they are named now (null stays null): kept in an activity entry. */
-async function personRefs(db: Db, ids: Array<string | null>) {
-  const wanted = ids.filter((id): id is string => id !== null);
-  const rows: Array<{ id: string; name: string }> = wanted.length ? await db('users').whereIn('id', wanted).select('id', 'name') : [];
-  return ids.map((id) => (id ? (rows.find((r) => r.id === id) ?? { id, name: 'a former user' }) : null));
 }

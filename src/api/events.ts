@@ -1,18 +1,30 @@
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
+import { formatPosition, parsePosition } from '../events/hub';
 import { AppError } from '../errors';
 import type { InboxEvent } from '../inbox/schemas';
 import type { AppDeps, AuthState } from './context';
 
 /** Proxies and load balancers close a connection that says nothing for a minute or so. */
 const KEEPALIVE_MS = 25_000;
-const EVENT_ID = /^\d{1,19}$/;
+/** A client that stops reading but keeps its connection is let go past this much unsent; it resumes by Last-Event-ID. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
+
+/** An event as the stream writes it, made once however many streams send it. */
+const frames = new WeakMap<InboxEvent, string>();
+function frame(e: InboxEvent): string {
+  let text = frames.get(e);
+  if (text === undefined) frames.set(e, (text = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
+  return text;
+}
 
 /**
  * GET /api/events: the account's changes as server-sent events, for the dashboard and for
- * integrations. Each event's `id:` lets a client that reconnects (EventSource sends
- * Last-Event-ID by itself) get exactly what it missed, in order; one whose last event was
- * pruned (EVENTS_RETENTION_HOURS) gets a single `reset` event and should reload its view.
+ * integrations. Each event's `id:` is its position in the stream: a client that reconnects
+ * (EventSource sends Last-Event-ID by itself) gets exactly what it missed, in order. The stream
+ * starts with an `id:` of its own, so a client that reconnects before any event arrived resumes
+ * too. One whose position was pruned (EVENTS_RETENTION_HOURS) gets a single `reset` event and
+ * should reload its view. It ends when its session does.
  */
 export function eventRoutes(deps: AppDeps, opts: { keepaliveMs?: number } = {}): Router<AuthState> {
   const router = new Router<AuthState>();
@@ -21,18 +33,22 @@ export function eventRoutes(deps: AppDeps, opts: { keepaliveMs?: number } = {}):
     const hub = deps.events;
     if (!hub) throw new AppError(503, 'events_unavailable', 'this api process does not serve the event stream');
     const lastEventId = ctx.get('last-event-id') || (typeof ctx.query.last_event_id === 'string' ? ctx.query.last_event_id : '');
-    if (lastEventId && !EVENT_ID.test(lastEventId)) {
-      throw new AppError(400, 'invalid_last_event_id', 'Last-Event-ID must be the id of an event this stream sent');
-    }
+    const resumeFrom = lastEventId ? parsePosition(lastEventId) : undefined;
+    if (lastEventId && !resumeFrom) throw new AppError(400, 'invalid_last_event_id', 'Last-Event-ID must be the id of an event this stream sent');
     const accountId = ctx.state.accountId;
-    const stream = new PassThrough();
-    const write = (text: string) => void (stream.writable && stream.write(text));
-    const send = (e: InboxEvent) => write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    const p = ctx.state.principal;
+    const owner = p.kind === 'user' ? { sessionId: p.sessionId } : { apiKeyId: p.keyId };
 
+    const stream = new PassThrough();
+    const write = (text: string) => {
+      if (!stream.writable) return;
+      if (stream.writableLength > MAX_UNSENT_BYTES) return sub.close();
+      stream.write(text);
+    };
+    const send = (e: InboxEvent) => write(frame(e));
     const keepalive = setInterval(() => write(': keepalive\n\n'), opts.keepaliveMs ?? KEEPALIVE_MS);
     // Subscribed before anything is read: what happens from here on is buffered, not missed.
-    // It ends when the client goes away, or when the hub shuts down (the api stopping).
-    const sub = hub.subscribe(accountId, send, () => {
+    const sub = hub.subscribe(accountId, owner, send, () => {
       clearInterval(keepalive);
       stream.end();
     });
@@ -49,15 +65,17 @@ export function eventRoutes(deps: AppDeps, opts: { keepaliveMs?: number } = {}):
       'X-Accel-Buffering': 'no',
     });
     ctx.body = stream;
-    // A client reconnecting waits 3 s before trying again (EventSource's own retry).
-    write('retry: 3000\n\n');
 
     try {
-      if (lastEventId) {
-        const from = await hub.positionOfEvent(accountId, lastEventId);
-        if (from) await hub.replay(accountId, from, sub.from, (events) => sub.replayed(events));
-        else write(`event: reset\ndata: ${JSON.stringify({ reason: 'the events after Last-Event-ID are no longer kept; reload' })}\n\n`);
+      if (resumeFrom && (await hub.prunedAfter(resumeFrom))) {
+        write(`event: reset\ndata: ${JSON.stringify({ reason: 'the events after Last-Event-ID are no longer kept; reload' })}\n\n`);
+      } else if (resumeFrom) {
+        sub.resumeAfter(resumeFrom);
+        await hub.replay(accountId, resumeFrom, sub.from, (events) => sub.replayed(events));
       }
+      // Where this stream starts, before any event: a client reconnecting before one arrives resumes from here.
+      // (A client that sent Last-Event-ID already holds its position.) EventSource reconnects after 3 s.
+      write(`${resumeFrom ? '' : `id: ${formatPosition(sub.position)}\n`}retry: 3000\n\n`);
       sub.goLive();
     } catch (err) {
       deps.log.warn('event stream: replay failed; the client will reconnect', { error: String(err) });

@@ -79,6 +79,13 @@ export function agentPaths() {
         responses: { 201: { description: '{reset_url, expires_at}' }, 403: errorBody, 404: errorBody, 409: errorBody },
       },
     },
+    '/api/channel-types': {
+      get: {
+        summary:
+          "What can be connected: each channel type's display name, config as JSON Schema (from the schema that validates it), secret fields, setup (api, console, none) and instructions, and whether the account's plan allows it now (blocked_reason, plan_needed)",
+        responses: { 200: { description: '{plan, usage, data: ChannelType[]}' } },
+      },
+    },
     '/api/conversations': {
       get: {
         summary: 'The inbox, newest activity first, paged with next_cursor; filters combine. `assignee=me` and `unread` need a signed-in user',

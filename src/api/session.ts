@@ -31,7 +31,7 @@ export function sessionRoutes(deps: AppDeps): Router<AuthState> {
     requireAllowedOrigin(ctx, deps, { optional: true });
     const input = validate(loginSchema, (await readJsonBody(ctx, 16 * 1024)).json);
     try {
-      await limit.check(input.email, ctx.ip);
+      await limit.attempt(input.email, ctx.ip);
     } catch (err) {
       if (err instanceof AppError) ctx.set('Retry-After', String((err.details as { retry_after_seconds: number }).retry_after_seconds));
       throw err;
@@ -39,11 +39,8 @@ export function sessionRoutes(deps: AppDeps): Router<AuthState> {
     const user = await db('users').whereRaw('lower(email) = ?', [input.email]).first('id', 'password_hash', 'disabled_at');
     // The password is checked whoever the email belongs to (or nobody): every refusal takes as long.
     const passwordOk = await verifyPassword(user?.password_hash, input.password);
-    if (!user || !passwordOk || user.disabled_at) {
-      await limit.failed(input.email, ctx.ip);
-      throw new AppError(401, 'invalid_credentials', 'the email or the password is wrong');
-    }
-    await limit.succeeded(input.email);
+    if (!user || !passwordOk || user.disabled_at) throw new AppError(401, 'invalid_credentials', 'the email or the password is wrong');
+    await limit.succeeded(input.email, ctx.ip);
     const session = await startSession(db, user.id, { idleHours: config.SESSION_IDLE_HOURS, maxDays: config.SESSION_MAX_DAYS }, {
       ip: ctx.ip,
       userAgent: ctx.get('user-agent'),

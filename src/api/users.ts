@@ -40,6 +40,9 @@ export function userRoutes(deps: AppDeps): Router<AuthState> {
         plan: account.plan,
         limits: { max_active_channels: limits.maxChannels, channel_types: limits.channelTypes, max_stored_bytes: limits.maxStoredBytes },
       },
+      // Where an admin opens a conversation's workflow: {temporal_ui_url}/namespaces/{namespace}/workflows/{workflow_id}.
+      temporal_ui:
+        ctx.state.role === 'admin' && config.TEMPORAL_UI_URL ? { url: config.TEMPORAL_UI_URL.replace(/\/$/, ''), namespace: config.TEMPORAL_NAMESPACE } : null,
     };
   });
 

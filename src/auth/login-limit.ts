@@ -5,10 +5,12 @@ import { AppError } from '../errors';
 const WINDOW_SECONDS = 15 * 60;
 
 /**
- * Failed sign-ins counted per email and per client address, in PostgreSQL (the
- * login_limits table), so the limit holds however many api processes answer. A success
- * clears its email's count; an address's count only runs out, so one address cannot try
- * many emails.
+ * Sign-in attempts counted per email and per client address, in PostgreSQL (the login_limits
+ * table), so the limit holds however many api processes answer. An attempt is counted before
+ * its password is checked: attempts sent in parallel cannot all slip past a count that only
+ * grows afterwards. A success gives its points back, so only failures use the allowance (and a
+ * success clears its email's count); an address's count otherwise only runs out, so one address
+ * cannot try many emails.
  */
 export class LoginLimit {
   private readonly byEmail: RateLimiterPostgres;
@@ -20,30 +22,18 @@ export class LoginLimit {
     this.byAddress = new RateLimiterPostgres({ ...common, keyPrefix: 'addr', points: limits.perAddress });
   }
 
-  /** 429 with Retry-After when either count is spent: checked before the password is. */
-  async check(email: string, address: string): Promise<void> {
-    const [e, a] = await Promise.all([this.byEmail.get(email), this.byAddress.get(address)]);
-    const blocked = [
-      [e, this.byEmail.points],
-      [a, this.byAddress.points],
-    ].filter(([res, points]) => res && (res as RateLimiterRes).consumedPoints >= (points as number)) as Array<[RateLimiterRes, number]>;
-    if (blocked.length === 0) return;
-    const waitMs = Math.max(...blocked.map(([res]) => res.msBeforeNext));
-    throw tooManyAttempts(waitMs);
+  /** Counts the attempt; 429 (with the wait) when either allowance is spent, before any password is checked. */
+  async attempt(email: string, address: string): Promise<void> {
+    const [e, a] = await Promise.allSettled([this.byEmail.consume(email), this.byAddress.consume(address)]);
+    const refused = [e, a].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    if (refused.length === 0) return;
+    for (const why of refused) if (!(why instanceof RateLimiterRes)) throw why;
+    throw tooManyAttempts(Math.max(...refused.map((r: RateLimiterRes) => r.msBeforeNext)));
   }
 
-  async failed(email: string, address: string): Promise<void> {
-    // Consuming past the limit rejects with the limiter's answer; the count is kept all the same.
-    await Promise.all([this.byEmail.consume(email).catch(settled), this.byAddress.consume(address).catch(settled)]);
+  async succeeded(email: string, address: string): Promise<void> {
+    await Promise.all([this.byEmail.delete(email), this.byAddress.reward(address, 1)]);
   }
-
-  async succeeded(email: string): Promise<void> {
-    await this.byEmail.delete(email);
-  }
-}
-
-function settled(err: unknown): void {
-  if (!(err instanceof RateLimiterRes)) throw err;
 }
 
 export function tooManyAttempts(waitMs: number): AppError {

@@ -95,3 +95,25 @@ export const endedSessionsSweep = (idleHours: number) => ({
     return sessions + links;
   },
 });
+
+/**
+ * Which of these stream owners may still read: sessions neither ended nor idle past the policy,
+ * of users not disabled; API keys not revoked (the event stream's check, src/events/hub.ts).
+ */
+export async function stillAllowed(db: Db, policy: SessionPolicy, owners: Array<{ sessionId: string } | { apiKeyId: string }>): Promise<{ sessions: Set<string>; apiKeys: Set<string> }> {
+  const sessionIds = owners.flatMap((o) => ('sessionId' in o ? [o.sessionId] : []));
+  const keyIds = owners.flatMap((o) => ('apiKeyId' in o ? [o.apiKeyId] : []));
+  const [sessions, keys] = await Promise.all([
+    sessionIds.length
+      ? db('sessions as s')
+          .join('users as u', 'u.id', 's.user_id')
+          .whereIn('s.id', sessionIds)
+          .where('s.expires_at', '>', db.fn.now())
+          .whereRaw('s.last_seen_at > now() - make_interval(secs => ?)', [policy.idleHours * 3600])
+          .whereNull('u.disabled_at')
+          .pluck('s.id')
+      : [],
+    keyIds.length ? db('api_keys').whereIn('id', keyIds).whereNull('revoked_at').pluck('id') : [],
+  ]);
+  return { sessions: new Set(sessions), apiKeys: new Set(keys) };
+}

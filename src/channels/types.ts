@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
-export const CHANNEL_TYPES = ['webchat', 'email', 'whatsapp', 'telegram', 'instagram', 'x'] as const;
+import { CHANNEL_TYPES, type ChannelType } from './names';
+
+export { CHANNEL_TYPES, CHANNEL_DISPLAY_NAMES, type ChannelType } from './names';
 export const channelTypeSchema = z.enum(CHANNEL_TYPES);
-export type ChannelType = z.infer<typeof channelTypeSchema>;
 
 const partySchema = z.object({
   platformUserId: z.string().min(1),
@@ -121,6 +122,8 @@ export interface ChannelAdapter<Config = unknown> {
    * there is no platform to connect to (`none`, the web widget).
    */
   setup: 'api' | 'console' | 'none';
+  /** One line for the channel's settings: what to do on the platform's side, where to paste what. */
+  instructions: string;
   send(cfg: Config, to: Recipient, msg: OutboundMessage, ctx: AdapterContext): Promise<SentRef>;
   /** `send` needs `msg.inReplyTo` (email): it costs a query per reply, so only adapters that say so get it. */
   threadsReplies?: boolean;

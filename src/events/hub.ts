@@ -5,21 +5,27 @@ import type { InboxEvent } from '../inbox/schemas';
 import { EVENT_COLUMNS, EventRow, presentEvents } from './present';
 
 /**
- * Where a reader is in the events table. The stream's order is (xid, id): see the events
- * migration for why ids alone would lose events written by transactions that commit late.
+ * Where a reader is in the events table: an event's id, which is also its SSE `id:`. Every id
+ * up to a reader's position is settled: its event was read, or will never exist.
  */
-export interface Position {
-  xid: bigint;
-  id: bigint;
+export type Position = bigint;
+const MAX_BIGINT = 2n ** 63n - 1n;
+export const formatPosition = (p: Position) => String(p);
+
+/** A Last-Event-ID as this stream writes them, or undefined for anything else. */
+export function parsePosition(text: string): Position | undefined {
+  if (!/^\d{1,19}$/.test(text)) return undefined;
+  const p = BigInt(text);
+  return p <= MAX_BIGINT ? p : undefined;
 }
-const ZERO: Position = { xid: 0n, id: 0n };
-const after = (a: Position, b: Position) => a.xid > b.xid || (a.xid === b.xid && a.id > b.id);
-const positionOf = (r: { xid: string; id: string }): Position => ({ xid: BigInt(r.xid), id: BigInt(r.id) });
 
 export interface PositionedEvent {
   position: Position;
   event: InboxEvent;
 }
+
+/** Whose stream it is: checked again when sessions end or keys are revoked. */
+export type StreamOwner = { sessionId: string } | { apiKeyId: string };
 
 /** One open stream: it gets its account's events from the hub, in order, each once. */
 export class Subscription {
@@ -29,6 +35,7 @@ export class Subscription {
 
   constructor(
     readonly accountId: string,
+    readonly owner: StreamOwner,
     /** Everything up to here was dispatched before this subscription existed. */
     readonly from: Position,
     private readonly send: (event: InboxEvent) => void,
@@ -37,7 +44,7 @@ export class Subscription {
     this.sent = from;
   }
 
-  /** Ends it, once: by its client going away, or by the hub shutting down. */
+  /** Ends it, once: by its client going away, its session ending, or the hub shutting down. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -50,9 +57,17 @@ export class Subscription {
     else this.write(events);
   }
 
-  /** Replayed events: all older than `from`, which the live ones held back all follow. */
+  /**
+   * Replays from where the client was: events up to `from` (written by the caller), then the
+   * live ones held back. A client that saw more than this process has dispatched yet (it was
+   * connected to a process further along) skips what it saw.
+   */
+  resumeAfter(position: Position): void {
+    if (position > this.sent) this.sent = position;
+  }
+
   replayed(events: PositionedEvent[]): void {
-    for (const e of events) this.send(e.event);
+    this.write(events, true);
   }
 
   goLive(): void {
@@ -61,9 +76,18 @@ export class Subscription {
     this.write(held);
   }
 
-  private write(events: PositionedEvent[]): void {
+  /** The position after everything sent so far: the stream's first `id:` before any event. */
+  get position(): Position {
+    return this.sent;
+  }
+
+  private write(events: PositionedEvent[], replay = false): void {
     for (const e of events) {
-      if (!after(e.position, this.sent)) continue;
+      if (replay) {
+        this.send(e.event);
+        continue;
+      }
+      if (e.position <= this.sent) continue;
       this.sent = e.position;
       this.send(e.event);
     }
@@ -75,44 +99,62 @@ const BATCH = 500;
 const HELD_BACK_RECHECK_MS = 50;
 /** A look every so often even without a notification: LISTEN misses what happens while it reconnects. */
 const SAFETY_POLL_MS = 2_000;
+/** Streams of sessions that merely went idle are found this often (ended ones at once, by NOTIFY). */
+const REVALIDATE_MS = 60_000;
+
+export interface EventHubOptions {
+  /** Which of these owners may still read the stream (their session live, their key not revoked). */
+  stillAllowed(owners: StreamOwner[]): Promise<{ sessions: Set<string>; apiKeys: Set<string> }>;
+}
 
 /**
  * Each api process's one reader of the events table. Writers' triggers NOTIFY on commit;
  * the hub reads the new rows once, reads the snapshots of what they name once per account,
  * and hands them to every stream of that account, so 200 open streams cost one read, not
  * 200. A stream that reconnects replays from the table by itself (replay), then joins.
+ *
+ * Ids are taken before commit, so the table can show id 12 while 11 is still to come (its
+ * transaction commits later) or will never come (it rolled back). The hub stops at such a
+ * gap until every transaction that was writing events when it saw the gap has ended: only
+ * those can hold the missing id, since an id is taken by an INSERT that already holds its
+ * lock on the table. Others' transactions, however long, hold nothing up (PostgreSQL's
+ * pg_locks, readable by any role, names them).
  */
 export class EventHub {
-  private position: Position = ZERO;
+  private position: Position = 0n;
+  /** The gap the hub waits at, and the transactions that were writing events when it was found. */
+  private gap: { at: Position; writers: string[] } | undefined;
   private readonly subscriptions = new Map<string, Set<Subscription>>();
   private listener: Client | undefined;
   private pumping: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private revalidateTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
     private readonly db: Db,
     private readonly databaseUrl: string,
     private readonly log: Logger,
+    private readonly options: EventHubOptions,
   ) {}
 
   async start(): Promise<void> {
-    const [row] = (
-      await this.db.raw(
-        `SELECT xid::text, id::text FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC LIMIT 1`,
-      )
-    ).rows;
-    this.position = row ? positionOf(row) : ZERO;
+    // The newest id, once the transactions writing when it was read are done: none below it is still to come.
+    const newest = BigInt((await this.db.raw('SELECT coalesce(max(id), 0)::text AS id FROM events')).rows[0].id);
+    const writers = await this.eventWriters();
+    while (writers.length > 0 && (await this.stillRunning(writers)) && !this.closed) await new Promise((r) => setTimeout(r, HELD_BACK_RECHECK_MS));
+    this.position = newest;
     await this.listen();
     this.schedule(SAFETY_POLL_MS);
+    this.revalidateTimer = setInterval(() => void this.revalidate(), REVALIDATE_MS).unref();
   }
 
   /** A new stream of the account's events from now on; `from` is where a replay must stop. `onClose` runs once, when it ends. */
-  subscribe(accountId: string, send: (event: InboxEvent) => void, onClose: () => void = () => undefined): Subscription {
+  subscribe(accountId: string, owner: StreamOwner, send: (event: InboxEvent) => void, onClose: () => void = () => undefined): Subscription {
     const subs = this.subscriptions.get(accountId) ?? new Set();
     this.subscriptions.set(accountId, subs);
-    const sub: Subscription = new Subscription(accountId, this.position, send, () => {
+    const sub: Subscription = new Subscription(accountId, owner, this.position, send, () => {
       subs.delete(sub);
       if (subs.size === 0 && this.subscriptions.get(accountId) === subs) this.subscriptions.delete(accountId);
       onClose();
@@ -127,10 +169,10 @@ export class EventHub {
     return n;
   }
 
-  /** Where an event the account received is in the stream; undefined once it was pruned (or never was the account's). */
-  async positionOfEvent(accountId: string, eventId: string): Promise<Position | undefined> {
-    const row = await this.db('events').where({ id: eventId, account_id: accountId }).first(this.db.raw('xid::text'), this.db.raw('id::text'));
-    return row ? positionOf(row) : undefined;
+  /** Whether events after `position` may have been pruned (EVENTS_RETENTION_HOURS): the client must reload. */
+  async prunedAfter(position: Position): Promise<boolean> {
+    const row = await this.db('events_pruned').first(this.db.raw('id::text AS id'));
+    return row ? position < BigInt(row.id) : false;
   }
 
   /** The account's events after `from` up to `to`, in order, presented: what a reconnecting stream missed. */
@@ -138,16 +180,15 @@ export class EventHub {
     let cursor = from;
     for (;;) {
       const rows: EventRow[] = (
-        await this.db.raw(
-          `SELECT ${EVENT_COLUMNS} FROM events
-           WHERE account_id = ? AND (xid, id) > (?::xid8, ?::bigint) AND (xid, id) <= (?::xid8, ?::bigint)
-           ORDER BY xid, id LIMIT ${BATCH}`,
-          [accountId, String(cursor.xid), String(cursor.id), String(to.xid), String(to.id)],
-        )
+        await this.db.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE account_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ${BATCH}`, [
+          accountId,
+          String(cursor),
+          String(to),
+        ])
       ).rows;
       if (rows.length === 0) return;
       onBatch(await this.positioned(accountId, rows));
-      cursor = positionOf(rows[rows.length - 1]);
+      cursor = BigInt(rows[rows.length - 1].id);
       if (rows.length < BATCH) return;
     }
   }
@@ -155,14 +196,27 @@ export class EventHub {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.revalidateTimer);
     for (const subs of [...this.subscriptions.values()]) for (const s of [...subs]) s.close();
     await this.pumping;
     await this.listener?.end().catch(() => undefined);
   }
 
+  /** Ends the streams whose session ended (signed out, disabled, expired) or whose key was revoked. */
+  async revalidate(): Promise<void> {
+    const all = [...this.subscriptions.values()].flatMap((s) => [...s]);
+    if (all.length === 0) return;
+    try {
+      const allowed = await this.options.stillAllowed(all.map((s) => s.owner));
+      for (const s of all) if (!('sessionId' in s.owner ? allowed.sessions.has(s.owner.sessionId) : allowed.apiKeys.has(s.owner.apiKeyId))) s.close();
+    } catch (err) {
+      this.log.warn('event stream: checking open streams\' sessions failed; trying again later', { error: String(err) });
+    }
+  }
+
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.databaseUrl });
-    client.on('notification', () => this.wake());
+    client.on('notification', (n) => (n.channel === 'pingback_access_ended' ? void this.revalidate() : this.wake()));
     client.on('error', (err) => {
       if (this.closed) return;
       this.log.warn('event stream: the database connection listening for events broke; reconnecting', { error: String(err) });
@@ -170,6 +224,7 @@ export class EventHub {
     });
     await client.connect();
     await client.query('LISTEN pingback_events');
+    await client.query('LISTEN pingback_access_ended');
     this.listener = client;
   }
 
@@ -180,9 +235,9 @@ export class EventHub {
     const attempt = (delayMs: number) =>
       setTimeout(() => {
         if (this.closed) return;
-        // Whatever was written while it was down is read at once after.
+        // Whatever was written (or revoked) while it was down is read at once after.
         this.listen().then(
-          () => this.wake(),
+          () => (this.wake(), void this.revalidate()),
           () => attempt(Math.min(delayMs * 2, 10_000)),
         );
       }, delayMs).unref();
@@ -218,20 +273,47 @@ export class EventHub {
   private async pump(): Promise<void> {
     let heldBack = false;
     for (;;) {
-      const rows: Array<EventRow & { settled: boolean }> = (
-        await this.db.raw(
-          `SELECT ${EVENT_COLUMNS}, xid < pg_snapshot_xmin(pg_current_snapshot()) AS settled
-           FROM events WHERE (xid, id) > (?::xid8, ?::bigint) ORDER BY xid, id LIMIT ${BATCH}`,
-          [String(this.position.xid), String(this.position.id)],
-        )
+      const rows: EventRow[] = (
+        await this.db.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ${BATCH}`, [String(this.position)])
       ).rows;
-      // A transaction still running may yet commit events that come before these: wait for it.
-      const settled = rows.filter((r) => r.settled);
-      heldBack = settled.length < rows.length;
-      if (settled.length > 0) await this.dispatch(settled);
+      // The run of rows up to the first gap that may still fill.
+      const ready: EventRow[] = [];
+      let expected = this.position + 1n;
+      for (const r of rows) {
+        const id = BigInt(r.id);
+        if (id !== expected && !(await this.gapSettled(expected))) break;
+        ready.push(r);
+        expected = id + 1n;
+      }
+      heldBack = ready.length < rows.length;
+      if (ready.length > 0) await this.dispatch(ready);
       if (heldBack || rows.length < BATCH || this.closed) break;
     }
     this.schedule(heldBack ? HELD_BACK_RECHECK_MS : SAFETY_POLL_MS);
+  }
+
+  /** Whether the ids from `at` up to the next visible row can no longer appear: their writers, if any, have ended. */
+  private async gapSettled(at: Position): Promise<boolean> {
+    if (this.gap?.at !== at) this.gap = { at, writers: await this.eventWriters() };
+    if (this.gap.writers.length > 0 && (await this.stillRunning(this.gap.writers))) return false;
+    this.gap = undefined;
+    return true;
+  }
+
+  /** The transactions (other than this connection's) holding the lock an INSERT into events takes. */
+  private async eventWriters(): Promise<string[]> {
+    const { rows } = await this.db.raw(
+      `SELECT DISTINCT virtualtransaction FROM pg_locks
+       WHERE locktype = 'relation' AND relation = 'events'::regclass AND mode = 'RowExclusiveLock'
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND pid IS DISTINCT FROM pg_backend_pid()`,
+    );
+    return rows.map((r: { virtualtransaction: string }) => r.virtualtransaction);
+  }
+
+  private async stillRunning(transactions: string[]): Promise<boolean> {
+    const { rows } = await this.db.raw('SELECT 1 FROM pg_locks WHERE virtualtransaction = ANY(?::text[]) LIMIT 1', [`{${transactions.join(',')}}`]);
+    return rows.length > 0;
   }
 
   private async dispatch(rows: EventRow[]): Promise<void> {
@@ -251,21 +333,35 @@ export class EventHub {
     }
     // Synchronously: hand over, then move the position, with no subscription in between.
     for (const [account, events] of presented) for (const sub of this.subscriptions.get(account) ?? []) sub.deliver(events);
-    this.position = positionOf(rows[rows.length - 1]);
+    this.position = BigInt(rows[rows.length - 1].id);
   }
 
   private async positioned(accountId: string, rows: EventRow[]): Promise<PositionedEvent[]> {
     const events = await presentEvents(this.db, accountId, rows);
-    const positions = new Map(rows.map((r) => [r.id, positionOf(r)]));
-    return events.map((event) => ({ position: positions.get(event.id)!, event }));
+    return events.map((event) => ({ position: BigInt(event.id), event }));
   }
 }
 
-/** For the api's sweeper: events older than the retention, which a reconnecting stream no longer gets. */
+/**
+ * For the api's sweeper: events older than the retention, which a reconnecting stream no longer
+ * gets; the newest position pruned is kept, so such a stream is told to reload.
+ */
 export const eventsSweep = (retentionHours: number) => ({
   what: 'events past their retention',
-  sweep: async (db: Db, limit: number) =>
-    db('events')
-      .whereIn('id', db('events').select('id').whereRaw('created_at < now() - make_interval(secs => ?)', [retentionHours * 3600]).limit(limit))
-      .delete(),
+  sweep: async (db: Db, limit: number) => {
+    const { rows } = await db.raw(
+      `WITH gone AS (
+         DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < now() - make_interval(secs => ?) ORDER BY id LIMIT ?)
+         RETURNING id
+       ),
+       newest AS (SELECT max(id) AS id, count(*) AS n FROM gone),
+       marked AS (
+         INSERT INTO events_pruned (id) SELECT id FROM newest WHERE id IS NOT NULL
+         ON CONFLICT (only_row) DO UPDATE SET id = greatest(events_pruned.id, EXCLUDED.id)
+       )
+       SELECT n FROM newest`,
+      [retentionHours * 3600, limit],
+    );
+    return Number(rows[0]?.n ?? 0);
+  },
 });

@@ -1,12 +1,12 @@
 import type { Db } from '../db/knex';
 import { loadConversations } from '../inbox/conversations';
 import type { ChannelSummary, EventType, InboxEvent } from '../inbox/schemas';
+import { CHANNEL_SUMMARY_COLUMNS, presentChannelSummary } from '../inbox/channels';
 import { loadEntries } from '../inbox/timeline';
 
 /** A row of the events table: what changed, not how it looks (src/events/hub.ts reads it). */
 export interface EventRow {
   id: string;
-  xid: string;
   account_id: string;
   type: EventType;
   conversation_id: string | null;
@@ -16,12 +16,12 @@ export interface EventRow {
   created_at: Date;
 }
 
-export const EVENT_COLUMNS = 'id::text, xid::text, account_id, type, conversation_id, message_id, entry_id, channel_id, created_at';
+export const EVENT_COLUMNS = 'id::text, account_id, type, conversation_id, message_id, entry_id, channel_id, created_at';
 
 /**
  * One account's event rows with the current snapshot of what each names, read in one query
- * per kind of object. An event whose object is gone (a reply deleted because Temporal never
- * took it) is left out.
+ * per kind of object. An event whose object is gone since is left out (its deletion has an
+ * event of its own).
  */
 export async function presentEvents(db: Db, accountId: string, rows: EventRow[]): Promise<InboxEvent[]> {
   const ids = (pick: (r: EventRow) => string | null) => [...new Set(rows.map(pick).filter((id): id is string => id !== null))];
@@ -29,13 +29,15 @@ export async function presentEvents(db: Db, accountId: string, rows: EventRow[])
   const channelIds = ids((r) => r.channel_id);
   const [conversations, entries, channels] = await Promise.all([
     loadConversations(db, accountId, conversationIds),
-    loadEntries(db, accountId, { messages: ids((r) => r.message_id), entries: ids((r) => r.entry_id) }),
+    loadEntries(db, accountId, { messages: ids((r) => (r.type === 'message.deleted' ? null : r.message_id)), entries: ids((r) => r.entry_id) }),
     loadChannels(db, accountId, channelIds),
   ]);
   const events: InboxEvent[] = [];
   for (const r of rows) {
     const base = { id: r.id, created_at: new Date(r.created_at).toISOString() };
-    if (r.type === 'conversation.created' || r.type === 'conversation.updated') {
+    if (r.type === 'message.deleted') {
+      events.push({ ...base, type: r.type, data: { id: r.message_id!, conversation_id: r.conversation_id! } });
+    } else if (r.type === 'conversation.created' || r.type === 'conversation.updated') {
       const data = conversations.get(r.conversation_id!);
       if (data) events.push({ ...base, type: r.type, data });
     } else if (r.type === 'message.created' || r.type === 'message.updated') {
@@ -47,20 +49,6 @@ export async function presentEvents(db: Db, accountId: string, rows: EventRow[])
     }
   }
   return events;
-}
-
-export const CHANNEL_SUMMARY_COLUMNS = ['id', 'type', 'name', 'is_active', 'status', 'status_message', 'updated_at'] as const;
-
-export function presentChannelSummary(r: Record<string, any>): ChannelSummary {
-  return {
-    id: r.id,
-    type: r.type,
-    name: r.name,
-    is_active: r.is_active,
-    status: r.status,
-    status_message: r.status_message,
-    updated_at: new Date(r.updated_at).toISOString(),
-  };
 }
 
 async function loadChannels(db: Db, accountId: string, ids: string[]): Promise<Map<string, ChannelSummary>> {

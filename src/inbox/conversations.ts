@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import type { ConversationItem, ConversationStatus } from './schemas';
-import { contactSearch, messageSearch } from './search';
+import { contactSearch, messageMatches, messageSearch } from './search';
 
 /** At most this many unread messages are counted per conversation: a badge shows "99+" anyway. */
 export const MAX_UNREAD_COUNTED = 100;
@@ -67,7 +67,7 @@ export function conversationItems(db: Db | Knex.Transaction, accountId: string, 
     );
 }
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 /** What a list shows of a message: its first words, or what it carries when it has no text. */
 export function preview(content: string | null, files: number, fileType: string | null): string {
@@ -116,6 +116,7 @@ export async function loadConversations(db: Db, accountId: string, ids: string[]
 export interface InboxFilters {
   channel_type?: string;
   channel_id?: string;
+  contact_id?: string;
   status: ConversationStatus | 'all';
   /** `me` needs userId. */
   assignee: 'me' | 'unassigned' | 'all' | string;
@@ -133,6 +134,7 @@ export function inboxQuery(db: Db, accountId: string, userId: string | null, f: 
     .modify((b) => {
       if (f.channel_type) b.where('c.channel_type', f.channel_type);
       if (f.channel_id) b.where('c.channel_id', f.channel_id);
+      if (f.contact_id) b.where('c.contact_id', f.contact_id);
       if (f.status !== 'all') b.where('c.status', f.status);
       if (f.assignee === 'me') b.where('c.assignee_id', userId);
       else if (f.assignee === 'unassigned') b.whereNull('c.assignee_id');
@@ -141,8 +143,8 @@ export function inboxQuery(db: Db, accountId: string, userId: string | null, f: 
       if (f.q) {
         const words = messageSearch(f.q);
         b.where((w) => {
-          w.whereIn('c.contact_id', contactSearch(db, f.q!));
-          if (words) w.orWhereIn('c.id', db('messages').select('conversation_id').whereRaw("to_tsvector('simple', content) @@ to_tsquery('simple', ?)", [words]));
+          w.whereIn('c.contact_id', contactSearch(db, accountId, f.q!));
+          if (words) w.orWhereIn('c.id', messageMatches(db, accountId, words));
         });
       }
       if (after) b.whereRaw('(c.last_message_at, c.id) < (?::timestamptz, ?::uuid)', after);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { channelTypeSchema } from '../channels/types';
+import { CONVERSATION_STATUSES, EVENT_TYPES } from './constants';
 
 /**
  * The shapes the inbox API answers with and the event stream carries: one source for the
@@ -7,7 +8,7 @@ import { channelTypeSchema } from '../channels/types';
  * imports server code, so the dashboard can import it too.
  */
 
-export const CONVERSATION_STATUSES = ['open', 'pending', 'snoozed', 'resolved'] as const;
+export { CONVERSATION_STATUSES, EVENT_TYPES } from './constants';
 export const conversationStatusSchema = z.enum(CONVERSATION_STATUSES);
 export type ConversationStatus = z.infer<typeof conversationStatusSchema>;
 
@@ -89,10 +90,18 @@ export const replyEntrySchema = z.object({
   error: z.string().nullable(),
   sent_at: timestamp.nullable(),
   author: authorSchema.nullable(),
+  /** The writer's own id for it, when they gave one: the dashboard matches its optimistic entry by it. */
+  client_id: z.string().nullable(),
   ...messageFields,
 });
 
-export const noteEntrySchema = z.object({ ...entryBase, kind: z.literal('note'), content: z.string(), author: authorSchema.nullable() });
+export const noteEntrySchema = z.object({
+  ...entryBase,
+  kind: z.literal('note'),
+  content: z.string(),
+  author: authorSchema.nullable(),
+  client_id: z.string().nullable(),
+});
 
 export const activitySchema = z.discriminatedUnion('type', [
   z.object({
@@ -139,14 +148,15 @@ export const countsSchema = z.object({
   by_status: z.record(conversationStatusSchema, z.number().int()),
 });
 
-export const EVENT_TYPES = ['conversation.created', 'conversation.updated', 'message.created', 'message.updated', 'channel.created', 'channel.updated'] as const;
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
-/** One event of GET /api/events: the object's snapshot as it is when the event is sent. */
+/** One event of GET /api/events: the object's snapshot as it is when the event is sent; `id` is its position in the stream. */
 export const inboxEventSchema = z.discriminatedUnion('type', [
   z.object({ id: z.string(), type: z.enum(['conversation.created', 'conversation.updated']), created_at: timestamp, data: conversationItemSchema }),
   z.object({ id: z.string(), type: z.enum(['message.created', 'message.updated']), created_at: timestamp, data: timelineEntrySchema }),
+  /** A reply Temporal never took, taken back: only its ids. */
+  z.object({ id: z.string(), type: z.literal('message.deleted'), created_at: timestamp, data: z.object({ id: z.uuid(), conversation_id: z.uuid() }) }),
   z.object({ id: z.string(), type: z.enum(['channel.created', 'channel.updated']), created_at: timestamp, data: channelSummarySchema }),
 ]);
 export type InboxEvent = z.infer<typeof inboxEventSchema>;

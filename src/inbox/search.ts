@@ -7,11 +7,22 @@ import type { Db } from '../db/knex';
  * a prefix (full-text index `messages_search`, the `simple` configuration: no language's
  * stemming, since customers write in any).
  */
-export function contactSearch(db: Db, text: string): Knex.QueryBuilder {
+export function contactSearch(db: Db, accountId: string, text: string): Knex.QueryBuilder {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return db('contacts')
-    .select('id')
-    .whereRaw("(coalesce(name, '') || ' ' || coalesce(username, '') || ' ' || platform_user_id) ILIKE ?", [pattern]);
+  return db('contacts as k')
+    .join('channels as kc', 'kc.id', 'k.channel_id')
+    .where('kc.account_id', accountId)
+    .select('k.id')
+    .whereRaw("(coalesce(k.name, '') || ' ' || coalesce(k.username, '') || ' ' || k.platform_user_id) ILIKE ?", [pattern]);
+}
+
+/** The account's conversations with a message matching a tsquery from messageSearch. */
+export function messageMatches(db: Db, accountId: string, tsquery: string): Knex.QueryBuilder {
+  return db('messages as sm')
+    .join('conversations as sc', 'sc.id', 'sm.conversation_id')
+    .where('sc.account_id', accountId)
+    .whereRaw("to_tsvector('simple', sm.content) @@ to_tsquery('simple', ?)", [tsquery])
+    .select('sm.conversation_id');
 }
 
 /** A tsquery of the text's words, or undefined when it has none (only punctuation). */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import type { Author, TimelineEntry } from './schemas';
+import { iso } from './conversations';
 
 /**
  * A conversation's timeline: its messages (customer messages and replies) and its entries
@@ -10,10 +11,10 @@ import type { Author, TimelineEntry } from './schemas';
  */
 const MESSAGE_COLUMNS = `'message' AS source, m.id, m.seq, m.conversation_id, m.direction, m.content, m.content_type, m.attachments,
   m.status, m.attempts, m.error, m.platform_message_id, m.metadata, m.sent_at, m.created_at, m.updated_at,
-  m.author_user_id, m.author_api_key_id, NULL::text AS kind, NULL::jsonb AS activity`;
+  m.author_user_id, m.author_api_key_id, m.client_id, NULL::text AS kind, NULL::jsonb AS activity`;
 const ENTRY_COLUMNS = `'entry' AS source, e.id, e.seq, e.conversation_id, NULL::text AS direction, e.content, 'text' AS content_type, '[]'::jsonb AS attachments,
   NULL::text AS status, 0 AS attempts, NULL::text AS error, NULL::text AS platform_message_id, '{}'::jsonb AS metadata, NULL::timestamptz AS sent_at,
-  e.created_at, e.updated_at, e.author_user_id, e.author_api_key_id, e.kind, e.activity`;
+  e.created_at, e.updated_at, e.author_user_id, e.author_api_key_id, e.client_id, e.kind, e.activity`;
 
 interface Where {
   /** SQL over `m.`/`e.` and its bindings, applied to both halves. */
@@ -21,17 +22,18 @@ interface Where {
   entries: [string, unknown[]];
 }
 
-function timelineQuery(db: Db | Knex.Transaction, where: Where, tail: [string, unknown[]] = ['', []]) {
+/** Each half may be ordered and cut first (`ORDER BY seq … LIMIT n`): the union then merges two short lists. */
+function timelineQuery(db: Db | Knex.Transaction, where: Where, each: [string, unknown[]] = ['', []], tail: [string, unknown[]] = ['', []]) {
   return db.raw(
     `SELECT t.*, u.name AS user_name, k.name AS api_key_name FROM (
-       SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${where.messages[0]}
+       (SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${where.messages[0]} ${each[0]})
        UNION ALL
-       SELECT ${ENTRY_COLUMNS} FROM conversation_entries e WHERE ${where.entries[0]}
+       (SELECT ${ENTRY_COLUMNS} FROM conversation_entries e WHERE ${where.entries[0]} ${each[0]})
      ) t
      LEFT JOIN users u ON u.id = t.author_user_id
      LEFT JOIN api_keys k ON k.id = t.author_api_key_id
      ${tail[0]}`,
-    [...where.messages[1], ...where.entries[1], ...tail[1]] as Knex.RawBinding[],
+    [...where.messages[1], ...each[1], ...where.entries[1], ...each[1], ...tail[1]] as Knex.RawBinding[],
   );
 }
 
@@ -48,9 +50,10 @@ export async function timelinePage(
     if (opts.beforeSeq) (parts.push(`${alias}.seq < ?`), values.push(opts.beforeSeq));
     return [parts.join(' AND '), values];
   };
-  // Each half is walked on its (conversation_id, seq) index and merged; LIMIT stops both early.
+  // Each half walks its (conversation_id, seq) index for at most a page; a long conversation costs no more.
   const direction = opts.order === 'desc' ? 'DESC' : 'ASC';
-  const result = await timelineQuery(db, { messages: bound('m'), entries: bound('e') }, [`ORDER BY t.seq ${direction} LIMIT ?`, [opts.limit]]);
+  const page: [string, unknown[]] = [`ORDER BY seq ${direction} LIMIT ?`, [opts.limit]];
+  const result = await timelineQuery(db, { messages: bound('m'), entries: bound('e') }, page, [`ORDER BY t.seq ${direction} LIMIT ?`, [opts.limit]]);
   return result.rows.map((r: Record<string, any>) => ({ ...presentEntry(r), _seq: String(r.seq) }));
 }
 
@@ -66,7 +69,6 @@ export async function loadEntries(db: Db, accountId: string, ids: { messages: st
   return new Map(result.rows.map((r: Record<string, any>) => [r.id, presentEntry(r)]));
 }
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 function author(r: Record<string, any>): Author | null {
   if (r.author_user_id) return { type: 'user', id: r.author_user_id, name: r.user_name };
@@ -78,7 +80,7 @@ export function presentEntry(r: Record<string, any>): TimelineEntry {
   const base = { id: r.id, conversation_id: r.conversation_id, seq: Number(r.seq), created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)! };
   if (r.source === 'entry') {
     return r.kind === 'note'
-      ? { ...base, kind: 'note', content: r.content, author: author(r) }
+      ? { ...base, kind: 'note', content: r.content, author: author(r), client_id: r.client_id }
       : { ...base, kind: 'activity', activity: r.activity, author: author(r) };
   }
   const message = {
@@ -98,6 +100,7 @@ export function presentEntry(r: Record<string, any>): TimelineEntry {
     error: r.error,
     sent_at: iso(r.sent_at),
     author: author(r),
+    client_id: r.client_id,
     ...message,
   };
 }

@@ -27,6 +27,8 @@ export function pingbackWidget(options: WidgetOptions): void {
     return;
   }
   const api = `${new URL(script.src, location.href).origin}/widget/${encodeURIComponent(channel)}`;
+  // The dashboard's preview (data-preview): the settings from the tag, open at once, nothing sent.
+  const preview = script.dataset.preview !== undefined;
   const tokenKey = `pingback:${channel}:token`;
   const storage = (() => {
     try {
@@ -245,6 +247,11 @@ export function pingbackWidget(options: WidgetOptions): void {
 
   /** Shows the message at once and queues it behind any still being sent. */
   function send(text: string, files: File[] = []): void {
+    if (preview) {
+      bubble('visitor', text);
+      bubble('note', 'This is a preview: nothing is sent.');
+      return;
+    }
     const id = `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     shown.add(id);
     const el = bubble('visitor', text);
@@ -350,6 +357,13 @@ export function pingbackWidget(options: WidgetOptions): void {
     }
   });
 
+  if (preview) {
+    const d = script.dataset;
+    document.body.appendChild(host);
+    applySettings({ active: true, welcome_message: d.welcomeMessage || null, brand_color: d.brandColor || null, logo_url: d.logoUrl || null });
+    setOpen(true);
+    return;
+  }
   void (async () => {
     const res = await fetch(api).catch(() => undefined);
     if (!res?.ok) {

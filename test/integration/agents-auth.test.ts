@@ -93,6 +93,12 @@ test('failed sign-ins are limited per email and per address, across api processe
     expect(limited.body.error.code).toBe('too_many_attempts');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(60);
 
+    // Attempts in parallel are counted before their passwords are checked: no more than the allowance get through.
+    const { admin: raced } = await accountWithAdmin(stack);
+    const parallel = await Promise.all(Array.from({ length: 12 }, (_, i) => login(raced.email, `wrong ${i}`)));
+    expect(parallel.filter((r) => r.status === 401)).toHaveLength(3);
+    expect(parallel.filter((r) => r.status === 429)).toHaveLength(9);
+
     // One address trying many emails runs out too, and a right password does not get through it.
     const { admin: second } = await accountWithAdmin(stack);
     const guesser = anAddress();

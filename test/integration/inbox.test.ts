@@ -170,10 +170,12 @@ test('a snoozed conversation opens again at its time, or sooner when the custome
   const gus = await conversationOf(t.agent, 'Gus');
   const hal = await conversationOf(t.agent, 'Hal');
 
-  const until = new Date(Date.now() + 3000).toISOString();
+  // Microseconds, as Python's isoformat() writes them: kept to the millisecond.
+  const wakeAt = new Date(Date.now() + 3000);
+  const until = wakeAt.toISOString().replace('Z', '123+00:00');
   const snoozed = await t.agent.call('PATCH', `/api/conversations/${gus.id}`, { json: { status: 'snoozed', snoozed_until: until } });
   expect(snoozed.status).toBe(200);
-  expect(snoozed.body).toMatchObject({ status: 'snoozed', snoozed_until: until });
+  expect(snoozed.body).toMatchObject({ status: 'snoozed', snoozed_until: wakeAt.toISOString() });
   await t.agent.call('PATCH', `/api/conversations/${hal.id}`, { json: { snoozed_until: new Date(Date.now() + 3600_000).toISOString() } });
   expect(names(await list(t.agent, '?status=snoozed'))).toEqual(['Gus', 'Hal']);
 
@@ -182,7 +184,7 @@ test('a snoozed conversation opens again at its time, or sooner when the custome
     return c?.status === 'open' ? c : undefined;
   }, 30_000, 'Gus woken by the timer');
   expect(woke.snoozed_until).toBeNull();
-  expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until));
+  expect(Date.now()).toBeGreaterThanOrEqual(wakeAt.getTime());
   expect((await timeline(t.agent, gus.id)).at(-1).activity).toEqual({ type: 'status_changed', from: 'snoozed', to: 'open', reason: 'snooze_ended' });
   // The workflow's search attribute followed.
   const gusRow = await stack.db('conversations').where({ id: gus.id }).first('workflow_id');

@@ -17,6 +17,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   config: emailConfigSchema,
   secretFields: EMAIL_SECRET_FIELDS,
   setup: 'console',
+  instructions: "With IMAP there is nothing to paste. With a provider's inbound webhook (SendGrid Inbound Parse, a Mailgun route), have it post the raw mail to the callback URL with the verify token as the HTTP Basic password.",
   threadsReplies: true,
 
   async send(cfg, to, msg, ctx) {

@@ -13,6 +13,7 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
   config: instagramConfigSchema,
   secretFields: INSTAGRAM_SECRET_FIELDS,
   setup: 'console',
+  instructions: "In Meta's App Dashboard, Instagram → Webhooks: paste the callback URL and the verify token, then subscribe to messages.",
 
   async send(cfg, to, msg, ctx) {
     // POST /<PAGE_ID>/messages {recipient:{id:<IGSID>}, message:{text}} → {recipient_id, message_id}

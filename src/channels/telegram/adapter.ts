@@ -8,6 +8,7 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
   config: telegramConfigSchema,
   secretFields: ['bot_token'],
   setup: 'api',
+  instructions: 'PingBack registers its webhook with Telegram itself: paste the token @BotFather gave your bot, and the channel connects.',
 
   async send(cfg, to, msg, ctx) {
     const result = await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', {

@@ -12,6 +12,7 @@ export const webchatAdapter: ChannelAdapter<WebchatConfig> = {
   config: webchatConfigSchema,
   secretFields: WEBCHAT_SECRET_FIELDS,
   setup: 'none',
+  instructions: 'Put the embed snippet on your site; its domains, welcome message and colours are in the Widget section.',
   // The widget reads a reply's files from PingBack itself.
   repliesWithFiles: true,
   async send() {

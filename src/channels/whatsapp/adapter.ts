@@ -31,6 +31,7 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
   config: whatsappConfigSchema,
   secretFields: WHATSAPP_SECRET_FIELDS,
   setup: 'console',
+  instructions: "In Meta's App Dashboard, WhatsApp → Configuration → Webhook: paste the callback URL and the verify token, then subscribe to the messages field.",
 
   async send(cfg, to, msg, ctx) {
     // developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages

@@ -11,6 +11,7 @@ export const xAdapter: ChannelAdapter<XConfig> = {
   config: xConfigSchema,
   secretFields: X_SECRET_FIELDS,
   setup: 'console',
+  instructions: "With polling there is nothing to paste. With webhooks, register the callback URL as your X app's Account Activity webhook (X checks it with a CRC request) and subscribe the account.",
 
   async send(cfg, to, msg, ctx) {
     // docs.x.com: POST /2/dm_conversations/with/:participant_id/messages → 201 {data: {dm_conversation_id, dm_event_id}}

@@ -1,0 +1,16 @@
+import type { ChannelSummary } from './schemas';
+
+/** A channel as agents and the event stream see it: no configuration, no secrets. */
+export const CHANNEL_SUMMARY_COLUMNS = ['id', 'type', 'name', 'is_active', 'status', 'status_message', 'updated_at'] as const;
+
+export function presentChannelSummary(r: Record<string, any>): ChannelSummary {
+  return {
+    id: r.id,
+    type: r.type,
+    name: r.name,
+    is_active: r.is_active,
+    status: r.status,
+    status_message: r.status_message,
+    updated_at: new Date(r.updated_at).toISOString(),
+  };
+}
