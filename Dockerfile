@@ -9,7 +9,9 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY migrations ./migrations
-# `npm ci` runs `prepare`, which compiles to dist/.
+# The dashboard, built by Vite into dist/web and served by the api.
+COPY web ./web
+# `npm ci` runs `prepare` (npm run build), which compiles to dist/ and builds the dashboard.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-slim

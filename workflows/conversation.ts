@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  patched,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
@@ -28,6 +29,9 @@ import { messageStatusQueue } from './message-statuses';
 
 export * from './definitions';
 
+/** Status signals only wake the snooze loop; histories from before read their status from the signal. */
+const STATUS_FROM_DATABASE = 'conversation-status-from-database';
+
 /**
  * Persisting is a local activity: it runs in the worker that holds the workflow,
  * recorded in the same workflow task, with no round trip through the server's
@@ -40,7 +44,7 @@ const { persistInbound } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-const { markOutboundFailed, persistMessageStatuses, wakeSnoozed } = proxyActivities<Activities>({
+const { markOutboundFailed, persistMessageStatuses, checkSnooze } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database outages: keep trying, with backoff, for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
@@ -105,13 +109,16 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     }
   };
   let lastInboundAt = input.lastInboundAt ?? '';
-  // The snooze being waited out; a new object for every snooze, so a loop can tell it was replaced.
-  let snooze: { until: string } | null = input.snoozedUntil ? { until: input.snoozedUntil } : null;
-  setHandler(conversationStatusSignal, ({ status, asOf, snoozedUntil }) => {
-    // A resolve, snooze or pending decided before the latest customer message arrived is stale: the message reopened it.
-    if (status !== 'open' && asOf && lastInboundAt > asOf) return;
-    setStatus(status);
-    snooze = status === 'snoozed' && snoozedUntil ? { until: snoozedUntil } : null;
+  // Status changes made in the inbox: the database has them, and the snooze loop reads them from it.
+  let statusChanges = input.snoozeCheckPending ? 1 : 0;
+  setHandler(conversationStatusSignal, ({ status, asOf }) => {
+    // Workflows that took status signals before the inbox had snoozes set the attribute from the signal.
+    if (!patched(STATUS_FROM_DATABASE)) {
+      if (status === 'resolved' && asOf && lastInboundAt > asOf) return;
+      setStatus(status);
+      return;
+    }
+    statusChanges++;
   });
   setHandler(stateQuery, () => ({
     conversationId,
@@ -144,7 +151,6 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       if (result.stored > 0) {
         lastInboundAt = result.lastMessageAt ?? lastInboundAt;
         setStatus('open');
-        snooze = null;
       }
     }
   }
@@ -170,22 +176,28 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     }
   }
 
-  /** A snoozed conversation opens again at its time, unless the customer or an agent opened it first. */
+  /**
+   * Keeps the ConversationStatus attribute and a snooze's timer as the database says: after every
+   * status change from the inbox it asks (checkSnooze), waits out a snooze with a durable timer,
+   * and asks again when it ends, which opens the conversation unless someone did first.
+   */
+  let statusChangesRead = 0;
+  let snoozeWaiting = false;
   async function snoozeLoop(): Promise<void> {
     for (;;) {
-      await condition(() => snooze !== null || draining);
+      await condition(() => statusChanges !== statusChangesRead || draining);
       if (draining) return;
-      const current = snooze!;
-      // The activity reads the clock: it wakes the conversation if its time has come, else says how long to wait.
-      const r = await wakeSnoozed({ channelId: input.channelId, threadKey: input.threadKey, snoozedUntil: current.until });
-      if (snooze !== current) continue;
-      if (r.outcome === 'wait') {
-        // A durable timer: it fires on time through worker restarts; continue-as-new carries the snooze.
-        await condition(() => snooze !== current || draining, r.waitMs);
-        continue;
-      }
-      snooze = null;
-      if (r.outcome === 'woke') setStatus('open');
+      statusChangesRead = statusChanges;
+      const r = await checkSnooze({ channelId: input.channelId, threadKey: input.threadKey });
+      if (r.status) setStatus(r.status);
+      if (r.outcome !== 'wait') continue;
+      // A durable timer: it fires on time through worker restarts (and continue-as-new asks again).
+      snoozeWaiting = true;
+      const changed = await condition(() => statusChanges !== statusChangesRead || draining, r.waitMs);
+      if (draining) return;
+      snoozeWaiting = false;
+      // Its time came: ask again, which opens it unless someone changed it meanwhile.
+      if (!changed) statusChanges++;
     }
   }
 
@@ -204,7 +216,8 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     pendingStatuses: statuses.pending(),
     totals,
     lastInboundAt,
-    snoozedUntil: snooze?.until,
+    // A snooze being waited out, or a change not yet read: the new run reads the database first.
+    snoozeCheckPending: snoozeWaiting || statusChanges !== statusChangesRead,
   });
 }
 

@@ -17,8 +17,8 @@ export interface ConversationInput {
   totals?: { received: number; sent: number; failed: number };
   /** last_message_at of the newest stored customer message: older resolves are stale. */
   lastInboundAt?: string;
-  /** When a snoozed conversation opens again by itself (ISO time); carried across continue-as-new. */
-  snoozedUntil?: string;
+  /** The previous run was waiting out a snooze, or had a status change to read: read the database first. */
+  snoozeCheckPending?: boolean;
   /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
   maxHistoryEvents?: number;
 }
@@ -57,15 +57,14 @@ export const replySignal = defineSignal<[ReplyRequest]>('reply');
 export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAttemptFailed');
 export const stateQuery = defineQuery<ConversationState>('state');
 /**
- * An agent changed the conversation's status in the inbox: kept in the ConversationStatus
- * search attribute, and a snooze's end kept as a durable timer.
+ * An agent changed the conversation's status in the inbox (already written to the database): the
+ * workflow reads it back for the ConversationStatus search attribute and a snooze's timer.
  */
 export interface ConversationStatusChange {
+  /** The new status: the search attribute a workflow started by this signal begins with. */
   status: ConversationStatus;
-  /** last_message_at the agent saw when deciding: a customer message persisted after it wins (it stays open). */
+  /** Read only by runs from before the database decided (see STATUS_FROM_DATABASE). */
   asOf?: string;
-  /** With `snoozed`: when it opens again by itself. */
-  snoozedUntil?: string | null;
 }
 export const conversationStatusSignal = defineSignal<[ConversationStatusChange]>('conversationStatus');
 /** A platform's delivery report (sent, delivered, read, failed) for one of the conversation's outbound messages. */

@@ -42,6 +42,8 @@ export async function start(): Promise<void> {
     if (cli) {
       devServer = await startDevServer({ cli, port, uiPort, dbFile: path.join(DATA_DIR, 'temporal.sqlite') });
       process.env.TEMPORAL_ADDRESS = devServer.address;
+      // The dashboard links admins from a conversation to its workflow there.
+      if (devServer.uiUrl) process.env.TEMPORAL_UI_URL ||= devServer.uiUrl;
       say(`Temporal dev server ${devServer.address}, state in ${path.join(DATA_DIR, 'temporal.sqlite')}`);
     } else {
       // No CLI and no Go: the SDK downloads its own dev server (needs internet).
@@ -51,6 +53,7 @@ export async function start(): Promise<void> {
       });
       sdkServer = env;
       process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+      process.env.TEMPORAL_UI_URL ||= `http://127.0.0.1:${uiPort}`;
     }
   }
 
@@ -68,6 +71,7 @@ export async function start(): Promise<void> {
       try {
         worker = await startWorker(config, log, deps);
         const api = await startApi(config, log, deps);
+        say(`Dashboard    ${api.url}/`);
         say(`API          ${api.url}/api`);
         say(`Docs         ${api.url}/docs  (OpenAPI: ${api.url}/openapi.json)`);
         say(`Webhooks     ${config.PUBLIC_BASE_URL}/webhooks/<type>/<channel id>`);

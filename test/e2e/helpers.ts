@@ -1,0 +1,78 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { expect, type Browser, type Page } from '@playwright/test';
+
+export const url = () => process.env.E2E_URL!;
+const telegramUrl = () => process.env.E2E_TELEGRAM_URL!;
+export const PASSWORD = 'correct horse battery';
+
+async function api(method: string, path: string, opts: { token?: string; json?: unknown; cookie?: string } = {}) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', origin: url() };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.cookie) headers.cookie = opts.cookie;
+  const res = await fetch(url() + path, { method, headers, body: opts.json === undefined ? undefined : JSON.stringify(opts.json) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+const setPassword = (link: string) => api('POST', '/auth/set-password', { json: { token: new URL(link).searchParams.get('token'), password: PASSWORD } });
+
+export interface Team {
+  accountId: string;
+  apiKey: string;
+  admin: { email: string; name: string };
+  agent: { email: string; name: string; id: string };
+}
+
+/** An account as an operator makes one (its first admin), and an agent the admin invited: both with passwords set. */
+export async function newTeam(plan: 'free' | 'mini' | 'pro' = 'pro', names = { admin: 'Ada Admin', agent: 'Ana Agent' }): Promise<Team> {
+  const tag = randomUUID().slice(0, 8);
+  const admin = { email: `admin-${tag}@example.test`, name: names.admin };
+  const created = await api('POST', '/admin/accounts', { token: process.env.E2E_ADMIN_TOKEN, json: { name: `Shop ${tag}`, plan, admin_email: admin.email, admin_name: admin.name } });
+  await setPassword(created.admin_set_password_url);
+  const agentEmail = `agent-${tag}@example.test`;
+  const invited = await api('POST', '/api/users/invitations', { token: created.api_key, json: { email: agentEmail, name: names.agent, role: 'agent' } });
+  await setPassword(invited.invitation_url);
+  return { accountId: created.account_id, apiKey: created.api_key, admin, agent: { email: agentEmail, name: names.agent, id: invited.user.id } };
+}
+
+/** A Telegram channel of the team's, connected (PingBack called getMe and setWebhook on the sandbox). */
+export async function telegramChannel(team: Team, name = 'Support bot'): Promise<{ id: string; token: string }> {
+  const token = `${randomInt(1e9, 9e9)}:AA${randomUUID().replace(/-/g, '').slice(0, 33)}`;
+  const ch = await api('POST', '/api/channels', { token: team.apiKey, json: { type: 'telegram', name, config: { bot_token: token } } });
+  await expect.poll(async () => (await api('GET', `/api/channels/${ch.id}`, { token: team.apiKey })).status, { timeout: 30_000 }).toBe('connected');
+  return { id: ch.id, token };
+}
+
+/** The customer writes to the bot (the sandbox posts the update to PingBack's webhook). */
+export async function customerWrites(token: string, chatId: number, firstName: string, text: string): Promise<void> {
+  const res = await fetch(`${telegramUrl()}/_sandbox/customer-message`, { method: 'POST', body: JSON.stringify({ token, chat_id: chatId, first_name: firstName, text }) });
+  if (!res.ok) throw new Error(`the sandbox refused: ${await res.text()}`);
+}
+
+export async function telegramSent(token: string): Promise<string[]> {
+  const sent = (await (await fetch(`${telegramUrl()}/_sandbox/sent?token=${encodeURIComponent(token)}`)).json()) as Array<{ text?: string }>;
+  return sent.map((m) => m.text ?? '');
+}
+
+export async function telegramFailsNext(kind: 'blocked' | 'chat_not_found' | 'server_error'): Promise<void> {
+  await fetch(`${telegramUrl()}/_sandbox/fail-next`, { method: 'POST', body: JSON.stringify({ method: 'sendMessage', kind }) });
+}
+
+export async function signIn(page: Page, who: { email: string }, base = url()): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Inbox' })).toBeVisible();
+}
+
+/** A signed-in browser of its own (a second agent, another tab's session). */
+export async function signedInPage(browser: Browser, who: { email: string }, base = url()): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, who, base);
+  return page;
+}
+
+export const conversationRow = (page: Page, name: string) => page.getByRole('list', { name: 'Conversations' }).getByRole('link', { name: new RegExp(name) });

@@ -1,0 +1,143 @@
+import { expect, test } from '@playwright/test';
+import { conversationRow, customerWrites, newTeam, PASSWORD, signedInPage, signIn, telegramChannel, telegramFailsNext, telegramSent, url } from './helpers';
+
+/** The screen agents live in: a customer's message arrives live, they reply, note, assign, snooze, resolve. */
+
+test('sign in: a wrong password says so without saying which field, then the inbox', async ({ page }) => {
+  const team = await newTeam();
+  await page.goto(url());
+  await page.getByLabel('Email').fill(team.agent.email);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('The email or the password is wrong.');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Inbox' })).toBeVisible();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in to PingBack' })).toBeVisible();
+});
+
+test('a customer message arrives live at the top, with its channel icon; filters; a reply goes to sent; a refused one says why; a note stays inside', async ({ page }) => {
+  const team = await newTeam();
+  const bot = await telegramChannel(team);
+  await signIn(page, team.agent);
+  await customerWrites(bot.token, 31001, 'Dana', 'Where is my parcel?');
+  const row = conversationRow(page, 'Dana');
+  await expect(row).toBeVisible();
+  await expect(row.getByRole('img', { name: 'Telegram' })).toBeVisible();
+  await expect(row).toContainText('Where is my parcel?');
+  await customerWrites(bot.token, 31002, 'Eli', 'Hello there');
+  await expect(page.getByRole('list', { name: 'Conversations' }).getByRole('link').first()).toContainText('Eli');
+
+  // Filter by channel type, and back; the filter lives in the URL.
+  await page.getByRole('group', { name: 'Channel type' }).getByRole('button', { name: 'Telegram' }).click();
+  await expect(page).toHaveURL(/type=telegram/);
+  await expect(conversationRow(page, 'Dana')).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('group', { name: 'Channel type' }).getByRole('button', { name: 'Telegram' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(conversationRow(page, 'Dana')).toBeVisible();
+
+  await conversationRow(page, 'Dana').click();
+  const composer = page.getByRole('textbox', { name: 'Reply' });
+  await composer.fill('It ships tomorrow.');
+  await composer.press('Enter');
+  const timeline = page.getByRole('list', { name: 'Timeline' });
+  await expect(timeline.getByRole('listitem').filter({ hasText: 'It ships tomorrow.' })).toContainText('Sent');
+  expect(await telegramSent(bot.token)).toEqual(['It ships tomorrow.']);
+
+  await telegramFailsNext('blocked');
+  await composer.fill('Are you still there?');
+  await composer.press('Enter');
+  await expect(timeline.getByRole('listitem').filter({ hasText: 'Are you still there?' })).toContainText(/Failed: .*blocked/i);
+
+  await page.getByRole('tab', { name: 'Private note' }).click();
+  await page.getByRole('textbox', { name: 'Private note' }).fill('Customer is a VIP');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await expect(timeline.getByRole('listitem', { name: 'Private note' })).toContainText('Customer is a VIP');
+  await page.waitForTimeout(500);
+  expect(await telegramSent(bot.token)).not.toContain('Customer is a VIP');
+});
+
+test('assign to me and find it under Mine; snooze it, then resolve it', async ({ page }) => {
+  const team = await newTeam();
+  const bot = await telegramChannel(team);
+  await customerWrites(bot.token, 32001, 'Fay', 'I need help with my order');
+  await signIn(page, team.agent);
+  await conversationRow(page, 'Fay').click();
+  await page.getByRole('button', { name: 'Assign to me' }).click();
+  await expect(page.getByLabel('Assignee')).toHaveValue(team.agent.id);
+  await page.getByRole('tab', { name: /Mine/ }).click();
+  await expect(page).toHaveURL(/tab=mine/);
+  await expect(conversationRow(page, 'Fay')).toBeVisible();
+  await expect(page.getByRole('tab', { name: /Mine/ })).toContainText('1');
+
+  await page.getByRole('button', { name: 'Snooze' }).click();
+  await page.getByRole('menuitem', { name: '1 hour' }).click();
+  await expect(page.getByRole('region', { name: 'Conversation' }).locator('header')).toContainText('Snoozed until');
+  await expect(conversationRow(page, 'Fay')).toHaveCount(0); // not open any more
+  await page.getByLabel('Status').selectOption('snoozed');
+  await expect(conversationRow(page, 'Fay')).toBeVisible();
+  await page.getByRole('button', { name: 'Resolve' }).click();
+  await expect(page.getByRole('list', { name: 'Timeline' })).toContainText('Ana Agent marked this resolved');
+  await expect(conversationRow(page, 'Fay')).toHaveCount(0);
+});
+
+test('a deactivated channel disables the composer and says why', async ({ page }) => {
+  const team = await newTeam();
+  const bot = await telegramChannel(team, 'Old bot');
+  await customerWrites(bot.token, 33001, 'Gil', 'Hi');
+  await signIn(page, team.admin);
+  await conversationRow(page, 'Gil').click();
+  await expect(page.getByRole('textbox', { name: 'Reply' })).toBeEnabled();
+  await page.goto(`${url()}/settings/channels`);
+  await page.getByRole('row', { name: /Old bot/ }).getByRole('button', { name: 'Deactivate' }).click();
+  await expect(page.getByRole('alertdialog')).toContainText('conversations are kept');
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Deactivate' }).click();
+  await expect(page.getByRole('row', { name: /Old bot/ })).toContainText('Off');
+  await page.goto(`${url()}/inbox`);
+  await conversationRow(page, 'Gil').click();
+  await expect(page.getByRole('textbox', { name: 'Reply' })).toBeDisabled();
+  await expect(page.getByRole('note')).toContainText("channel is deactivated");
+});
+
+test('two agents see each other live', async ({ browser }) => {
+  const team = await newTeam();
+  const bot = await telegramChannel(team);
+  await customerWrites(bot.token, 34001, 'Hana', 'Anyone?');
+  const admin = await signedInPage(browser, team.admin);
+  const agent = await signedInPage(browser, team.agent);
+  await conversationRow(admin, 'Hana').click();
+  await conversationRow(agent, 'Hana').click();
+  const reply = agent.getByRole('textbox', { name: 'Reply' });
+  await reply.fill('On it!');
+  await reply.press('Enter');
+  await expect(admin.getByRole('list', { name: 'Timeline' })).toContainText('On it!');
+  await expect(admin.getByRole('list', { name: 'Timeline' }).getByRole('listitem').filter({ hasText: 'On it!' })).toContainText('Ana Agent');
+  await admin.getByRole('button', { name: 'Assign to me' }).click();
+  await expect(agent.getByLabel('Assignee')).toHaveValue(/.+/);
+  await expect(agent.getByRole('list', { name: 'Timeline' })).toContainText('Ada Admin took this conversation');
+  await admin.context().close();
+  await agent.context().close();
+});
+
+test("customers' words, names and file names stay text", async ({ page }) => {
+  const team = await newTeam();
+  const bot = await telegramChannel(team);
+  let alerted = false;
+  page.on('dialog', (d) => {
+    alerted = true;
+    void d.dismiss();
+  });
+  const payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>';
+  await customerWrites(bot.token, 35001, '<b onmouseover=alert(3)>Mallory</b>', payload);
+  await signIn(page, team.agent);
+  const row = conversationRow(page, 'Mallory');
+  await expect(row).toContainText('<b onmouseover=alert(3)>Mallory</b>');
+  await row.click();
+  await expect(page.getByRole('list', { name: 'Timeline' })).toContainText(payload);
+  expect(await page.locator('.timeline img[src="x"], .timeline script').count()).toBe(0);
+  expect(alerted).toBe(false);
+  const csp = (await page.request.get(url())).headers()['content-security-policy'];
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).toContain("frame-ancestors 'none'");
+});

@@ -1,0 +1,47 @@
+import { render, screen } from '@testing-library/preact';
+import { describe, expect, test } from 'vitest';
+import type { ConversationItem } from '../../web/src/api/types';
+import { activityText, Timeline } from '../../web/src/components/Timeline';
+import type { Entry } from '../../web/src/state/conversation';
+
+const at = '2026-12-04T10:00:00.000Z';
+const conversation = {
+  id: '00000000-0000-4000-8000-000000000001',
+  contact: { id: '00000000-0000-4000-8000-000000000002', name: '<b>Mallory</b>', handle: 'mal', platform_user_id: 'mal', username: null },
+} as unknown as ConversationItem;
+const base = (id: string, seq: number) => ({ id, conversation_id: conversation.id, seq, created_at: at, updated_at: at });
+const message = { content_type: 'text', attachments: [], platform_message_id: null, metadata: {} };
+const author = { type: 'user' as const, id: '00000000-0000-4000-8000-00000000000a', name: 'Ana Agent' };
+
+describe('the timeline', () => {
+  test('each kind of entry in order, customer text as text', () => {
+    const entries: Entry[] = [
+      { ...base('m1', 1), kind: 'customer_message', direction: 'inbound', status: 'received', content: '<img src=x onerror=alert(1)>', ...message },
+      { ...base('n1', 2), kind: 'note', content: 'VIP', author, client_id: null },
+      { ...base('r1', 3), kind: 'reply', direction: 'outbound', status: 'failed', attempts: 1, error: 'the bot was blocked by the user', sent_at: null, author, client_id: null, content: 'Hi', ...message },
+      { ...base('a1', 4), kind: 'activity', activity: { type: 'status_changed', from: 'open', to: 'resolved' }, author },
+    ];
+    render(<Timeline conversation={conversation} entries={entries} />);
+    const items = screen.getAllByRole('listitem');
+    expect(items.map((li) => li.className.split(' ').slice(0, 2).join(' '))).toEqual(['entry message', 'entry note', 'entry message', 'entry activity']);
+    expect(screen.getByText('<img src=x onerror=alert(1)>')).toBeTruthy();
+    expect(document.querySelector('img[src="x"]')).toBeNull();
+    expect(screen.getByText(/<b>Mallory<\/b>/)).toBeTruthy();
+    expect(screen.getByRole('listitem', { name: 'Private note' }).textContent).toContain('VIP');
+    expect(items[2].textContent).toContain('Failed: the bot was blocked by the user');
+    expect(items[3].textContent).toContain('Ana Agent marked this resolved');
+  });
+
+  test('a reply retrying says which attempt and the last error', () => {
+    const retrying: Entry = { ...base('r2', 5), kind: 'reply', direction: 'outbound', status: 'pending', attempts: 3, error: 'Telegram answered 502', sent_at: null, author, client_id: null, content: 'x', ...message };
+    render(<Timeline conversation={conversation} entries={[retrying]} />);
+    expect(screen.getByText(/Retrying \(attempt 3, last error: Telegram answered 502\)/)).toBeTruthy();
+  });
+
+  test('activity in words: who, what, and why when PingBack did it', () => {
+    expect(activityText({ type: 'assignee_changed', from: null, to: { id: 'u2', name: 'Bo' } }, 'Ana', 'u1')).toBe('Ana assigned this to Bo');
+    expect(activityText({ type: 'assignee_changed', from: null, to: { id: 'u1', name: 'Ana' } }, 'Ana', 'u1')).toBe('Ana took this conversation');
+    expect(activityText({ type: 'status_changed', from: 'resolved', to: 'open', reason: 'customer_message' }, null)).toBe('The customer wrote: resolved → open');
+    expect(activityText({ type: 'status_changed', from: 'snoozed', to: 'open', reason: 'snooze_ended' }, null)).toBe('The snooze ended: open again');
+  });
+});

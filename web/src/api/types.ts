@@ -1,0 +1,102 @@
+/**
+ * The API's shapes, straight from the server's zod schemas (type imports only: nothing of the
+ * server is bundled). What has no schema yet is written here once, next to its route.
+ */
+export type {
+  ConversationItem,
+  ConversationStatus,
+  TimelineEntry,
+  InboxEvent,
+  ChannelSummary,
+  Activity,
+  Author,
+} from '../../../src/inbox/schemas';
+export { CONVERSATION_STATUSES, EVENT_TYPES } from '../../../src/inbox/constants';
+export { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type ChannelType } from '../../../src/channels/names';
+import type { ChannelType } from '../../../src/channels/names';
+import type { ConversationStatus } from '../../../src/inbox/schemas';
+
+export interface Me {
+  auth: 'session' | 'api_key';
+  role: 'admin' | 'agent';
+  user: { id: string; email: string; name: string; role: 'admin' | 'agent' } | null;
+  csrf_token: string | null;
+  account: { id: string; name: string; plan: 'free' | 'mini' | 'pro'; limits: { max_active_channels: number; channel_types: ChannelType[]; max_stored_bytes: number } };
+  temporal_ui: { url: string; namespace: string } | null;
+}
+
+export interface Counts {
+  mine: number | null;
+  unassigned: number;
+  all: number;
+  by_channel_type: Record<ChannelType, number>;
+  by_status: Record<ConversationStatus, number>;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'agent';
+  status: 'active' | 'invited' | 'disabled';
+  created_at: string;
+}
+
+/** GET /api/channels (admins see the config, secrets masked). */
+export interface Channel {
+  id: string;
+  type: ChannelType;
+  name: string;
+  is_active: boolean;
+  status: 'pending' | 'connected' | 'error';
+  status_message: string | null;
+  config?: Record<string, unknown>;
+  setup?: 'api' | 'console' | 'none';
+  callback_url?: string;
+  verify_token?: string;
+  created_at?: string;
+  updated_at: string;
+}
+
+export interface ChannelTypeInfo {
+  type: ChannelType;
+  display_name: string;
+  setup: 'api' | 'console' | 'none';
+  instructions: string;
+  allowed: boolean;
+  blocked_reason: string | null;
+  plan_needed: string | null;
+  secret_fields: string[];
+  config_schema: JsonSchema;
+}
+
+export interface JsonSchema {
+  type?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  enum?: string[];
+  const?: unknown;
+  default?: unknown;
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  pattern?: string;
+  description?: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}

@@ -1,0 +1,118 @@
+import { useRef, useState } from 'preact/hooks';
+import type { ConversationItem } from '../api/types';
+import { send, uploadFile } from '../state/conversation';
+
+/** Why a reply cannot go out now, in words. */
+const BLOCKED: Record<string, string> = {
+  channel_inactive: "This conversation's channel is deactivated: replies cannot be sent until an admin turns it back on. Private notes still work.",
+};
+
+/** Channels whose replies carry files (the server says 422 attachments_not_supported elsewhere). */
+const FILE_REPLIES = new Set(['webchat']);
+
+export function Composer({ conversation, textareaRef }: { conversation: ConversationItem; textareaRef: { current: HTMLTextAreaElement | null } }) {
+  const [mode, setMode] = useState<'reply' | 'note'>('reply');
+  const [text, setText] = useState('');
+  const [files, setFiles] = useState<Array<{ id: string; file_name: string }>>([]);
+  const [uploadError, setUploadError] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const blocked = mode === 'reply' && !conversation.can_reply;
+  const canSend = !blocked && (text.trim().length > 0 || (mode === 'reply' && files.length > 0));
+
+  const submit = () => {
+    if (!canSend) return;
+    void send(mode, text.trim(), mode === 'reply' ? files.map((f) => f.id) : []);
+    setText('');
+    setFiles([]);
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    } else if (e.key === 'Escape') {
+      (e.currentTarget as HTMLTextAreaElement).blur();
+    }
+  };
+  const attach = async (list: FileList | null) => {
+    setUploadError(null);
+    for (const file of Array.from(list ?? [])) {
+      try {
+        setFiles((f) => [...f, { id: '', file_name: `${file.name} (uploading…)` }]);
+        const up = await uploadFile(file);
+        setFiles((f) => [...f.filter((x) => x.id !== ''), up]);
+      } catch (err) {
+        setFiles((f) => f.filter((x) => x.id !== ''));
+        setUploadError(`${file.name}: ${(err as Error).message}`);
+      }
+    }
+    if (fileInput.current) fileInput.current.value = '';
+  };
+
+  return (
+    <form
+      class={`composer ${mode}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <div class="composer-modes" role="tablist" aria-label="Write">
+        <button type="button" role="tab" aria-selected={mode === 'reply'} onClick={() => setMode('reply')}>
+          Reply
+        </button>
+        <button type="button" role="tab" aria-selected={mode === 'note'} onClick={() => setMode('note')}>
+          Private note
+        </button>
+      </div>
+      {blocked && (
+        <p class="composer-blocked" role="note">
+          {BLOCKED[conversation.reply_blocked_reason ?? ''] ?? 'Replies cannot be sent in this conversation right now.'}
+        </p>
+      )}
+      <textarea
+        ref={textareaRef}
+        aria-label={mode === 'reply' ? 'Reply' : 'Private note'}
+        placeholder={mode === 'reply' ? `Reply to ${conversation.contact.name ?? conversation.contact.handle}… (Enter sends, Shift+Enter for a new line)` : 'A note only your team sees…'}
+        value={text}
+        disabled={blocked}
+        rows={3}
+        maxLength={4096}
+        onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
+        onKeyDown={onKeyDown}
+      />
+      {files.length > 0 && (
+        <ul class="composer-files" aria-label="Files to send">
+          {files.map((f, i) => (
+            <li key={i}>
+              {f.file_name}
+              {f.id && (
+                <button type="button" class="link" aria-label={`Remove ${f.file_name}`} onClick={() => setFiles((all) => all.filter((x) => x !== f))}>
+                  ×
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {uploadError && (
+        <p class="field-error" role="alert">
+          {uploadError}
+        </p>
+      )}
+      <div class="composer-actions">
+        {mode === 'reply' && FILE_REPLIES.has(conversation.channel_type) && !blocked && (
+          <>
+            <input ref={fileInput} type="file" multiple hidden onChange={(e) => void attach((e.currentTarget as HTMLInputElement).files)} />
+            <button type="button" class="button secondary" onClick={() => fileInput.current?.click()}>
+              Attach files
+            </button>
+          </>
+        )}
+        <span class="composer-spacer" />
+        <button type="submit" class="button primary" disabled={!canSend}>
+          {mode === 'reply' ? 'Send' : 'Add note'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,135 @@
+import type { Activity, ConversationItem } from '../api/types';
+import type { Entry } from '../state/conversation';
+import { retrySend } from '../state/conversation';
+import { fullTime } from '../lib/format';
+
+type Attachment = { type?: string; fileName?: string; file_name?: string; mimeType?: string; content_type?: string; caption?: string };
+
+/** A message's files, through the API: images as thumbnails that open full size, audio and video playable, the rest as downloads. */
+function Attachments({ conversationId, entry }: { conversationId: string; entry: Entry }) {
+  if (!('attachments' in entry) || entry.attachments.length === 0 || entry.sending) return null;
+  return (
+    <div class="attachments">
+      {(entry.attachments as Attachment[]).map((a, i) => {
+        const url = `/api/conversations/${conversationId}/messages/${entry.id}/attachments/${i}`;
+        const name = a.fileName ?? a.file_name ?? `${a.type ?? 'file'} ${i + 1}`;
+        const mime = a.mimeType ?? a.content_type ?? '';
+        const kind = a.type ?? mime.split('/')[0];
+        if ((kind === 'image' || kind === 'sticker' || mime.startsWith('image/')) && !mime.includes('svg')) {
+          return (
+            <a key={i} href={url} target="_blank" rel="noopener" class="attachment-image">
+              <img src={url} alt={name} loading="lazy" />
+            </a>
+          );
+        }
+        if (kind === 'audio' || kind === 'voice' || mime.startsWith('audio/')) return <audio key={i} controls src={url} aria-label={name} preload="none" />;
+        if (kind === 'video' || mime.startsWith('video/')) return <video key={i} controls src={url} aria-label={name} preload="none" />;
+        if (kind === 'location' || kind === 'contact') return <span key={i} class="attachment-file">{kind}</span>;
+        return (
+          <a key={i} href={url} download={name} class="attachment-file">
+            📎 {name}
+          </a>
+        );
+      })}
+    </div>
+  );
+}
+
+const STATUS_WORDS: Record<string, string> = { open: 'open', pending: 'pending', snoozed: 'snoozed', resolved: 'resolved' };
+
+/** An activity entry in words: who did what. */
+export function activityText(a: Activity, who: string | null, whoId?: string): string {
+  if (a.type === 'assignee_changed') {
+    if (!a.to) return `${who ?? 'PingBack'} unassigned ${a.from?.name ?? 'it'}`;
+    if (whoId && a.to.id === whoId) return `${who} took this conversation`;
+    return `${who ?? 'PingBack'} assigned this to ${a.to.name}`;
+  }
+  if (a.reason === 'snooze_ended') return 'The snooze ended: open again';
+  if (a.reason === 'customer_message') return `The customer wrote: ${STATUS_WORDS[a.from]} → open`;
+  if (a.to === 'snoozed' && a.snoozed_until) return `${who ?? 'PingBack'} snoozed this until ${fullTime(a.snoozed_until)}`;
+  return `${who ?? 'PingBack'} marked this ${STATUS_WORDS[a.to]}`;
+}
+
+function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
+  if (entry.sending === 'sending') return <span class="reply-status">Sending…</span>;
+  if (entry.sending === 'failed') {
+    return (
+      <span class="reply-status failed" role="alert">
+        Not sent: {entry.sendError}{' '}
+        <button type="button" class="link" onClick={() => void retrySend(entry)}>
+          Retry
+        </button>
+      </span>
+    );
+  }
+  if (entry.status === 'failed') return <span class="reply-status failed">Failed: {entry.error ?? 'the platform refused it'}</span>;
+  if (entry.status === 'pending') {
+    return (
+      <span class="reply-status pending">
+        {entry.attempts > 0 ? `Retrying (attempt ${entry.attempts}${entry.error ? `, last error: ${entry.error}` : ''})` : 'Pending'}
+      </span>
+    );
+  }
+  const words = { sent: 'Sent', delivered: 'Delivered', read: 'Read' } as const;
+  return <span class={`reply-status ${entry.status}`}>{words[entry.status]}</span>;
+}
+
+/** The conversation's timeline: customer messages, replies with their author and status, notes, activity. */
+export function Timeline({ conversation, entries }: { conversation: ConversationItem; entries: Entry[] }) {
+  return (
+    <ol class="timeline" aria-label="Timeline">
+      {entries.map((e) => {
+        if (e.kind === 'activity') {
+          return (
+            <li key={e.id} class="entry activity">
+              <span>{activityText(e.activity, e.author?.name ?? null, e.author?.id)}</span> · <time dateTime={e.created_at}>{fullTime(e.created_at)}</time>
+            </li>
+          );
+        }
+        if (e.kind === 'note') {
+          return (
+            <li key={e.id} class="entry note" aria-label="Private note">
+              <div class="entry-meta">
+                <strong>Private note</strong> · {e.author?.name ?? 'you'} · <time dateTime={e.created_at}>{fullTime(e.created_at)}</time>
+                {e.sending === 'sending' && ' · saving…'}
+              </div>
+              <div class="entry-text">{e.content}</div>
+              {e.sending === 'failed' && (
+                <span class="reply-status failed" role="alert">
+                  Not saved: {e.sendError}{' '}
+                  <button type="button" class="link" onClick={() => void retrySend(e)}>
+                    Retry
+                  </button>
+                </span>
+              )}
+            </li>
+          );
+        }
+        if (e.kind === 'customer_message') {
+          return (
+            <li key={e.id} class="entry message inbound">
+              <div class="bubble">
+                {e.content && <div class="entry-text">{e.content}</div>}
+                <Attachments conversationId={conversation.id} entry={e} />
+              </div>
+              <div class="entry-meta">
+                {conversation.contact.name ?? conversation.contact.handle} · <time dateTime={e.created_at}>{fullTime(e.created_at)}</time>
+              </div>
+            </li>
+          );
+        }
+        return (
+          <li key={e.id} class="entry message outbound">
+            <div class="bubble">
+              {e.content && <div class="entry-text">{e.content}</div>}
+              <Attachments conversationId={conversation.id} entry={e} />
+            </div>
+            <div class="entry-meta">
+              {e.author?.name ?? 'PingBack'} · <time dateTime={e.created_at}>{fullTime(e.created_at)}</time> · <ReplyStatus entry={e} />
+            </div>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

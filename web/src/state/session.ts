@@ -1,0 +1,33 @@
+import { computed, signal } from '@preact/signals';
+import { get, post, setCsrfToken, whenSignedOut } from '../api/client';
+import type { Me } from '../api/types';
+
+/** undefined while loading, null when signed out. */
+export const me = signal<Me | null | undefined>(undefined);
+export const isAdmin = computed(() => me.value?.role === 'admin');
+
+whenSignedOut(() => {
+  setCsrfToken(null);
+  me.value = null;
+});
+
+export async function loadMe(): Promise<void> {
+  try {
+    const who = await get<Me>('/api/me');
+    setCsrfToken(who.csrf_token);
+    me.value = who;
+  } catch {
+    me.value = null;
+  }
+}
+
+export async function signIn(email: string, password: string): Promise<void> {
+  await post('/auth/login', { email, password });
+  await loadMe();
+}
+
+export async function signOut(): Promise<void> {
+  await post('/auth/logout').catch(() => undefined);
+  setCsrfToken(null);
+  me.value = null;
+}
