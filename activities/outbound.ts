@@ -7,7 +7,7 @@ import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
-import { sendAttemptFailedSignal } from '../workflows/definitions';
+import { sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
 
 export interface SendOutboundResult {
   outcome: 'sent' | 'failed' | 'already_done';
@@ -89,7 +89,11 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         }
         throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], nonRetryable: true, details: [err.details] });
       }
-      await db('messages').where({ id: messageId, status: 'pending' }).update({ attempts: attempt, error: err.message, updated_at: db.fn.now() });
+      // When the next try comes: the platform's own delay, or the retry policy's backoff.
+      const nextTryMs = err.details.retryAfterMs ?? sendRetryDelayMs(attempt);
+      await db('messages')
+        .where({ id: messageId, status: 'pending' })
+        .update({ attempts: attempt, error: err.message, next_attempt_at: new Date(Date.now() + nextTryMs), updated_at: db.fn.now() });
       await reportAttempt({ messageId, attempt, error: err.message, retryInMs: err.details.retryAfterMs });
       throw ApplicationFailure.create({
         message: err.message,
@@ -116,6 +120,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
       .update({
         status: 'failed',
         error: db.raw("CASE WHEN error IS NULL THEN ? ELSE ? || ' (last error: ' || error || ')' END", [reason, reason]),
+        next_attempt_at: null,
         updated_at: db.fn.now(),
       });
   }
@@ -134,7 +139,10 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
 
   async function finish(messageId: string, fields: Record<string, unknown>) {
     // Only a pending reply moves; a late duplicate attempt cannot undo a recorded outcome.
-    await db('messages').where({ id: messageId, status: 'pending' }).whereExists(conversationRowShared).update({ ...fields, updated_at: db.fn.now() });
+    await db('messages')
+      .where({ id: messageId, status: 'pending' })
+      .whereExists(conversationRowShared)
+      .update({ ...fields, next_attempt_at: null, updated_at: db.fn.now() });
   }
 
   /**

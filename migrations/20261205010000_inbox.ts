@@ -118,6 +118,11 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`INSERT INTO conversation_counts (account_id, channel_type, status, assignee_id, n)
     SELECT account_id, channel_type, status, assignee_id, count(*) FROM conversations GROUP BY 1, 2, 3, 4`);
 
+  // While a reply is retrying: when the next try comes (the platform's delay or the retry policy's), for the timeline.
+  await knex.schema.alterTable('messages', (t) => {
+    t.timestamp('next_attempt_at', { useTz: true });
+  });
+
   // Search: contacts by name or handle (trigram, any part of a word), messages by their words.
   await knex.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm');
   await knex.raw(
@@ -134,6 +139,9 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('messages', (t) => {
+    t.dropColumn('next_attempt_at');
+  });
   for (const index of ['messages_author_user', 'messages_author_api_key']) await knex.raw(`DROP INDEX IF EXISTS ${index}`);
   await knex.raw('DROP INDEX IF EXISTS messages_search');
   await knex.raw('DROP INDEX IF EXISTS contacts_search');

@@ -48,8 +48,8 @@ const FUNCTIONS: Array<[name: string, body: string]> = [
        INSERT INTO events (account_id, type, conversation_id, message_id)
        SELECT c.account_id, 'message.updated', n.conversation_id, n.id
        FROM new_rows n JOIN old_rows o ON o.id = n.id JOIN conversations c ON c.id = n.conversation_id
-       WHERE (n.status, n.attempts, n.error, n.platform_message_id, n.sent_at, n.content, n.attachments)
-             IS DISTINCT FROM (o.status, o.attempts, o.error, o.platform_message_id, o.sent_at, o.content, o.attachments)
+       WHERE (n.status, n.attempts, n.error, n.next_attempt_at, n.platform_message_id, n.sent_at, n.content, n.attachments)
+             IS DISTINCT FROM (o.status, o.attempts, o.error, o.next_attempt_at, o.platform_message_id, o.sent_at, o.content, o.attachments)
        ORDER BY n.seq;
        RETURN NULL;
      END`,

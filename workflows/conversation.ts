@@ -18,6 +18,7 @@ import type { ConversationStatus } from '../src/inbox/schemas';
 import {
   ConversationInput,
   PendingSend,
+  SEND_RETRY,
   conversationStatusSignal,
   inboundSignal,
   messageStatusSignal,
@@ -57,9 +58,9 @@ const { sendOutbound } = proxyActivities<Activities>({
   // A reply still undelivered after a day is reported failed rather than sent late.
   scheduleToCloseTimeout: '24h',
   retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '2m',
+    initialInterval: SEND_RETRY.initialIntervalMs,
+    backoffCoefficient: SEND_RETRY.backoffCoefficient,
+    maximumInterval: SEND_RETRY.maximumIntervalMs,
     // Platform rate limits come back as PlatformRateLimited with the platform's own delay.
     nonRetryableErrorTypes: ['PlatformRejected', 'PlatformAuthError', 'ChannelInactive', 'MessageNotFound'],
   },

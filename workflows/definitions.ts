@@ -69,3 +69,14 @@ export interface ConversationStatusChange {
 export const conversationStatusSignal = defineSignal<[ConversationStatusChange]>('conversationStatus');
 /** A platform's delivery report (sent, delivered, read, failed) for one of the conversation's outbound messages. */
 export const messageStatusSignal = defineSignal<[MessageStatusUpdate]>('messageStatus');
+
+/**
+ * How a reply's failed send is retried (the sendOutbound activity's retry policy), in one place:
+ * the workflow schedules by it, and the activity tells agents when the next try comes.
+ */
+export const SEND_RETRY = { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 120_000 } as const;
+
+/** When Temporal tries again after the given failed attempt (1-based), unless the platform named its own delay. */
+export function sendRetryDelayMs(attempt: number): number {
+  return Math.min(SEND_RETRY.initialIntervalMs * SEND_RETRY.backoffCoefficient ** (attempt - 1), SEND_RETRY.maximumIntervalMs);
+}

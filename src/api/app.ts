@@ -20,6 +20,7 @@ import { conversationRoutes } from './conversations';
 import { conversationMessageRoutes } from './conversation-messages';
 import { docsRoutes } from './docs';
 import { dashboard } from '../http/dashboard';
+import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
 import { sessionRoutes } from './session';
 import { userRoutes } from './users';
 import { eventRoutes } from './events';
@@ -108,7 +109,15 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.use(api.routes());
   app.use(api.allowedMethods());
   // Last: every other page path is the dashboard's.
-  app.use(dashboard());
+  const policy = { idleHours: deps.config.SESSION_IDLE_HOURS, maxDays: deps.config.SESSION_MAX_DAYS };
+  app.use(
+    dashboard({
+      signedIn: async (ctx) => {
+        const token = ctx.cookies.get(SESSION_COOKIE);
+        return !!token && !!(await sessionUser(deps.db, token, policy));
+      },
+    }),
+  );
   return app;
 }
 

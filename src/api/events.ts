@@ -73,9 +73,9 @@ export function eventRoutes(deps: AppDeps, opts: { keepaliveMs?: number } = {}):
         sub.resumeAfter(resumeFrom);
         await hub.replay(accountId, resumeFrom, sub.from, (events) => sub.replayed(events));
       }
-      // Where this stream starts, before any event: a client reconnecting before one arrives resumes from here.
-      // (A client that sent Last-Event-ID already holds its position.) EventSource reconnects after 3 s.
-      write(`${resumeFrom ? '' : `id: ${formatPosition(sub.position)}\n`}retry: 3000\n\n`);
+      // `ready`, with where this stream starts when the client named no position: one that reconnects
+      // before any event arrived resumes from here. EventSource waits 3 s before reconnecting.
+      write(`${resumeFrom ? '' : `id: ${formatPosition(sub.position)}\n`}event: ready\ndata: {}\nretry: 3000\n\n`);
       sub.goLive();
     } catch (err) {
       deps.log.warn('event stream: replay failed; the client will reconnect', { error: String(err) });

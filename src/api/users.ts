@@ -10,6 +10,7 @@ import { PLAN_LIMITS } from '../plans';
 import type { Plan } from '../db/accounts';
 import { adminOnly } from './auth';
 import type { AppDeps, AuthState } from './context';
+import type { Me } from '../inbox/schemas';
 import { validate } from './validate';
 
 export const inviteUserSchema = z.object({ email: emailSchema, name: userNameSchema, role: roleSchema.default('agent') }).strict();
@@ -28,7 +29,7 @@ export function userRoutes(deps: AppDeps): Router<AuthState> {
     const limits = PLAN_LIMITS[account.plan as Plan];
     const p = ctx.state.principal;
     ctx.body = {
-      auth: p.kind === 'user' ? 'session' : 'api_key',
+      auth: p.kind === 'user' ? ('session' as const) : ('api_key' as const),
       role: ctx.state.role,
       user: p.kind === 'user' ? { id: p.userId, email: p.email, name: p.name, role: ctx.state.role } : null,
       api_key: p.kind === 'api_key' ? { id: p.keyId, name: p.name } : null,
@@ -38,12 +39,12 @@ export function userRoutes(deps: AppDeps): Router<AuthState> {
         id: account.id,
         name: account.name,
         plan: account.plan,
-        limits: { max_active_channels: limits.maxChannels, channel_types: limits.channelTypes, max_stored_bytes: limits.maxStoredBytes },
+        limits: { max_active_channels: limits.maxChannels, channel_types: [...limits.channelTypes], max_stored_bytes: limits.maxStoredBytes },
       },
       // Where an admin opens a conversation's workflow: {temporal_ui_url}/namespaces/{namespace}/workflows/{workflow_id}.
       temporal_ui:
         ctx.state.role === 'admin' && config.TEMPORAL_UI_URL ? { url: config.TEMPORAL_UI_URL.replace(/\/$/, ''), namespace: config.TEMPORAL_NAMESPACE } : null,
-    };
+    } satisfies Me;
   });
 
   // Every member may read the team: agents assign conversations to one another.

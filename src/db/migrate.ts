@@ -24,8 +24,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   }
 }
 
-/** Drops the database named in the URL, if it exists, and creates it empty (benchmarks start from nothing). */
-export async function recreateDatabase(databaseUrl: string): Promise<void> {
+/** Drops the database named in the URL, if it exists (a test run's own, at its end). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
   const u = new URL(databaseUrl);
   const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop database with unusual name "${name}"`);
@@ -37,6 +37,14 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/** Drops the database named in the URL, if it exists, and creates it empty (benchmarks start from nothing). */
+export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  const u = new URL(databaseUrl);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop database with unusual name "${name}"`);
+  await dropDatabase(databaseUrl);
   await ensureDatabase(databaseUrl);
 }
 

@@ -3,9 +3,8 @@ import { hashToken, newToken } from '../auth/tokens';
 import { AppError } from '../errors';
 import type { Db } from './knex';
 
-export const ROLES = ['admin', 'agent'] as const;
-export const roleSchema = z.enum(ROLES);
-export type Role = z.infer<typeof roleSchema>;
+export { ROLES, roleSchema, type Role, userSchema, type User } from '../inbox/schemas';
+import type { Role, User } from '../inbox/schemas';
 
 export const emailSchema = z
   .string()
@@ -14,18 +13,6 @@ export const emailSchema = z
   .pipe(z.email('must be an email address'))
   .transform((e) => e.toLowerCase());
 export const userNameSchema = z.string().trim().min(1).max(200);
-
-/** What the API shows of a user; never the password hash. */
-export const userSchema = z.object({
-  id: z.uuid(),
-  email: z.string(),
-  name: z.string(),
-  role: roleSchema,
-  /** `invited`: the link was not followed yet; `disabled`: signed out and unable to sign in. */
-  status: z.enum(['active', 'invited', 'disabled']),
-  created_at: z.iso.datetime({ offset: true }).or(z.date()),
-});
-export type User = z.infer<typeof userSchema>;
 
 export const USER_COLUMNS = ['id', 'account_id', 'email', 'name', 'role', 'password_hash', 'disabled_at', 'created_at'] as const;
 export interface UserRow {
@@ -46,7 +33,7 @@ export function presentUser(row: UserRow): User {
     name: row.name,
     role: row.role,
     status: row.disabled_at ? 'disabled' : row.password_hash ? 'active' : 'invited',
-    created_at: row.created_at,
+    created_at: row.created_at.toISOString(),
   };
 }
 

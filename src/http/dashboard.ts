@@ -48,10 +48,21 @@ export function dashboardDir(): string {
  * names), and index.html, never cached, for every other page path (the app routes in the
  * browser), so a reload or a shared link to /inbox/… opens the same view.
  */
-export function dashboard(root = dashboardDir()): Middleware {
+export function dashboard(opts: { signedIn(ctx: Context): Promise<boolean>; root?: string }): Middleware {
+  const root = opts.root ?? dashboardDir();
   return async (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || NOT_THE_DASHBOARD.test(ctx.path)) return next();
-    if (ctx.path === '/widget-preview') return widgetPreview(ctx);
+    if (ctx.path === '/widget-preview') {
+      // For the dashboard's own pages only: nobody else may show their words on PingBack's address.
+      if (!(await opts.signedIn(ctx))) {
+        securityHeaders(ctx);
+        ctx.status = 401;
+        ctx.type = 'text/plain';
+        ctx.body = 'Sign in to the dashboard to preview a widget.';
+        return;
+      }
+      return widgetPreview(ctx);
+    }
     securityHeaders(ctx);
     if (ctx.path.startsWith('/assets/')) {
       await send(ctx, ctx.path, { root, maxage: 365 * 86_400_000, immutable: true }).catch(() => undefined);

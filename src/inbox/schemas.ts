@@ -88,6 +88,8 @@ export const replyEntrySchema = z.object({
   /** Attempts made so far, and the last attempt's error while retrying (or the reason it failed). */
   attempts: z.number().int(),
   error: z.string().nullable(),
+  /** While retrying: when the next try comes. */
+  next_attempt_at: timestamp.nullable(),
   sent_at: timestamp.nullable(),
   author: authorSchema.nullable(),
   /** The writer's own id for it, when they gave one: the dashboard matches its optimistic entry by it. */
@@ -127,6 +129,41 @@ export const activityEntrySchema = z.object({
 export const timelineEntrySchema = z.discriminatedUnion('kind', [customerMessageEntrySchema, replyEntrySchema, noteEntrySchema, activityEntrySchema]);
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
+/** GET /api/me: who is asking, for the dashboard's header and its changes' CSRF token. */
+export const meSchema = z.object({
+  auth: z.enum(['session', 'api_key']),
+  role: z.enum(['admin', 'agent']),
+  user: z.object({ id: z.uuid(), email: z.string(), name: z.string(), role: z.enum(['admin', 'agent']) }).nullable(),
+  api_key: z.object({ id: z.uuid(), name: z.string() }).nullable(),
+  csrf_token: z.string().nullable(),
+  account: z.object({
+    id: z.uuid(),
+    name: z.string(),
+    plan: z.enum(['free', 'mini', 'pro']),
+    limits: z.object({ max_active_channels: z.number(), channel_types: z.array(channelTypeSchema), max_stored_bytes: z.number() }),
+  }),
+  /** For admins, where a conversation's workflow opens in the Temporal UI (TEMPORAL_UI_URL). */
+  temporal_ui: z.object({ url: z.string(), namespace: z.string() }).nullable(),
+});
+export type Me = z.infer<typeof meSchema>;
+
+export const ROLES = ['admin', 'agent'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+/** What the API shows of a user; never the password hash. */
+export const userSchema = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  /** `invited`: the link was not followed yet; `disabled`: signed out and unable to sign in. */
+  status: z.enum(['active', 'invited', 'disabled']),
+  created_at: timestamp,
+});
+export type User = z.infer<typeof userSchema>;
+
+
 /** A channel as agents and the event stream see it: no configuration, no secrets. */
 export const channelSummarySchema = z.object({
   id: z.uuid(),
@@ -147,6 +184,7 @@ export const countsSchema = z.object({
   by_channel_type: z.record(channelTypeSchema, z.number().int()),
   by_status: z.record(conversationStatusSchema, z.number().int()),
 });
+export type Counts = z.infer<typeof countsSchema>;
 
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;

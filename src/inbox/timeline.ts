@@ -10,10 +10,10 @@ import { iso } from './conversations';
  * adapters) can ever see a note.
  */
 const MESSAGE_COLUMNS = `'message' AS source, m.id, m.seq, m.conversation_id, m.direction, m.content, m.content_type, m.attachments,
-  m.status, m.attempts, m.error, m.platform_message_id, m.metadata, m.sent_at, m.created_at, m.updated_at,
+  m.status, m.attempts, m.error, m.next_attempt_at, m.platform_message_id, m.metadata, m.sent_at, m.created_at, m.updated_at,
   m.author_user_id, m.author_api_key_id, m.client_id, NULL::text AS kind, NULL::jsonb AS activity`;
 const ENTRY_COLUMNS = `'entry' AS source, e.id, e.seq, e.conversation_id, NULL::text AS direction, e.content, 'text' AS content_type, '[]'::jsonb AS attachments,
-  NULL::text AS status, 0 AS attempts, NULL::text AS error, NULL::text AS platform_message_id, '{}'::jsonb AS metadata, NULL::timestamptz AS sent_at,
+  NULL::text AS status, 0 AS attempts, NULL::text AS error, NULL::timestamptz AS next_attempt_at, NULL::text AS platform_message_id, '{}'::jsonb AS metadata, NULL::timestamptz AS sent_at,
   e.created_at, e.updated_at, e.author_user_id, e.author_api_key_id, e.client_id, e.kind, e.activity`;
 
 interface Where {
@@ -98,6 +98,7 @@ export function presentEntry(r: Record<string, any>): TimelineEntry {
     status: r.status,
     attempts: r.attempts,
     error: r.error,
+    next_attempt_at: iso(r.next_attempt_at),
     sent_at: iso(r.sent_at),
     author: author(r),
     client_id: r.client_id,

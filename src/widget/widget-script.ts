@@ -361,7 +361,9 @@ export function pingbackWidget(options: WidgetOptions): void {
     const d = script.dataset;
     document.body.appendChild(host);
     applySettings({ active: true, welcome_message: d.welcomeMessage || null, brand_color: d.brandColor || null, logo_url: d.logoUrl || null });
-    setOpen(true);
+    // Open, but without taking the focus: the page around the preview is a form being typed in.
+    panel.classList.add('open');
+    launcher.setAttribute('aria-expanded', 'true');
     return;
   }
   void (async () => {

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FullConfig } from '@playwright/test';
-import { migrateLatest, recreateDatabase } from '../../src/db/migrate';
+import { dropDatabase, migrateLatest, recreateDatabase } from '../../src/db/migrate';
 import { freePort, onFreePort, stopChild } from '../../src/dev/dev-server';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporal } from '../../src/dev/temporal-server';
@@ -41,7 +41,8 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     throw new Error('PingBack is not built: run `npm run build` (npm ci does) before the end-to-end tests');
   }
   fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
-  const databaseUrl = process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pingback_e2e';
+  // A database of this run's own: two runs on one machine do not empty each other's.
+  const databaseUrl = process.env.E2E_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/pingback_e2e_${process.pid}`;
   await recreateDatabase(databaseUrl);
   await migrateLatest(databaseUrl);
   const cli = await ensureTemporalCli((l) => console.log(l));
@@ -74,5 +75,6 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     await Promise.all([stopChild(api), stopChild(worker)]);
     await telegram.stop();
     await temporal.stop();
+    if (!process.env.E2E_DATABASE_URL) await dropDatabase(databaseUrl);
   };
 }

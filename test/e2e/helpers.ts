@@ -20,7 +20,7 @@ const setPassword = (link: string) => api('POST', '/auth/set-password', { json: 
 export interface Team {
   accountId: string;
   apiKey: string;
-  admin: { email: string; name: string };
+  admin: { email: string; name: string; id: string };
   agent: { email: string; name: string; id: string };
 }
 
@@ -33,7 +33,12 @@ export async function newTeam(plan: 'free' | 'mini' | 'pro' = 'pro', names = { a
   const agentEmail = `agent-${tag}@example.test`;
   const invited = await api('POST', '/api/users/invitations', { token: created.api_key, json: { email: agentEmail, name: names.agent, role: 'agent' } });
   await setPassword(invited.invitation_url);
-  return { accountId: created.account_id, apiKey: created.api_key, admin, agent: { email: agentEmail, name: names.agent, id: invited.user.id } };
+  return {
+    accountId: created.account_id,
+    apiKey: created.api_key,
+    admin: { ...admin, id: created.admin_user_id },
+    agent: { email: agentEmail, name: names.agent, id: invited.user.id },
+  };
 }
 
 /** A Telegram channel of the team's, connected (PingBack called getMe and setWebhook on the sandbox). */
@@ -76,3 +81,30 @@ export async function signedInPage(browser: Browser, who: { email: string }, bas
 }
 
 export const conversationRow = (page: Page, name: string) => page.getByRole('list', { name: 'Conversations' }).getByRole('link', { name: new RegExp(name) });
+
+/** A web chat channel of the team's (any site may embed it), and a visitor who writes, with files if given. */
+export async function webchatVisitorWrites(team: Team, visitorName: string, text: string, opts: { channelName?: string; file?: { name: string; type: string; bytes: Buffer } } = {}) {
+  const ch = await api('POST', '/api/channels', { token: team.apiKey, json: { type: 'webchat', name: opts.channelName ?? 'Site chat', config: {} } });
+  const visitor = await api('POST', `/widget/${ch.id}/visitors`);
+  const headers = { authorization: `Bearer ${visitor.token}`, origin: 'https://shop.example' };
+  const attachments: string[] = [];
+  if (opts.file) {
+    const res = await fetch(`${url()}/widget/${ch.id}/attachments?name=${encodeURIComponent(opts.file.name)}`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': opts.file.type },
+      body: new Uint8Array(opts.file.bytes),
+    });
+    if (!res.ok) throw new Error(`upload refused: ${res.status} ${await res.text()}`);
+    attachments.push((await res.json()).id);
+  }
+  const res = await fetch(`${url()}/widget/${ch.id}/messages`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: `m-${randomUUID()}`, content: text, name: visitorName, attachments }),
+  });
+  if (res.status !== 202) throw new Error(`message refused: ${res.status} ${await res.text()}`);
+  return { channelId: ch.id as string };
+}
+
+/** Where the end-to-end run writes its screenshots: the README's with UPDATE_SCREENSHOTS=1, else the run's results. */
+export const screenshotPath = (name: string) => (process.env.UPDATE_SCREENSHOTS ? `docs/screenshots/${name}.png` : `test-results/screenshots/${name}.png`);

@@ -202,6 +202,7 @@ describe('who may do what', () => {
     ['GET', '/api/channels/:channel', undefined, 'everyone', 200],
     ['POST', '/api/channels', { type: 'webchat', config: {} }, 'admin', 201],
     ['PATCH', '/api/channels/:channel', { name: 'Chat' }, 'admin', 200],
+    ['GET', '/api/channel-types', undefined, 'everyone', 200],
     ['GET', '/api/users', undefined, 'everyone', 200],
     ['POST', '/api/users/invitations', { email: 'x', name: 'X' }, 'admin', 422],
     ['PATCH', '/api/users/:user', { name: 'Ana A.' }, 'admin', 200],

@@ -168,7 +168,7 @@ test('a stream ends when its session does: the user disabled, or signed out else
 
 test('a client reconnecting before any event arrived resumes from where its stream began', async () => {
   const { admin } = await accountWithAdmin(stack);
-  // The stream's first block is an id alone: a browser's EventSource keeps it as its last event id.
+  // The stream's first event, `ready`, carries the position it starts at: EventSource keeps it as its last event id.
   const ac = new AbortController();
   const res = await fetch(`${stack.url}/api/events`, { headers: asUser(admin), signal: ac.signal });
   const reader = res.body!.getReader();

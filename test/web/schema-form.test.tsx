@@ -62,6 +62,14 @@ describe('the channel form, generated from a JSON Schema', () => {
     expect(value).toEqual({ address: 'support@acme.test', inbound: { method: 'imap', secure: true, port: 993 }, smtp: { host: 'smtp.acme.test' } });
   });
 
+  test('editing: a stored value that was emptied is sent as null (the API merges configs: left out, it would stay)', () => {
+    expect(compact({ welcome_message: '', brand_color: '#0f766e', logo_url: '' }, { welcome_message: 'Hi', brand_color: '#000000' })).toEqual({
+      welcome_message: null,
+      brand_color: '#0f766e',
+    });
+    expect(compact({ smtp: { host: 'h', user: '' } }, { smtp: { host: 'h', user: 'u' } })).toEqual({ smtp: { host: 'h', user: null } });
+  });
+
   test("a 422's field errors show next to their fields", () => {
     render(<Harness schema={EMAIL} errors={[{ path: 'smtp.host', message: 'must not be empty' }]} onValue={() => undefined} />);
     const smtpHost = screen.getAllByLabelText('Host')[1];

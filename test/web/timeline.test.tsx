@@ -18,7 +18,7 @@ describe('the timeline', () => {
     const entries: Entry[] = [
       { ...base('m1', 1), kind: 'customer_message', direction: 'inbound', status: 'received', content: '<img src=x onerror=alert(1)>', ...message },
       { ...base('n1', 2), kind: 'note', content: 'VIP', author, client_id: null },
-      { ...base('r1', 3), kind: 'reply', direction: 'outbound', status: 'failed', attempts: 1, error: 'the bot was blocked by the user', sent_at: null, author, client_id: null, content: 'Hi', ...message },
+      { ...base('r1', 3), kind: 'reply', direction: 'outbound', status: 'failed', attempts: 1, error: 'the bot was blocked by the user', next_attempt_at: null, sent_at: null, author, client_id: null, content: 'Hi', ...message },
       { ...base('a1', 4), kind: 'activity', activity: { type: 'status_changed', from: 'open', to: 'resolved' }, author },
     ];
     render(<Timeline conversation={conversation} entries={entries} />);
@@ -32,10 +32,11 @@ describe('the timeline', () => {
     expect(items[3].textContent).toContain('Ana Agent marked this resolved');
   });
 
-  test('a reply retrying says which attempt and the last error', () => {
-    const retrying: Entry = { ...base('r2', 5), kind: 'reply', direction: 'outbound', status: 'pending', attempts: 3, error: 'Telegram answered 502', sent_at: null, author, client_id: null, content: 'x', ...message };
+  test('a reply retrying says which attempt, the last error and when the next try comes', () => {
+    const next = new Date(Date.now() + 40_000).toISOString();
+    const retrying: Entry = { ...base('r2', 5), kind: 'reply', direction: 'outbound', status: 'pending', attempts: 3, error: 'Telegram answered 502', next_attempt_at: next, sent_at: null, author, client_id: null, content: 'x', ...message };
     render(<Timeline conversation={conversation} entries={[retrying]} />);
-    expect(screen.getByText(/Retrying \(attempt 3, last error: Telegram answered 502\)/)).toBeTruthy();
+    expect(screen.getByText(/Retrying: attempt 3 failed \(Telegram answered 502\); next try in 4\d s/)).toBeTruthy();
   });
 
   test('activity in words: who, what, and why when PingBack did it', () => {

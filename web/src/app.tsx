@@ -11,8 +11,8 @@ import { ChannelPage, ChannelsPage, ConnectChannelPage } from './pages/settings/
 import { UsersPage } from './pages/settings/Users';
 import { WidgetPage } from './pages/settings/Widget';
 import { applyChannel, loadChannels, loadTeam } from './state/channels';
-import { applyEntry, applyOpenConversation, openConversation, openId, removeEntry } from './state/conversation';
-import { applyConversation, conversations, countUnread, currentFilters, loadInbox } from './state/inbox';
+import { applyEntry, applyOpenConversation, channelChangedForOpen, openConversation, openId, removeEntry } from './state/conversation';
+import { applyConversation, channelChanged, conversations, countUnread, currentFilters, loadInbox } from './state/inbox';
 import { connectLive, onEvent, onReset } from './state/live';
 import { isAdmin, loadMe, me } from './state/session';
 
@@ -32,13 +32,12 @@ function Shell({ children }: { children: ComponentChildren }) {
             return;
           case 'message.created':
           case 'message.updated':
-            applyEntry(e.data);
-            if (e.type === 'message.created' && e.data.kind === 'customer_message') {
-              if (e.data.conversation_id !== openId.value || document.hidden) {
-                if (e.data.conversation_id !== openId.value) countUnread(e.data.conversation_id);
-                const c = conversations.value.find((x) => x.id === e.data.conversation_id);
-                notifyCustomerMessage(c?.contact.name ?? 'A customer', e.data.content || 'sent a file', () => route(`/inbox/${e.data.conversation_id}`));
-              }
+            applyEntry(e.data, e.type === 'message.created');
+            if (e.type === 'message.created' && e.data.kind === 'customer_message' && (e.data.conversation_id !== openId.value || document.hidden)) {
+              // Unread until seen: the open conversation too while the tab is hidden (seen when it shows again).
+              countUnread(e.data.conversation_id);
+              const c = conversations.value.find((x) => x.id === e.data.conversation_id);
+              notifyCustomerMessage(c?.contact.name ?? 'A customer', e.data.content || 'sent a file', () => route(`/inbox/${e.data.conversation_id}`));
             }
             return;
           case 'message.deleted':
@@ -47,12 +46,14 @@ function Shell({ children }: { children: ComponentChildren }) {
           case 'channel.created':
           case 'channel.updated':
             applyChannel(e.data);
+            channelChanged(e.data);
+            channelChangedForOpen(e.data);
         }
       }),
       // The server could not replay what was missed: reload what is on screen.
       onReset(() => {
         void loadInbox(currentFilters());
-        if (openId.value) void openConversation(openId.value);
+        if (openId.value) void openConversation(openId.value, { refresh: true });
         void loadChannels();
       }),
     ];
@@ -83,6 +84,26 @@ function AdminOnly({ children }: { children: ComponentChildren }) {
   return isAdmin.value ? <>{children}</> : <main class="empty">Only admins of this account may change its settings.</main>;
 }
 
+// Route components at module level: made inline, every render of Pages would remount them.
+const SettingsHome = () => {
+  const { route } = useLocation();
+  useEffect(() => route('/settings/channels', true), []);
+  return null;
+};
+const admin = <P extends object>(Page: (props: P) => preact.JSX.Element) => (props: P) => (
+  <AdminOnly>
+    <Page {...props} />
+  </AdminOnly>
+);
+const Channels = admin(ChannelsPage);
+const ConnectChannel = admin(ConnectChannelPage);
+// Keyed by id: another channel's page starts from its own settings.
+const Channel = admin(({ id }: { id: string }) => <ChannelPage key={id} id={id} />);
+const Widget = admin(({ id }: { id?: string }) => <WidgetPage key={id ?? ''} id={id} />);
+const Users = admin(UsersPage);
+const ApiKeys = admin(ApiKeysPage);
+const Blank = () => null;
+
 function Pages() {
   const { path, route } = useLocation();
   const who = me.value;
@@ -95,14 +116,14 @@ function Pages() {
     <Shell>
       <Router>
         <Route path="/inbox/:id?" component={InboxPage} />
-        <Route path="/settings" component={() => (route('/settings/channels', true), null)} />
-        <Route path="/settings/channels" component={() => <AdminOnly><ChannelsPage /></AdminOnly>} />
-        <Route path="/settings/channels/new" component={() => <AdminOnly><ConnectChannelPage /></AdminOnly>} />
-        <Route path="/settings/channels/:id" component={({ id }: { id: string }) => <AdminOnly><ChannelPage id={id} /></AdminOnly>} />
-        <Route path="/settings/widget/:id?" component={({ id }: { id?: string }) => <AdminOnly><WidgetPage id={id} /></AdminOnly>} />
-        <Route path="/settings/users" component={() => <AdminOnly><UsersPage /></AdminOnly>} />
-        <Route path="/settings/api-keys" component={() => <AdminOnly><ApiKeysPage /></AdminOnly>} />
-        <Route path="/" component={() => null} />
+        <Route path="/settings" component={SettingsHome} />
+        <Route path="/settings/channels" component={Channels} />
+        <Route path="/settings/channels/new" component={ConnectChannel} />
+        <Route path="/settings/channels/:id" component={Channel} />
+        <Route path="/settings/widget/:id?" component={Widget} />
+        <Route path="/settings/users" component={Users} />
+        <Route path="/settings/api-keys" component={ApiKeys} />
+        <Route path="/" component={Blank} />
         <Route default component={NotFound} />
       </Router>
     </Shell>

@@ -10,37 +10,13 @@ export type {
   ChannelSummary,
   Activity,
   Author,
+  Counts,
+  Me,
+  User,
 } from '../../../src/inbox/schemas';
 export { CONVERSATION_STATUSES, EVENT_TYPES } from '../../../src/inbox/constants';
 export { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type ChannelType } from '../../../src/channels/names';
 import type { ChannelType } from '../../../src/channels/names';
-import type { ConversationStatus } from '../../../src/inbox/schemas';
-
-export interface Me {
-  auth: 'session' | 'api_key';
-  role: 'admin' | 'agent';
-  user: { id: string; email: string; name: string; role: 'admin' | 'agent' } | null;
-  csrf_token: string | null;
-  account: { id: string; name: string; plan: 'free' | 'mini' | 'pro'; limits: { max_active_channels: number; channel_types: ChannelType[]; max_stored_bytes: number } };
-  temporal_ui: { url: string; namespace: string } | null;
-}
-
-export interface Counts {
-  mine: number | null;
-  unassigned: number;
-  all: number;
-  by_channel_type: Record<ChannelType, number>;
-  by_status: Record<ConversationStatus, number>;
-}
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: 'admin' | 'agent';
-  status: 'active' | 'invited' | 'disabled';
-  created_at: string;
-}
 
 /** GET /api/channels (admins see the config, secrets masked). */
 export interface Channel {

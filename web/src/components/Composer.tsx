@@ -17,7 +17,9 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
   const [uploadError, setUploadError] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const blocked = mode === 'reply' && !conversation.can_reply;
-  const canSend = !blocked && (text.trim().length > 0 || (mode === 'reply' && files.length > 0));
+  // A file still uploading has no id yet: the reply waits for it.
+  const uploading = files.some((f) => !f.id);
+  const canSend = !blocked && !uploading && (text.trim().length > 0 || (mode === 'reply' && files.length > 0));
 
   const submit = () => {
     if (!canSend) return;
@@ -110,7 +112,7 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
         )}
         <span class="composer-spacer" />
         <button type="submit" class="button primary" disabled={!canSend}>
-          {mode === 'reply' ? 'Send' : 'Add note'}
+          {uploading ? 'Uploading…' : mode === 'reply' ? 'Send' : 'Add note'}
         </button>
       </div>
     </form>

@@ -10,17 +10,16 @@ import { ChannelIcon } from './ChannelIcon';
 interface Props {
   filters: Filters;
   openId: string | null;
-  selected: number;
   onFilters(f: Filters): void;
   hrefOf(id: string): string;
 }
 
-function Row({ c, active, selected, href }: { c: ConversationItem; active: boolean; selected: boolean; href: string }) {
+function Row({ c, active, href }: { c: ConversationItem; active: boolean; href: string }) {
   const name = c.contact.name ?? c.contact.handle;
   const unread = c.unread_count ?? 0;
   return (
-    <li class={`row${active ? ' active' : ''}${selected ? ' selected' : ''}${unread ? ' unread' : ''}`}>
-      <a href={href} aria-current={active ? 'true' : undefined}>
+    <li class={`row${active ? ' active' : ''}${unread ? ' unread' : ''}`}>
+      <a href={href} data-id={c.id} aria-current={active ? 'true' : undefined}>
         <span class="row-avatar">
           <Avatar name={name} size={36} />
           <span class="row-channel">
@@ -40,8 +39,9 @@ function Row({ c, active, selected, href }: { c: ConversationItem; active: boole
               {c.last_message?.preview || <span class="muted">No messages yet</span>}
             </span>
             {unread > 0 && (
-              <span class="badge" aria-label={`${unread} unread`}>
+              <span class="badge">
                 {unread >= 100 ? '99+' : unread}
+                <span class="sr-only"> unread</span>
               </span>
             )}
           </span>
@@ -56,7 +56,7 @@ function Row({ c, active, selected, href }: { c: ConversationItem; active: boole
 }
 
 /** The inbox's left column: tabs with live counts, filters, search, and the list, endless by cursor. */
-export function ConversationList({ filters, openId, selected, onFilters, hrefOf }: Props) {
+export function ConversationList({ filters, openId, onFilters, hrefOf }: Props) {
   const sentinel = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = sentinel.current;
@@ -135,8 +135,8 @@ export function ConversationList({ filters, openId, selected, onFilters, hrefOf 
         </p>
       )}
       <ul class="rows" aria-label="Conversations">
-        {list.map((c, i) => (
-          <Row key={c.id} c={c} active={c.id === openId} selected={i === selected} href={hrefOf(c.id)} />
+        {list.map((c) => (
+          <Row key={c.id} c={c} active={c.id === openId} href={hrefOf(c.id)} />
         ))}
       </ul>
       {!loading.value && list.length === 0 && <p class="empty">No conversations here.</p>}

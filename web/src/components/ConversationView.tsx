@@ -101,7 +101,7 @@ function Actions({ c }: { c: ConversationItem }) {
 }
 
 /** Who the customer is, and their other conversations on this channel. */
-function ContactPanel({ c }: { c: ConversationItem }) {
+function ContactPanel({ c, open }: { c: ConversationItem; open: boolean }) {
   const [others, setOthers] = useState<ConversationItem[]>([]);
   useEffect(() => {
     let live = true;
@@ -112,7 +112,7 @@ function ContactPanel({ c }: { c: ConversationItem }) {
   }, [c.contact.id, c.id]);
   const ui = me.value?.temporal_ui;
   return (
-    <aside class="contact-panel" aria-label="Contact">
+    <aside class={`contact-panel${open ? ' open' : ''}`} aria-label="Contact" id="contact-panel">
       <div class="contact-card">
         <Avatar name={c.contact.name ?? c.contact.handle} size={48} />
         <h3>{c.contact.name ?? c.contact.handle}</h3>
@@ -151,13 +151,17 @@ const STATUS_LABEL = { open: 'Open', pending: 'Pending', snoozed: 'Snoozed', res
 /** One conversation: header with its actions, the timeline, the composer, the contact. */
 export function ConversationView({ onBack, composerRef }: { onBack: () => void; composerRef: { current: HTMLTextAreaElement | null } }) {
   const c = conversation.value;
+  // Below 960 px the contact panel is a sheet the header's Contact button opens.
+  const [contactOpen, setContactOpen] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
+  // Whether the agent is reading the end: new entries keep the view there; scrolled up, it stays put.
+  const atEnd = useRef(true);
   const entries = timeline.value;
   const lastId = entries[entries.length - 1]?.id;
+  useEffect(() => void (atEnd.current = true), [c?.id]);
   useEffect(() => {
-    // New entries at the end keep the view at the end.
     const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    if (el && atEnd.current) el.scrollTop = el.scrollHeight;
   }, [lastId, c?.id]);
   if (conversationError.value) return <div class="empty" role="alert">{conversationError.value}</div>;
   if (!c) return <div class="empty">Loading…</div>;
@@ -176,10 +180,20 @@ export function ConversationView({ onBack, composerRef }: { onBack: () => void; 
           </span>
         </div>
         <Actions c={c} />
+        <button type="button" class="button secondary contact-toggle" aria-expanded={contactOpen} aria-controls="contact-panel" onClick={() => setContactOpen(!contactOpen)}>
+          Contact
+        </button>
       </header>
       <div class="conversation-body">
         <div class="timeline-column">
-          <div class="timeline-scroll" ref={scroller}>
+          <div
+            class="timeline-scroll"
+            ref={scroller}
+            onScroll={(e) => {
+              const el = e.currentTarget as HTMLDivElement;
+              atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+            }}
+          >
             {olderCursor.value && (
               <button type="button" class="link load-older" onClick={() => void loadOlder()}>
                 Show earlier messages
@@ -189,7 +203,7 @@ export function ConversationView({ onBack, composerRef }: { onBack: () => void; 
           </div>
           <Composer conversation={c} textareaRef={composerRef} />
         </div>
-        <ContactPanel c={c} />
+        <ContactPanel c={c} open={contactOpen} />
       </div>
     </div>
   );

@@ -25,7 +25,7 @@ export function Nav() {
       <div class="nav-spacer" />
       {liveStatus.value === 'reconnecting' && (
         <span class="live-status" role="status">
-          reconnecting…
+          Reconnecting…
         </span>
       )}
       {user && (

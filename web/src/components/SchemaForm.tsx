@@ -32,14 +32,22 @@ export function defaultsOf(schema: JsonSchema): Value {
   return out;
 }
 
-/** The value without what was left empty: an optional field not filled in is not sent. */
-export function compact(value: unknown): unknown {
+const isEmpty = (v: unknown) => v === '' || v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+
+/**
+ * The value without what was left empty: an optional field not filled in is not sent. Editing a
+ * stored config (`stored`), a field that had a value and was emptied is sent as null, which the
+ * API takes as "remove it" (the config is merged into the stored one, so leaving it out keeps it).
+ */
+export function compact(value: unknown, stored?: unknown): unknown {
   if (Array.isArray(value)) return value;
   if (value && typeof value === 'object') {
+    const before = (stored && typeof stored === 'object' ? stored : {}) as Value;
     const out: Value = {};
     for (const [k, v] of Object.entries(value)) {
-      const c = compact(v);
-      if (c !== '' && c !== undefined && !(c && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).length === 0)) out[k] = c;
+      const c = compact(v, before[k]);
+      if (!isEmpty(c)) out[k] = c;
+      else if (!isEmpty(before[k])) out[k] = null;
     }
     return out;
   }
@@ -221,7 +229,7 @@ function TextField(props: Props & { name: string; path: string; prop: JsonSchema
     <div class="field">
       {props.label}
       <div class={color ? 'color-row' : undefined}>
-        {color && <input type="color" aria-label={`${props.name} picker`} value={String(current || '#4f46e5')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />}
+        {color && <input type="color" aria-label={`Pick the ${labelOf(props.name).toLowerCase()}`} value={String(current || '#4f46e5')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />}
         {secret ? (
           <input id={id} type="password" autoComplete="new-password" maxLength={prop.maxLength} value={String(current ?? '')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} {...props.described} />
         ) : (

@@ -64,9 +64,13 @@ function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
   }
   if (entry.status === 'failed') return <span class="reply-status failed">Failed: {entry.error ?? 'the platform refused it'}</span>;
   if (entry.status === 'pending') {
+    if (entry.attempts === 0) return <span class="reply-status pending">Pending</span>;
+    const wait = entry.next_attempt_at ? Math.max(0, Math.round((Date.parse(entry.next_attempt_at) - Date.now()) / 1000)) : null;
+    const next = wait === null ? '' : wait === 0 ? '; trying again now' : `; next try in ${wait < 120 ? `${wait} s` : `${Math.round(wait / 60)} min`}`;
     return (
       <span class="reply-status pending">
-        {entry.attempts > 0 ? `Retrying (attempt ${entry.attempts}${entry.error ? `, last error: ${entry.error}` : ''})` : 'Pending'}
+        Retrying: attempt {entry.attempts} failed{entry.error ? ` (${entry.error})` : ''}
+        {next}
       </span>
     );
   }

@@ -1,10 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ConversationList } from '../components/ConversationList';
 import { ConversationView } from '../components/ConversationView';
 import { closeConversation, openConversation } from '../state/conversation';
-import { conversations, filtersFrom, filtersQuery, loadInbox, unreadTotal, type Filters } from '../state/inbox';
-import { liveStatus } from '../state/live';
+import { filtersFrom, filtersQuery, loadInbox, unreadTotal, type Filters } from '../state/inbox';
 import { notifyOn, setNotify } from '../lib/notify';
 
 /** The inbox: the list on the left, the open conversation on the right (one or the other below 720 px). */
@@ -12,7 +11,6 @@ export function InboxPage({ id }: { id?: string }) {
   const { query, route } = useLocation();
   const filters = filtersFrom(query);
   const search = filtersQuery(filters);
-  const [selected, setSelected] = useState(-1);
   const composer = useRef<HTMLTextAreaElement | null>(null);
 
   useEffect(() => void loadInbox(filters), [search]);
@@ -28,21 +26,17 @@ export function InboxPage({ id }: { id?: string }) {
   const hrefOf = (conversationId: string) => `/inbox/${conversationId}${search}`;
   const setFilters = (f: Filters) => route(`/inbox${id ? `/${id}` : ''}${filtersQuery(f)}`);
 
-  // j/k move in the list, Enter opens, r writes a reply; not while typing.
+  // j/k move through the list (focusing the row, so Enter opens it as any link), r writes a reply; not while typing.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
       if (e.metaKey || e.ctrlKey || e.altKey || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName) || t.isContentEditable) return;
-      const list = conversations.value;
       if (e.key === 'j' || e.key === 'k') {
         e.preventDefault();
-        const current = selected >= 0 ? selected : list.findIndex((c) => c.id === id);
-        const next = Math.min(list.length - 1, Math.max(0, current + (e.key === 'j' ? 1 : -1)));
-        setSelected(next);
-        document.querySelectorAll('.rows .row')[next]?.scrollIntoView({ block: 'nearest' });
-      } else if (e.key === 'Enter' && selected >= 0 && list[selected]) {
-        e.preventDefault();
-        route(hrefOf(list[selected].id));
+        const rows = [...document.querySelectorAll<HTMLAnchorElement>('.rows a[data-id]')];
+        const focused = rows.findIndex((a) => a === document.activeElement);
+        const current = focused >= 0 ? focused : rows.findIndex((a) => a.dataset.id === id);
+        rows[Math.min(rows.length - 1, Math.max(0, current + (e.key === 'j' ? 1 : -1)))]?.focus();
       } else if (e.key === 'r' && id) {
         e.preventDefault();
         composer.current?.focus();
@@ -50,24 +44,19 @@ export function InboxPage({ id }: { id?: string }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [selected, id, search]);
+  }, [id]);
 
   return (
     <div class={`inbox${id ? ' has-open' : ''}`}>
       <div class="inbox-list">
         <div class="inbox-bar">
           <h1>Inbox</h1>
-          {liveStatus.value === 'reconnecting' && (
-            <span class="live-badge" role="status">
-              Reconnecting…
-            </span>
-          )}
           <label class="notify-toggle">
             <input type="checkbox" checked={notifyOn.value} onChange={(e) => void setNotify((e.currentTarget as HTMLInputElement).checked)} />
             Notify me
           </label>
         </div>
-        <ConversationList filters={filters} openId={id ?? null} selected={selected} onFilters={setFilters} hrefOf={hrefOf} />
+        <ConversationList filters={filters} openId={id ?? null} onFilters={setFilters} hrefOf={hrefOf} />
       </div>
       <section class="inbox-conversation" aria-label="Conversation">
         {id ? <ConversationView onBack={() => route(`/inbox${search}`)} composerRef={composer} /> : <div class="empty">Pick a conversation.</div>}

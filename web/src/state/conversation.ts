@@ -2,9 +2,10 @@ import { signal } from '@preact/signals';
 import { ApiError, api, get, patch, post, query } from '../api/client';
 import type { ConversationItem, Page, TimelineEntry } from '../api/types';
 import { applyConversation, markSeen } from './inbox';
+import { me } from './session';
 
 /** An entry on screen: the server's, or one this tab is still sending (keyed by its client id). */
-export type Entry = TimelineEntry & { sending?: 'sending' | 'failed'; sendError?: string };
+export type Entry = TimelineEntry & { sending?: 'sending' | 'failed'; sendError?: string; /** A reply's uploaded files, kept for a retry. */ fileIds?: string[] };
 
 export const openId = signal<string | null>(null);
 export const conversation = signal<ConversationItem | null>(null);
@@ -14,11 +15,14 @@ export const conversationError = signal<string | null>(null);
 
 let generation = 0;
 
-export async function openConversation(id: string): Promise<void> {
+/** Opens a conversation; `refresh` reads the open one again in place (after a reset), keeping the composer's draft. */
+export async function openConversation(id: string, opts: { refresh?: boolean } = {}): Promise<void> {
   const mine = ++generation;
   openId.value = id;
-  conversation.value = null;
-  timeline.value = [];
+  if (!opts.refresh) {
+    conversation.value = null;
+    timeline.value = [];
+  }
   olderCursor.value = null;
   conversationError.value = null;
   try {
@@ -28,7 +32,7 @@ export async function openConversation(id: string): Promise<void> {
     ]);
     if (mine !== generation) return;
     conversation.value = conv;
-    timeline.value = merge(timeline.value, page.data);
+    timeline.value = merge(opts.refresh ? timeline.value.filter((e) => e.sending) : timeline.value, page.data);
     olderCursor.value = page.next_cursor;
     markRead();
   } catch (err) {
@@ -65,11 +69,21 @@ function merge(held: Entry[], incoming: TimelineEntry[]): Entry[] {
   return [...byId.values()].sort((a, b) => (a.sending ? Infinity : a.seq) - (b.sending ? Infinity : b.seq));
 }
 
-/** From the event stream: an entry of the open conversation. */
-export function applyEntry(entry: TimelineEntry): void {
+/**
+ * From the event stream: an entry of the open conversation. A new one joins the timeline; an update
+ * applies only to one on screen (an older entry above the loaded page stays out of it).
+ */
+export function applyEntry(entry: TimelineEntry, created: boolean): void {
   if (entry.conversation_id !== openId.value) return;
+  if (!created && !timeline.value.some((e) => e.id === entry.id)) return;
   timeline.value = merge(timeline.value, [entry]);
   if (entry.kind === 'customer_message') markRead();
+}
+
+export function channelChangedForOpen(channel: { id: string; name: string; is_active: boolean }): void {
+  const c = conversation.value;
+  if (c?.channel.id !== channel.id) return;
+  conversation.value = { ...c, channel: { ...c.channel, name: channel.name }, can_reply: channel.is_active, reply_blocked_reason: channel.is_active ? null : 'channel_inactive' };
 }
 
 export function applyOpenConversation(item: ConversationItem): void {
@@ -103,9 +117,11 @@ export async function send(kind: 'reply' | 'note', content: string, attachments:
   const id = openId.value;
   if (!id) return;
   const now = new Date().toISOString();
+  const user = me.value?.user;
+  const author = user ? { type: 'user' as const, id: user.id, name: user.name } : null;
   const optimistic: Entry =
     kind === 'note'
-      ? { id: `local-${clientId}`, conversation_id: id, seq: 0, created_at: now, updated_at: now, kind: 'note', content, author: null, client_id: clientId, sending: 'sending' }
+      ? { id: `local-${clientId}`, conversation_id: id, seq: 0, created_at: now, updated_at: now, kind: 'note', content, author, client_id: clientId, sending: 'sending' }
       : {
           id: `local-${clientId}`,
           conversation_id: id,
@@ -117,12 +133,14 @@ export async function send(kind: 'reply' | 'note', content: string, attachments:
           status: 'pending',
           attempts: 0,
           error: null,
+          next_attempt_at: null,
           sent_at: null,
-          author: null,
+          author,
           client_id: clientId,
           content,
           content_type: 'text',
           attachments: [],
+          fileIds: attachments,
           platform_message_id: null,
           metadata: {},
           sending: 'sending',
@@ -142,7 +160,7 @@ export async function send(kind: 'reply' | 'note', content: string, attachments:
 export function retrySend(entry: Entry): Promise<void> {
   const clientId = 'client_id' in entry ? entry.client_id : null;
   if (!clientId || (entry.kind !== 'reply' && entry.kind !== 'note')) return Promise.resolve();
-  return send(entry.kind, entry.content, [], clientId);
+  return send(entry.kind, entry.content, entry.fileIds ?? [], clientId);
 }
 
 /** Assign, change the status, snooze: the answer (and the event after it) updates the list and the header. */

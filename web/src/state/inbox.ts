@@ -79,12 +79,15 @@ export async function loadMore(): Promise<void> {
   if (!nextCursor.value || loading.value) return;
   const mine = generation;
   loading.value = true;
+  loadError.value = null;
   try {
     const page = await get<Page<ConversationItem>>(`/api/conversations${apiQuery(filters, nextCursor.value)}`);
     if (mine !== generation) return;
     const seen = new Set(conversations.value.map((c) => c.id));
     conversations.value = [...conversations.value, ...page.data.filter((c) => !seen.has(c.id))];
     nextCursor.value = page.next_cursor;
+  } catch (err) {
+    if (mine === generation) loadError.value = (err as Error).message;
   } finally {
     if (mine === generation) loading.value = false;
   }
@@ -113,6 +116,15 @@ const newest = (a: ConversationItem, b: ConversationItem) => b.last_message_at.l
 
 let searchReload: ReturnType<typeof setTimeout> | undefined;
 
+/** A row that entered from the stream: its unread count is this user's, which only the API knows. */
+function fetchUnread(id: string): void {
+  void get<ConversationItem>(`/api/conversations/${id}`)
+    .then((full) => {
+      conversations.value = conversations.value.map((c) => (c.id === id ? { ...c, unread_count: full.unread_count } : c));
+    })
+    .catch(() => undefined);
+}
+
 /**
  * A conversation's snapshot from the event stream: applied only when newer than the one on
  * screen (events can cross), placed by its last activity, or taken out when it no longer fits
@@ -124,9 +136,11 @@ export function applyConversation(item: ConversationItem): void {
   const held = list.find((c) => c.id === item.id);
   if (held && held.updated_at > item.updated_at) return;
   if (filters.q) {
-    // Whether it matches a search is the server's to say.
-    clearTimeout(searchReload);
-    searchReload = setTimeout(() => void loadInbox(filters), 500);
+    // Whether it matches a search is the server's to say: read the page again, at most every 2 s.
+    searchReload ??= setTimeout(() => {
+      searchReload = undefined;
+      void loadInbox(filters);
+    }, 2000);
     return;
   }
   const merged = { ...item, unread_count: held?.unread_count ?? item.unread_count ?? 0 };
@@ -139,6 +153,18 @@ export function applyConversation(item: ConversationItem): void {
   const last = rest[rest.length - 1];
   if (!held && nextCursor.value && last && newest(merged, last) > 0) return;
   conversations.value = [...rest, merged].sort(newest);
+  // Its count as the API has it overrides what was counted here meanwhile, whichever of the message's
+  // two events came first.
+  if (!held) fetchUnread(item.id);
+}
+
+/** A channel switched off or on, or renamed: its conversations say whether a reply can go out. */
+export function channelChanged(channel: { id: string; name: string; is_active: boolean }): void {
+  conversations.value = conversations.value.map((c) =>
+    c.channel.id === channel.id
+      ? { ...c, channel: { ...c.channel, name: channel.name }, can_reply: channel.is_active, reply_blocked_reason: channel.is_active ? null : 'channel_inactive' }
+      : c,
+  );
 }
 
 /** A customer wrote in a conversation the agent is not looking at. */

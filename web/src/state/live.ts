@@ -1,4 +1,5 @@
 import { signal } from '@preact/signals';
+import { get } from '../api/client';
 import { EVENT_TYPES, type InboxEvent } from '../api/types';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
@@ -14,37 +15,63 @@ export function onEvent(handler: Handler): () => void {
   return () => handlers.delete(handler);
 }
 
-/** After a reconnect that could not replay what was missed: reload what is on screen. */
+/** Reload what is on screen: the server could not replay what was missed, or the stream just started. */
 export function onReset(handler: () => void): () => void {
   resetHandlers.add(handler);
   return () => resetHandlers.delete(handler);
 }
-
-let source: EventSource | undefined;
+const reset = () => {
+  for (const h of resetHandlers) h();
+};
 
 /**
- * One EventSource for the page. It reconnects by itself and sends Last-Event-ID, so the server
- * replays what happened meanwhile; while it cannot, the app says "reconnecting".
+ * The page's event stream. EventSource reconnects by itself after a network error, sending
+ * Last-Event-ID so the server replays what was missed. After an answer that is not a stream (a
+ * proxy's 502 during a deploy, a 503) it gives up for good, so this connects again itself, from
+ * the last id it saw; a 401 means the session ended, which /api/me then tells the app.
  */
 export function connectLive(): () => void {
-  source?.close();
-  const es = new EventSource('/api/events');
-  source = es;
+  let source: EventSource | undefined;
+  let lastId: string | undefined;
+  let stopped = false;
+  let retryMs = 1000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let first = true;
+
+  const open = () => {
+    const es = new EventSource(lastId ? `/api/events?last_event_id=${encodeURIComponent(lastId)}` : '/api/events');
+    source = es;
+    const deliver = (m: MessageEvent) => {
+      if (m.lastEventId) lastId = m.lastEventId;
+      const event = JSON.parse(m.data) as InboxEvent;
+      for (const h of handlers) h(event);
+    };
+    for (const type of EVENT_TYPES) es.addEventListener(type, deliver as EventListener);
+    es.addEventListener('ready', (m) => {
+      if ((m as MessageEvent).lastEventId) lastId = (m as MessageEvent).lastEventId;
+      liveStatus.value = 'live';
+      retryMs = 1000;
+      // What changed between the page's first reads and the stream's start is in neither: read again once.
+      if (first) reset();
+      first = false;
+    });
+    es.addEventListener('reset', reset);
+    es.onerror = () => {
+      liveStatus.value = 'reconnecting';
+      if (es.readyState !== EventSource.CLOSED || stopped) return;
+      timer = setTimeout(async () => {
+        // A 401 here signs the page out (api/client.ts); anything else, try the stream again.
+        await get('/api/me').catch(() => undefined);
+        if (!stopped) open();
+      }, retryMs);
+      retryMs = Math.min(retryMs * 2, 30_000);
+    };
+  };
   liveStatus.value = 'connecting';
-  es.onopen = () => (liveStatus.value = 'live');
-  es.onerror = () => {
-    if (es.readyState !== EventSource.OPEN) liveStatus.value = 'reconnecting';
-  };
-  const deliver = (m: MessageEvent) => {
-    const event = JSON.parse(m.data) as InboxEvent;
-    for (const h of handlers) h(event);
-  };
-  for (const type of EVENT_TYPES) es.addEventListener(type, deliver as EventListener);
-  es.addEventListener('reset', () => {
-    for (const h of resetHandlers) h();
-  });
+  open();
   return () => {
-    es.close();
-    if (source === es) source = undefined;
+    stopped = true;
+    clearTimeout(timer);
+    source?.close();
   };
 }

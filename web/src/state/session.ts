@@ -6,9 +6,14 @@ import type { Me } from '../api/types';
 export const me = signal<Me | null | undefined>(undefined);
 export const isAdmin = computed(() => me.value?.role === 'admin');
 
+/**
+ * A session that ended (signed out elsewhere, disabled, expired): a fresh page load to the sign-in
+ * page, so nothing of the account stays in this tab's memory for whoever signs in next.
+ */
 whenSignedOut(() => {
   setCsrfToken(null);
-  me.value = null;
+  if (me.value) location.assign('/login');
+  else me.value = null;
 });
 
 export async function loadMe(): Promise<void> {
@@ -28,6 +33,5 @@ export async function signIn(email: string, password: string): Promise<void> {
 
 export async function signOut(): Promise<void> {
   await post('/auth/logout').catch(() => undefined);
-  setCsrfToken(null);
-  me.value = null;
+  location.assign('/login');
 }

@@ -54,7 +54,9 @@ export function ApiKeysPage() {
             <th>Key</th>
             <th>Created</th>
             <th>Last used</th>
-            <th />
+            <th>
+              <span class="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -70,7 +72,7 @@ export function ApiKeysPage() {
                 {k.revoked_at ? (
                   <span class="muted">revoked</span>
                 ) : (
-                  <button type="button" class="button secondary" onClick={() => void del(`/api/api-keys/${k.id}`).then(load)}>
+                  <button type="button" class="button secondary" aria-label={`Revoke ${k.name}`} onClick={() => void del(`/api/api-keys/${k.id}`).then(load)}>
                     Revoke
                   </button>
                 )}

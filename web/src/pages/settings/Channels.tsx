@@ -12,7 +12,7 @@ import { SettingsLayout } from './SettingsLayout';
 
 const STATUS_LABEL = { pending: 'Pending', connected: 'Connected', error: 'Error' } as const;
 
-function PlanUsage() {
+export function PlanUsage() {
   const types = channelTypes.value;
   const account = me.value?.account;
   if (!types || !account) return null;
@@ -68,7 +68,7 @@ export function ActiveToggle({ channel, onDone }: { channel: Channel; onDone?: (
       {error && <p class="field-error" role="alert">{error}</p>}
     </div>
   ) : (
-    <button type="button" class="button secondary" onClick={() => setConfirming(true)}>
+    <button type="button" class="button secondary" onClick={() => setConfirming(true)} aria-label={`Deactivate ${channel.name}`}>
       Deactivate
     </button>
   );
@@ -78,7 +78,6 @@ export function ChannelsPage() {
   useEffect(() => void (loadChannels(), loadChannelTypes()), []);
   return (
     <SettingsLayout title="Channels">
-      <PlanUsage />
       <p>
         <a class="button primary" href="/settings/channels/new">
           Connect a channel
@@ -90,7 +89,9 @@ export function ChannelsPage() {
             <th>Channel</th>
             <th>Status</th>
             <th>Active</th>
-            <th />
+            <th>
+              <span class="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -126,12 +127,18 @@ export function ConnectChannelPage() {
   const chosen = types.find((t) => t.type === query.type);
   return (
     <SettingsLayout title={chosen ? `Connect ${chosen.display_name}` : 'Connect a channel'}>
-      <PlanUsage />
       {!chosen ? (
         <ul class="type-cards" aria-label="Channel types">
           {types.map((t) => (
             <li key={t.type}>
-              <button type="button" class="type-card" disabled={!t.allowed} onClick={() => route(`/settings/channels/new?type=${t.type}`)} aria-describedby={`why-${t.type}`}>
+              <button
+                type="button"
+                class="type-card"
+                // Locked types stay focusable, so the reason is reachable by keyboard and read out.
+                aria-disabled={!t.allowed}
+                onClick={() => t.allowed && route(`/settings/channels/new?type=${t.type}`)}
+                aria-describedby={t.allowed ? undefined : `why-${t.type}`}
+              >
                 <ChannelIcon type={t.type} size={32} />
                 <strong>{t.display_name}</strong>
                 {!t.allowed && (
@@ -215,7 +222,7 @@ export function ChannelPage({ id }: { id: string }) {
     setErrors([]);
     setMessage(null);
     try {
-      await patch(`/api/channels/${channel.id}`, { config: compact(config) });
+      await patch(`/api/channels/${channel.id}`, { config: compact(config, channel.config) });
       await loadChannels();
       setMessage('Saved.');
     } catch (err) {

@@ -83,7 +83,9 @@ export function UsersPage() {
             <th>Email</th>
             <th>Role</th>
             <th>Status</th>
-            <th />
+            <th>
+              <span class="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -115,10 +117,16 @@ export function UsersPage() {
                     })
                   }
                   disabled={u.status === 'disabled'}
+                  aria-label={`Password link for ${u.name}`}
                 >
                   Password link
                 </button>{' '}
-                <button type="button" class="button secondary" onClick={() => void act(() => patch(`/api/users/${u.id}`, { disabled: u.status !== 'disabled' }))}>
+                <button
+                  type="button"
+                  class="button secondary"
+                  aria-label={`${u.status === 'disabled' ? 'Enable' : 'Disable'} ${u.name}`}
+                  onClick={() => void act(() => patch(`/api/users/${u.id}`, { disabled: u.status !== 'disabled' }))}
+                >
                   {u.status === 'disabled' ? 'Enable' : 'Disable'}
                 </button>
               </td>

@@ -16,6 +16,12 @@ export function WidgetPage({ id }: { id?: string }) {
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => setConfig(channel?.config ?? null), [channel?.id, channel?.config !== undefined]);
+  // The preview reloads when typing pauses, not at every key.
+  const [previewConfig, setPreviewConfig] = useState<Record<string, unknown> | null>(null);
+  useEffect(() => {
+    const t = setTimeout(() => setPreviewConfig(config), 400);
+    return () => clearTimeout(t);
+  }, [config]);
   if (webchats.length === 0) {
     return (
       <SettingsLayout title="Widget">
@@ -31,7 +37,7 @@ export function WidgetPage({ id }: { id?: string }) {
     setErrors([]);
     setMessage(null);
     try {
-      await patch(`/api/channels/${channel.id}`, { config: compact(config) });
+      await patch(`/api/channels/${channel.id}`, { config: compact(config, channel.config) });
       await loadChannels();
       setMessage('Saved: the widget on your site shows it from its next page load.');
     } catch (err) {
@@ -41,11 +47,12 @@ export function WidgetPage({ id }: { id?: string }) {
   };
   const origin = location.origin;
   const snippet = `<script src="${origin}/widget.js" data-channel="${channel.id}" async></script>`;
+  const shown = previewConfig ?? config;
   const previewUrl = `/widget-preview${query({
     channel: channel.id,
-    welcome_message: config.welcome_message as string,
-    brand_color: config.brand_color as string,
-    logo_url: config.logo_url as string,
+    welcome_message: shown.welcome_message as string,
+    brand_color: shown.brand_color as string,
+    logo_url: shown.logo_url as string,
   })}`;
   return (
     <SettingsLayout title="Widget">
@@ -77,7 +84,7 @@ export function WidgetPage({ id }: { id?: string }) {
         </form>
         <div class="widget-preview">
           <h2>Preview</h2>
-          <iframe title="Widget preview" src={previewUrl} sandbox="allow-scripts allow-same-origin" />
+          <iframe title="Widget preview" src={previewUrl} sandbox="allow-scripts" />
         </div>
       </div>
     </SettingsLayout>
