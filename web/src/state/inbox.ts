@@ -167,9 +167,22 @@ export function channelChanged(channel: { id: string; name: string; is_active: b
   );
 }
 
-/** A customer wrote in a conversation the agent is not looking at. */
+const unreadTimers = new Map<string, ReturnType<typeof setTimeout>>();
+/**
+ * A customer wrote in a conversation the agent is not looking at: its unread count is read from
+ * the API (this user's, past their read marker) rather than counted here, since the page's own
+ * reads and the event can overlap and a message would be counted twice.
+ */
 export function countUnread(conversationId: string): void {
-  conversations.value = conversations.value.map((c) => (c.id === conversationId ? { ...c, unread_count: (c.unread_count ?? 0) + 1 } : c));
+  if (!conversations.value.some((c) => c.id === conversationId)) return;
+  clearTimeout(unreadTimers.get(conversationId));
+  unreadTimers.set(
+    conversationId,
+    setTimeout(() => {
+      unreadTimers.delete(conversationId);
+      fetchUnread(conversationId);
+    }, 150),
+  );
 }
 
 export function markSeen(conversationId: string): void {
