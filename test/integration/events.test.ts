@@ -6,22 +6,20 @@ import { silentLogger } from '../../src/log';
 import { startApi } from '../../src/processes';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { accountWithAdmin, invite, Session } from '../helpers/agents';
-import { eventually, fakeBotToken, Stack, startStack } from '../helpers/stack';
+import { eventually, fakeBotToken, Stack, stackWithFake } from '../helpers/stack';
 
 /** GET /api/events as browsers and integrations hold it: real EventSource clients, real api processes. */
 let telegram: TelegramFake;
 let stack: Stack;
 const open: EventSource[] = [];
-
-beforeAll(async () => {
-  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
-  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl });
-});
-afterAll(async () => {
+afterAll(() => {
   for (const es of open) es.close();
-  await stack?.stop();
-  await telegram?.stop();
 });
+stackWithFake(
+  () => TelegramFake.start({ allowHttpWebhooks: true }),
+  (fake) => ({ TELEGRAM_API_BASE_URL: fake.baseUrl }),
+  (s, fake) => ((stack = s), (telegram = fake)),
+);
 
 /** An EventSource that keeps every event it got, in order (and `reset`s apart). */
 function listen(url: string, headers: Record<string, string>) {

@@ -1,19 +1,15 @@
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { accountWithAdmin, invite, Session } from '../helpers/agents';
-import { eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { eventually, fakeBotToken, request, Stack, stackWithFake } from '../helpers/stack';
 
 /** The inbox as agents work it: filters, counts, assignment, statuses, snoozes, notes, read state. */
 let telegram: TelegramFake;
 let stack: Stack;
-
-beforeAll(async () => {
-  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
-  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await telegram?.stop();
-});
+stackWithFake(
+  () => TelegramFake.start({ allowHttpWebhooks: true }),
+  (fake) => ({ TELEGRAM_API_BASE_URL: fake.baseUrl }),
+  (s, fake) => ((stack = s), (telegram = fake)),
+);
 
 interface Team {
   admin: Session;

@@ -6,8 +6,15 @@ export const channels = signal<Channel[]>([]);
 export const team = signal<User[]>([]);
 export const channelTypes = signal<{ plan: string; usage: { active_channels: number; max_active_channels: number }; data: ChannelTypeInfo[] } | null>(null);
 
+/** The list read afresh; a channel the event stream brought newer news of while it was read keeps that news. */
 export async function loadChannels(): Promise<void> {
-  channels.value = (await get<{ data: Channel[] }>('/api/channels')).data;
+  const fresh = (await get<{ data: Channel[] }>('/api/channels')).data;
+  channels.value = fresh.map((f) => {
+    const held = channels.value.find((c) => c.id === f.id);
+    if (!held || held.updated_at <= f.updated_at) return f;
+    const { id, type, name, is_active, status, status_message, updated_at } = held;
+    return { ...f, id, type, name, is_active, status, status_message, updated_at };
+  });
 }
 
 export async function loadTeam(): Promise<void> {

@@ -64,7 +64,12 @@ export async function loadInbox(f: Filters): Promise<void> {
   try {
     const page = await get<Page<ConversationItem>>(`/api/conversations${apiQuery(f)}`);
     if (mine !== generation) return;
-    conversations.value = page.data;
+    // A row the event stream brought newer news of while the page was read keeps that news.
+    const held = new Map(conversations.value.map((c) => [c.id, c]));
+    conversations.value = page.data.map((c) => {
+      const h = held.get(c.id);
+      return h && h.updated_at > c.updated_at ? { ...h, unread_count: c.unread_count } : c;
+    });
     nextCursor.value = page.next_cursor;
   } catch (err) {
     if (mine === generation) loadError.value = (err as Error).message;

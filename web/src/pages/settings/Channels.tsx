@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError, type FieldError, patch, post } from '../../api/client';
+import { useChannelConfig } from '../../state/channel-config';
 import type { Channel, ChannelTypeInfo } from '../../api/types';
 import { CHANNEL_DISPLAY_NAMES } from '../../api/types';
 import { ChannelIcon } from '../../components/ChannelIcon';
@@ -210,26 +211,8 @@ export function ChannelPage({ id }: { id: string }) {
   useEffect(() => void (loadChannels(), loadChannelTypes()), [id]);
   const channel = channels.value.find((c) => c.id === id);
   const info = channelTypes.value?.data.find((t) => t.type === channel?.type);
-  const [config, setConfig] = useState<Record<string, unknown> | null>(null);
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [message, setMessage] = useState<string | null>(null);
-  useEffect(() => {
-    if (channel?.config && config === null) setConfig(channel.config);
-  }, [channel?.config]);
+  const { config, setConfig, errors, message, save } = useChannelConfig(channel, 'Saved.');
   if (!channel) return <SettingsLayout title="Channel">{channels.value.length ? <p>No such channel.</p> : <p>Loading…</p>}</SettingsLayout>;
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErrors([]);
-    setMessage(null);
-    try {
-      await patch(`/api/channels/${channel.id}`, { config: compact(config, channel.config) });
-      await loadChannels();
-      setMessage('Saved.');
-    } catch (err) {
-      if (err instanceof ApiError && err.fields.length) setErrors(err.fields);
-      setMessage((err as Error).message);
-    }
-  };
   return (
     <SettingsLayout title={channel.name}>
       <p class="channel-heading">

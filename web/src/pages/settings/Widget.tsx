@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type FieldError, patch, query } from '../../api/client';
+import { query } from '../../api/client';
+import { useChannelConfig } from '../../state/channel-config';
 import { ChannelIcon } from '../../components/ChannelIcon';
 import { CopyField } from '../../components/CopyField';
-import { compact, SchemaForm } from '../../components/SchemaForm';
+import { SchemaForm } from '../../components/SchemaForm';
 import { channels, channelTypes, loadChannels, loadChannelTypes } from '../../state/channels';
 import { SettingsLayout } from './SettingsLayout';
 
@@ -12,10 +13,7 @@ export function WidgetPage({ id }: { id?: string }) {
   const webchats = channels.value.filter((c) => c.type === 'webchat');
   const channel = webchats.find((c) => c.id === id) ?? (id ? undefined : webchats[0]);
   const info = channelTypes.value?.data.find((t) => t.type === 'webchat');
-  const [config, setConfig] = useState<Record<string, unknown> | null>(null);
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [message, setMessage] = useState<string | null>(null);
-  useEffect(() => setConfig(channel?.config ?? null), [channel?.id, channel?.config !== undefined]);
+  const { config, setConfig, errors, message, save } = useChannelConfig(channel, 'Saved: the widget on your site shows it from its next page load.');
   // The preview reloads when typing pauses, not at every key.
   const [previewConfig, setPreviewConfig] = useState<Record<string, unknown> | null>(null);
   useEffect(() => {
@@ -32,19 +30,6 @@ export function WidgetPage({ id }: { id?: string }) {
     );
   }
   if (!channel || !info || !config) return <SettingsLayout title="Widget">Loading…</SettingsLayout>;
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErrors([]);
-    setMessage(null);
-    try {
-      await patch(`/api/channels/${channel.id}`, { config: compact(config, channel.config) });
-      await loadChannels();
-      setMessage('Saved: the widget on your site shows it from its next page load.');
-    } catch (err) {
-      if (err instanceof ApiError) setErrors(err.fields);
-      setMessage((err as Error).message);
-    }
-  };
   const origin = location.origin;
   const snippet = `<script src="${origin}/widget.js" data-channel="${channel.id}" async></script>`;
   const shown = previewConfig ?? config;
