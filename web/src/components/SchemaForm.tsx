@@ -225,17 +225,22 @@ function TextField(props: Props & { name: string; path: string; prop: JsonSchema
     );
   }
   const color = prop.pattern === '^#[0-9a-f]{6}$';
+  const input = secret ? (
+    <input id={id} type="password" autoComplete="new-password" maxLength={prop.maxLength} value={String(current ?? '')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} {...props.described} />
+  ) : (
+    <input id={id} type="text" autoComplete="off" maxLength={prop.maxLength} value={String(current ?? '')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} {...props.described} />
+  );
   return (
     <div class="field">
       {props.label}
-      <div class={color ? 'color-row' : undefined}>
-        {color && <input type="color" aria-label={`Pick the ${labelOf(props.name).toLowerCase()}`} value={String(current || '#4f46e5')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />}
-        {secret ? (
-          <input id={id} type="password" autoComplete="new-password" maxLength={prop.maxLength} value={String(current ?? '')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} {...props.described} />
-        ) : (
-          <input id={id} type="text" autoComplete="off" maxLength={prop.maxLength} value={String(current ?? '')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} {...props.described} />
-        )}
-      </div>
+      {color ? (
+        <div class="color-row">
+          <input type="color" aria-label={`Pick the ${labelOf(props.name).toLowerCase()}`} value={String(current || '#4f46e5')} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />
+          {input}
+        </div>
+      ) : (
+        input
+      )}
       {props.errorText as any}
     </div>
   );
