@@ -1,6 +1,8 @@
 # PingBack's api, worker and migrate commands: `docker run pingback api|worker|migrate`.
 FROM node:20-slim AS build
 WORKDIR /app
+# The lockfile is npm 11's, and the dashboard's build tools (Vite 8) install with it; node:20 ships npm 10.
+RUN npm install -g npm@11
 COPY package.json package-lock.json ./
 # The Temporal SDK patch (src/temporal/workflow-sandbox.ts), applied by npm ci's postinstall.
 COPY patches ./patches
