@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { ConversationItem } from '../api/types';
 import { send, uploadFile } from '../state/conversation';
+import { ErrorLine } from './Feedback';
 
 /** Why a reply cannot go out now, in words. */
 const BLOCKED: Record<string, string> = {
@@ -96,11 +97,7 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
           ))}
         </ul>
       )}
-      {uploadError && (
-        <p class="field-error" role="alert">
-          {uploadError}
-        </p>
-      )}
+      <ErrorLine>{uploadError}</ErrorLine>
       <div class="composer-actions">
         {mode === 'reply' && FILE_REPLIES.has(conversation.channel_type) && !blocked && (
           <>

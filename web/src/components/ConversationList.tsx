@@ -6,6 +6,7 @@ import { conversations, counts, type Filters, loadError, loading, loadMore, next
 import { shortTime } from '../lib/format';
 import { Avatar } from './Avatar';
 import { ChannelIcon } from './ChannelIcon';
+import { ErrorLine } from './Feedback';
 
 interface Props {
   filters: Filters;
@@ -129,11 +130,7 @@ export function ConversationList({ filters, openId, onFilters, hrefOf }: Props) 
           ))}
         </div>
       </div>
-      {loadError.value && (
-        <p class="field-error" role="alert">
-          {loadError.value}
-        </p>
-      )}
+      <ErrorLine>{loadError.value}</ErrorLine>
       <ul class="rows" aria-label="Conversations">
         {list.map((c) => (
           <Row key={c.id} c={c} active={c.id === openId} href={hrefOf(c.id)} />

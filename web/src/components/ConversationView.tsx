@@ -10,6 +10,7 @@ import { Avatar } from './Avatar';
 import { ChannelIcon } from './ChannelIcon';
 import { Composer } from './Composer';
 import { Timeline } from './Timeline';
+import { ErrorLine } from './Feedback';
 
 function Actions({ c }: { c: ConversationItem }) {
   const [error, setError] = useState<string | null>(null);
@@ -91,11 +92,7 @@ function Actions({ c }: { c: ConversationItem }) {
           Resolve
         </button>
       )}
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine>{error}</ErrorLine>
     </div>
   );
 }

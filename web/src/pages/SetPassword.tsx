@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError, post } from '../api/client';
+import { ErrorLine } from '../components/Feedback';
 
 /** Where an invitation or a password-reset link leads: choose a password, then sign in. */
 export function SetPassword() {
@@ -43,11 +44,7 @@ export function SetPassword() {
           <p class="muted small">At least 10 characters.</p>
           <label for="confirm">The same again</label>
           <input id="confirm" name="confirm" type="password" autoComplete="new-password" minLength={10} required />
-          {error && (
-            <p class="field-error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorLine>{error}</ErrorLine>
           <button type="submit" class="button primary" disabled={!token}>
             Set password
           </button>

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api/client';
 import { signIn } from '../state/session';
+import { ErrorLine } from '../components/Feedback';
 
 export function SignIn() {
   const [error, setError] = useState<string | null>(null);
@@ -34,11 +35,7 @@ export function SignIn() {
         <input id="email" name="email" type="email" autoComplete="username" required autoFocus />
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autoComplete="current-password" required />
-        {error && (
-          <p class="field-error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine>{error}</ErrorLine>
         <button type="submit" class="button primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

@@ -4,6 +4,7 @@ import type { ApiKey } from '../../api/types';
 import { CopyField } from '../../components/CopyField';
 import { fullTime } from '../../lib/format';
 import { SettingsLayout } from './SettingsLayout';
+import { ErrorLine, ActionsHeader } from '../../components/Feedback';
 
 /** Keys for integrations: shown once at creation, revocable. */
 export function ApiKeysPage() {
@@ -42,11 +43,7 @@ export function ApiKeysPage() {
           <p class="muted small">Shown only now: PingBack keeps a hash of it. It acts for the whole account, as an admin does.</p>
         </div>
       )}
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine>{error}</ErrorLine>
       <table class="table" aria-label="API keys">
         <thead>
           <tr>
@@ -54,9 +51,7 @@ export function ApiKeysPage() {
             <th>Key</th>
             <th>Created</th>
             <th>Last used</th>
-            <th>
-              <span class="sr-only">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

@@ -10,6 +10,7 @@ import { compact, defaultsOf, SchemaForm } from '../../components/SchemaForm';
 import { channels, channelTypes, loadChannels, loadChannelTypes } from '../../state/channels';
 import { me } from '../../state/session';
 import { SettingsLayout } from './SettingsLayout';
+import { ErrorLine, ActionsHeader } from '../../components/Feedback';
 
 const STATUS_LABEL = { pending: 'Pending', connected: 'Connected', error: 'Error' } as const;
 
@@ -66,7 +67,7 @@ export function ActiveToggle({ channel, onDone }: { channel: Channel; onDone?: (
       <button type="button" class="button secondary" onClick={() => setConfirming(false)}>
         Cancel
       </button>
-      {error && <p class="field-error" role="alert">{error}</p>}
+      <ErrorLine>{error}</ErrorLine>
     </div>
   ) : (
     <button type="button" class="button secondary" onClick={() => setConfirming(true)} aria-label={`Deactivate ${channel.name}`}>
@@ -90,9 +91,7 @@ export function ChannelsPage() {
             <th>Channel</th>
             <th>Status</th>
             <th>Active</th>
-            <th>
-              <span class="sr-only">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>
@@ -191,11 +190,7 @@ function ConnectForm({ info, onCreated }: { info: ChannelTypeInfo; onCreated(c: 
         <input id="channel-name" value={name} maxLength={200} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
       </div>
       <SchemaForm schema={info.config_schema} value={config} onChange={setConfig} secretFields={info.secret_fields} errors={errors} />
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine>{error}</ErrorLine>
       <button type="submit" class="button primary" disabled={busy}>
         {busy ? 'Connecting…' : 'Connect'}
       </button>{' '}

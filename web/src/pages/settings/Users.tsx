@@ -5,6 +5,7 @@ import { CopyField } from '../../components/CopyField';
 import { loadTeam, team } from '../../state/channels';
 import { me } from '../../state/session';
 import { SettingsLayout } from './SettingsLayout';
+import { ErrorLine, ActionsHeader } from '../../components/Feedback';
 
 /** The team: invite with a link to pass on (PingBack sends no mail yet), roles, disabling, reset links. */
 export function UsersPage() {
@@ -71,11 +72,7 @@ export function UsersPage() {
           <p class="muted small">Single use, valid for 7 days. PingBack sends no email yet: pass it on yourself.</p>
         </div>
       )}
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine>{error}</ErrorLine>
       <table class="table" aria-label="Users">
         <thead>
           <tr>
@@ -83,9 +80,7 @@ export function UsersPage() {
             <th>Email</th>
             <th>Role</th>
             <th>Status</th>
-            <th>
-              <span class="sr-only">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

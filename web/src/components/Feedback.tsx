@@ -1,0 +1,20 @@
+import type { ComponentChildren } from 'preact';
+
+/** An error the user should read now (announced by screen readers), or nothing. */
+export function ErrorLine({ children }: { children: ComponentChildren }) {
+  if (children === null || children === undefined || children === false || children === '') return null;
+  return (
+    <p class="field-error" role="alert">
+      {children}
+    </p>
+  );
+}
+
+/** The header cell of a table's actions column: empty to the eye, named for a screen reader. */
+export function ActionsHeader() {
+  return (
+    <th>
+      <span class="sr-only">Actions</span>
+    </th>
+  );
+}
