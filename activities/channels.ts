@@ -3,12 +3,13 @@ import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
 import { callbackUrl } from '../src/channels/callback-url';
 import { openConfig } from '../src/channels/credentials';
-import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
+import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Db } from '../src/db/knex';
 import { recordPlatformAccount } from '../src/db/channel-state';
 import { startOrWakePoller, wakePoller } from '../src/temporal/pollers';
+import { platformFailure } from './platform-failure';
 
 interface Deps {
   db: Db;
@@ -29,11 +30,11 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
     if (!(err instanceof PlatformError)) throw err;
     if (!err.retryable) {
       await setStatus(channelId, 'error', err.message);
-      throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], nonRetryable: true });
+      throw platformFailure(err);
     }
     // Still trying: the user sees why it is not connected yet.
     await setStatus(channelId, 'pending', `retrying: ${err.message}`);
-    throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], nextRetryDelay: err.details.retryAfterMs });
+    throw platformFailure(err);
   }
 
   async function syncChannelRegistration({ channelId }: { channelId: string }): Promise<{ outcome: string }> {

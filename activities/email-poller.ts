@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ImapFlow } from 'imapflow';
 import { emailAccountId, emailAdapter } from '../src/channels/email/adapter';
@@ -6,13 +6,14 @@ import type { EmailConfig } from '../src/channels/email/config';
 import { withImap, type ImapSettings } from '../src/channels/email/imap';
 import { MAX_MAIL_BYTES, parseEmail, unreadableEmail } from '../src/channels/email/parse';
 import { openConfig } from '../src/channels/credentials';
-import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
+import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
 import { advanceMailboxCursor, readMailboxCursor, readPlatformState, recordPlatformAccount } from '../src/db/channel-state';
 import type { Db } from '../src/db/knex';
 import { conversationSignaller } from '../src/temporal/conversations';
 import { handOnEmail } from '../src/ingress/email-delivery';
+import { platformFailure } from './platform-failure';
 
 interface Deps {
   db: Db;
@@ -74,7 +75,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
       return { outcome: 'polled', handedOn: handedOn.count, polledAt, waitMs: inbound.poll_interval_seconds * 1000 };
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
-      if (err.retryable) throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], details: [err.details] });
+      if (err.retryable) throw platformFailure(err);
       // A refused login or a missing folder: say so where the user looks, and wait for new settings.
       await db('channels')
         .where({ id: ch.id })

@@ -1,13 +1,14 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
-import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
+import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
 import { sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
+import { platformFailure } from './platform-failure';
 
 export interface SendOutboundResult {
   outcome: 'sent' | 'failed' | 'already_done';
@@ -87,7 +88,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
             .where({ id: row.channel_id })
             .update({ status: 'error', status_message: `credentials rejected: ${err.message}; update the channel's credentials`, updated_at: db.fn.now() });
         }
-        throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], nonRetryable: true, details: [err.details] });
+        throw platformFailure(err);
       }
       // When the next try comes: the platform's own delay, or the retry policy's backoff.
       const nextTryMs = err.details.retryAfterMs ?? sendRetryDelayMs(attempt);
@@ -95,13 +96,8 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         .where({ id: messageId, status: 'pending' })
         .update({ attempts: attempt, error: err.message, next_attempt_at: new Date(Date.now() + nextTryMs), updated_at: db.fn.now() });
       await reportAttempt({ messageId, attempt, error: err.message, retryInMs: err.details.retryAfterMs });
-      throw ApplicationFailure.create({
-        message: err.message,
-        type: FAILURE_TYPES[err.kind],
-        details: [err.details],
-        // Telegram's retry_after and its peers: the platform's delay, not our backoff.
-        nextRetryDelay: err.details.retryAfterMs,
-      });
+      // Telegram's retry_after and its peers: the platform's delay, not our backoff.
+      throw platformFailure(err);
     }
   }
 

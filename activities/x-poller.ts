@@ -1,7 +1,7 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { openConfig } from '../src/channels/credentials';
-import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
+import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import { xAdapter } from '../src/channels/x/adapter';
 import { callXApi, XRateLimit } from '../src/channels/x/api';
@@ -12,6 +12,7 @@ import { advanceInboundCursor, readPlatformState, recordPlatformAccount } from '
 import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { conversationSignaller } from '../src/temporal/conversations';
+import { platformFailure } from './platform-failure';
 
 interface Deps {
   db: Db;
@@ -148,7 +149,7 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
         return rateLimited(notBeforeMs, token ? { nextToken: token } : undefined);
       }
       if (err.kind === 'unavailable') {
-        throw ApplicationFailure.create({ message: err.message, type: FAILURE_TYPES[err.kind], details: [err.details] });
+        throw platformFailure(err);
       }
       // 401, or a refusal no retry can change: say so where the user looks, and wait for new credentials.
       await db('channels')

@@ -8,7 +8,7 @@ import { AppError } from './errors';
 import { createDb } from './db/knex';
 import { ensureDatabase, migrateLatest } from './db/migrate';
 import { createLogger } from './log';
-import { connectDeps, Running, startApi, startWorker } from './processes';
+import { connectDeps, runUntilSignal, startApi, startWorker } from './processes';
 
 const USAGE = `pingback <command>
 
@@ -142,21 +142,6 @@ async function accountCommand(args: string[]): Promise<void> {
   } finally {
     await db.destroy();
   }
-}
-
-/** Runs a long-lived process until SIGINT/SIGTERM, then stops it cleanly. */
-export async function runUntilSignal(startFn: () => Promise<Running>): Promise<void> {
-  const running = await startFn();
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  await running.stop();
 }
 
 if (require.main === module) {

@@ -1,5 +1,9 @@
+import { z } from 'zod';
 import { CHANNEL_TYPES, ChannelType } from './channels/types';
-import type { Plan } from './db/accounts';
+
+export const PLANS = ['free', 'mini', 'pro'] as const;
+export const planSchema = z.enum(PLANS);
+export type Plan = z.infer<typeof planSchema>;
 
 /**
  * What each plan allows. Limits count active channels. `maxStoredBytes` bounds the files

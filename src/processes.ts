@@ -86,3 +86,18 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
     },
   };
 }
+
+/** Runs a long-lived process until SIGINT/SIGTERM, then stops it cleanly. */
+export async function runUntilSignal(startFn: () => Promise<Running>): Promise<void> {
+  const running = await startFn();
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await running.stop();
+}

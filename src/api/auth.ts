@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { safeEqual } from '../crypto/safe-equal';
 import type { Context, Middleware } from 'koa';
 import { accountForApiKey } from '../db/accounts';
 import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
@@ -11,12 +11,6 @@ function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Compares secrets in constant time (hashing first makes the lengths equal). */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

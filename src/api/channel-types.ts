@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { adapterFor } from '../channels';
 import { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES } from '../channels/types';
-import type { Plan } from '../db/accounts';
+import type { Plan } from '../plans';
 import { PLAN_LIMITS } from '../plans';
 import type { AppDeps, AuthState } from './context';
 

@@ -7,7 +7,7 @@ import { createUser, emailSchema, issuePasswordLink, presentUser, roleSchema, US
 import { AppError, notFound } from '../errors';
 import { readJsonBody } from '../http/body';
 import { PLAN_LIMITS } from '../plans';
-import type { Plan } from '../db/accounts';
+import type { Plan } from '../plans';
 import { adminOnly } from './auth';
 import type { AppDeps, AuthState } from './context';
 import type { Me } from '../inbox/schemas';

@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../auth/tokens';
-import { z } from 'zod';
 import { AppError } from '../errors';
-import { PLAN_LIMITS } from '../plans';
+import { PLAN_LIMITS, type Plan } from '../plans';
 import { storedBytes } from './stored-media';
 import { createUser, issuePasswordLink, type UserRow } from './users';
 import type { Db } from './knex';
 
-export const PLANS = ['free', 'mini', 'pro'] as const;
-export const planSchema = z.enum(PLANS);
-export type Plan = z.infer<typeof planSchema>;
+export { PLANS, planSchema, type Plan } from '../plans';
 
 
 /** `pb_` + 40 base64url chars: recognisable in logs and secret scanners, 240 bits of entropy. */

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { MAX_MAIL_BYTES, parseEmail } from '../channels/email/parse';
-import { safeEqual } from '../api/auth';
+import { safeEqual } from '../crypto/safe-equal';
 import type { AppDeps } from '../api/context';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
-import { safeEqual } from '../api/auth';
+import { safeEqual } from '../crypto/safe-equal';
 import type { AppDeps } from '../api/context';
 import { openConfig } from '../channels/credentials';
 import type { MetaWebhookEvent } from '../channels/meta/events';

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { AppError } from '../errors';
 import { parsePlatformPayload, readJsonBody } from '../http/body';
 import { telegramUpdateSchema, toInboundMessages } from '../channels/telegram/update';
-import { safeEqual } from '../api/auth';
+import { safeEqual } from '../crypto/safe-equal';
 import type { AppDeps } from '../api/context';
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';

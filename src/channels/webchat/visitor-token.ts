@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { safeEqual } from '../../api/auth';
+import { safeEqual } from '../../crypto/safe-equal';
 
 /**
  * A widget visitor's identity: `<visitor id>.<signature>`. The visitor id is the
