@@ -7,7 +7,7 @@ import { withImap, type ImapSettings } from '../src/channels/email/imap';
 import { MAX_MAIL_BYTES, parseEmail, unreadableEmail } from '../src/channels/email/parse';
 import { openConfig } from '../src/channels/credentials';
 import { PlatformError } from '../src/channels/platform-error';
-import type { AdapterContext } from '../src/channels/types';
+import type { AdapterContext, ChannelType } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
 import { advanceMailboxCursor, readMailboxCursor, readPlatformState, recordPlatformAccount } from '../src/db/channel-state';
 import type { Db } from '../src/db/knex';
@@ -51,7 +51,7 @@ const SIGNAL_TIMEOUT_MS = 10_000;
 export function makeEmailPollerActivities({ db, secrets, adapterContext, temporal }: Deps) {
   async function pollEmailInbox({ channelId }: { channelId: string }): Promise<PollEmailResult> {
     const polledAt = new Date().toISOString();
-    const ch = await db('channels').where({ id: channelId, type: 'email' }).first('id', 'account_id', 'is_active', 'config');
+    const ch = await db('channels').where({ id: channelId, type: 'email' }).first('id', 'account_id', 'type', 'is_active', 'config');
     if (!ch) return { outcome: 'stopped', reason: 'channel_not_found', polledAt, waitMs: 0 };
     if (!ch.is_active) return { outcome: 'stopped', reason: 'channel_inactive', polledAt, waitMs: 0 };
     const cfg = emailAdapter.config.parse(openConfig(secrets, 'email', ch.config)) as EmailConfig;
@@ -88,7 +88,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
 
   async function handOnNewMail(
     client: ImapFlow,
-    ch: { id: string; account_id: string },
+    ch: { id: string; account_id: string; type: ChannelType },
     inbound: ImapSettings,
     cursorText: string | null,
     since: Date,

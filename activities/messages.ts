@@ -3,13 +3,9 @@ import { linkStoredMedia } from '../src/db/stored-media';
 import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { type PreparedStatement, queryPrepared } from '../src/db/prepared';
-import type { ChannelType, InboundMessage } from '../src/channels/types';
+import type { ConversationRef, InboundMessage } from '../src/channels/types';
 
-export interface PersistInboundInput {
-  accountId: string;
-  channelId: string;
-  channelType: ChannelType;
-  threadKey: string;
+export interface PersistInboundInput extends ConversationRef {
   workflowId: string;
   messages: InboundMessage[];
 }

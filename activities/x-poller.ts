@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { openConfig } from '../src/channels/credentials';
 import { PlatformError } from '../src/channels/platform-error';
-import type { AdapterContext } from '../src/channels/types';
+import type { AdapterContext, ChannelType } from '../src/channels/types';
 import { xAdapter } from '../src/channels/x/adapter';
 import { callXApi, XRateLimit } from '../src/channels/x/api';
 import { XConfig } from '../src/channels/x/config';
@@ -13,6 +13,7 @@ import { recordIgnoredEvents } from '../src/db/ignored-events';
 import type { Db } from '../src/db/knex';
 import { conversationSignaller } from '../src/temporal/conversations';
 import { platformFailure } from './platform-failure';
+import { conversationRef } from '../src/channels/types';
 
 interface Deps {
   db: Db;
@@ -81,7 +82,7 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
       polledAt,
       waitMs: Math.max(1, notBeforeMs - Date.now()),
     });
-    const ch = await db('channels').where({ id: input.channelId, type: 'x' }).first('id', 'account_id', 'is_active', 'config');
+    const ch = await db('channels').where({ id: input.channelId, type: 'x' }).first('id', 'account_id', 'type', 'is_active', 'config');
     if (!ch) return { outcome: 'stopped', reason: 'channel_not_found', polledAt, waitMs: 0 };
     if (!ch.is_active) return { outcome: 'stopped', reason: 'channel_inactive', polledAt, waitMs: 0 };
     const cfg = xAdapter.config.parse(openConfig(secrets, 'x', ch.config)) as XConfig;
@@ -178,7 +179,7 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
   }
 
   /** Every staged event past the cursor, oldest first: signalled (messages), then the cursor moved past it. */
-  async function handOnStaged(ch: { id: string; account_id: string }, selfId: string, cursor: string | null) {
+  async function handOnStaged(ch: { id: string; account_id: string; type: ChannelType }, selfId: string, cursor: string | null) {
     const ctx = Context.current();
     const signaller = conversationSignaller(temporal!, ctx.info.taskQueue, SIGNAL_TIMEOUT_MS);
     let after = cursor;
@@ -196,7 +197,7 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
       if (rows.length === 0) break;
       for (const { event: e } of rows) {
         if (e.kind === 'message') {
-          const ref = { accountId: ch.account_id, channelId: ch.id, channelType: 'x' as const, threadKey: e.message.threadKey };
+          const ref = conversationRef(ch, e.message.threadKey);
           await signaller.inbound(ref, e.message);
           handedOn++;
         } else if (e.kind === 'echo') echoes++;

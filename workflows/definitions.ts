@@ -1,14 +1,10 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../src/channels/types';
+import type { ChannelType, ConversationRef, InboundMessage, MessageStatusUpdate } from '../src/channels/types';
 import type { ConversationStatus } from '../src/inbox/schemas';
 
 /** Signals and queries of the conversation workflow, shared by the workflow and its clients. */
 
-export interface ConversationInput {
-  accountId: string;
-  channelId: string;
-  channelType: ChannelType;
-  threadKey: string;
+export interface ConversationInput extends ConversationRef {
   /** Carried across continue-as-new. */
   conversationId?: string;
   pendingInbound?: InboundMessage[];

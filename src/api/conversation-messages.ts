@@ -12,6 +12,7 @@ import type { AppDeps, AuthState } from './context';
 import { actorOf, findConversation } from './conversations';
 import { decodeCursor, encodeCursor, messageCursor } from './cursor';
 import { validate } from './validate';
+import { conversationRef } from '../channels/types';
 
 /** Replies and notes have the same bound as the longest message a platform takes in one go. */
 const MAX_TEXT = 4096;
@@ -121,7 +122,7 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
     }
     try {
       await deps.signaller.reply(
-        { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+        conversationRef({ id: conv.channel_id, account_id: ctx.state.accountId, type: conv.channel_type }, conv.thread_key),
         written.id,
       );
     } catch (err) {

@@ -12,6 +12,7 @@ import type { AppDeps, AuthState } from './context';
 import { conversationCursor, decodeCursor, encodeCursor } from './cursor';
 import { actingAs, type ActorRef } from '../inbox/activity';
 import { validate } from './validate';
+import { conversationRef } from '../channels/types';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50);
 
@@ -147,7 +148,7 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
         // for this commit to do so. Temporal refusing rolls the change back; a commit failing after
         // the signal leaves the workflow reading the old status, which is then still the truth.
         await deps.signaller.status(
-          { accountId: ctx.state.accountId, channelId: conv.channel_id, channelType: conv.channel_type, threadKey: conv.thread_key },
+          conversationRef({ id: conv.channel_id, account_id: ctx.state.accountId, type: conv.channel_type }, conv.thread_key),
           { status, asOf: asOf.toISOString() },
         );
       }

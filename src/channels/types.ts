@@ -5,6 +5,28 @@ import { CHANNEL_TYPES, type ChannelType } from './names';
 export { CHANNEL_TYPES, CHANNEL_DISPLAY_NAMES, type ChannelType } from './names';
 export const channelTypeSchema = z.enum(CHANNEL_TYPES);
 
+/**
+ * A conversation's identity: the account, the channel (and its type) and the platform's thread.
+ * Its workflow id is made from it (src/temporal/ids.ts); everything that signals, starts or
+ * stores a conversation takes it whole (conversationRef builds it).
+ */
+export const conversationRefSchema = z.object({
+  accountId: z.uuid(),
+  channelId: z.uuid(),
+  channelType: channelTypeSchema,
+  /** The platform's thread: Telegram chat id, WhatsApp wa_id, IGSID, X user id, an email thread's key. */
+  threadKey: z.string().min(1),
+});
+export type ConversationRef = z.infer<typeof conversationRefSchema>;
+
+/** A conversation's identity from its channel's row and the thread a message came in on. */
+export const conversationRef = (channel: { id: string; account_id: string; type: ChannelType }, threadKey: string): ConversationRef => ({
+  accountId: channel.account_id,
+  channelId: channel.id,
+  channelType: channel.type,
+  threadKey,
+});
+
 const partySchema = z.object({
   platformUserId: z.string().min(1),
   name: z.string().nullish(),

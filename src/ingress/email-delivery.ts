@@ -5,6 +5,7 @@ import { recordIgnoredEvents } from '../db/ignored-events';
 import type { Db } from '../db/knex';
 import { keepArrivedFiles } from '../db/stored-media';
 import type { ConversationSignaller } from '../temporal/conversations';
+import { conversationRef, type ChannelType } from '../channels/types';
 
 /**
  * Where a mail goes once read, by webhook or from the mailbox alike: a customer's mail to its
@@ -15,11 +16,11 @@ import type { ConversationSignaller } from '../temporal/conversations';
  */
 export async function handOnEmail(
   deps: { db: Db; signaller: ConversationSignaller },
-  channel: { id: string; account_id: string },
+  channel: { id: string; account_id: string; type: ChannelType },
   parsed: ParsedEmail,
   opts: { keepFiles: boolean },
 ): Promise<{ outcome: 'message' | 'bounce' } | { outcome: 'ignored'; reason: string }> {
-  const ref = (threadKey: string) => ({ accountId: channel.account_id, channelId: channel.id, channelType: 'email' as const, threadKey });
+  const ref = (threadKey: string) => conversationRef(channel, threadKey);
   if (parsed.kind === 'message') {
     const message = opts.keepFiles ? await withKeptFiles(deps.db, channel.id, parsed) : parsed.message;
     await deps.signaller.inbound(ref(message.threadKey), message);

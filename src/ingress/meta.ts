@@ -10,6 +10,7 @@ import { whatsappEnvelope, whatsappEvents } from '../channels/whatsapp/webhook';
 import { type IgnoredEvent, recordIgnoredEvents } from '../db/ignored-events';
 import { AppError } from '../errors';
 import { parseJson, parsePlatformPayload, readRawBody } from '../http/body';
+import { conversationRef } from '../channels/types';
 
 type MetaConfig = { app_secret?: string; phone_number_id?: string; page_id?: string; instagram_account_id?: string };
 
@@ -103,7 +104,7 @@ export function metaIngress(deps: AppDeps): Router {
       const counts = { messages: 0, statuses: 0 };
       const results = await Promise.allSettled(
         [...threads.entries()].map(async ([threadKey, events]) => {
-          const ref = { accountId: channel.account_id, channelId: channel.id, channelType: type, threadKey };
+          const ref = conversationRef(channel, threadKey);
           for (const ev of events) {
             if (ev.kind === 'message') {
               await deps.signaller.inbound(ref, ev.message);

@@ -5,6 +5,7 @@ import { parsePlatformPayload, readJsonBody } from '../http/body';
 import { telegramUpdateSchema, toInboundMessages } from '../channels/telegram/update';
 import { safeEqual } from '../crypto/safe-equal';
 import type { AppDeps } from '../api/context';
+import { conversationRef } from '../channels/types';
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 
@@ -37,7 +38,7 @@ export function telegramIngress(deps: AppDeps): Router {
     const messages = toInboundMessages(update);
     for (const message of messages) {
       await deps.signaller.inbound(
-        { accountId: channel.account_id, channelId: channel.id, channelType: 'telegram', threadKey: message.threadKey },
+        conversationRef(channel, message.threadKey),
         message,
       );
     }

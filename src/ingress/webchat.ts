@@ -13,6 +13,7 @@ import type { WidgetAccess } from './widget-access';
 import { attachedFileIds, widgetClientId } from './widget-fields';
 import type { WidgetWaiters } from './widget-waiters';
 import { WIDGET_SCRIPT } from '../widget/widget-script';
+import { conversationRef } from '../channels/types';
 
 export const widgetMessageSchema = z
   .object({
@@ -107,7 +108,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
       metadata: {},
       platformTimestamp: new Date().toISOString(),
     };
-    await deps.signaller.inbound({ accountId: channel.account_id, channelId: channel.id, channelType: 'webchat', threadKey: visitorId }, message);
+    await deps.signaller.inbound(conversationRef(channel, visitorId), message);
     ctx.status = 202;
     ctx.body = { id: message.platformMessageId, status: 'accepted' };
   });

@@ -8,6 +8,7 @@ import { readPlatformState } from '../db/channel-state';
 import { recordIgnoredEvents } from '../db/ignored-events';
 import { AppError } from '../errors';
 import { parseJson, parsePlatformPayload, readRawBody } from '../http/body';
+import { conversationRef } from '../channels/types';
 
 type XWebhookConfig = { api_secret?: string; inbound?: 'polling' | 'webhook' };
 
@@ -84,7 +85,7 @@ export function xIngress(deps: AppDeps): Router {
     let messages = 0;
     for (const e of events) {
       if (e.kind !== 'message') continue;
-      await deps.signaller.inbound({ accountId: channel.account_id, channelId: channel.id, channelType: 'x', threadKey: e.message.threadKey }, e.message);
+      await deps.signaller.inbound(conversationRef(channel, e.message.threadKey), e.message);
       messages++;
     }
     const echoes = events.filter((e) => e.kind === 'echo').length;

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ConversationStatusChange } from '../../workflows/definitions';
-import type { ChannelType, InboundMessage, MessageStatusUpdate } from '../channels/types';
+import type { ConversationRef, InboundMessage, MessageStatusUpdate } from '../channels/types';
 import { AppError } from '../errors';
 import type { ConversationStatus } from '../inbox/schemas';
 import type { SignalKind } from '../metrics/api-metrics';
@@ -8,12 +8,7 @@ import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageS
 import { conversationWorkflowId } from './ids';
 import { AccountIdKey, ChannelIdKey, ChannelTypeKey, ConversationStatusKey } from './search-attributes';
 
-export interface ConversationRef {
-  accountId: string;
-  channelId: string;
-  channelType: ChannelType;
-  threadKey: string;
-}
+export type { ConversationRef };
 
 export interface ConversationSignaller {
   inbound(ref: ConversationRef, message: InboundMessage): Promise<void>;
