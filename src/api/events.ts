@@ -67,15 +67,18 @@ export function eventRoutes(deps: AppDeps, opts: { keepaliveMs?: number } = {}):
     ctx.body = stream;
 
     try {
+      let resumed = false;
       if (resumeFrom && (await hub.prunedAfter(resumeFrom))) {
         write(`event: reset\ndata: ${JSON.stringify({ reason: 'the events after Last-Event-ID are no longer kept; reload' })}\n\n`);
       } else if (resumeFrom) {
         sub.resumeAfter(resumeFrom);
         await hub.replay(accountId, resumeFrom, sub.from, (events) => sub.replayed(events));
+        resumed = true;
       }
-      // `ready`, with where this stream starts when the client named no position: one that reconnects
-      // before any event arrived resumes from here. EventSource waits 3 s before reconnecting.
-      write(`${resumeFrom ? '' : `id: ${formatPosition(sub.position)}\n`}event: ready\ndata: {}\nretry: 3000\n\n`);
+      // `ready`, with where this stream starts unless the client resumed from its own position: one that
+      // reconnects before any event arrived resumes from here (after a reset too, instead of its pruned
+      // position again). EventSource waits 3 s before reconnecting.
+      write(`${resumed ? '' : `id: ${formatPosition(sub.position)}\n`}event: ready\ndata: {}\nretry: 3000\n\n`);
       sub.goLive();
     } catch (err) {
       deps.log.warn('event stream: replay failed; the client will reconnect', { error: String(err) });

@@ -20,12 +20,9 @@ export const conversationRefSchema = z.object({
 export type ConversationRef = z.infer<typeof conversationRefSchema>;
 
 /** A conversation's identity from its channel's row and the thread a message came in on. */
-export const conversationRef = (channel: { id: string; account_id: string; type: ChannelType }, threadKey: string): ConversationRef => ({
-  accountId: channel.account_id,
-  channelId: channel.id,
-  channelType: channel.type,
-  threadKey,
-});
+export const conversationRef = (channel: { id: string; account_id: string; type: ChannelType }, threadKey: string): ConversationRef =>
+  // Checked: rows come from queries typed `any`, and a column left out of a select would make a workflow id of "undefined".
+  conversationRefSchema.parse({ accountId: channel.account_id, channelId: channel.id, channelType: channel.type, threadKey });
 
 const partySchema = z.object({
   platformUserId: z.string().min(1),

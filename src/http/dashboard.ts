@@ -53,12 +53,15 @@ export function dashboard(opts: { signedIn(ctx: Context): Promise<boolean>; root
   return async (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || NOT_THE_DASHBOARD.test(ctx.path)) return next();
     if (ctx.path === '/widget-preview') {
-      // For the dashboard's own pages only: nobody else may show their words on PingBack's address.
-      if (!(await opts.signedIn(ctx))) {
+      // For the dashboard's own frame only: nobody may show their words on PingBack's address. The
+      // session cookie alone would not tell (SameSite=Lax sends it with a link from another site);
+      // the browser's Sec-Fetch headers say who asked, and how.
+      const framedByUs = ctx.get('sec-fetch-site') === 'same-origin' && ctx.get('sec-fetch-dest') === 'iframe';
+      if (!framedByUs || !(await opts.signedIn(ctx))) {
         securityHeaders(ctx);
-        ctx.status = 401;
+        ctx.status = 403;
         ctx.type = 'text/plain';
-        ctx.body = 'Sign in to the dashboard to preview a widget.';
+        ctx.body = 'The widget preview opens only inside the dashboard, signed in.';
         return;
       }
       return widgetPreview(ctx);

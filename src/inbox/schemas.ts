@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { channelTypeSchema } from '../channels/types';
 import { CONVERSATION_STATUSES, EVENT_TYPES } from './constants';
+import { planSchema } from '../plans';
 
 /**
  * The shapes the inbox API answers with and the event stream carries: one source for the
@@ -129,27 +130,27 @@ export const activityEntrySchema = z.object({
 export const timelineEntrySchema = z.discriminatedUnion('kind', [customerMessageEntrySchema, replyEntrySchema, noteEntrySchema, activityEntrySchema]);
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
+export const ROLES = ['admin', 'agent'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
 /** GET /api/me: who is asking, for the dashboard's header and its changes' CSRF token. */
 export const meSchema = z.object({
   auth: z.enum(['session', 'api_key']),
-  role: z.enum(['admin', 'agent']),
-  user: z.object({ id: z.uuid(), email: z.string(), name: z.string(), role: z.enum(['admin', 'agent']) }).nullable(),
+  role: roleSchema,
+  user: z.object({ id: z.uuid(), email: z.string(), name: z.string(), role: roleSchema }).nullable(),
   api_key: z.object({ id: z.uuid(), name: z.string() }).nullable(),
   csrf_token: z.string().nullable(),
   account: z.object({
     id: z.uuid(),
     name: z.string(),
-    plan: z.enum(['free', 'mini', 'pro']),
+    plan: planSchema,
     limits: z.object({ max_active_channels: z.number(), channel_types: z.array(channelTypeSchema), max_stored_bytes: z.number() }),
   }),
   /** For admins, where a conversation's workflow opens in the Temporal UI (TEMPORAL_UI_URL). */
   temporal_ui: z.object({ url: z.string(), namespace: z.string() }).nullable(),
 });
 export type Me = z.infer<typeof meSchema>;
-
-export const ROLES = ['admin', 'agent'] as const;
-export const roleSchema = z.enum(ROLES);
-export type Role = z.infer<typeof roleSchema>;
 
 /** What the API shows of a user; never the password hash. */
 export const userSchema = z.object({

@@ -138,11 +138,21 @@ test('429 from Telegram: the reply waits retry_after and is then sent once', asy
   telegram.failNext('sendMessage', { kind: 'rate_limit', retryAfter: 2 });
   const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'after the limit' } });
   expect(reply.status).toBe(202);
+  // While it waits, the timeline says why and when the next try comes: Telegram's retry_after.
+  const waiting = await eventually(async () => {
+    const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+    return m?.attempts === 1 && m.status === 'pending' ? m : undefined;
+  });
+  expect(waiting.error).toMatch(/Too Many Requests|retry after/i);
+  const wait = Date.parse(waiting.next_attempt_at) - Date.parse(waiting.updated_at);
+  expect(wait).toBeGreaterThan(1500);
+  expect(wait).toBeLessThan(2500);
   const out = await eventually(async () => {
     const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
     return m?.status === 'sent' ? m : undefined;
   });
   expect(out.attempts).toBe(2);
+  expect(out.next_attempt_at).toBeNull();
   const calls = telegram.calls('sendMessage').filter((c) => c.token === token);
   expect(calls.map((c) => c.status)).toEqual([429, 200]);
   expect(telegram.sentMessages(token)).toHaveLength(1);

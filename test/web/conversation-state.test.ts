@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test, vi } from 'vitest';
 import type { TimelineEntry } from '../../web/src/api/types';
-import { applyEntry, openConversation, send, timeline } from '../../web/src/state/conversation';
+import { applyEntry, olderCursor, openConversation, send, timeline } from '../../web/src/state/conversation';
 
 const CONV = '00000000-0000-4000-8000-000000000001';
 const at = (s: number) => `2026-12-04T10:00:${String(s).padStart(2, '0')}.000Z`;
@@ -34,7 +34,8 @@ describe('the open conversation', () => {
     applyEntry(note('n3', 3, 'three, edited', { updated_at: at(30) }), false);
     applyEntry(note('n3', 3, 'three, stale', { updated_at: at(20) }), false);
     expect(timeline.value.find((e) => e.id === 'n3')!.kind === 'note' && (timeline.value.find((e) => e.id === 'n3') as any).content).toBe('three, edited');
-    // An update of an entry not on screen (above the loaded page) does not drop into it.
+    // With older pages not loaded yet, an update of an entry above the loaded ones does not drop into it.
+    olderCursor.value = 'older pages';
     applyEntry(note('n0', 0, 'older'), false);
     expect(timeline.value.map((e) => e.id)).not.toContain('n0');
   });
@@ -55,5 +56,26 @@ describe('the open conversation', () => {
     await retrySend(failed);
     expect(posted.at(-1)!.body.client_id).toBe(posted.at(-2)!.body.client_id);
     expect(timeline.value.filter((e) => (e as any).content === 'again').map((e) => e.id)).toEqual(['n10']);
+  });
+});
+
+describe('what the stream brings while the conversation is being read', () => {
+  test('an update that arrives before the first page answers is kept, and a refresh keeps what arrived during it', async () => {
+    let answer: (r: Response) => void = () => undefined;
+    vi.stubGlobal('fetch', vi.fn((url: string) => {
+      if (url.includes('/messages')) return new Promise<Response>((resolve) => (answer = resolve));
+      return Promise.resolve(new Response(JSON.stringify({ id: CONV, updated_at: at(0), unread_count: 0 })));
+    }));
+    const opening = openConversation(CONV);
+    applyEntry(note('n1', 1, 'edited by the stream', { updated_at: at(50) }), false);
+    answer(new Response(JSON.stringify({ data: [note('n1', 1, 'as first read')], next_cursor: null })));
+    await opening;
+    expect((timeline.value[0] as any).content).toBe('edited by the stream');
+
+    const refreshing = openConversation(CONV, { refresh: true });
+    applyEntry(note('n2', 2, 'arrived during the refresh'), true);
+    answer(new Response(JSON.stringify({ data: [note('n1', 1, 'as first read')], next_cursor: null })));
+    await refreshing;
+    expect(timeline.value.map((e) => e.id)).toEqual(['n1', 'n2']);
   });
 });

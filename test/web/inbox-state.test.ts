@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test, vi } from 'vitest';
 import type { ConversationItem } from '../../web/src/api/types';
-import { applyConversation, conversations, DEFAULT_FILTERS, filtersFrom, filtersQuery, loadInbox } from '../../web/src/state/inbox';
+import { applyConversation, conversations, countUnread, DEFAULT_FILTERS, filtersFrom, filtersQuery, loadInbox, markSeen } from '../../web/src/state/inbox';
 
 const item = (id: string, over: Partial<ConversationItem> = {}): ConversationItem =>
   ({
@@ -52,5 +52,24 @@ describe('live snapshots', () => {
     expect(conversations.value[0].unread_count).toBe(2);
     applyConversation(item('a', { status: 'resolved', updated_at: '2026-12-04T12:01:00.000Z' }));
     expect(conversations.value).toEqual([]);
+  });
+});
+
+describe('unread counts', () => {
+  test('an answer asked for before the agent saw the conversation does not bring its badge back', async () => {
+    let answer: (r: Response) => void = () => undefined;
+    vi.stubGlobal('fetch', vi.fn((url: string) => {
+      if (url.includes('/api/conversations/a')) return new Promise<Response>((resolve) => (answer = resolve));
+      return Promise.resolve(new Response(JSON.stringify(url.includes('counts') ? {} : { data: [item('a')], next_cursor: null })));
+    }));
+    await loadInbox(DEFAULT_FILTERS);
+    vi.useFakeTimers();
+    countUnread('a');
+    vi.advanceTimersByTime(200);
+    vi.useRealTimers();
+    markSeen('a');
+    answer(new Response(JSON.stringify(item('a', { unread_count: 1 }))));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(conversations.value[0].unread_count).toBe(0);
   });
 });

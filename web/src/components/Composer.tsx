@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import type { ConversationItem } from '../api/types';
+import { channels } from '../state/channels';
 import { send, uploadFile } from '../state/conversation';
 import { ErrorLine } from './Feedback';
 
@@ -17,7 +18,10 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
   const [files, setFiles] = useState<Array<{ id: string; file_name: string }>>([]);
   const [uploadError, setUploadError] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
-  const blocked = mode === 'reply' && !conversation.can_reply;
+  // The channel's state as the channels list has it now (kept live by the stream), over the conversation's copy.
+  const channel = channels.value.find((ch) => ch.id === conversation.channel.id);
+  const canReply = channel ? channel.is_active : conversation.can_reply;
+  const blocked = mode === 'reply' && !canReply;
   // A file still uploading has no id yet: the reply waits for it.
   const uploading = files.some((f) => !f.id);
   const canSend = !blocked && !uploading && (text.trim().length > 0 || (mode === 'reply' && files.length > 0));
@@ -69,7 +73,7 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
       </div>
       {blocked && (
         <p class="composer-blocked" role="note">
-          {BLOCKED[conversation.reply_blocked_reason ?? ''] ?? 'Replies cannot be sent in this conversation right now.'}
+          {BLOCKED[conversation.reply_blocked_reason ?? 'channel_inactive'] ?? 'Replies cannot be sent in this conversation right now.'}
         </p>
       )}
       <textarea

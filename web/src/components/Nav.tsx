@@ -33,7 +33,7 @@ export function Nav() {
           <span title={`${user.name} (${user.role})`}>
             <Avatar name={user.name} size={30} />
           </span>
-          <button type="button" class="link" onClick={() => void signOut()}>
+          <button type="button" class="link" onClick={() => signOut().catch((err) => alert(`Signing out failed: ${(err as Error).message}`))}>
             Sign out
           </button>
         </div>

@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import type { Activity, ConversationItem } from '../api/types';
 import type { Entry } from '../state/conversation';
 import { retrySend } from '../state/conversation';
@@ -50,7 +51,19 @@ export function activityText(a: Activity, who: string | null, whoId?: string): s
   return `${who ?? 'PingBack'} marked this ${STATUS_WORDS[a.to]}`;
 }
 
+/** Seconds until a time, counting down while shown. */
+function useSecondsUntil(iso: string | null): number | null {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!iso) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [iso]);
+  return iso ? Math.max(0, Math.round((Date.parse(iso) - now) / 1000)) : null;
+}
+
 function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
+  const wait = useSecondsUntil(entry.status === 'pending' && entry.attempts > 0 ? entry.next_attempt_at : null);
   if (entry.sending === 'sending') return <span class="reply-status">Sending…</span>;
   if (entry.sending === 'failed') {
     return (
@@ -65,7 +78,6 @@ function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
   if (entry.status === 'failed') return <span class="reply-status failed">Failed: {entry.error ?? 'the platform refused it'}</span>;
   if (entry.status === 'pending') {
     if (entry.attempts === 0) return <span class="reply-status pending">Pending</span>;
-    const wait = entry.next_attempt_at ? Math.max(0, Math.round((Date.parse(entry.next_attempt_at) - Date.now()) / 1000)) : null;
     const next = wait === null ? '' : wait === 0 ? '; trying again now' : `; next try in ${wait < 120 ? `${wait} s` : `${Math.round(wait / 60)} min`}`;
     return (
       <span class="reply-status pending">

@@ -32,7 +32,10 @@ export async function openConversation(id: string, opts: { refresh?: boolean } =
     ]);
     if (mine !== generation) return;
     conversation.value = conv;
-    timeline.value = merge(opts.refresh ? timeline.value.filter((e) => e.sending) : timeline.value, page.data);
+    // Merged with what is on screen, what the stream brought while this was read included; entries
+    // older than the new first page are dropped, as a fresh open would not show them either.
+    const oldest = page.next_cursor && page.data.length ? Math.min(...page.data.map((e) => e.seq)) : -Infinity;
+    timeline.value = merge(timeline.value, page.data).filter((e) => e.sending || e.seq >= oldest);
     olderCursor.value = page.next_cursor;
     markRead();
   } catch (err) {
@@ -75,7 +78,11 @@ function merge(held: Entry[], incoming: TimelineEntry[]): Entry[] {
  */
 export function applyEntry(entry: TimelineEntry, created: boolean): void {
   if (entry.conversation_id !== openId.value) return;
-  if (!created && !timeline.value.some((e) => e.id === entry.id)) return;
+  // An update of an entry above the loaded pages stays out (it shows when those are loaded);
+  // any other is merged, the ones that arrive while the conversation is still being read included.
+  const loaded = timeline.value.filter((e) => !e.sending);
+  const oldestLoaded = loaded.length ? Math.min(...loaded.map((e) => e.seq)) : Infinity;
+  if (!created && olderCursor.value && entry.seq < oldestLoaded && !timeline.value.some((e) => e.id === entry.id)) return;
   timeline.value = merge(timeline.value, [entry]);
   if (entry.kind === 'customer_message') markRead();
 }

@@ -121,10 +121,15 @@ const newest = (a: ConversationItem, b: ConversationItem) => b.last_message_at.l
 
 let searchReload: ReturnType<typeof setTimeout> | undefined;
 
+/** Bumped by markSeen: an answer asked for before the agent saw the conversation is stale. */
+const seenTimes = new Map<string, number>();
+
 /** A row that entered from the stream: its unread count is this user's, which only the API knows. */
 function fetchUnread(id: string): void {
+  const asked = seenTimes.get(id) ?? 0;
   void get<ConversationItem>(`/api/conversations/${id}`)
     .then((full) => {
+      if ((seenTimes.get(id) ?? 0) !== asked) return;
       conversations.value = conversations.value.map((c) => (c.id === id ? { ...c, unread_count: full.unread_count } : c));
     })
     .catch(() => undefined);
@@ -191,6 +196,7 @@ export function countUnread(conversationId: string): void {
 }
 
 export function markSeen(conversationId: string): void {
+  seenTimes.set(conversationId, (seenTimes.get(conversationId) ?? 0) + 1);
   conversations.value = conversations.value.map((c) => (c.id === conversationId && c.unread_count ? { ...c, unread_count: 0 } : c));
 }
 

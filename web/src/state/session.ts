@@ -12,7 +12,8 @@ export const isAdmin = computed(() => me.value?.role === 'admin');
  */
 whenSignedOut(() => {
   setCsrfToken(null);
-  if (me.value) location.assign('/login');
+  // replace: Back must not bring the account's page back from the browser's cache.
+  if (me.value) location.replace('/login');
   else me.value = null;
 });
 
@@ -31,7 +32,8 @@ export async function signIn(email: string, password: string): Promise<void> {
   await loadMe();
 }
 
+/** Signs out, then a fresh page: nothing of the account stays in memory or in the tab's history. */
 export async function signOut(): Promise<void> {
-  await post('/auth/logout').catch(() => undefined);
-  location.assign('/login');
+  await post('/auth/logout');
+  location.replace('/login');
 }
