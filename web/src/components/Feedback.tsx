@@ -18,3 +18,20 @@ export function ActionsHeader() {
     </th>
   );
 }
+
+/** A form's Save button, and what saving said (announced as a status). */
+export function SaveButton({ message }: { message: string | null }) {
+  return (
+    <>
+      <button type="submit" class="button primary">
+        Save
+      </button>
+      {message && (
+        <span class="muted" role="status">
+          {' '}
+          {message}
+        </span>
+      )}
+    </>
+  );
+}

@@ -10,7 +10,7 @@ import { compact, defaultsOf, SchemaForm } from '../../components/SchemaForm';
 import { channels, channelTypes, loadChannels, loadChannelTypes } from '../../state/channels';
 import { me } from '../../state/session';
 import { SettingsLayout } from './SettingsLayout';
-import { ErrorLine, ActionsHeader } from '../../components/Feedback';
+import { ActionsHeader, ErrorLine, SaveButton } from '../../components/Feedback';
 
 const STATUS_LABEL = { pending: 'Pending', connected: 'Connected', error: 'Error' } as const;
 
@@ -236,15 +236,7 @@ export function ChannelPage({ id }: { id: string }) {
         <form class="form" onSubmit={save} aria-label="Channel settings">
           <h2>Settings</h2>
           <SchemaForm schema={info.config_schema} value={config} onChange={setConfig} secretFields={info.secret_fields} errors={errors} editing />
-          <button type="submit" class="button primary">
-            Save
-          </button>
-          {message && (
-            <span class="muted" role="status">
-              {' '}
-              {message}
-            </span>
-          )}
+          <SaveButton message={message} />
         </form>
       )}
     </SettingsLayout>

@@ -6,6 +6,7 @@ import { CopyField } from '../../components/CopyField';
 import { SchemaForm } from '../../components/SchemaForm';
 import { channels, channelTypes, loadChannels, loadChannelTypes } from '../../state/channels';
 import { SettingsLayout } from './SettingsLayout';
+import { SaveButton } from '../../components/Feedback';
 
 /** The web chat widget of each web chat channel: its sites, words, colour and logo, previewed live, and the tag to embed. */
 export function WidgetPage({ id }: { id?: string }) {
@@ -54,15 +55,7 @@ export function WidgetPage({ id }: { id?: string }) {
         <form class="form" onSubmit={save} aria-label="Widget settings">
           <SchemaForm schema={info.config_schema} value={config} onChange={setConfig} secretFields={[]} errors={errors} editing />
           <p class="muted small">Allowed domains: the sites that may show the widget (example.com, or *.example.com for its subdomains); none listed: any site.</p>
-          <button type="submit" class="button primary">
-            Save
-          </button>
-          {message && (
-            <span class="muted" role="status">
-              {' '}
-              {message}
-            </span>
-          )}
+          <SaveButton message={message} />
           <h2>Embed</h2>
           <CopyField label="Embed snippet" value={snippet} multiline />
           <p class="muted small">Paste it before &lt;/body&gt; on every page the chat should be on.</p>
