@@ -1,7 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { adapterFor } from '../src/channels';
-import { callbackUrl } from '../src/channels/callback-url';
+import { adapterFor, callbackUrl } from '../src/channels';
 import { openConfig } from '../src/channels/credentials';
 import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
@@ -42,7 +41,7 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
     if (!ch) throw ApplicationFailure.nonRetryable(`channel ${channelId} does not exist`, 'ChannelNotFound');
     const adapter = adapterFor(ch.type);
     const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config));
-    const polls = adapter.pollsInbound?.(cfg) ?? false;
+    const polls = adapter.poll?.polls(cfg) ?? false;
     try {
       if (ch.is_active) {
         if (adapter.registerWebhook) {
@@ -62,11 +61,11 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
         // Started only once the credentials work; a running poller (paused on a 401, or one
         // no longer wanted after a switch to webhooks) is woken to re-read the channel.
         if (polls) await startOrWakePoller(requireTemporal(), Context.current().info.taskQueue, ch.type, ch.id);
-        else if (adapter.pollsInbound) await wakePoller(requireTemporal(), ch.type, ch.id);
+        else if (adapter.poll) await wakePoller(requireTemporal(), ch.type, ch.id);
         return { outcome: 'credentials checked' };
       }
       // Switched off: a poller sees it on its next look and ends; waking it makes that now.
-      if (adapter.pollsInbound) await wakePoller(requireTemporal(), ch.type, ch.id);
+      if (adapter.poll) await wakePoller(requireTemporal(), ch.type, ch.id);
       if (!adapter.unregisterWebhook) {
         if (adapter.checkCredentials) await setStatus(channelId, 'pending', 'channel deactivated');
         return { outcome: 'nothing to unregister' };

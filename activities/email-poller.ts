@@ -12,7 +12,8 @@ import type { SecretBox } from '../src/crypto/secret-box';
 import { advanceMailboxCursor, readMailboxCursor, readPlatformState, recordPlatformAccount } from '../src/db/channel-state';
 import type { Db } from '../src/db/knex';
 import { conversationSignaller } from '../src/temporal/conversations';
-import { handOnEmail } from '../src/ingress/email-delivery';
+import { emailEvent } from '../src/channels/email/inbound';
+import { deliverEvents } from '../src/inbound/deliver';
 import { platformFailure } from './platform-failure';
 
 interface Deps {
@@ -128,7 +129,7 @@ export function makeEmailPollerActivities({ db, secrets, adapterContext, tempora
       const mail = await client.fetchOne(String(uid), { uid: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
       if (mail && mail.source) {
         const parsed = await parseEmail(mail.source).catch((err: Error) => unreadableEmail(mail.source!, err));
-        if ((await handOnEmail({ db, signaller }, ch, parsed, { keepFiles: false })).outcome === 'message') count++;
+        if ((await deliverEvents({ db, signaller }, ch, [emailEvent(parsed, { keepFiles: false })])).messages) count++;
       }
       // A UID that vanished meanwhile (expunged by someone reading the mailbox) is simply passed.
       await advanceMailboxCursor(db, ch.id, uidValidity, uid);

@@ -86,7 +86,7 @@ export function makeXPollerActivities({ db, secrets, adapterContext, temporal }:
     if (!ch) return { outcome: 'stopped', reason: 'channel_not_found', polledAt, waitMs: 0 };
     if (!ch.is_active) return { outcome: 'stopped', reason: 'channel_inactive', polledAt, waitMs: 0 };
     const cfg = xAdapter.config.parse(openConfig(secrets, 'x', ch.config)) as XConfig;
-    if (!xAdapter.pollsInbound!(cfg)) return { outcome: 'stopped', reason: 'not_polling', polledAt, waitMs: 0 };
+    if (!xAdapter.poll!.polls(cfg)) return { outcome: 'stopped', reason: 'not_polling', polledAt, waitMs: 0 };
     if (input.notBeforeMs && Date.now() < input.notBeforeMs) return rateLimited(input.notBeforeMs, input.resume);
     if (!temporal) throw new Error('pollXDirectMessages needs a Temporal client to signal conversations');
 

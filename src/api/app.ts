@@ -1,15 +1,12 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import { AppError } from '../errors';
-import { ChannelLookup } from '../ingress/channel-lookup';
-import { emailIngress } from '../ingress/email';
-import { metaIngress } from '../ingress/meta';
-import { telegramIngress } from '../ingress/telegram';
-import { webchatIngress } from '../ingress/webchat';
-import { webchatAttachmentRoutes } from '../ingress/webchat-attachments';
-import { widgetAccess } from '../ingress/widget-access';
-import { WidgetWaiters } from '../ingress/widget-waiters';
-import { xIngress } from '../ingress/x';
+import { ChannelLookup } from '../inbound/channel-lookup';
+import { webhookRoutes } from '../inbound/webhooks';
+import { webchatIngress } from '../widget/routes';
+import { webchatAttachmentRoutes } from '../widget/attachments';
+import { widgetAccess } from '../widget/access';
+import { WidgetWaiters } from '../widget/waiters';
 import { accountRoutes } from './account';
 import { adminRoutes } from './admin';
 import { attachmentRoutes } from './attachments';
@@ -88,8 +85,8 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   });
   app.use(root.routes());
   app.use(docsRoutes().routes());
-  // One router per platform (src/ingress/<platform>.ts): verify, parse, signal.
-  for (const ingress of [telegramIngress, metaIngress, xIngress, emailIngress]) app.use(ingress(deps).routes());
+  // Every platform's webhooks, through its adapter's `webhook` (src/inbound/webhooks.ts); the web widget's own routes.
+  app.use(webhookRoutes(deps).routes());
   const widget = widgetAccess(deps);
   app.use(webchatIngress(deps, waiters, widget).routes());
   app.use(webchatAttachmentRoutes(deps, widget).routes());

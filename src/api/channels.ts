@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { adapterFor } from '../channels';
-import { callbackUrl } from '../channels/callback-url';
+import { adapterFor, callbackUrl } from '../channels';
 import { mergeConfigPatch, openConfig, presentConfig, sealConfig } from '../channels/credentials';
 import { channelTypeSchema } from '../channels/types';
 import { ChannelRow, findChannel, insertChannel, updateChannel } from '../db/channels';

@@ -4,7 +4,7 @@ import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
 import type { ConversationSignaller } from '../temporal/conversations';
 import type { Logger } from '../log';
-import type { ChannelLookup } from '../ingress/channel-lookup';
+import type { ChannelLookup } from '../inbound/channel-lookup';
 import type { ApiMetrics } from '../metrics/api-metrics';
 import type { Role } from '../db/users';
 import type { EventHub } from '../events/hub';

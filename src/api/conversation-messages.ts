@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requireFileReplies } from '../channels';
 import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
 import { AppError } from '../errors';
-import { attachedFileIds } from '../ingress/widget-fields';
+import { attachedFileIds } from '../channels/webchat/fields';
 import { readJsonBody } from '../http/body';
 import { authorColumns } from '../inbox/activity';
 import { loadEntries, timelinePage } from '../inbox/timeline';

@@ -5,9 +5,9 @@ import { updateChannelSchema } from './channels';
 import { agentPaths, agentSchemas } from './openapi-agents';
 import { errorBody, idParam, json, queryParams } from './openapi-helpers';
 import { adapterFor } from '../channels';
-import { widgetMessageSchema, widgetMessagesQuery } from '../ingress/webchat';
+import { widgetMessageSchema, widgetMessagesQuery } from '../widget/routes';
 import { uploadQuery } from '../http/upload';
-import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../channels/webchat/fields';
 import { CLAIMED_TTL_DAYS, MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, ChannelType } from '../channels/types';
 

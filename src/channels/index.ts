@@ -33,3 +33,11 @@ export function adapterFor(type: ChannelType): ChannelAdapter<unknown> {
   if (!Object.hasOwn(adapters, type)) throw new Error(`unknown channel type ${JSON.stringify(type)}`);
   return adapters[type];
 }
+
+/**
+ * The URL a platform posts to for one channel; shown in the channel's settings. For the
+ * web widget, PingBack's own platform, it is the base of the widget API the embed uses.
+ */
+export function callbackUrl(publicBaseUrl: string, type: ChannelType, channelId: string): string {
+  return publicBaseUrl.replace(/\/$/, '') + adapterFor(type).callbackPath(channelId);
+}

@@ -1,3 +1,4 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
 
 import { CHANNEL_TYPES, type ChannelType } from './names';
@@ -18,6 +19,12 @@ export const conversationRefSchema = z.object({
   threadKey: z.string().min(1),
 });
 export type ConversationRef = z.infer<typeof conversationRefSchema>;
+
+/** The path a platform posts a channel's webhooks to: `/webhooks/<type>/<channel id>` (src/inbound/webhooks.ts). */
+export const webhookPath =
+  (type: ChannelType) =>
+  (channelId: string): string =>
+    `/webhooks/${type}/${channelId}`;
 
 /** A conversation's identity from its channel's row and the thread a message came in on. */
 export const conversationRef = (channel: { id: string; account_id: string; type: ChannelType }, threadKey: string): ConversationRef =>
@@ -120,11 +127,129 @@ export interface AdapterContext {
   emailTlsCa?: string;
 }
 
+/** A file that came with a message and that no platform keeps for PingBack (mail posted to a webhook): stored before the signal. */
+export interface ArrivedFile {
+  content: Buffer;
+  contentType: string;
+  fileName?: string;
+}
+
+/**
+ * What a platform's delivery (a webhook POST, one poll's item) holds, as the inbound
+ * module (src/inbound/deliver.ts) routes it. `owner`, where set, is the platform account
+ * the event is for (Meta sends one app's webhooks to one URL): checked with `owns`.
+ */
+export type InboundEvent =
+  | { kind: 'message'; message: InboundMessage; owner?: string; files?: ArrivedFile[] }
+  /**
+   * A delivery report for a message PingBack sent, routed to the conversation with `threadKey`.
+   * `eventId` and `payload`: what ignored_events keeps when no conversation has that message.
+   */
+  | { kind: 'status'; threadKey: string; update: MessageStatusUpdate; owner?: string; eventId?: string; payload?: unknown }
+  /** Acknowledged and kept in ignored_events with its reason (unreadable, a mail loop, another number's); `eventId` defaults to a digest of `payload`. */
+  | { kind: 'ignored'; reason: string; eventId?: string; payload: unknown }
+  /** Acknowledged and not kept: echoes of PingBack's own sends, event kinds PingBack does not handle. */
+  | { kind: 'skipped'; reason: string };
+
+/** What one webhook POST parsed into. */
+export interface ParsedWebhook {
+  events: InboundEvent[];
+  /** The platform account the whole delivery is for (X's `for_user_id`), checked with `owns`. */
+  owner?: string;
+  /**
+   * What ignored_events keeps when the delivery is set aside whole (its channel is off, or it is
+   * another account's): the payload under each of these ids, so a redelivery records nothing new.
+   */
+  whole: { ids: string[]; payload: unknown };
+}
+
+/** What became of a delivery's events: the platform's answer is made from it. */
+export interface InboundOutcome {
+  messages: number;
+  statuses: number;
+  /** Reasons of the events kept in ignored_events, one per event. */
+  ignored: string[];
+  /** Reasons of the events skipped, one per event. */
+  skipped: string[];
+}
+
+/** The channel a webhook names, as its handlers see it. */
+export interface WebhookChannel<Config> {
+  id: string;
+  account_id: string;
+  type: ChannelType;
+  is_active: boolean;
+  /** The secret PingBack gave the platform when it registered the webhook (Telegram's secret_token). */
+  webhookSecret: string | null;
+  /** The token the user pastes into the platform's console (Meta's verify token, email's Basic password). */
+  verifyToken: string | null;
+  /** The stored config (validated when saved), credentials opened. */
+  config: Config;
+  /** The platform account the credentials act for, as the setup workflow learned it; 503 while it is not known yet. */
+  platformAccountId(): Promise<string>;
+}
+
+export interface WebhookRequest {
+  /** A request header, '' when absent. */
+  header(name: string): string;
+  query: Record<string, string | string[] | undefined>;
+  /** The body as the exact bytes sent (signatures are computed over these); read once, bounded. */
+  body(): Promise<Buffer>;
+}
+
+/**
+ * How a platform posts to `/webhooks/<type>/<channel id>` (src/inbound/webhooks.ts). Every
+ * refusal is an AppError: 401 for a request that is not the platform's, 400 for a body that
+ * is not its payload. Answered 2xx only once Temporal holds every message (the platform
+ * retries anything else, and message ids make a redelivery a no-op).
+ */
+export interface WebhookCapability<Config> {
+  /** GET: the platform's check that the URL is ours (Meta's hub.challenge, X's CRC). */
+  handshake?(query: WebhookRequest['query'], channel: WebhookChannel<Config>): {
+    body: string | Record<string, unknown>;
+    /** When set and the channel is active, the channel is marked connected, with this as its status message. */
+    connected?: string;
+  };
+  /** Reads the body when the platform may send more than raw bytes (a mail provider's form). */
+  readBody?(ctx: Context): Promise<Buffer>;
+  /** Sent with a 401 as WWW-Authenticate (mail providers understand HTTP Basic). */
+  wwwAuthenticate?: string;
+  /** Throws a 401 unless the request is the platform's: a secret header, a password, a signature over the raw body. */
+  verify(req: WebhookRequest, channel: WebhookChannel<Config>): void | Promise<void>;
+  parse(raw: Buffer, channel: WebhookChannel<Config>): ParsedWebhook | Promise<ParsedWebhook>;
+  /** Whether events for this platform account (an `owner`) are this channel's; without it every event is. */
+  owns?(owner: string, channel: WebhookChannel<Config>): boolean | Promise<boolean>;
+  /** The ignored_events reason of an event `owns` refuses. */
+  foreignReason?: string;
+  /** The body of the 200 answer (the platform ignores it; people reading logs and tests do not). */
+  answer(outcome: InboundOutcome): Record<string, unknown>;
+}
+
+/** Reading a platform's feed instead of being posted to (X DMs, an IMAP mailbox). */
+export interface PollCapability<Config> {
+  /** True when this config gets inbound messages by polling: a poller workflow runs while the channel is active. */
+  polls(cfg: Config): boolean;
+}
+
+/**
+ * How messages come in: a channel type has at least one (ChannelAdapter requires it), so a
+ * type with no way in is a compile error in the registry.
+ *  - `webhook`: the platform posts to PingBack;
+ *  - `poll`: PingBack reads the platform's feed (X DMs, an IMAP mailbox), see src/channels/polling.ts;
+ *  - `widget`: PingBack is the platform (the web chat widget's own routes, src/widget/).
+ */
+export type InboundWays<Config> =
+  | { webhook: WebhookCapability<Config>; poll?: PollCapability<Config>; widget?: never }
+  | { webhook?: WebhookCapability<Config>; poll: PollCapability<Config>; widget?: never }
+  | { webhook?: never; poll?: never; widget: true };
+
 /**
  * One per channel type. `send` throws a `PlatformError` that says whether a
  * retry can help; nothing outside the adapter interprets platform status codes.
  */
-export interface ChannelAdapter<Config = unknown> {
+export type ChannelAdapter<Config = unknown> = AdapterBase<Config> & InboundWays<Config>;
+
+export interface AdapterBase<Config> {
   type: ChannelType;
   /** Validates what the user pastes in when connecting a channel of this type. */
   config: z.ZodType<Config>;
@@ -156,8 +281,8 @@ export interface ChannelAdapter<Config = unknown> {
    * for platforms with no webhook to register. The channel setup workflow calls it.
    */
   checkCredentials?(cfg: Config, ctx: AdapterContext): Promise<{ platformAccountId: string; account: string }>;
-  /** True when this config gets inbound messages by polling (X's `inbound: "polling"`): a poller workflow runs while the channel is active. */
-  pollsInbound?(cfg: Config): boolean;
+  /** Where the platform reaches this channel (shown in its settings as the callback URL): `/webhooks/<type>/<id>`, the widget's `/widget/<id>`. */
+  callbackPath(channelId: string): string;
   /** Fetches an inbound attachment's media from the platform (attachments keep the platform's media id or URL, not the bytes). */
   fetchMedia?(cfg: Config, attachment: Attachment, ctx: AdapterContext): Promise<MediaDownload>;
 }

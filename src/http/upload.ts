@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { StoredMediaInfo } from '../db/stored-media';
 import { AppError } from '../errors';
-import { widgetClientId } from '../ingress/widget-fields';
+import { widgetClientId } from '../channels/webchat/fields';
 import { readRawBody } from './body';
 
 /** How a file is posted to PingBack (a web chat visitor's, an agent's): the bytes as the body, named in the query. */

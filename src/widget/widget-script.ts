@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../channels/webchat/fields';
 
 /**
  * The web chat widget a site embeds:
@@ -8,7 +8,7 @@ import { MAX_ATTACHMENTS_PER_MESSAGE } from '../ingress/widget-fields';
  *
  * Served as this function's compiled source (GET /widget.js), so it is type-checked with
  * the rest of PingBack and needs no bundler; it therefore uses nothing from outside its
- * own body. It talks to the widget API (src/ingress/webchat.ts) at the origin it was
+ * own body. It talks to the widget API (src/widget/routes.ts) at the origin it was
  * loaded from, keeps the visitor's token in localStorage (one conversation per visitor
  * and channel, across page loads), long-polls for replies and retries a message with
  * the same id until the api has it, so a flaky connection never sends it twice.

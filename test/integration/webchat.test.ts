@@ -1,4 +1,4 @@
-import { WidgetWaiters } from '../../src/ingress/widget-waiters';
+import { WidgetWaiters } from '../../src/widget/waiters';
 import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
 
 /**

@@ -1,8 +1,9 @@
-import type { ChannelAdapter } from '../types';
+import { webhookPath, type ChannelAdapter } from '../types';
 import { emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
 import { withImap } from './imap';
 import { fetchEmailAttachment } from './media';
 import { withSmtp } from './smtp';
+import { emailWebhook } from './webhook';
 import { ownMessageId, referencesFor } from './threading';
 
 const MAX_SUBJECT_CHARS = 250;
@@ -10,7 +11,7 @@ const MAX_SUBJECT_CHARS = 250;
 /**
  * Email: replies go out by SMTP submission; inbound comes by IMAP polling
  * (workflows/email-poller.ts) or a provider posting each raw message to the channel's
- * callback URL (src/ingress/email.ts), which the user sets up in the provider: `console`.
+ * callback URL (./webhook.ts), which the user sets up in the provider: `console`.
  */
 export const emailAdapter: ChannelAdapter<EmailConfig> = {
   type: 'email',
@@ -52,7 +53,9 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
     return { platformAccountId: emailAccountId(cfg), account: cfg.address };
   },
 
-  pollsInbound: (cfg) => cfg.inbound.method === 'imap',
+  callbackPath: webhookPath('email'),
+  webhook: emailWebhook,
+  poll: { polls: (cfg) => cfg.inbound.method === 'imap' },
 
   fetchMedia: (cfg, attachment, ctx) => fetchEmailAttachment(cfg, attachment, { ca: ctx.emailTlsCa }),
 };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { convert as htmlToText } from 'html-to-text';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import type { Attachment, InboundMessage } from '../types';
+import type { ArrivedFile, Attachment, InboundMessage } from '../types';
 import { mediaKind } from '../media-kind';
 import { bounceOf, type Bounce } from './bounce';
 import { splitQuotedReply } from './quoted-reply';
@@ -28,7 +28,7 @@ const MAX_HTML_CHARS = 20 * MAX_CONTENT_CHARS;
 /** `summary`: the headers that identify a mail, what is kept of one set aside. */
 export type ParsedEmail = { summary: EmailSummary } & (
   /** `files`: the bytes of `message.attachments`, in the same order. */
-  | { kind: 'message'; message: InboundMessage; files: MailFile[] }
+  | { kind: 'message'; message: InboundMessage; files: ArrivedFile[] }
   /** A reply PingBack sent could not be delivered. */
   | { kind: 'bounce'; bounce: Bounce }
   | { kind: 'ignored'; reason: IgnoredEmailReason }
@@ -42,12 +42,6 @@ export type ParsedEmail = { summary: EmailSummary } & (
  * - unreadable: the parser gave up on it (kept by the digest of its bytes).
  */
 export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender' | 'unreadable';
-
-export interface MailFile {
-  content: Buffer;
-  contentType: string;
-  fileName?: string;
-}
 
 export interface EmailSummary {
   message_id: string;
@@ -144,7 +138,7 @@ export function attachedFiles(mail: ParsedMail) {
  * What the mail carried, by name, type and size, and where to find it again: the mail's
  * Message-ID and the file's place among its attachments. Mail read from a mailbox leaves the
  * bytes there (fetched when an agent opens one, src/channels/email/media.ts); mail that came
- * by webhook has its files kept by PingBack (src/ingress/email-delivery.ts).
+ * by webhook has its files kept by PingBack (src/inbound/deliver.ts).
  */
 function attachmentsOf(files: ParsedMail['attachments'], messageId: string): Attachment[] {
   return files.map((a, index) => ({

@@ -1,7 +1,11 @@
+import type { z } from 'zod';
 import { PlatformError } from '../platform-error';
 import type { ChannelAdapter } from '../types';
 import { callGraph, downloadMedia } from '../meta/graph-api';
+import { metaWebhook } from '../meta/webhook';
+import { webhookPath } from '../types';
 import { instagramConfigSchema, InstagramConfig, INSTAGRAM_SECRET_FIELDS } from './config';
+import { instagramEnvelope, instagramEvents } from './webhook';
 
 /**
  * Instagram messaging through the Graph API Send API. The webhook is set in the Meta App
@@ -14,6 +18,14 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
   secretFields: INSTAGRAM_SECRET_FIELDS,
   setup: 'console',
   instructions: "In Meta's App Dashboard, Instagram → Webhooks: paste the callback URL and the verify token, then subscribe to messages.",
+  callbackPath: webhookPath('instagram'),
+  webhook: metaWebhook<InstagramConfig, z.infer<typeof instagramEnvelope>>({
+    envelope: instagramEnvelope,
+    what: 'an Instagram webhook',
+    events: instagramEvents,
+    // `entry.id`: the Instagram professional account (equal to page_id only with Instagram Login).
+    owns: (cfg, owner) => owner === cfg.instagram_account_id || owner === cfg.page_id,
+  }),
 
   async send(cfg, to, msg, ctx) {
     // POST /<PAGE_ID>/messages {recipient:{id:<IGSID>}, message:{text}} → {recipient_id, message_id}

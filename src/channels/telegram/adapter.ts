@@ -1,7 +1,8 @@
-import type { ChannelAdapter } from '../types';
+import { webhookPath, type ChannelAdapter } from '../types';
 import { callBotApi } from './bot-api';
 import { telegramConfigSchema, TelegramConfig } from './config';
 import { HANDLED_UPDATE_TYPES } from './update';
+import { telegramWebhook } from './webhook';
 
 export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
   type: 'telegram',
@@ -9,6 +10,8 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
   secretFields: ['bot_token'],
   setup: 'api',
   instructions: 'PingBack registers its webhook with Telegram itself: paste the token @BotFather gave your bot, and the channel connects.',
+  callbackPath: webhookPath('telegram'),
+  webhook: telegramWebhook,
 
   async send(cfg, to, msg, ctx) {
     const result = await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', {

@@ -1,7 +1,11 @@
+import type { z } from 'zod';
 import { PlatformError } from '../platform-error';
 import type { ChannelAdapter } from '../types';
 import { callGraph, downloadMedia } from '../meta/graph-api';
+import { metaWebhook } from '../meta/webhook';
+import { webhookPath } from '../types';
 import { whatsappConfigSchema, WhatsappConfig, WHATSAPP_SECRET_FIELDS } from './config';
+import { whatsappEnvelope, whatsappEvents } from './webhook';
 
 interface SendResponse {
   messaging_product: 'whatsapp';
@@ -32,6 +36,14 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
   secretFields: WHATSAPP_SECRET_FIELDS,
   setup: 'console',
   instructions: "In Meta's App Dashboard, WhatsApp → Configuration → Webhook: paste the callback URL and the verify token, then subscribe to the messages field.",
+  callbackPath: webhookPath('whatsapp'),
+  webhook: metaWebhook<WhatsappConfig, z.infer<typeof whatsappEnvelope>>({
+    envelope: whatsappEnvelope,
+    what: 'a WhatsApp webhook',
+    events: whatsappEvents,
+    // `value.metadata.phone_number_id`: the business number the entry is for.
+    owns: (cfg, owner) => owner === cfg.phone_number_id,
+  }),
 
   async send(cfg, to, msg, ctx) {
     // developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages

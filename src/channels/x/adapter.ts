@@ -1,10 +1,11 @@
-import type { ChannelAdapter } from '../types';
+import { webhookPath, type ChannelAdapter } from '../types';
 import { callXApi } from './api';
 import { xConfigSchema, XConfig, X_SECRET_FIELDS } from './config';
+import { xWebhook } from './webhook';
 
 /**
  * X DMs. Inbound comes by polling (workflows/x-poller.ts) or Account Activity webhooks
- * (src/ingress/x.ts), which the user registers in X's developer portal: hence `console`.
+ * (./webhook.ts), which the user registers in X's developer portal: hence `console`.
  */
 export const xAdapter: ChannelAdapter<XConfig> = {
   type: 'x',
@@ -29,5 +30,7 @@ export const xAdapter: ChannelAdapter<XConfig> = {
     return { platformAccountId: body.data.id, account: body.data.username ? `@${body.data.username}` : body.data.id };
   },
 
-  pollsInbound: (cfg) => cfg.inbound === 'polling',
+  callbackPath: webhookPath('x'),
+  webhook: xWebhook,
+  poll: { polls: (cfg) => cfg.inbound === 'polling' },
 };

@@ -1,4 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../../errors';
+import { parseJson, parsePlatformPayload } from '../../http/body';
+import type { InboundEvent, WebhookCapability } from '../types';
+import type { XConfig } from './config';
+import { accountActivitySchema, otherEventKinds, parseAccountActivity } from './inbound';
 
 /**
  * Account Activity webhook security (docs.x.com "Securing webhooks"): the consumer
@@ -46,3 +51,57 @@ export function verifyWebhookSignature(consumerSecret: string, rawBody: Buffer, 
   // Lengths are public (always 51 for a well-formed header); only the content must not leak.
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/**
+ * X's Account Activity webhook. X runs a CRC check (GET) when the webhook is registered and
+ * then hourly; a failed one stops deliveries. Deliveries (POST) are answered 200 only once
+ * Temporal holds every DM they carry, 503 otherwise; a DM that also arrives by polling, or
+ * again, is stored once (the X event id keys it).
+ */
+export const xWebhook: WebhookCapability<XConfig> = {
+  handshake(query, channel) {
+    const { api_secret, inbound } = channel.config;
+    // Proving the consumer secret is only needed for a webhook X should deliver to; a polling
+    // channel does not answer, so nothing is exposed for channels that never use it. 400, not
+    // 404: the URL is right, the channel's setting is what the person registering must change.
+    if (inbound !== 'webhook') {
+      throw new AppError(400, 'webhook_not_enabled', 'this channel receives DMs by polling; set its config "inbound" to "webhook" before registering this URL with X');
+    }
+    const token = typeof query.crc_token === 'string' ? query.crc_token : '';
+    if (!token) throw new AppError(400, 'missing_crc_token', 'crc_token query parameter is required');
+    // The answer is the same HMAC that signs deliveries: for any token it would sign any
+    // body. Only X's token shape is answered, and no JSON object has it (see isCrcToken).
+    if (!isCrcToken(token)) throw new AppError(400, 'invalid_crc_token', 'crc_token must be 1 to 256 letters, digits or . _ ~ -');
+    if (!api_secret) {
+      throw new AppError(400, 'missing_consumer_secret', "the channel has no api_secret (consumer secret) to answer X's CRC check with; add it to the channel's config");
+    }
+    return { body: { response_token: crcResponseToken(api_secret, token) } };
+  },
+  async verify(req, channel) {
+    const secret = channel.config.api_secret;
+    if (!secret || !verifyWebhookSignature(secret, await req.body(), req.header(SIGNATURE_HEADER) || undefined)) {
+      throw new AppError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
+    }
+  },
+  parse(raw) {
+    const payload = parsePlatformPayload(accountActivitySchema, parseJson(raw), 'invalid_payload', 'an Account Activity event');
+    const { events, unreadable } = parseAccountActivity(payload);
+    const inbound: InboundEvent[] = [
+      // Kept for a person to look at; the delivery's other events go on (X would only redeliver the same bytes).
+      ...unreadable.map((u) => ({ kind: 'ignored' as const, reason: 'unreadable_event', eventId: u.key, payload: u.event })),
+      ...events.map((e): InboundEvent => (e.kind === 'message' ? { kind: 'message', message: e.message } : { kind: 'skipped', reason: e.kind === 'echo' ? 'own_message' : e.type })),
+      // Follows, typing, reads: the app is subscribed to them, PingBack has no use for them.
+      ...otherEventKinds(payload).map((kind): InboundEvent => ({ kind: 'skipped', reason: kind })),
+    ];
+    // One app webhook serves every account subscribed to the app: `for_user_id` says whose events these are.
+    // Set aside whole, one row per DM event (a payload without DMs: one, keyed by its digest), so a redelivery records nothing new.
+    return { events: inbound, owner: payload.for_user_id, whole: { ids: events.map((e) => e.id), payload } };
+  },
+  // Another account's events are not this channel's; until the channel's own account is known, nothing is routed (503).
+  owns: async (owner, channel) => owner === (await channel.platformAccountId()),
+  foreignReason: 'other_account',
+  answer: ({ messages, ignored, skipped }) =>
+    messages
+      ? { ok: true, messages }
+      : { ok: true, ignored: skipped.includes('own_message') ? 'own_messages' : ignored.includes('unreadable_event') ? 'unreadable_event' : 'event_kind_not_handled' },
+};

@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import type { Context } from 'koa';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * The raw mail out of a provider's multipart/form-data post: SendGrid Inbound Parse with

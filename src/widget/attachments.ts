@@ -7,7 +7,7 @@ import { notFound } from '../errors';
 import { sendMedia } from '../http/media-response';
 import { RateLimiter } from '../http/rate-limit';
 import { readUpload, uploadQuery, uploadView } from '../http/upload';
-import type { WidgetAccess } from './widget-access';
+import type { WidgetAccess } from './access';
 
 /** Reads of one's own files per visitor per minute: a chat shows a handful. */
 const FILE_READS_PER_MINUTE = 60;

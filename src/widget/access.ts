@@ -6,7 +6,7 @@ import { webchatConfigSchema, WebchatConfig } from '../channels/webchat/config';
 import { originAllowed } from '../channels/webchat/origin';
 import { verifyVisitorToken } from '../channels/webchat/visitor-token';
 import { AppError } from '../errors';
-import type { IngressChannel } from './channel-lookup';
+import type { IngressChannel } from '../inbound/channel-lookup';
 
 /**
  * Who may call a widget route: the channel the path names, the page calling it (CORS, by

@@ -9,10 +9,10 @@ import { claimUploads } from '../db/stored-media';
 import { AppError } from '../errors';
 import { readJsonBody } from '../http/body';
 import { RateLimiter } from '../http/rate-limit';
-import type { WidgetAccess } from './widget-access';
-import { attachedFileIds, widgetClientId } from './widget-fields';
-import type { WidgetWaiters } from './widget-waiters';
-import { WIDGET_SCRIPT } from '../widget/widget-script';
+import type { WidgetAccess } from './access';
+import { attachedFileIds, widgetClientId } from '../channels/webchat/fields';
+import type { WidgetWaiters } from './waiters';
+import { WIDGET_SCRIPT } from './widget-script';
 import { conversationRef } from '../channels/types';
 
 export const widgetMessageSchema = z

@@ -1,11 +1,11 @@
-import Router from '@koa/router';
-import { MAX_MAIL_BYTES, parseEmail } from '../channels/email/parse';
-import { safeEqual } from '../crypto/safe-equal';
-import type { AppDeps } from '../api/context';
-import { AppError } from '../errors';
-import { readRawBody } from '../http/body';
-import { handOnEmail, setEmailAside } from './email-delivery';
-import { readMailFromForm } from './email-form';
+import { safeEqual } from '../../crypto/safe-equal';
+import { AppError } from '../../errors';
+import { readRawBody } from '../../http/body';
+import type { WebhookCapability } from '../types';
+import type { EmailConfig } from './config';
+import { readMailFromForm } from './form';
+import { emailEvent } from './inbound';
+import { MAX_MAIL_BYTES, parseEmail } from './parse';
 
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
 /** A form carries the mail beside the provider's own parsed copy of it: room for both. */
@@ -20,16 +20,15 @@ const MAX_FORM_BYTES = 3 * MAX_MAIL_BYTES;
  * token. Answered 200 only once Temporal holds the message; a provider retries anything else,
  * and the Message-ID makes the retry a no-op.
  */
-export function emailIngress(deps: AppDeps): Router {
-  const router = new Router();
-
-  router.post('/webhooks/email/:channelId', async (ctx) => {
-    const channel = await deps.channelLookup.require(ctx.params.channelId, 'email');
-    const token = presentedToken(ctx.get('authorization'));
-    if (!token || !safeEqual(token, channel.verify_token)) {
-      ctx.set('WWW-Authenticate', 'Basic realm="pingback email ingress", charset="UTF-8"');
+export const emailWebhook: WebhookCapability<EmailConfig> = {
+  wwwAuthenticate: 'Basic realm="pingback email ingress", charset="UTF-8"',
+  verify(req, channel) {
+    const token = presentedToken(req.header('authorization'));
+    if (!token || !safeEqual(token, channel.verifyToken)) {
       throw new AppError(401, 'invalid_credentials', "missing or wrong credentials: use the channel's verify_token as the HTTP Basic password (or a Bearer token)");
     }
+  },
+  async readBody(ctx) {
     const form = Boolean(ctx.is('multipart/form-data'));
     if (!form && !ctx.is(MAIL_TYPES)) {
       throw new AppError(
@@ -38,26 +37,20 @@ export function emailIngress(deps: AppDeps): Router {
         `post the mail as it arrived, raw MIME, with Content-Type ${MAIL_TYPES[0]}, or as the "email" (SendGrid) or "body-mime" (Mailgun) field of multipart/form-data`,
       );
     }
-    const raw = form ? await readMailFromForm(ctx, MAX_MAIL_BYTES, MAX_FORM_BYTES) : await readRawBody(ctx, MAX_MAIL_BYTES);
+    return form ? readMailFromForm(ctx, MAX_MAIL_BYTES, MAX_FORM_BYTES) : readRawBody(ctx, MAX_MAIL_BYTES);
+  },
+  async parse(raw) {
     if (!/^\s*[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1'))) {
       throw new AppError(400, 'invalid_email', 'body is not a mail: it must start with its header fields (RFC 5322)');
     }
     const parsed = await parseEmail(raw).catch(() => {
       throw new AppError(400, 'invalid_email', 'body is not a mail PingBack can read (RFC 5322 / MIME)');
     });
-    if (!channel.is_active) {
-      // Acknowledged so the provider stops retrying; kept (headers only), never routed into a conversation.
-      await setEmailAside(deps.db, channel.id, parsed, 'channel_inactive');
-      ctx.body = { ok: true, ignored: 'channel_inactive' };
-      return;
-    }
-    const handed = await handOnEmail(deps, channel, parsed, { keepFiles: true });
-    if (handed.outcome === 'ignored') deps.log.info('email ignored', { channel_id: channel.id, reason: handed.reason });
-    ctx.body = handed.outcome === 'ignored' ? { ok: true, ignored: handed.reason } : { ok: true };
-  });
-
-  return router;
-}
+    // Set aside whole (the channel is off): headers only, once per mail.
+    return { events: [emailEvent(parsed, { keepFiles: true })], whole: { ids: [`email:${parsed.summary.message_id}`], payload: parsed.summary } };
+  },
+  answer: ({ ignored }) => (ignored.length ? { ok: true, ignored: ignored[0] } : { ok: true }),
+};
 
 /** The password of `Authorization: Basic` (any user name), or a Bearer token. */
 function presentedToken(header: string): string | undefined {

@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import { safeEqual } from '../../crypto/safe-equal';
+import { AppError } from '../../errors';
+import { parseJson, parsePlatformPayload } from '../../http/body';
+import type { WebhookCapability } from '../types';
+import type { MetaWebhookEvent } from './events';
+import { answerVerification, SIGNATURE_HEADER, verifyMetaSignature } from './signature';
+
+/**
+ * A Meta product's webhook (WhatsApp, Instagram): the same handshake, signature and answer;
+ * the envelope, its events and who owns them are the product's. Meta retries a non-200 for
+ * days, so it is answered 200 only once every message and status has been accepted.
+ */
+export function metaWebhook<Config extends { app_secret?: string }, Envelope>(product: {
+  envelope: z.ZodType<Envelope>;
+  /** What the envelope is called in a 400: "a WhatsApp webhook". */
+  what: string;
+  /** Every item of the envelope; one that cannot be read comes back as an `unparseable` ignored event (see parseItem). */
+  events(envelope: Envelope): MetaWebhookEvent[];
+  /** Whether an entry's owner (the business number, the Instagram account) is this channel's. */
+  owns(cfg: Config, owner: string): boolean;
+}): WebhookCapability<Config> {
+  return {
+    // The handshake Meta runs when the callback URL is saved in the App Dashboard.
+    handshake(query, channel) {
+      const answer = answerVerification(query, (token) => safeEqual(token, channel.verifyToken));
+      if (!answer.ok) throw new AppError(403, 'verification_failed', "hub.mode must be subscribe and hub.verify_token the channel's verify_token");
+      return { body: answer.challenge, connected: 'callback URL verified by Meta' };
+    },
+    async verify(req, channel) {
+      if (!verifyMetaSignature(await req.body(), req.header(SIGNATURE_HEADER) || undefined, channel.config.app_secret ?? '')) {
+        throw new AppError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
+      }
+    },
+    parse(raw) {
+      const json = parseJson(raw);
+      // 400 only for a body whose envelope is not the platform's.
+      const events = product.events(parsePlatformPayload(product.envelope, json, 'invalid_payload', product.what));
+      return { events, whole: { ids: [], payload: json } };
+    },
+    owns: (owner, channel) => product.owns(channel.config, owner),
+    foreignReason: 'not_for_this_channel',
+    answer: ({ messages, statuses, ignored }) => ({ ok: true, messages, statuses, ignored: ignored.length }),
+  };
+}

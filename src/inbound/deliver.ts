@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { conversationRef, type ChannelType, type InboundEvent, type InboundMessage, type InboundOutcome } from '../channels/types';
+import { recordIgnoredEvents, type IgnoredEvent } from '../db/ignored-events';
+import type { Db } from '../db/knex';
+import { keepArrivedFiles } from '../db/stored-media';
+import type { ConversationSignaller } from '../temporal/conversations';
+
+export interface InboundDeps {
+  db: Db;
+  signaller: ConversationSignaller;
+}
+
+export type InboundChannel = { id: string; account_id: string; type: ChannelType };
+
+/** A stable key for something a platform sent without an id of its own (the same bytes, the same key). */
+export const digestKey = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex').slice(0, 40);
+
+/**
+ * Where every inbound event goes, from a webhook or a poll alike: a message to its
+ * conversation's workflow (signal-with-start), a delivery report to the workflow of the
+ * conversation it belongs to, anything else into ignored_events with its reason, so nobody
+ * has to wonder where it went. `owns` refuses events for another platform account of the
+ * same app (Meta) as `foreignReason`.
+ *
+ * Signals of one thread go in the order the platform sent them; different threads go in
+ * parallel. What was set aside is recorded even when a signal failed, and then the failure is
+ * thrown (the platform redelivers; what did get through is a no-op the second time).
+ */
+export async function deliverEvents(
+  deps: InboundDeps,
+  channel: InboundChannel,
+  events: InboundEvent[],
+  opts: { owns?: (owner: string) => boolean | Promise<boolean>; foreignReason?: string } = {},
+): Promise<InboundOutcome> {
+  const outcome: InboundOutcome = { messages: 0, statuses: 0, ignored: [], skipped: [] };
+  const setAside: IgnoredEvent[] = [];
+  const ignore = (reason: string, eventId: string | undefined, payload: unknown) => {
+    setAside.push({ channel_id: channel.id, reason, platform_event_id: eventId ?? digestKey(JSON.stringify(payload) ?? ''), payload });
+    outcome.ignored.push(reason);
+  };
+
+  const threads = new Map<string, Array<Extract<InboundEvent, { kind: 'message' | 'status' }>>>();
+  for (const ev of events) {
+    if (ev.kind === 'ignored') ignore(ev.reason, ev.eventId, ev.payload);
+    else if (ev.kind === 'skipped') outcome.skipped.push(ev.reason);
+    else if (ev.owner !== undefined && opts.owns && !(await opts.owns(ev.owner))) {
+      // One app's webhooks reach one URL: another number or account of the same app lands here.
+      const event = ev.kind === 'message' ? ev.message : ev.update;
+      ignore(opts.foreignReason ?? 'not_for_this_channel', eventIdOf(ev), { owner: ev.owner, event });
+    } else {
+      const key = ev.kind === 'message' ? ev.message.threadKey : ev.threadKey;
+      threads.set(key, [...(threads.get(key) ?? []), ev]);
+    }
+  }
+
+  const results = await Promise.allSettled(
+    [...threads.entries()].map(async ([threadKey, thread]) => {
+      const ref = conversationRef(channel, threadKey);
+      for (const ev of thread) {
+        if (ev.kind === 'message') {
+          const message = ev.files?.length ? await withKeptFiles(deps.db, channel.id, ev.message, ev.files) : ev.message;
+          await deps.signaller.inbound(ref, message);
+          outcome.messages++;
+        } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
+          // A status for a message PingBack never sent (another tool on the same number, a bounce of someone else's mail).
+          ignore('unknown_message', eventIdOf(ev), ev.payload ?? ev.update);
+        } else {
+          outcome.statuses++;
+        }
+      }
+    }),
+  );
+  await recordIgnoredEvents(deps.db, setAside);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return outcome;
+}
+
+/** A whole delivery acknowledged but not routed (its channel is off, it is another account's): kept once under each id. */
+export function setAsideWhole(db: Db, channelId: string, reason: string, whole: { ids: string[]; payload: unknown }): Promise<void> {
+  return recordIgnoredEvents(db, whole.ids.map((id) => ({ channel_id: channelId, reason, platform_event_id: id, payload: whole.payload })));
+}
+
+function eventIdOf(ev: Extract<InboundEvent, { kind: 'message' | 'status' }>): string {
+  if (ev.kind === 'message') return ev.message.platformMessageId;
+  return ev.eventId ?? `${ev.update.platformMessageId}:${ev.update.status}`;
+}
+
+/**
+ * Files that came with the message and that no platform keeps (mail posted to a webhook):
+ * stored before the signal, keyed by the message's id and their place in it, so a
+ * platform's retry stores nothing twice.
+ */
+async function withKeptFiles(db: Db, channelId: string, message: InboundMessage, files: NonNullable<Extract<InboundEvent, { kind: 'message' }>['files']>): Promise<InboundMessage> {
+  // The message id can be long (a Message-ID): hashed.
+  const key = createHash('sha256').update(message.platformMessageId).digest('hex').slice(0, 32);
+  const ids = await keepArrivedFiles(
+    db,
+    channelId,
+    message.contact.platformUserId,
+    files.map((f, i) => ({ clientId: `mail:${key}:${i}`, contentType: f.contentType, fileName: f.fileName, bytes: f.content })),
+  );
+  return { ...message, attachments: message.attachments.map((a, i) => ({ ...a, storedMediaId: ids[i] })) };
+}

@@ -1,0 +1,100 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AppDeps } from '../api/context';
+import { adapters } from '../channels';
+import { openConfig } from '../channels/credentials';
+import { CHANNEL_TYPES, type ChannelType, type WebhookCapability, type WebhookChannel, type WebhookRequest } from '../channels/types';
+import { readPlatformState } from '../db/channel-state';
+import { AppError } from '../errors';
+import { readRawBody } from '../http/body';
+import { deliverEvents, digestKey, setAsideWhole } from './deliver';
+import type { IngressChannel } from './channel-lookup';
+
+/**
+ * Every platform's webhook, `/webhooks/<type>/<channel id>` (the URL pasted in the platform's
+ * console, or registered by PingBack): look the channel up, run the adapter's handshake (GET)
+ * or its verify and parse (POST), and hand the events to src/inbound/deliver.ts. A channel that
+ * is off still has its deliveries acknowledged, so the platform stops retrying, and kept in
+ * ignored_events; nothing of it reaches a conversation.
+ */
+export function webhookRoutes(deps: AppDeps): Router {
+  const router = new Router();
+  for (const type of CHANNEL_TYPES) {
+    const hook = (adapters[type] as { webhook?: WebhookCapability<unknown> }).webhook;
+    if (!hook) continue;
+    const path = `/webhooks/${type}/:channelId`;
+    const channelOf = async (ctx: Context) => webhookChannel(deps, await deps.channelLookup.require(ctx.params.channelId, type));
+
+    if (hook.handshake) {
+      const handshake = hook.handshake.bind(hook);
+      router.get(path, async (ctx) => {
+        const channel = await channelOf(ctx);
+        const answer = handshake(ctx.query, channel);
+        if (answer.connected !== undefined && channel.is_active) {
+          await deps.db('channels').where({ id: channel.id }).update({ status: 'connected', status_message: answer.connected, updated_at: deps.db.fn.now() });
+        }
+        deps.log.info('webhook handshake answered', { channel_id: channel.id, type });
+        if (typeof answer.body === 'string') ctx.type = 'text/plain';
+        ctx.body = answer.body;
+      });
+    }
+
+    router.post(path, async (ctx) => {
+      const channel = await channelOf(ctx);
+      let raw: Promise<Buffer> | undefined;
+      const req: WebhookRequest = {
+        header: (name) => ctx.get(name),
+        query: ctx.query,
+        body: () => (raw ??= hook.readBody ? hook.readBody(ctx) : readRawBody(ctx)),
+      };
+      try {
+        await hook.verify(req, channel);
+      } catch (err) {
+        if (hook.wwwAuthenticate && err instanceof AppError && err.status === 401) ctx.set('WWW-Authenticate', hook.wwwAuthenticate);
+        throw err;
+      }
+      const body = await req.body();
+      const parsed = await hook.parse(body, channel);
+      const setAside = async (reason: string) => {
+        await setAsideWhole(deps.db, channel.id, reason, parsed.whole.ids.length ? parsed.whole : { ...parsed.whole, ids: [digestKey(body)] });
+        deps.log.info('webhook ignored', { channel_id: channel.id, type, reason });
+        ctx.body = { ok: true, ignored: reason };
+      };
+      if (!channel.is_active) return setAside('channel_inactive');
+      const owns = hook.owns && ((owner: string) => hook.owns!(owner, channel));
+      const foreignReason = hook.foreignReason ?? 'not_for_this_channel';
+      if (parsed.owner !== undefined && owns && !(await owns(parsed.owner))) return setAside(foreignReason);
+
+      const outcome = await deliverEvents(deps, channel, parsed.events, { owns, foreignReason });
+      if (outcome.ignored.length) deps.log.info('webhook events set aside', { channel_id: channel.id, type, reasons: outcome.ignored });
+      if (outcome.skipped.length) deps.log.debug('webhook events not routed', { channel_id: channel.id, type, reasons: outcome.skipped });
+      ctx.body = hook.answer(outcome);
+    });
+  }
+  return router;
+}
+
+function webhookChannel(deps: AppDeps, row: IngressChannel): WebhookChannel<unknown> {
+  let account: Promise<string> | undefined;
+  return {
+    id: row.id,
+    account_id: row.account_id,
+    type: row.type as ChannelType,
+    is_active: row.is_active,
+    webhookSecret: row.webhook_secret,
+    verifyToken: row.verify_token,
+    config: openConfig(deps.secrets, row.type, row.config),
+    platformAccountId: () => (account ??= platformAccountOf(deps, row.id)),
+  };
+}
+
+async function platformAccountOf(deps: AppDeps, channelId: string): Promise<string> {
+  const state = await readPlatformState(deps.db, channelId).catch((err: unknown) => {
+    throw new AppError(503, 'database_unavailable', "the channel's platform account could not be read; retry later", undefined, err);
+  });
+  // Not known yet: nothing can be routed (another account's events would be taken for this one's). The platform redelivers.
+  if (!state?.platform_account_id) {
+    throw new AppError(503, 'channel_account_unknown', "the channel's platform account is not known yet (its credentials are still being checked); retry later");
+  }
+  return state.platform_account_id;
+}
