@@ -5,8 +5,7 @@ import type { Db } from '../src/db/knex';
 import { makeChannelActivities } from './channels';
 import { makePersistInbound } from './messages';
 import { makeOutboundActivities } from './outbound';
-import { makeXPollerActivities } from './x-poller';
-import { makeEmailPollerActivities } from './email-poller';
+import { makePollerActivities } from './poller';
 import { makePersistMessageStatuses } from './statuses';
 import { makeConversationActivities } from './conversations';
 
@@ -26,8 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...makeConversationActivities(deps.db),
     ...makeOutboundActivities(deps),
     ...makeChannelActivities(deps),
-    ...makeXPollerActivities(deps),
-    ...makeEmailPollerActivities(deps),
+    ...makePollerActivities(deps),
   };
 }
 

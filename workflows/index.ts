@@ -1,4 +1,3 @@
 export * from './conversation';
 export * from './channel-setup';
-export * from './x-poller';
-export * from './email-poller';
+export * from './channel-poller';

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { Db } from '../db/knex';
 
 import { CHANNEL_TYPES, type ChannelType } from './names';
 
@@ -225,10 +226,52 @@ export interface WebhookCapability<Config> {
   answer(outcome: InboundOutcome): Record<string, unknown>;
 }
 
-/** Reading a platform's feed instead of being posted to (X DMs, an IMAP mailbox). */
+/** Where a walk through a platform's feed stopped (X's pagination token): all a poller workflow carries between calls. */
+export const pollResumeSchema = z.object({ nextToken: z.string().min(1).max(1000) });
+export type PollResume = z.infer<typeof pollResumeSchema>;
+
+/** What a poll is given: the channel, where to hand events on, and the activity's liveness. */
+export interface PollContext {
+  channel: { id: string; account_id: string; type: ChannelType };
+  /** Cursors and staged events are the channel's own state, kept in PostgreSQL (channel_platform_state). */
+  db: Db;
+  adapterContext: AdapterContext;
+  resume?: PollResume;
+  /** Routes events to their conversations (src/inbound/deliver.ts); resolves once Temporal holds them. */
+  deliver(events: InboundEvent[]): Promise<InboundOutcome>;
+  /** Tells Temporal the poll is alive (a long walk, a slow server). */
+  heartbeat(): void;
+  /** Aborted when the activity is cancelled or times out. */
+  signal: AbortSignal;
+  log: { warn(message: string, fields?: Record<string, unknown>): void };
+}
+
+/** One call's worth of polling. */
+export type PollPage =
+  /** More is waiting (a long backlog, a long walk back): call again at once, from `resume` if given. */
+  | { outcome: 'paging'; handedOn: number; resume?: PollResume }
+  /** Caught up: poll again after `waitMs`, and not before `notBeforeMs` (a spent rate-limit window). */
+  | { outcome: 'polled'; handedOn: number; waitMs: number; notBeforeMs?: number }
+  /** Mid-walk with the platform's window spent: resume there once it refills. */
+  | { outcome: 'rate_limited'; notBeforeMs: number; resume?: PollResume };
+
+/**
+ * Reading a platform's feed instead of being posted to (X DMs, an IMAP mailbox). One poller
+ * workflow per polling channel (workflows/channel-poller.ts) calls `poll` through one activity
+ * (activities/poller.ts), which decides from a thrown PlatformError whether to retry (an
+ * outage), wait (a rate limit) or pause until the channel's settings change (anything else).
+ */
 export interface PollCapability<Config> {
   /** True when this config gets inbound messages by polling: a poller workflow runs while the channel is active. */
   polls(cfg: Config): boolean;
+  /**
+   * Reads what is new past the channel's cursor and hands it on oldest first, moving the
+   * cursor after each event, so a crash at any point neither skips an event nor hands one
+   * on twice (and a repeated signal is still stored once: the platform's id keys it).
+   */
+  poll(cfg: Config, ctx: PollContext): Promise<PollPage>;
+  /** The channel's status message when the platform refused a poll for good (a 401, a missing folder). */
+  pausedMessage(reason: string): string;
 }
 
 /**

@@ -13,7 +13,7 @@ export function channelSetupWorkflowId(channelId: string): string {
   return `channel-setup/${channelId}`;
 }
 
-/** The inbound poller of a channel that polls its platform (X): `x-poller/<channel id>`. */
+/** The inbound poller of a channel that polls its platform: `x-poller/<channel id>`, `email-poller/<channel id>`. */
 export function inboundPollerWorkflowId(channelType: ChannelType, channelId: string): string {
   return `${channelType}-poller/${channelId}`;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { PollXInput, PollXResult } from '../../activities/x-poller';
-import { xPollerStateQuery, xPollerWorkflow } from '../../workflows/x-poller';
+import type { PollChannelInput, PollChannelResult } from '../../activities/poller';
+import { channelPollerWorkflow, pollerStateQuery } from '../../workflows/channel-poller';
 import { XFake } from '../../src/sandbox/x';
 import { eventually, Stack, stackWithFake } from '../helpers/stack';
 import { xTestKit } from '../helpers/x';
@@ -112,7 +112,7 @@ test("401 while polling: the channel shows X's words, polling pauses, new creden
   x.revoke(acct.id);
   const errored = await channelStatus(apiKey, channel.id, 'error');
   expect(errored.status_message).toBe("polling X failed: Unauthorized; update the channel's credentials");
-  expect(await poller(channel.id).query(xPollerStateQuery)).toMatchObject({ state: 'paused', pausedFor: 'Unauthorized' });
+  expect(await poller(channel.id).query(pollerStateQuery)).toMatchObject({ state: 'paused', pausedFor: 'Unauthorized' });
   const asked = x.calls('dm_events', acct.id).length;
   const ada = customer('Ada');
   await x.customerSends(acct.id, { from: ada, text: 'while you were away' });
@@ -160,7 +160,7 @@ test('deactivating ends the poller; reactivating resumes from the cursor without
 
 test('the poller continues as new as its history grows, missing nothing across runs', async () => {
   const { apiKey, acct, channel } = await xChannel();
-  const handle = await stack.temporal.workflow.start(xPollerWorkflow, {
+  const handle = await stack.temporal.workflow.start(channelPollerWorkflow, {
     workflowId: `x-poller/${channel.id}`,
     taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
     args: [{ channelId: channel.id, maxHistoryEvents: 30 }],
@@ -227,7 +227,7 @@ test('an event whose id is not a number is set aside once; polling goes on past 
   expect(ignored).toEqual([expect.objectContaining({ reason: 'unreadable_event', payload: expect.objectContaining({ id: 'not-a-snowflake' }) })]);
   // Not waiting out an outage: its polls succeed.
   const view = await eventually(async () => {
-    const v = await poller(channel.id).query(xPollerStateQuery);
+    const v = await poller(channel.id).query(pollerStateQuery);
     return v.state === 'waiting' ? v : undefined;
   }, 10_000, 'the poller waiting for its next poll');
   expect(view.handedOn).toBe(2);
@@ -238,13 +238,13 @@ test('an event whose id is not a number is set aside once; polling goes on past 
 test('the poller workflow sleeps what its activity says and reads no clock of its own', async () => {
   // Its activity replaced: a reset an hour away, but the activity says to wait 50 ms.
   const far = Date.now() + 3_600_000;
-  const script: PollXResult[] = [
+  const script: PollChannelResult[] = [
     { outcome: 'rate_limited', notBeforeMs: far, resumesAt: new Date(far).toISOString(), resume: { nextToken: 't1' }, polledAt: '2030-01-01T00:00:01.000Z', waitMs: 50 },
-    { outcome: 'paging', resume: { nextToken: 't2' }, polledAt: '2030-01-01T00:00:02.000Z', waitMs: 0 },
-    { outcome: 'polled', handedOn: 3, echoes: 1, polledAt: '2030-01-01T00:00:03.000Z', waitMs: 1500 },
+    { outcome: 'paging', handedOn: 0, resume: { nextToken: 't2' }, polledAt: '2030-01-01T00:00:02.000Z', waitMs: 0 },
+    { outcome: 'polled', handedOn: 3, polledAt: '2030-01-01T00:00:03.000Z', waitMs: 1500 },
     { outcome: 'stopped', reason: 'not_polling', polledAt: '2030-01-01T00:00:04.000Z', waitMs: 0 },
   ];
-  const calls: PollXInput[] = [];
+  const calls: PollChannelInput[] = [];
   const taskQueue = `x-poller-script-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: stack.config.TEMPORAL_ADDRESS });
   try {
@@ -253,14 +253,14 @@ test('the poller workflow sleeps what its activity says and reads no clock of it
       namespace: stack.config.TEMPORAL_NAMESPACE,
       taskQueue,
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
-      activities: { pollXDirectMessages: async (input: PollXInput) => script[calls.push(input) - 1] },
+      activities: { pollChannel: async (input: PollChannelInput) => script[calls.push(input) - 1] },
     });
     const channelId = randomUUID();
     await worker.runUntil(async () => {
-      const handle = await stack.temporal.workflow.start(xPollerWorkflow, { workflowId: `x-poller-script/${channelId}`, taskQueue, args: [{ channelId }] });
+      const handle = await stack.temporal.workflow.start(channelPollerWorkflow, { workflowId: `x-poller-script/${channelId}`, taskQueue, args: [{ channelId }] });
       await eventually(async () => calls.length === 3, 10_000, 'three polls');
       const view = await eventually(async () => {
-        const v = await handle.query(xPollerStateQuery);
+        const v = await handle.query(pollerStateQuery);
         return v.lastPolledAt === script[2].polledAt ? v : undefined;
       }, 10_000, 'the third poll seen');
       expect(view).toMatchObject({ state: 'waiting', handedOn: 3, resumesAt: null });

@@ -1,5 +1,6 @@
 import { webhookPath, type ChannelAdapter } from '../types';
-import { emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
+import { emailAccountId, emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
+import { emailPoll } from './poll';
 import { withImap } from './imap';
 import { fetchEmailAttachment } from './media';
 import { withSmtp } from './smtp';
@@ -10,7 +11,7 @@ const MAX_SUBJECT_CHARS = 250;
 
 /**
  * Email: replies go out by SMTP submission; inbound comes by IMAP polling
- * (workflows/email-poller.ts) or a provider posting each raw message to the channel's
+ * (./poll.ts, driven by workflows/channel-poller.ts) or a provider posting each raw message to the channel's
  * callback URL (./webhook.ts), which the user sets up in the provider: `console`.
  */
 export const emailAdapter: ChannelAdapter<EmailConfig> = {
@@ -55,18 +56,10 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
 
   callbackPath: webhookPath('email'),
   webhook: emailWebhook,
-  poll: { polls: (cfg) => cfg.inbound.method === 'imap' },
+  poll: emailPoll,
 
   fetchMedia: (cfg, attachment, ctx) => fetchEmailAttachment(cfg, attachment, { ca: ctx.emailTlsCa }),
 };
-
-/**
- * Whose mailbox inbound reads: a change of server, login or folder is another mailbox, whose
- * UIDs mean nothing against the old cursor (channel_platform_state starts it afresh).
- */
-export function emailAccountId(cfg: EmailConfig): string {
-  return cfg.inbound.method === 'imap' ? `imap://${cfg.inbound.user}@${cfg.inbound.host}:${cfg.inbound.port}/${cfg.inbound.mailbox}` : `webhook:${cfg.address}`;
-}
 
 /** "Re: " once, however many times the thread has gone back and forth ("Re: RE: Aw:" is what clients make of it otherwise). */
 export function replySubject(subject: string): string {

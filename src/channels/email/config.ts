@@ -93,3 +93,11 @@ export type EmailConfig = z.infer<typeof emailConfigSchema>;
 
 /** `inbound.password` exists only when inbound.method is "imap"; masking skips absent paths. */
 export const EMAIL_SECRET_FIELDS: readonly string[] = ['inbound.password', 'smtp.password'];
+
+/**
+ * Whose mailbox inbound reads: a change of server, login or folder is another mailbox, whose
+ * UIDs mean nothing against the old cursor (channel_platform_state starts it afresh).
+ */
+export function emailAccountId(cfg: EmailConfig): string {
+  return cfg.inbound.method === 'imap' ? `imap://${cfg.inbound.user}@${cfg.inbound.host}:${cfg.inbound.port}/${cfg.inbound.mailbox}` : `webhook:${cfg.address}`;
+}

@@ -1,10 +1,11 @@
 import { webhookPath, type ChannelAdapter } from '../types';
-import { callXApi } from './api';
+import { callXApi, whoAmI } from './api';
+import { xPoll } from './poll';
 import { xConfigSchema, XConfig, X_SECRET_FIELDS } from './config';
 import { xWebhook } from './webhook';
 
 /**
- * X DMs. Inbound comes by polling (workflows/x-poller.ts) or Account Activity webhooks
+ * X DMs. Inbound comes by polling (./poll.ts, driven by workflows/channel-poller.ts) or Account Activity webhooks
  * (./webhook.ts), which the user registers in X's developer portal: hence `console`.
  */
 export const xAdapter: ChannelAdapter<XConfig> = {
@@ -25,12 +26,9 @@ export const xAdapter: ChannelAdapter<XConfig> = {
     return { platformMessageId: body.data.dm_event_id };
   },
 
-  async checkCredentials(cfg, ctx) {
-    const { body } = await callXApi<{ data: { id: string; username?: string } }>(ctx.xApiBaseUrl, cfg, { method: 'GET', path: '/2/users/me' });
-    return { platformAccountId: body.data.id, account: body.data.username ? `@${body.data.username}` : body.data.id };
-  },
+  checkCredentials: (cfg, ctx) => whoAmI(ctx.xApiBaseUrl, cfg),
 
   callbackPath: webhookPath('x'),
   webhook: xWebhook,
-  poll: { polls: (cfg) => cfg.inbound === 'polling' },
+  poll: xPoll,
 };

@@ -76,3 +76,9 @@ export function readRateLimit(headers: Headers): XRateLimit {
   return { limit: num('x-rate-limit-limit'), remaining: num('x-rate-limit-remaining'), resetAtMs: reset === undefined ? undefined : reset * 1000 };
 }
 
+
+/** Whose account the credentials act for (GET /2/users/me): the cheapest call they must be good for. */
+export async function whoAmI(baseUrl: string, cfg: XConfig): Promise<{ platformAccountId: string; account: string }> {
+  const { body } = await callXApi<{ data: { id: string; username?: string } }>(baseUrl, cfg, { method: 'GET', path: '/2/users/me' });
+  return { platformAccountId: body.data.id, account: body.data.username ? `@${body.data.username}` : body.data.id };
+}
