@@ -1,5 +1,6 @@
 /**
  * `npm test`: every suite, one after another, and one count at the end.
+ *   eslint      npm run lint: no floating promises, nothing nondeterministic in workflows/ (one count per file)
  *   jest        unit, workflow, integration and fault tests (real PostgreSQL and Temporal)
  *   vitest      the dashboard's components, in jsdom
  *   playwright  the dashboard end to end, in Chromium, against a real PingBack
@@ -23,6 +24,17 @@ interface Suite {
 
 const jestLike = (r: any) => ({ passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) });
 const SUITES: Suite[] = [
+  {
+    name: 'eslint',
+    report: 'eslint.json',
+    command: ['npx', 'eslint', '--max-warnings', '0', '--format', 'json', '--output-file', path.join(results, 'eslint.json'), '.'],
+    count: (r: Array<{ errorCount: number; warningCount: number; filePath: string; messages: Array<{ line: number; message: string; ruleId: string | null }> }>) => {
+      const failing = r.filter((f) => f.errorCount + f.warningCount > 0);
+      // The JSON report goes to a file; say here what failed, as the other suites do.
+      for (const f of failing) for (const m of f.messages) console.error(`[eslint] ${path.relative(ROOT, f.filePath)}:${m.line} ${m.message} (${m.ruleId ?? 'parse'})`);
+      return { passed: r.length - failing.length, failed: failing.length };
+    },
+  },
   { name: 'jest', report: 'jest.json', command: ['npx', 'jest', '--json', `--outputFile=${path.join(results, 'jest.json')}`], count: jestLike },
   {
     name: 'vitest',
