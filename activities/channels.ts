@@ -7,6 +7,7 @@ import type { AdapterContext } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Db } from '../src/db/knex';
 import { recordPlatformAccount } from '../src/db/channel-state';
+import { CHANNEL_NOT_FOUND } from '../src/temporal/failure-types';
 import { startOrWakePoller, wakePoller } from '../src/temporal/pollers';
 import { platformFailure } from './platform-failure';
 
@@ -38,7 +39,7 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
 
   async function syncChannelRegistration({ channelId }: { channelId: string }): Promise<{ outcome: string }> {
     const ch = await db('channels').where({ id: channelId }).first();
-    if (!ch) throw ApplicationFailure.nonRetryable(`channel ${channelId} does not exist`, 'ChannelNotFound');
+    if (!ch) throw ApplicationFailure.nonRetryable(`channel ${channelId} does not exist`, CHANNEL_NOT_FOUND);
     const adapter = adapterFor(ch.type);
     const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config));
     const polls = adapter.poll?.polls(cfg) ?? false;

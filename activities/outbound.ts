@@ -7,6 +7,7 @@ import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
+import { MESSAGE_NOT_FOUND } from '../src/temporal/failure-types';
 import { sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
 import { platformFailure } from './platform-failure';
 
@@ -49,7 +50,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         'ch.config',
         'ch.is_active',
       );
-    if (!row) throw ApplicationFailure.nonRetryable(`message ${messageId} does not exist`, 'MessageNotFound');
+    if (!row) throw ApplicationFailure.nonRetryable(`message ${messageId} does not exist`, MESSAGE_NOT_FOUND);
     if (row.status !== 'pending') return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
 
     const attempt = Context.current().info.attempt;

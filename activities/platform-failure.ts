@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
+import type { PlatformError } from '../src/channels/platform-error';
+import { PLATFORM_FAILURE } from '../src/temporal/failure-types';
 
 /**
  * A platform's failure as Temporal's, in one place: its stable type name (matched by retry
@@ -9,7 +10,7 @@ import { FAILURE_TYPES, PlatformError } from '../src/channels/platform-error';
 export function platformFailure(err: PlatformError): ApplicationFailure {
   return ApplicationFailure.create({
     message: err.message,
-    type: FAILURE_TYPES[err.kind],
+    type: PLATFORM_FAILURE[err.kind],
     nonRetryable: !err.retryable,
     details: [err.details],
     nextRetryDelay: err.retryable ? err.details.retryAfterMs : undefined,

@@ -1,4 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
+import { CHANNEL_NOT_FOUND, PLATFORM_FAILURE } from '../src/temporal/failure-types';
 import type { Activities } from '../activities';
 
 const { syncChannelRegistration } = proxyActivities<Activities>({
@@ -9,7 +10,7 @@ const { syncChannelRegistration } = proxyActivities<Activities>({
     initialInterval: '2s',
     backoffCoefficient: 2,
     maximumInterval: '5m',
-    nonRetryableErrorTypes: ['PlatformAuthError', 'PlatformRejected', 'ChannelNotFound'],
+    nonRetryableErrorTypes: [PLATFORM_FAILURE.auth, PLATFORM_FAILURE.rejected, CHANNEL_NOT_FOUND],
   },
 });
 

@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ConversationStatusKey } from '../src/temporal/search-attributes';
+import { MESSAGE_NOT_FOUND, PLATFORM_FAILURE } from '../src/temporal/failure-types';
 import type { Activities } from '../activities';
 import type { InboundMessage } from '../src/channels/types';
 import type { ConversationStatus } from '../src/inbox/schemas';
@@ -62,7 +63,7 @@ const { sendOutbound } = proxyActivities<Activities>({
     backoffCoefficient: SEND_RETRY.backoffCoefficient,
     maximumInterval: SEND_RETRY.maximumIntervalMs,
     // Platform rate limits come back as PlatformRateLimited with the platform's own delay.
-    nonRetryableErrorTypes: ['PlatformRejected', 'PlatformAuthError', 'ChannelInactive', 'MessageNotFound'],
+    nonRetryableErrorTypes: [PLATFORM_FAILURE.rejected, PLATFORM_FAILURE.auth, MESSAGE_NOT_FOUND],
   },
 });
 

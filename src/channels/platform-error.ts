@@ -21,11 +21,3 @@ export class PlatformError extends Error {
     return this.kind === 'rate_limited' || this.kind === 'unavailable';
   }
 }
-
-/** Temporal failure types, stable names shown in the Temporal UI and matched by retry policies. */
-export const FAILURE_TYPES = {
-  rate_limited: 'PlatformRateLimited',
-  unavailable: 'PlatformUnavailable',
-  rejected: 'PlatformRejected',
-  auth: 'PlatformAuthError',
-} as const satisfies Record<PlatformErrorKind, string>;

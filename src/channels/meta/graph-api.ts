@@ -1,5 +1,5 @@
-import { describeNetworkError } from '../network-error';
 import { PlatformError } from '../platform-error';
+import { platformFetch, readPlatformJson } from '../platform-fetch';
 import type { AdapterContext, MediaDownload } from '../types';
 import { classifyGraphError } from './errors';
 import { checkMediaUrl } from './media-hosts';
@@ -26,16 +26,7 @@ export async function callGraph<T>(ctx: AdapterContext, token: string, method: '
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   }, TIMEOUT_MS);
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // Load balancers answer HTML during outages; a 4xx without JSON is still a refusal.
-    throw new PlatformError(res.status >= 500 || res.ok ? 'unavailable' : 'rejected', `Meta answered HTTP ${res.status} without JSON`, {
-      status: res.status,
-    });
-  }
+  const json = (await readPlatformJson('Meta', res)) as Parameters<typeof classifyGraphError>[1];
   if (res.ok && !json?.error) return json as T;
   throw classifyGraphError(res.status, json);
 }
@@ -82,10 +73,4 @@ async function mediaOf(res: Response): Promise<MediaDownload> {
   };
 }
 
-async function graphFetch(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    throw new PlatformError('unavailable', `Meta Graph API unreachable: ${describeNetworkError(err, timeoutMs)}`);
-  }
-}
+const graphFetch = (url: string, init: RequestInit, timeoutMs: number) => platformFetch('Meta Graph API', url, init, timeoutMs);

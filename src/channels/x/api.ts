@@ -1,5 +1,4 @@
-import { describeNetworkError } from '../network-error';
-import { PlatformError } from '../platform-error';
+import { platformFetch, readPlatformJson } from '../platform-fetch';
 import { XConfig, xAuthOf } from './config';
 import { classifyXError, XErrorBody } from './errors';
 import { oauth1Header, percentEncode } from './oauth1';
@@ -38,29 +37,15 @@ export async function callXApi<T>(baseUrl: string, cfg: XConfig, req: XRequest):
     authorization: auth.kind === 'oauth2' ? `Bearer ${auth.token}` : oauth1Header(auth, { method: req.method, url }),
     ...(req.json !== undefined ? { 'content-type': 'application/json' } : {}),
   };
-  let res: Response;
-  try {
-    const timeout = AbortSignal.timeout(TIMEOUT_MS);
-    res = await fetch(url, {
-      method: req.method,
-      headers,
-      body: req.json !== undefined ? JSON.stringify(req.json) : undefined,
-      signal: req.signal ? AbortSignal.any([timeout, req.signal]) : timeout,
-    });
-  } catch (err) {
-    const why = describeNetworkError(err, TIMEOUT_MS);
-    throw new PlatformError('unavailable', `X API unreachable: ${why}`);
-  }
+  const res = await platformFetch(
+    'X API',
+    url,
+    { method: req.method, headers, body: req.json !== undefined ? JSON.stringify(req.json) : undefined, signal: req.signal },
+    TIMEOUT_MS,
+  );
   const rateLimit = readRateLimit(res.headers);
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : {};
-  } catch {
-    // Proxies and outages answer HTML; only a 2xx without JSON is X misbehaving.
-    if (res.ok || res.status >= 500) throw new PlatformError('unavailable', `X answered HTTP ${res.status} without JSON`, { status: res.status });
-    body = undefined;
-  }
+  // X's errors are classified by status when the body says nothing (a proxy's HTML 429).
+  const body = await readPlatformJson('X', res, { statusSays: true, empty: {} });
   if (res.ok) return { body: body as T, rateLimit };
   const resetSeconds = rateLimit.resetAtMs !== undefined ? rateLimit.resetAtMs / 1000 : undefined;
   throw classifyXError(res.status, body as XErrorBody | undefined, resetSeconds);
