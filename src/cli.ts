@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config';
 import { createAccount, planSchema, setPlan } from './db/accounts';
 import { isUuid } from './db/ids';
 import { emailSchema } from './db/users';
-import { AppError } from './errors';
+import { AppError, DomainError } from './errors';
 import { createDb } from './db/knex';
 import { ensureDatabase, migrateLatest } from './db/migrate';
 import { createLogger } from './log';
@@ -146,7 +146,7 @@ async function accountCommand(args: string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof ConfigError || err instanceof AppError) console.error(`pingback: ${err.message}`);
+    if (err instanceof ConfigError || err instanceof AppError || err instanceof DomainError) console.error(`pingback: ${err.message}`);
     else console.error(err);
     process.exit(1);
   });

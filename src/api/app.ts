@@ -1,6 +1,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
-import { AppError } from '../errors';
+import { AppError, DomainError, HTTP_STATUS_OF } from '../errors';
 import { ChannelLookup } from '../inbound/channel-lookup';
 import { webhookRoutes } from '../inbound/webhooks';
 import { webchatIngress } from '../widget/routes';
@@ -120,6 +120,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof DomainError) return new AppError(HTTP_STATUS_OF[err.kind], err.code, err.message, err.details);
   const e = err as { code?: string; status?: number; expose?: boolean; message?: string };
   // PostgreSQL down or connections exhausted: an outage, retryable, not a bug.
   if (e.code && ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '53300'].includes(e.code)) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../auth/tokens';
-import { AppError } from '../errors';
+import { DomainError } from '../errors';
 import { PLAN_LIMITS, type Plan } from '../plans';
 import { storedBytes } from './stored-media';
 import { createUser, issuePasswordLink, type UserRow } from './users';
@@ -66,7 +66,7 @@ export async function accountForApiKey(db: Db, key: string): Promise<{ id: strin
 export async function setPlan(db: Db, accountId: string, plan: Plan) {
   return db.transaction(async (trx) => {
     const account = await trx('accounts').where({ id: accountId }).forUpdate().first();
-    if (!account) throw new AppError(404, 'not_found', 'account not found');
+    if (!account) throw new DomainError('not_found', 'not_found', 'account not found');
     const limits = PLAN_LIMITS[plan];
     const active: Array<{ id: string; name: string; type: string }> = await trx('channels')
       .where({ account_id: accountId, is_active: true })
@@ -79,7 +79,7 @@ export async function setPlan(db: Db, accountId: string, plan: Plan) {
         wrongType.length > 0
           ? `the ${plan} plan does not include ${[...new Set(wrongType.map((c) => c.type))].join(', ')} channels`
           : `the ${plan} plan allows ${limits.maxChannels} active channel${limits.maxChannels === 1 ? '' : 's'} and the account has ${active.length}`;
-      throw new AppError(409, 'plan_downgrade_blocked', `${why}; deactivate: ${blocking.map((c) => `${c.name} (${c.id})`).join(', ')}`, {
+      throw new DomainError('conflict', 'plan_downgrade_blocked', `${why}; deactivate: ${blocking.map((c) => `${c.name} (${c.id})`).join(', ')}`, {
         plan,
         limit: limits.maxChannels,
         channels: blocking,
@@ -93,7 +93,7 @@ export async function setPlan(db: Db, accountId: string, plan: Plan) {
 /** What the account's plan allows and what it uses. */
 export async function accountSummary(db: Db, accountId: string) {
   const account = await db('accounts').where({ id: accountId }).first('id', 'name', 'plan', 'created_at');
-  if (!account) throw new AppError(404, 'not_found', 'account not found');
+  if (!account) throw new DomainError('not_found', 'not_found', 'account not found');
   const rows: Array<{ type: string; is_active: boolean; n: string }> = await db('channels')
     .where({ account_id: accountId })
     .groupBy('type', 'is_active')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChannelType } from '../channels/types';
-import { AppError } from '../errors';
+import { DomainError } from '../errors';
 import { PLAN_LIMITS } from '../plans';
 import type { Plan } from './accounts';
 import type { Db } from './knex';
@@ -29,12 +29,12 @@ const token = () => randomBytes(24).toString('base64url');
  */
 export async function assertPlanAllows(trx: Db, accountId: string, type: ChannelType): Promise<void> {
   const account = await trx('accounts').where({ id: accountId }).forUpdate().first('plan');
-  if (!account) throw new AppError(404, 'not_found', 'account not found');
+  if (!account) throw new DomainError('not_found', 'not_found', 'account not found');
   const plan = account.plan as Plan;
   const limits = PLAN_LIMITS[plan];
   if (!limits.channelTypes.includes(type)) {
     const plans = (Object.keys(PLAN_LIMITS) as Plan[]).filter((p) => PLAN_LIMITS[p].channelTypes.includes(type));
-    throw new AppError(403, 'channel_type_not_in_plan', `the ${plan} plan does not include ${type} channels; ${plans.join(' and ')} do`, {
+    throw new DomainError('forbidden', 'channel_type_not_in_plan', `the ${plan} plan does not include ${type} channels; ${plans.join(' and ')} do`, {
       plan,
       channel_type: type,
       plans_allowing: plans,
@@ -43,8 +43,7 @@ export async function assertPlanAllows(trx: Db, accountId: string, type: Channel
   const [{ count }] = await trx('channels').where({ account_id: accountId, is_active: true }).count<{ count: string }[]>('* as count');
   if (Number(count) >= limits.maxChannels) {
     const upgrade = (Object.keys(PLAN_LIMITS) as Plan[]).find((p) => PLAN_LIMITS[p].maxChannels > limits.maxChannels);
-    throw new AppError(
-      403,
+    throw new DomainError('forbidden',
       'plan_limit_reached',
       `the ${plan} plan allows ${limits.maxChannels} active channel${limits.maxChannels === 1 ? '' : 's'}` +
         (upgrade ? `; the ${upgrade} plan allows ${PLAN_LIMITS[upgrade].maxChannels}` : ''),
@@ -89,7 +88,7 @@ export async function updateChannel(
 ): Promise<{ before: ChannelRow; after: ChannelRow }> {
   return db.transaction(async (trx) => {
     const before: ChannelRow | undefined = await trx('channels').where({ id, account_id: accountId }).first();
-    if (!before) throw new AppError(404, 'not_found', 'channel not found');
+    if (!before) throw new DomainError('not_found', 'not_found', 'channel not found');
     const changes = build(before);
     if (changes.is_active === true && !before.is_active) await assertPlanAllows(trx, accountId, before.type);
     const [after] = await trx('channels')

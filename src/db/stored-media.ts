@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Attachment, InboundMessage } from '../channels/types';
 import { mediaKind } from '../channels/media-kind';
 import type { Knex } from 'knex';
-import { AppError } from '../errors';
+import { DomainError } from '../errors';
 import { PLAN_LIMITS } from '../plans';
 import type { Plan } from './accounts';
 import type { Db } from './knex';
@@ -53,19 +53,19 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
     if (u.clientId) {
       const earlier = await trx('stored_media').where({ channel_id: u.channelId, owner: u.owner, client_id: u.clientId }).first(...INFO, 'sha256');
       if (earlier) {
-        if (earlier.sha256 !== sha256) throw new AppError(409, 'upload_id_reused', `upload id ${u.clientId} was already used for a different file`);
+        if (earlier.sha256 !== sha256) throw new DomainError('conflict', 'upload_id_reused', `upload id ${u.clientId} was already used for a different file`);
         const { sha256: _, ...info } = earlier;
         return { info, created: false };
       }
     }
     const [{ count }] = await trx('stored_media').where({ channel_id: u.channelId, owner: u.owner }).whereNull('message_id').count({ count: '*' });
     if (Number(count) >= MAX_UNLINKED_UPLOADS) {
-      throw new AppError(409, 'too_many_pending_uploads', `${MAX_UNLINKED_UPLOADS} uploads are waiting for a message already; send one with them first`);
+      throw new DomainError('conflict', 'too_many_pending_uploads', `${MAX_UNLINKED_UPLOADS} uploads are waiting for a message already; send one with them first`);
     }
     // Checked per upload, not under a lock across the account: concurrent uploads may pass it by a few files.
     const account = await trx('accounts').where({ id: u.accountId }).first('plan');
     if ((await storedBytes(trx, u.accountId)) + u.bytes.length > PLAN_LIMITS[account.plan as Plan].maxStoredBytes) {
-      throw new AppError(409, 'storage_quota_exceeded', 'no more files can be kept here right now: the storage of this account\'s plan is full');
+      throw new DomainError('conflict', 'storage_quota_exceeded', 'no more files can be kept here right now: the storage of this account\'s plan is full');
     }
     const [info] = await trx('stored_media')
       .insert({ channel_id: u.channelId, owner: u.owner, client_id: u.clientId ?? null, content_type: u.contentType, file_name: u.fileName ?? null, size: u.bytes.length, sha256, bytes: u.bytes })
@@ -120,7 +120,7 @@ export async function claimUploads(db: Db | Knex.Transaction, channelId: string,
       .returning(INFO);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = ids.find((id) => !byId.has(id));
-    if (missing) throw new AppError(400, 'invalid_attachment', `attachment ${missing} is not an upload of yours here, was sent already, or was deleted unsent (upload it again)`);
+    if (missing) throw new DomainError('invalid', 'invalid_attachment', `attachment ${missing} is not an upload of yours here, was sent already, or was deleted unsent (upload it again)`);
     return ids.map((id) => {
       const info = byId.get(id)!;
       return { type: mediaKind(info.content_type), storedMediaId: info.id, mimeType: info.content_type, ...(info.file_name ? { fileName: info.file_name } : {}), size: info.size };

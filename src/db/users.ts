@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hashToken, newToken } from '../auth/tokens';
-import { AppError } from '../errors';
+import { DomainError } from '../errors';
 import type { Db } from './knex';
 
 export { ROLES, roleSchema, type Role, userSchema, type User } from '../inbox/schemas';
@@ -49,7 +49,7 @@ export async function createUser(db: Db, input: { accountId: string; email: stri
     return row;
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
-      throw new AppError(409, 'email_taken', `${input.email} already belongs to a PingBack user; to give them a new link, use their password reset`);
+      throw new DomainError('conflict', 'email_taken', `${input.email} already belongs to a PingBack user; to give them a new link, use their password reset`);
     }
     throw err;
   }
@@ -91,7 +91,7 @@ export async function redeemPasswordLink(db: Db, token: string, passwordHash: st
       .whereNull('u.disabled_at')
       .forUpdate('t')
       .first('t.id', 't.user_id');
-    if (!link) throw new AppError(400, 'invalid_token', 'this link was used already, has expired or is not one PingBack gave out; ask an admin for a new one');
+    if (!link) throw new DomainError('invalid', 'invalid_token', 'this link was used already, has expired or is not one PingBack gave out; ask an admin for a new one');
     await trx('user_tokens').where({ id: link.id }).update({ used_at: trx.fn.now() });
     await trx('users').where({ id: link.user_id }).update({ password_hash: passwordHash, updated_at: trx.fn.now() });
     // A new password ends every session signed in with the old one.
