@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createAccount, planSchema, setPlan } from './db/accounts';
 import { isUuid } from './db/ids';
 import { emailSchema } from './db/users';
 import { AppError, DomainError } from './errors';
 import { createDb } from './db/knex';
 import { ensureDatabase, migrateLatest } from './db/migrate';
-import { createLogger } from './log';
-import { connectDeps, runUntilSignal, startApi, startWorker } from './processes';
+import { createLogger, type Logger } from './log';
+import { connectDeps, runUntilSignal, startApi, startWorker, type Running } from './processes';
 
 const USAGE = `pingback <command>
 
@@ -35,22 +35,13 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return (await import('./dev/start')).start();
     case 'api':
-      return runUntilSignal(async () => {
-        const config = loadConfig();
-        const log = createLogger(config.LOG_LEVEL);
-        const deps = connectDeps(config);
+      return runService(async (config, log, deps) => {
         const api = await startApi(config, log, deps);
         log.info('api listening', { url: api.url, ...(api.metricsUrl ? { metrics: api.metricsUrl } : {}) });
-        return { stop: async () => (await api.stop(), await deps.db.destroy()) };
+        return api;
       });
     case 'worker':
-      return runUntilSignal(async () => {
-        const config = loadConfig();
-        const log = createLogger(config.LOG_LEVEL);
-        const deps = connectDeps(config);
-        const worker = await startWorker(config, log, deps);
-        return { stop: async () => (await worker.stop(), await deps.db.destroy()) };
-      });
+      return runService((config, log, deps) => startWorker(config, log, deps));
     case 'migrate': {
       const config = loadConfig();
       await ensureDatabase(config.DATABASE_URL).catch((err) =>
@@ -98,6 +89,17 @@ async function main(argv: string[]): Promise<void> {
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       process.exitCode = 2;
   }
+}
+
+/** An api or worker process: its settings, log and connections made once; stopped, and its connections closed, on SIGTERM. */
+function runService(start: (config: Config, log: Logger, deps: ReturnType<typeof connectDeps>) => Promise<Running>): Promise<void> {
+  return runUntilSignal(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.LOG_LEVEL);
+    const deps = connectDeps(config);
+    const service = await start(config, log, deps);
+    return { stop: async () => (await service.stop(), await deps.db.destroy()) };
+  });
 }
 
 async function accountCommand(args: string[]): Promise<void> {

@@ -12,6 +12,7 @@ import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
 import { installWorkerRuntime, WorkerGroup } from './temporal/worker';
+import { reconcilePollers } from './temporal/pollers';
 import { createApiMetrics, serveMetrics } from './metrics/api-metrics';
 
 export interface Running {
@@ -77,10 +78,16 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
     instances: workers.size,
     ...(config.WORKER_METRICS_ADDRESS ? { metrics: `http://${config.WORKER_METRICS_ADDRESS}/metrics` } : {}),
   });
+  // Every polling channel's poller running (one an operator ended, or one of an earlier version's type): see reconcilePollers.
+  const reconciled = reconcilePollers({ client: deps.temporal, db: deps.db, secrets: deps.secrets }, config.TEMPORAL_TASK_QUEUE).then(
+    (r) => (r.started.length || r.replaced.length) && log.info('pollers reconciled', { started: r.started, replaced: r.replaced }),
+    (err: unknown) => log.warn('pollers not reconciled; they start with their channel\'s next change', { error: String(err) }),
+  );
   return {
     async stop() {
       // The SDK already begins shutting down on SIGINT/SIGTERM by itself.
       workers.shutdown();
+      await reconciled;
       await done;
       await workers.close();
     },

@@ -5,7 +5,8 @@ import type { PollResume } from '../src/channels/types';
 
 const { pollChannel } = proxyActivities<Activities>({
   // Paging back through a long absence, or a batch of large mails over a slow link, takes a
-  // while; heartbeats show it is alive, and let a retry start soon after a worker dies mid-poll.
+  // while; heartbeats (after each X page, every 10 s of an IMAP session) show it is alive, and
+  // a worker that dies mid-poll is noticed within the heartbeat timeout and the poll retried.
   startToCloseTimeout: '5m',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 },

@@ -147,8 +147,13 @@ export type InboundEvent =
    * `eventId` and `payload`: what ignored_events keeps when no conversation has that message.
    */
   | { kind: 'status'; threadKey: string; update: MessageStatusUpdate; owner?: string; eventId?: string; payload?: unknown }
-  /** Acknowledged and kept in ignored_events with its reason (unreadable, a mail loop, another number's); `eventId` defaults to a digest of `payload`. */
-  | { kind: 'ignored'; reason: string; eventId?: string; payload: unknown }
+  /**
+   * Acknowledged and kept in ignored_events with its reason (a mail loop, an echo, a field PingBack
+   * does not handle); `eventId` defaults to a digest of `payload`. `problem`: what made an event
+   * unreadable, for the warning someone should act on; such events are kept even when the whole
+   * delivery is set aside (its channel is off).
+   */
+  | { kind: 'ignored'; reason: string; eventId?: string; payload: unknown; problem?: string }
   /** Acknowledged and not kept: echoes of PingBack's own sends, event kinds PingBack does not handle. */
   | { kind: 'skipped'; reason: string };
 
@@ -159,7 +164,8 @@ export interface ParsedWebhook {
   owner?: string;
   /**
    * What ignored_events keeps when the delivery is set aside whole (its channel is off, or it is
-   * another account's): the payload under each of these ids, so a redelivery records nothing new.
+   * another account's): the payload under each of these ids, so a redelivery records nothing new;
+   * no ids, under a digest of the body.
    */
   whole: { ids: string[]; payload: unknown };
 }
@@ -181,11 +187,15 @@ export interface WebhookChannel<Config> {
   type: ChannelType;
   is_active: boolean;
   /** The secret PingBack gave the platform when it registered the webhook (Telegram's secret_token). */
-  webhookSecret: string | null;
+  webhookSecret: string;
   /** The token the user pastes into the platform's console (Meta's verify token, email's Basic password). */
-  verifyToken: string | null;
-  /** The stored config (validated when saved), credentials opened. */
-  config: Config;
+  verifyToken: string;
+  /**
+   * The config as stored, credentials opened (on first use: a platform that authenticates by
+   * header never decrypts anything for a request that fails). Validated when it was saved;
+   * not parsed again here, so the defaults of a later schema are not filled in.
+   */
+  readonly config: Config;
   /** The platform account the credentials act for, as the setup workflow learned it; 503 while it is not known yet. */
   platformAccountId(): Promise<string>;
 }
@@ -266,8 +276,8 @@ export interface PollCapability<Config> {
   polls(cfg: Config): boolean;
   /**
    * Reads what is new past the channel's cursor and hands it on oldest first, moving the
-   * cursor after each event, so a crash at any point neither skips an event nor hands one
-   * on twice (and a repeated signal is still stored once: the platform's id keys it).
+   * cursor after each event, so a crash at any point skips nothing and repeats at most the
+   * event it was handing on (whose platform id then stores it once).
    */
   poll(cfg: Config, ctx: PollContext): Promise<PollPage>;
   /** The channel's status message when the platform refused a poll for good (a 401, a missing folder). */
@@ -278,7 +288,7 @@ export interface PollCapability<Config> {
  * How messages come in: a channel type has at least one (ChannelAdapter requires it), so a
  * type with no way in is a compile error in the registry.
  *  - `webhook`: the platform posts to PingBack;
- *  - `poll`: PingBack reads the platform's feed (X DMs, an IMAP mailbox), see src/channels/polling.ts;
+ *  - `poll`: PingBack reads the platform's feed (X DMs, an IMAP mailbox), see PollCapability;
  *  - `widget`: PingBack is the platform (the web chat widget's own routes, src/widget/).
  */
 export type InboundWays<Config> =

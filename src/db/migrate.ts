@@ -1,14 +1,23 @@
 import { Client } from 'pg';
 import { createDb } from './knex';
 
-/** Creates the database named in the URL when it does not exist (dev and test convenience). */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+/**
+ * The database a URL names, and a client of the server's `postgres` database to create or
+ * drop it with. The name goes into SQL as an identifier, so only plain names are taken.
+ */
+async function adminFor(databaseUrl: string, doing: string): Promise<{ name: string; admin: Client }> {
   const u = new URL(databaseUrl);
   const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to create database with unusual name "${name}"`);
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to ${doing} database with unusual name "${name}"`);
   u.pathname = '/postgres';
   const admin = new Client({ connectionString: u.toString() });
   await admin.connect();
+  return { name, admin };
+}
+
+/** Creates the database named in the URL when it does not exist (dev and test convenience). */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const { name, admin } = await adminFor(databaseUrl, 'create');
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return false;
@@ -26,12 +35,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
 
 /** Drops the database named in the URL, if it exists (a test run's own, at its end). */
 export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const u = new URL(databaseUrl);
-  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop database with unusual name "${name}"`);
-  u.pathname = '/postgres';
-  const admin = new Client({ connectionString: u.toString() });
-  await admin.connect();
+  const { name, admin } = await adminFor(databaseUrl, 'drop');
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   } finally {
@@ -41,9 +45,6 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 
 /** Drops the database named in the URL, if it exists, and creates it empty (benchmarks start from nothing). */
 export async function recreateDatabase(databaseUrl: string): Promise<void> {
-  const u = new URL(databaseUrl);
-  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop database with unusual name "${name}"`);
   await dropDatabase(databaseUrl);
   await ensureDatabase(databaseUrl);
 }

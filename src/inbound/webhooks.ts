@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { AppDeps } from '../api/context';
 import { adapters } from '../channels';
 import { openConfig } from '../channels/credentials';
-import { CHANNEL_TYPES, type ChannelType, type WebhookCapability, type WebhookChannel, type WebhookRequest } from '../channels/types';
+import { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type InboundEvent, type WebhookCapability, type WebhookChannel, type WebhookRequest } from '../channels/types';
 import { readPlatformState } from '../db/channel-state';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
@@ -55,12 +55,18 @@ export function webhookRoutes(deps: AppDeps): Router {
       }
       const body = await req.body();
       const parsed = await hook.parse(body, channel);
+      const unreadable = parsed.events.filter((e): e is Extract<InboundEvent, { kind: 'ignored' }> => e.kind === 'ignored' && e.problem !== undefined);
+      // Acknowledged all the same (the platform would only redeliver the same bytes); someone should look at what it sent.
+      if (unreadable.length) deps.log.warn('webhook events unreadable, kept in ignored_events', { channel_id: channel.id, type, problems: unreadable.map((e) => e.problem) });
       const setAside = async (reason: string) => {
         await setAsideWhole(deps.db, channel.id, reason, parsed.whole.ids.length ? parsed.whole : { ...parsed.whole, ids: [digestKey(body)] });
         deps.log.info('webhook ignored', { channel_id: channel.id, type, reason });
         ctx.body = { ok: true, ignored: reason };
       };
-      if (!channel.is_active) return setAside('channel_inactive');
+      if (!channel.is_active) {
+        await deliverEvents(deps, channel, unreadable);
+        return setAside('channel_inactive');
+      }
       const owns = hook.owns && ((owner: string) => hook.owns!(owner, channel));
       const foreignReason = hook.foreignReason ?? 'not_for_this_channel';
       if (parsed.owner !== undefined && owns && !(await owns(parsed.owner))) return setAside(foreignReason);
@@ -75,26 +81,30 @@ export function webhookRoutes(deps: AppDeps): Router {
 }
 
 function webhookChannel(deps: AppDeps, row: IngressChannel): WebhookChannel<unknown> {
+  let config: unknown;
   let account: Promise<string> | undefined;
   return {
     id: row.id,
     account_id: row.account_id,
-    type: row.type as ChannelType,
+    type: row.type,
     is_active: row.is_active,
     webhookSecret: row.webhook_secret,
     verifyToken: row.verify_token,
-    config: openConfig(deps.secrets, row.type, row.config),
-    platformAccountId: () => (account ??= platformAccountOf(deps, row.id)),
+    get config() {
+      return (config ??= openConfig(deps.secrets, row.type, row.config));
+    },
+    platformAccountId: () => (account ??= platformAccountOf(deps, row)),
   };
 }
 
-async function platformAccountOf(deps: AppDeps, channelId: string): Promise<string> {
-  const state = await readPlatformState(deps.db, channelId).catch((err: unknown) => {
-    throw new AppError(503, 'database_unavailable', "the channel's platform account could not be read; retry later", undefined, err);
+async function platformAccountOf(deps: AppDeps, channel: IngressChannel): Promise<string> {
+  const platform = CHANNEL_DISPLAY_NAMES[channel.type];
+  const state = await readPlatformState(deps.db, channel.id).catch((err: unknown) => {
+    throw new AppError(503, 'database_unavailable', `the channel's ${platform} account could not be read; retry later`, undefined, err);
   });
   // Not known yet: nothing can be routed (another account's events would be taken for this one's). The platform redelivers.
   if (!state?.platform_account_id) {
-    throw new AppError(503, 'channel_account_unknown', "the channel's platform account is not known yet (its credentials are still being checked); retry later");
+    throw new AppError(503, 'channel_account_unknown', `the channel's ${platform} account is not known yet (its credentials are still being checked); retry later`);
   }
   return state.platform_account_id;
 }

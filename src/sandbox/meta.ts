@@ -7,10 +7,9 @@
  * (shared/fixtures/platforms/{whatsapp,instagram}), and delivery statuses for what it
  * accepted. Control endpoints for curl are in meta-control.ts.
  */
-import http from 'node:http';
-import { readBodyBytes } from './http';
+import type http from 'node:http';
+import { listenFake, readBodyBytes, type FakeServer } from './http';
 import { randomBytes } from 'node:crypto';
-import { isIP, type AddressInfo } from 'node:net';
 import { handleControl, reply } from './meta-control';
 import { igMessagingObject, IgCustomerEvent, MediaStore, sha256Base64, waMessageObject, WaCustomerMessage } from './meta-customer';
 import {
@@ -55,26 +54,19 @@ export class MetaFake {
   private readonly lastInbound = new Map<string, number>();
   private clockOffsetMs = 0;
 
-  private constructor(private readonly server: http.Server, private readonly opts: MetaFakeOptions, host: string, port: number) {
-    this.baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  private constructor(private readonly server: FakeServer, private readonly opts: MetaFakeOptions) {
+    this.baseUrl = server.baseUrl;
   }
 
   static async start(opts: MetaFakeOptions = {}): Promise<MetaFake> {
-    const host = opts.host ?? '127.0.0.1';
     let fake: MetaFake | undefined;
-    const server = http.createServer((req, res) => {
-      fake!.handle(req, res).catch((err: Error) => !res.headersSent && reply(res, 500, { error: { message: err.message } }));
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(opts.port ?? 0, host, () => resolve()));
-    fake = new MetaFake(server, opts, host, (server.address() as AddressInfo).port);
+    const server = await listenFake(opts, (req, res) => fake!.handle(req, res), (message) => ({ error: { message } }));
+    fake = new MetaFake(server, opts);
     return fake;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   /** The fake's clock: moving it forward closes 24-hour windows and expires nothing else. */

@@ -5,9 +5,9 @@
  * getWebhookInfo omits, "Webhook is already set/deleted", missing url = delete).
  */
 import http from 'node:http';
-import { readBodyBytes, sendJson } from './http';
+import { listenFake, readBodyBytes, sendJson, type FakeServer } from './http';
 import { randomBytes } from 'node:crypto';
-import { isIP, type AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
 
 export interface TelegramFakeOptions {
   port?: number;
@@ -103,31 +103,19 @@ export class TelegramFake {
   private latencyMs = 0;
   private readonly failureRates = new Map<string, Array<{ failure: TelegramFailure; p: number }>>();
 
-  private constructor(private readonly server: http.Server, private readonly allowHttp: boolean, host: string, port: number) {
-    this.baseUrl = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  private constructor(private readonly server: FakeServer, private readonly allowHttp: boolean) {
+    this.baseUrl = server.baseUrl;
   }
 
   static async start(opts: TelegramFakeOptions = {}): Promise<TelegramFake> {
-    const host = opts.host ?? '127.0.0.1';
     let fake: TelegramFake | undefined;
-    const server = http.createServer((req, res) => {
-      fake!.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent) sendJson(res, 500, { error: err.message });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, host, () => resolve());
-    });
-    fake = new TelegramFake(server, opts.allowHttpWebhooks ?? false, host, (server.address() as AddressInfo).port);
+    const server = await listenFake(opts, (req, res) => fake!.handle(req, res), (message) => ({ error: message }));
+    fake = new TelegramFake(server, opts.allowHttpWebhooks ?? false);
     return fake;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   revokeToken(token: string): void { this.revoked.add(token); }

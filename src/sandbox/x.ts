@@ -9,10 +9,9 @@
  * shared/fixtures/platforms/x/). As the customer it queues DMs for polling or posts
  * signed Account Activity deliveries to a registered webhook.
  */
-import http from 'node:http';
-import { readBodyBytes, sendJson } from './http';
+import type http from 'node:http';
+import { listenFake, readBodyBytes, sendJson, type FakeServer } from './http';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { hmacSha1, parseOAuth1Header, signatureBaseString } from '../channels/x/oauth1';
 import { crcResponseToken, SIGNATURE_HEADER, webhookSignature } from '../channels/x/webhook';
 import {
@@ -58,31 +57,19 @@ export class XFake {
   private readonly sent: XSentDm[] = [];
   private pageSize = 100;
 
-  private constructor(private readonly server: http.Server, port: number, host: string) {
-    this.baseUrl = `http://${host}:${port}`;
+  private constructor(private readonly server: FakeServer) {
+    this.baseUrl = server.baseUrl;
   }
 
   static async start(opts: { port?: number; host?: string } = {}): Promise<XFake> {
-    const host = opts.host ?? '127.0.0.1';
     let fake: XFake | undefined;
-    const server = http.createServer((req, res) => {
-      fake!.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: err.message });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, host, () => resolve());
-    });
-    fake = new XFake(server, (server.address() as AddressInfo).port, host);
+    const server = await listenFake(opts, (req, res) => fake!.handle(req, res), (message) => ({ error: message }));
+    fake = new XFake(server);
     return fake;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   // --- what tests and the control API drive ------------------------------------------

@@ -3,6 +3,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PollChannelInput, PollChannelResult } from '../../activities/poller';
 import { channelPollerWorkflow, pollerStateQuery } from '../../workflows/channel-poller';
 import { XFake } from '../../src/sandbox/x';
+import { secretBoxFrom } from '../../src/config';
+import { reconcilePollers } from '../../src/temporal/pollers';
 import { eventually, Stack, stackWithFake } from '../helpers/stack';
 import { xTestKit } from '../helpers/x';
 
@@ -275,4 +277,33 @@ test('the poller workflow sleeps what its activity says and reads no clock of it
   } finally {
     await connection.close();
   }
+});
+
+test("a worker starting finds every polling channel's poller running: one that was ended, or one of an earlier version's workflow type, is started anew and goes on from the cursor", async () => {
+  const { apiKey, acct, channel } = await xChannel();
+  const ada = customer('Ada');
+  await x.customerSends(acct.id, { from: ada, text: 'before' });
+  expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['before']);
+  const { account_id: accountId } = await stack.db('channels').where({ id: channel.id }).first('account_id');
+  const reconcile = () => reconcilePollers({ client: stack.temporal, db: stack.db, secrets: secretBoxFrom(stack.config) }, stack.config.TEMPORAL_TASK_QUEUE, { accountId });
+  const running = () => eventually(async () => {
+    const d = await poller(channel.id).describe();
+    return d.status.name === 'RUNNING' ? d : undefined;
+  }, 30_000, 'poller running');
+
+  expect(await reconcile()).toEqual({ started: [], replaced: [] });
+  await poller(channel.id).terminate('an operator ended it');
+  await x.customerSends(acct.id, { from: ada, text: 'while no poller ran' });
+  expect(await reconcile()).toEqual({ started: [channel.id], replaced: [] });
+  expect((await running()).type).toBe('channelPollerWorkflow');
+  expect(await inboundTexts(apiKey, ada.id, 2)).toEqual(['before', 'while no poller ran']);
+
+  // A poller of the type an earlier version ran (no worker here runs it: it would sit there forever).
+  await poller(channel.id).terminate('upgrading');
+  await stack.temporal.workflow.start('xPollerWorkflow', { workflowId: `x-poller/${channel.id}`, taskQueue: `retired-${randomUUID()}`, args: [{ channelId: channel.id }] });
+  await x.customerSends(acct.id, { from: ada, text: 'across the upgrade' });
+  expect(await reconcile()).toEqual({ started: [], replaced: [channel.id] });
+  expect((await running()).type).toBe('channelPollerWorkflow');
+  expect(await inboundTexts(apiKey, ada.id, 3)).toEqual(['before', 'while no poller ran', 'across the upgrade']);
+  expect(await reconcile()).toEqual({ started: [], replaced: [] });
 });

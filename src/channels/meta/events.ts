@@ -10,7 +10,7 @@ export type MetaWebhookEvent =
   /** A delivery report for an outbound message, routed to the conversation with `threadKey`. */
   | { kind: 'status'; owner: string; threadKey: string; update: MessageStatusUpdate }
   /** Acknowledged but not routed anywhere (echoes, fields PingBack does not handle); recorded as ignored_events. */
-  | { kind: 'ignored'; owner: string; reason: string; eventId?: string; payload: unknown };
+  | { kind: 'ignored'; owner: string; reason: string; eventId?: string; payload: unknown; problem?: string };
 
 /**
  * Meta's timestamps as ISO: WhatsApp sends epoch seconds as strings, Instagram epoch

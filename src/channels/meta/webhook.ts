@@ -35,11 +35,18 @@ export function metaWebhook<Config extends { app_secret?: string }, Envelope>(pr
     parse(raw) {
       const json = parseJson(raw);
       // 400 only for a body whose envelope is not the platform's.
-      const events = product.events(parsePlatformPayload(product.envelope, json, 'invalid_payload', product.what));
+      const events = product.events(parsePlatformPayload(product.envelope, json, 'invalid_payload', product.what)).map(withProblem);
       return { events, whole: { ids: [], payload: json } };
     },
     owns: (owner, channel) => product.owns(channel.config, owner),
     foreignReason: 'not_for_this_channel',
     answer: ({ messages, statuses, ignored }) => ({ ok: true, messages, statuses, ignored: ignored.length }),
   };
+}
+
+/** An item parseItem could not read, with what was wrong with it for the warning (its payload keeps the issues). */
+function withProblem(ev: MetaWebhookEvent): MetaWebhookEvent {
+  if (ev.kind !== 'ignored' || ev.reason !== 'unparseable') return ev;
+  const issues = (ev.payload as { issues?: Array<{ path: string; message: string }> }).issues ?? [];
+  return { ...ev, problem: issues.map((i) => `${i.path} ${i.message}`).join('; ') || 'unreadable' };
 }

@@ -78,8 +78,9 @@ export const xWebhook: WebhookCapability<XConfig> = {
     return { body: { response_token: crcResponseToken(api_secret, token) } };
   },
   async verify(req, channel) {
+    const raw = await req.body();
     const secret = channel.config.api_secret;
-    if (!secret || !verifyWebhookSignature(secret, await req.body(), req.header(SIGNATURE_HEADER) || undefined)) {
+    if (!secret || !verifyWebhookSignature(secret, raw, req.header(SIGNATURE_HEADER) || undefined)) {
       throw new AppError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
     }
   },
@@ -88,7 +89,7 @@ export const xWebhook: WebhookCapability<XConfig> = {
     const { events, unreadable } = parseAccountActivity(payload);
     const inbound: InboundEvent[] = [
       // Kept for a person to look at; the delivery's other events go on (X would only redeliver the same bytes).
-      ...unreadable.map((u) => ({ kind: 'ignored' as const, reason: 'unreadable_event', eventId: u.key, payload: u.event })),
+      ...unreadable.map((u) => ({ kind: 'ignored' as const, reason: 'unreadable_event', eventId: u.key, payload: u.event, problem: u.problem })),
       ...events.map((e): InboundEvent => (e.kind === 'message' ? { kind: 'message', message: e.message } : { kind: 'skipped', reason: e.kind === 'echo' ? 'own_message' : e.type })),
       // Follows, typing, reads: the app is subscribed to them, PingBack has no use for them.
       ...otherEventKinds(payload).map((kind): InboundEvent => ({ kind: 'skipped', reason: kind })),
