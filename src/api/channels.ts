@@ -42,19 +42,14 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
   const { db, secrets } = deps;
 
+  /** What admins see: the summary agents see, and how to connect it (credentials masked). */
   const present = (row: ChannelRow) => ({
-    id: row.id,
-    type: row.type,
-    name: row.name,
+    ...presentChannelSummary(row),
     config: presentConfig(secrets, row.type, row.config),
-    is_active: row.is_active,
-    status: row.status,
-    status_message: row.status_message,
     setup: adapterFor(row.type).setup,
     callback_url: callbackUrl(deps.config.PUBLIC_BASE_URL, row.type, row.id),
     verify_token: row.verify_token,
     created_at: row.created_at,
-    updated_at: row.updated_at,
   });
 
   /** Hands the platform registration to Temporal; without it the channel would never connect. */

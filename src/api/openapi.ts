@@ -1,15 +1,14 @@
-import { MAX_MAIL_BYTES } from '../channels/email/parse';
 import { z } from 'zod';
 import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './admin';
 import { updateChannelSchema } from './channels';
 import { agentPaths, agentSchemas } from './openapi-agents';
 import { errorBody, idParam, json, queryParams } from './openapi-helpers';
-import { adapterFor } from '../channels';
+import { adapterFor, webhookChannels } from '../channels';
 import { widgetMessageSchema, widgetMessagesQuery } from '../widget/routes';
 import { uploadQuery } from '../http/upload';
 import { MAX_ATTACHMENTS_PER_MESSAGE } from '../channels/webchat/fields';
 import { CLAIMED_TTL_DAYS, MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
-import { CHANNEL_TYPES, ChannelType } from '../channels/types';
+import { CHANNEL_TYPES, type ChannelType, type WebhookOperationDocs } from '../channels/types';
 
 const configSchemaName = (t: ChannelType) => `${t[0].toUpperCase()}${t.slice(1)}Config`;
 /** POST /api/channels: the config's shape depends on `type`. */
@@ -43,7 +42,7 @@ export function openApiDocument() {
         },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
         visitorToken: { type: 'http', scheme: 'bearer', description: 'A web chat visitor token (POST /widget/{channelId}/visitors)' },
-        emailWebhook: { type: 'http', scheme: 'basic', description: "The email channel's verify_token as the password, any user name (a Bearer token works too)" },
+        ...webhookSecuritySchemes(),
       },
       // One config schema per channel type, straight from the registry (X: either the four OAuth 1.0a
       // values or oauth2_user_token, plus api_secret for inbound "webhook", checked beyond the schema).
@@ -125,14 +124,6 @@ export function openApiDocument() {
           responses: { 200: { description: 'The upload with this id, stored before' }, 201: { description: '{id, file_name, content_type, size}' }, 400: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },
         },
       },
-      '/webhooks/telegram/{channelId}': {
-        post: {
-          summary: 'Telegram Bot API webhook (registered by PingBack). Checks X-Telegram-Bot-Api-Secret-Token.',
-          security: [],
-          parameters: [channelIdParam],
-          responses: { 200: { description: 'Accepted by Temporal' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
-        },
-      },
       '/api/conversations/{id}/messages/{messageId}/attachments/{index}': {
         get: {
           summary:
@@ -146,81 +137,35 @@ export function openApiDocument() {
           },
         },
       },
-      ...metaWebhookPaths('whatsapp'),
-      ...metaWebhookPaths('instagram'),
-      '/webhooks/x/{channelId}': {
-        get: {
-          summary:
-            "X's CRC check: {response_token: \"sha256=\" + base64(HMAC-SHA256(api_secret, crc_token))}, for channels with inbound \"webhook\" only; a token that is not X's shape is refused, so the check can never sign a forged body",
-          security: [],
-          parameters: [channelIdParam, { name: 'crc_token', in: 'query', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~+/=-]{1,256}$' } }],
-          responses: { 200: { description: '{response_token}' }, 400: errorBody, 404: errorBody },
-        },
-        post: {
-          summary: "X's Account Activity webhook. Checks x-twitter-webhooks-signature over the raw body; DMs are signalled, echoes and other events acknowledged",
-          security: [],
-          parameters: [channelIdParam, { name: 'x-twitter-webhooks-signature', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=' } }],
-          responses: { 200: { description: 'Accepted by Temporal (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
-        },
-      },
-      '/webhooks/email/{channelId}': {
-        post: {
-          summary:
-            "A mail for an email channel (those with inbound {\"method\": \"webhook\"} get their mail only this way), posted by the mail provider as it arrived (raw MIME). The channel's verify_token is the HTTP Basic password (any user name) or a Bearer token. A bounce of a reply PingBack sent marks that reply failed; auto-replies, other bounces and PingBack's own mail are acknowledged and recorded in ignored_events",
-          security: [{ emailWebhook: [] }],
-          parameters: [channelIdParam],
-          requestBody: {
-            required: true,
-            content: {
-              'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: MAX_MAIL_BYTES } },
-              'application/octet-stream': { schema: { type: 'string', format: 'binary', maxLength: MAX_MAIL_BYTES } },
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  description: 'SendGrid Inbound Parse (raw mode) or Mailgun (a route to a URL ending in "mime"); other fields are ignored',
-                  properties: { email: { type: 'string', description: 'the raw mail (SendGrid)' }, 'body-mime': { type: 'string', description: 'the raw mail (Mailgun)' } },
-                },
-              },
-            },
-          },
-          responses: {
-            200: { description: '{ok: true} once Temporal holds the message, or {ok: true, ignored: reason}' },
-            400: errorBody,
-            401: errorBody,
-            404: errorBody,
-            413: errorBody,
-            415: errorBody,
-            503: errorBody,
-          },
-        },
-      },
+      ...webhookPaths(),
       ...widgetPaths(),
       '/healthz': { get: { summary: 'Liveness and database reachability', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
     },
   };
 }
 
-/** Both Meta channel types share the handshake and the signed POST. */
-function metaWebhookPaths(type: 'whatsapp' | 'instagram') {
-  return {
-    [`/webhooks/${type}/{channelId}`]: {
-      get: {
-        summary: `Meta's verification handshake for a ${type} channel: hub.challenge as text/plain when hub.mode=subscribe and hub.verify_token is the channel's`,
-        security: [],
-        parameters: [
-          channelIdParam,
-          ...['hub.mode', 'hub.challenge', 'hub.verify_token'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'string' } })),
-        ],
-        responses: { 200: { description: 'The challenge', content: { 'text/plain': { schema: { type: 'string' } } } }, 403: errorBody, 404: errorBody },
-      },
-      post: {
-        summary: `Meta's ${type} webhook. Checks X-Hub-Signature-256 over the raw body; 200 once Temporal accepted every message and status`,
-        security: [],
-        parameters: [channelIdParam, { name: 'X-Hub-Signature-256', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } }],
-        responses: { 200: { description: 'Accepted (or ignored and recorded)' }, 400: errorBody, 401: errorBody, 404: errorBody, 503: errorBody },
-      },
-    },
-  };
+/** Every platform's webhook, as its adapter describes it (src/inbound/webhooks.ts serves them). */
+function webhookPaths() {
+  const operation = (docs: WebhookOperationDocs) => ({
+    summary: docs.summary,
+    security: docs.security ? [{ [docs.security.name]: [] }] : [],
+    parameters: [channelIdParam, ...(docs.parameters ?? [])],
+    ...(docs.requestBody ? { requestBody: docs.requestBody } : {}),
+    responses: { 200: docs.ok, ...Object.fromEntries(docs.errors.map((status) => [status, errorBody])) },
+  });
+  return Object.fromEntries(
+    webhookChannels().map(({ type, hook }) => [
+      `/webhooks/${type}/{channelId}`,
+      { ...(hook.docs.get ? { get: operation(hook.docs.get) } : {}), post: operation(hook.docs.post) },
+    ]),
+  );
+}
+
+/** The security schemes platforms authenticate with (email's Basic password). */
+function webhookSecuritySchemes() {
+  return Object.fromEntries(
+    webhookChannels().flatMap(({ hook }) => [hook.docs.get, hook.docs.post].flatMap((d) => (d?.security ? [[d.security.name, d.security.scheme]] : []))),
+  );
 }
 
 /**

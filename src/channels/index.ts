@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import type { ChannelAdapter, ChannelType } from './types';
+import { CHANNEL_TYPES, type ChannelAdapter, type ChannelType, type WebhookCapability } from './types';
 import { emailAdapter } from './email/adapter';
 import { instagramAdapter } from './instagram/adapter';
 import { telegramAdapter } from './telegram/adapter';
@@ -41,3 +41,10 @@ export function adapterFor(type: ChannelType): ChannelAdapter<unknown> {
 export function callbackUrl(publicBaseUrl: string, type: ChannelType, channelId: string): string {
   return publicBaseUrl.replace(/\/$/, '') + adapterFor(type).callbackPath(channelId);
 }
+
+/** Every channel type that platforms post to, with its webhook: the ingress serves them, the OpenAPI document describes them. */
+export const webhookChannels = (): Array<{ type: ChannelType; hook: WebhookCapability<unknown> }> =>
+  CHANNEL_TYPES.flatMap((type) => {
+    const hook = adapterFor(type).webhook;
+    return hook ? [{ type, hook }] : [];
+  });

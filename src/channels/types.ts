@@ -234,6 +234,21 @@ export interface WebhookCapability<Config> {
   foreignReason?: string;
   /** The body of the 200 answer (the platform ignores it; people reading logs and tests do not). */
   answer(outcome: InboundOutcome): Record<string, unknown>;
+  /** How the route is described in PingBack's OpenAPI document (src/api/openapi.ts adds the channel id and the error body). */
+  docs: { post: WebhookOperationDocs; get?: WebhookOperationDocs };
+}
+
+export interface WebhookOperationDocs {
+  summary: string;
+  /** Query parameters and headers the platform sends, as OpenAPI parameter objects. */
+  parameters?: Array<Record<string, unknown>>;
+  requestBody?: Record<string, unknown>;
+  /** The 200 answer. */
+  ok: { description: string; content?: Record<string, unknown> };
+  /** The error statuses it answers, each with PingBack's error body. */
+  errors: number[];
+  /** How the platform authenticates, when it is an HTTP scheme (email's Basic password); a signature or secret header is in `parameters`. */
+  security?: { name: string; scheme: Record<string, string> };
 }
 
 /** Where a walk through a platform's feed stopped (X's pagination token): all a poller workflow carries between calls. */

@@ -1,9 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppDeps } from '../api/context';
-import { adapters } from '../channels';
+import { webhookChannels } from '../channels';
 import { openConfig } from '../channels/credentials';
-import { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type InboundEvent, type WebhookCapability, type WebhookChannel, type WebhookRequest } from '../channels/types';
+import { CHANNEL_DISPLAY_NAMES, type InboundEvent, type WebhookChannel, type WebhookRequest } from '../channels/types';
 import { readPlatformState } from '../db/channel-state';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
@@ -19,9 +19,7 @@ import type { IngressChannel } from './channel-lookup';
  */
 export function webhookRoutes(deps: AppDeps): Router {
   const router = new Router();
-  for (const type of CHANNEL_TYPES) {
-    const hook = (adapters[type] as { webhook?: WebhookCapability<unknown> }).webhook;
-    if (!hook) continue;
+  for (const { type, hook } of webhookChannels()) {
     const path = `/webhooks/${type}/:channelId`;
     const channelOf = async (ctx: Context) => webhookChannel(deps, await deps.channelLookup.require(ctx.params.channelId, type));
 

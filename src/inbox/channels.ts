@@ -1,3 +1,4 @@
+import { adapterFor } from '../channels';
 import type { ChannelSummary } from './schemas';
 
 /** A channel as agents and the event stream see it: no configuration, no secrets. */
@@ -11,6 +12,7 @@ export function presentChannelSummary(r: Record<string, any>): ChannelSummary {
     is_active: r.is_active,
     status: r.status,
     status_message: r.status_message,
+    replies_with_files: adapterFor(r.type).repliesWithFiles ?? false,
     updated_at: new Date(r.updated_at).toISOString(),
   };
 }

@@ -173,6 +173,8 @@ export const channelSummarySchema = z.object({
   is_active: z.boolean(),
   status: z.enum(['pending', 'connected', 'error']),
   status_message: z.string().nullable(),
+  /** Whether an agent's reply on it can carry files (422 attachments_not_supported otherwise). */
+  replies_with_files: z.boolean(),
   updated_at: timestamp,
 });
 export type ChannelSummary = z.infer<typeof channelSummarySchema>;

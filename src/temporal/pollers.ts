@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { channelPollerWorkflow, pollerWakeSignal } from '../../workflows/channel-poller';
-import { adapterFor, adapters } from '../channels';
+import { adapterFor } from '../channels';
 import { openConfig } from '../channels/credentials';
 import { CHANNEL_TYPES, type ChannelType } from '../channels/types';
 import type { SecretBox } from '../crypto/secret-box';
@@ -49,7 +49,7 @@ export async function reconcilePollers(
   /** One account's channels only (tests share a database). */
   only: { accountId?: string } = {},
 ): Promise<{ started: string[]; replaced: string[] }> {
-  const polledTypes = CHANNEL_TYPES.filter((t) => (adapters[t] as { poll?: unknown }).poll);
+  const polledTypes = CHANNEL_TYPES.filter((t) => adapterFor(t).poll);
   const channels: Array<{ id: string; type: ChannelType; config: Record<string, unknown> }> = await deps
     .db('channels')
     .where({ is_active: true, ...(only.accountId ? { account_id: only.accountId } : {}) })

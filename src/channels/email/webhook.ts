@@ -50,6 +50,29 @@ export const emailWebhook: WebhookCapability<EmailConfig> = {
     return { events: [emailEvent(parsed, { keepFiles: true })], whole: { ids: [`email:${parsed.summary.message_id}`], payload: parsed.summary } };
   },
   answer: ({ ignored }) => (ignored.length ? { ok: true, ignored: ignored[0] } : { ok: true }),
+  docs: {
+    post: {
+      summary:
+        "A mail for an email channel (those with inbound {\"method\": \"webhook\"} get their mail only this way), posted by the mail provider as it arrived (raw MIME). The channel's verify_token is the HTTP Basic password (any user name) or a Bearer token. A bounce of a reply PingBack sent marks that reply failed; auto-replies, other bounces and PingBack's own mail are acknowledged and recorded in ignored_events",
+      security: { name: 'emailWebhook', scheme: { type: 'http', scheme: 'basic', description: "The email channel's verify_token as the password, any user name (a Bearer token works too)" } },
+      requestBody: {
+        required: true,
+        content: {
+          'message/rfc822': { schema: { type: 'string', format: 'binary', maxLength: MAX_MAIL_BYTES } },
+          'application/octet-stream': { schema: { type: 'string', format: 'binary', maxLength: MAX_MAIL_BYTES } },
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              description: 'SendGrid Inbound Parse (raw mode) or Mailgun (a route to a URL ending in "mime"); other fields are ignored',
+              properties: { email: { type: 'string', description: 'the raw mail (SendGrid)' }, 'body-mime': { type: 'string', description: 'the raw mail (Mailgun)' } },
+            },
+          },
+        },
+      },
+      ok: { description: '{ok: true} once Temporal holds the message, or {ok: true, ignored: reason}' },
+      errors: [400, 401, 404, 413, 415, 503],
+    },
+  },
 };
 
 /** The password of `Authorization: Basic` (any user name), or a Bearer token. */

@@ -21,6 +21,7 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
   callbackPath: webhookPath('instagram'),
   webhook: metaWebhook<InstagramConfig, z.infer<typeof instagramEnvelope>>({
     envelope: instagramEnvelope,
+    name: 'instagram',
     what: 'an Instagram webhook',
     events: instagramEvents,
     // `entry.id`: the Instagram professional account (equal to page_id only with Instagram Login).

@@ -12,6 +12,8 @@ import { answerVerification, SIGNATURE_HEADER, verifyMetaSignature } from './sig
  * days, so it is answered 200 only once every message and status has been accepted.
  */
 export function metaWebhook<Config extends { app_secret?: string }, Envelope>(product: {
+  /** The product's name in the docs: `whatsapp`, `instagram`. */
+  name: string;
   envelope: z.ZodType<Envelope>;
   /** What the envelope is called in a 400: "a WhatsApp webhook". */
   what: string;
@@ -41,6 +43,20 @@ export function metaWebhook<Config extends { app_secret?: string }, Envelope>(pr
     owns: (owner, channel) => product.owns(channel.config, owner),
     foreignReason: 'not_for_this_channel',
     answer: ({ messages, statuses, ignored }) => ({ ok: true, messages, statuses, ignored: ignored.length }),
+    docs: {
+      get: {
+        summary: `Meta's verification handshake for a ${product.name} channel: hub.challenge as text/plain when hub.mode=subscribe and hub.verify_token is the channel's`,
+        parameters: ['hub.mode', 'hub.challenge', 'hub.verify_token'].map((name) => ({ name, in: 'query', required: true, schema: { type: 'string' } })),
+        ok: { description: 'The challenge', content: { 'text/plain': { schema: { type: 'string' } } } },
+        errors: [403, 404],
+      },
+      post: {
+        summary: `Meta's ${product.name} webhook. Checks X-Hub-Signature-256 over the raw body; 200 once Temporal accepted every message and status`,
+        parameters: [{ name: 'X-Hub-Signature-256', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } }],
+        ok: { description: 'Accepted (or ignored and recorded)' },
+        errors: [400, 401, 404, 503],
+      },
+    },
   };
 }
 

@@ -26,4 +26,11 @@ export const telegramWebhook: WebhookCapability<TelegramConfig> = {
     return { events, whole: { ids: [String(update.update_id)], payload: update } };
   },
   answer: ({ messages }) => (messages ? { ok: true } : { ok: true, ignored: 'update_type_not_handled' }),
+  docs: {
+    post: {
+      summary: 'Telegram Bot API webhook (registered by PingBack). Checks X-Telegram-Bot-Api-Secret-Token.',
+      ok: { description: 'Accepted by Temporal' },
+      errors: [400, 401, 404, 503],
+    },
+  },
 };

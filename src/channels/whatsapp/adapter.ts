@@ -39,6 +39,7 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
   callbackPath: webhookPath('whatsapp'),
   webhook: metaWebhook<WhatsappConfig, z.infer<typeof whatsappEnvelope>>({
     envelope: whatsappEnvelope,
+    name: 'whatsapp',
     what: 'a WhatsApp webhook',
     events: whatsappEvents,
     // `value.metadata.phone_number_id`: the business number the entry is for.

@@ -105,4 +105,19 @@ export const xWebhook: WebhookCapability<XConfig> = {
     messages
       ? { ok: true, messages }
       : { ok: true, ignored: skipped.includes('own_message') ? 'own_messages' : ignored.includes('unreadable_event') ? 'unreadable_event' : 'event_kind_not_handled' },
+  docs: {
+    get: {
+      summary:
+        "X's CRC check: {response_token: \"sha256=\" + base64(HMAC-SHA256(api_secret, crc_token))}, for channels with inbound \"webhook\" only; a token that is not X's shape is refused, so the check can never sign a forged body",
+      parameters: [{ name: 'crc_token', in: 'query', required: true, schema: { type: 'string', pattern: CRC_TOKEN.source } }],
+      ok: { description: '{response_token}' },
+      errors: [400, 404],
+    },
+    post: {
+      summary: "X's Account Activity webhook. Checks x-twitter-webhooks-signature over the raw body; DMs are signalled, echoes and other events acknowledged",
+      parameters: [{ name: SIGNATURE_HEADER, in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=' } }],
+      ok: { description: 'Accepted by Temporal (or ignored and recorded)' },
+      errors: [400, 401, 404, 503],
+    },
+  },
 };

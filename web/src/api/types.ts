@@ -17,21 +17,15 @@ export type {
 export { CONVERSATION_STATUSES, EVENT_TYPES } from '../../../src/inbox/constants';
 export { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type ChannelType } from '../../../src/channels/names';
 import type { ChannelType } from '../../../src/channels/names';
+import type { ChannelSummary } from '../../../src/inbox/schemas';
 
 /** GET /api/channels (admins see the config, secrets masked). */
-export interface Channel {
-  id: string;
-  type: ChannelType;
-  name: string;
-  is_active: boolean;
-  status: 'pending' | 'connected' | 'error';
-  status_message: string | null;
+export interface Channel extends ChannelSummary {
   config?: Record<string, unknown>;
   setup?: 'api' | 'console' | 'none';
   callback_url?: string;
   verify_token?: string;
   created_at?: string;
-  updated_at: string;
 }
 
 export interface ChannelTypeInfo {

@@ -9,9 +9,6 @@ const BLOCKED: Record<string, string> = {
   channel_inactive: "This conversation's channel is deactivated: replies cannot be sent until an admin turns it back on. Private notes still work.",
 };
 
-/** Channels whose replies carry files (the server says 422 attachments_not_supported elsewhere). */
-const FILE_REPLIES = new Set(['webchat']);
-
 export function Composer({ conversation, textareaRef }: { conversation: ConversationItem; textareaRef: { current: HTMLTextAreaElement | null } }) {
   const [mode, setMode] = useState<'reply' | 'note'>('reply');
   const [text, setText] = useState('');
@@ -103,7 +100,7 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
       )}
       <ErrorLine>{uploadError}</ErrorLine>
       <div class="composer-actions">
-        {mode === 'reply' && FILE_REPLIES.has(conversation.channel_type) && !blocked && (
+        {mode === 'reply' && channel?.replies_with_files && !blocked && (
           <>
             <input ref={fileInput} type="file" multiple hidden onChange={(e) => void attach((e.currentTarget as HTMLInputElement).files)} />
             <button type="button" class="button secondary" onClick={() => fileInput.current?.click()}>
