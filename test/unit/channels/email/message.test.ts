@@ -1,7 +1,7 @@
-import { parseEmail, MAX_CONTENT_CHARS } from '../../src/channels/email/parse';
-import { ownMessageId, referencesFor, threadKeyFor, threadKeyOf } from '../../src/channels/email/threading';
-import { replySubject } from '../../src/channels/email/adapter';
-import { composeMail, deliveryStatusNotification } from '../helpers/mail-provider';
+import { parseEmail, MAX_CONTENT_CHARS } from '../../../../src/channels/email/parse';
+import { ownMessageId, referencesFor, threadKeyFor, threadKeyOf } from '../../../../src/channels/email/threading';
+import { replySubject } from '../../../../src/channels/email/adapter';
+import { composeMail, deliveryStatusNotification } from '../../../helpers/mail-provider';
 
 const customer = 'Ann Lee <Ann.Lee@Example.com>';
 const support = 'support@acme.test';
@@ -181,7 +181,7 @@ describe('parsing a customer mail', () => {
 });
 
 describe('the quoted thread below an answer', () => {
-  const { splitQuotedReply } = require('../../src/channels/email/quoted-reply');
+  const { splitQuotedReply } = require('../../../../src/channels/email/quoted-reply');
 
   it.each([
     ['Gmail', 'Thanks, that works.\n\nOn Tue, 1 Dec 2026 at 10:00, Acme Support <support@acme.test> wrote:\n> It ships tomorrow.\n>\n> > Where is my order?\n'],

@@ -1,4 +1,4 @@
-import { hmacSha1, oauth1Header, oauth1Params, parseOAuth1Header, percentEncode, signatureBaseString } from '../../src/channels/x/oauth1';
+import { hmacSha1, oauth1Header, oauth1Params, parseOAuth1Header, percentEncode, signatureBaseString } from '../../../../src/channels/x/oauth1';
 
 test("X's worked example (docs: OAuth 1.0a, creating a signature)", () => {
   const creds = {

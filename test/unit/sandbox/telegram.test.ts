@@ -1,9 +1,9 @@
-import { FIXTURES_DIR } from '../helpers/fixtures';
+import { FIXTURES_DIR } from '../../helpers/fixtures';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { TelegramFake } from '../../src/sandbox/telegram';
+import { TelegramFake } from '../../../src/sandbox/telegram';
 
 const FIXTURES = path.join(FIXTURES_DIR, 'telegram');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));

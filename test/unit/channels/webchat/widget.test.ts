@@ -1,6 +1,6 @@
-import { originAllowed } from '../../src/channels/webchat/origin';
-import { newVisitorToken, verifyVisitorToken } from '../../src/channels/webchat/visitor-token';
-import { RateLimiter } from '../../src/http/rate-limit';
+import { originAllowed } from '../../../../src/channels/webchat/origin';
+import { newVisitorToken, verifyVisitorToken } from '../../../../src/channels/webchat/visitor-token';
+import { RateLimiter } from '../../../../src/http/rate-limit';
 
 const CHANNEL = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const OTHER = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';

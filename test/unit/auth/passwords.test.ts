@@ -1,4 +1,4 @@
-import { hashPassword, verifyPassword } from '../../src/auth/passwords';
+import { hashPassword, verifyPassword } from '../../../src/auth/passwords';
 
 test('passwords are hashed with argon2id at OWASP strength, each with a salt of its own', async () => {
   const a = await hashPassword('correct horse battery');

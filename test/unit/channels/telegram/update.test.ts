@@ -1,6 +1,6 @@
-import { telegramUpdateSchema, toInboundMessages } from '../../src/channels/telegram/update';
-import { inboundMessageSchema } from '../../src/channels/types';
-import { fixtureFiles } from '../helpers/fixtures';
+import { telegramUpdateSchema, toInboundMessages } from '../../../../src/channels/telegram/update';
+import { inboundMessageSchema } from '../../../../src/channels/types';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 describe('every inbound Telegram fixture parses into valid inbound messages', () => {
   test.each(fixtureFiles('telegram', 'update-').map((f) => [f.name, f.body]))('%s', (_name, body) => {

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
-import { adapterFor, adapters } from '../../src/channels';
-import { emailConfigSchema } from '../../src/channels/email/config';
-import { instagramConfigSchema } from '../../src/channels/instagram/config';
-import { maskConfig, maskSecret } from '../../src/channels/mask';
-import { CHANNEL_TYPES, ChannelType } from '../../src/channels/types';
-import { webchatConfigSchema } from '../../src/channels/webchat/config';
-import { whatsappConfigSchema } from '../../src/channels/whatsapp/config';
-import { xConfigSchema } from '../../src/channels/x/config';
+import { adapterFor, adapters } from '../../../src/channels';
+import { emailConfigSchema } from '../../../src/channels/email/config';
+import { instagramConfigSchema } from '../../../src/channels/instagram/config';
+import { maskConfig, maskSecret } from '../../../src/channels/mask';
+import { CHANNEL_TYPES, ChannelType } from '../../../src/channels/types';
+import { webchatConfigSchema } from '../../../src/channels/webchat/config';
+import { whatsappConfigSchema } from '../../../src/channels/whatsapp/config';
+import { xConfigSchema } from '../../../src/channels/x/config';
 
 /** Each bad field's path, as the API reports it (`validate` joins zod's issue paths with dots). */
 function badPaths(schema: z.ZodType, input: unknown): string[] {

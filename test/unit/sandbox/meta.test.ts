@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyMetaSignature } from '../../src/channels/meta/signature';
-import { MetaFake } from '../../src/sandbox/meta';
-import { fixtureFiles } from '../helpers/fixtures';
+import { verifyMetaSignature } from '../../../src/channels/meta/signature';
+import { MetaFake } from '../../../src/sandbox/meta';
+import { fixtureFiles } from '../../helpers/fixtures';
 
 /** Types and keys, not values: the fixtures' ids and texts are examples. */
 function shape(v: unknown): unknown {

@@ -1,4 +1,4 @@
-import { ChannelLookup } from '../../src/inbound/channel-lookup';
+import { ChannelLookup } from '../../../src/inbound/channel-lookup';
 
 /** A stand-in for knex's `db('channels').where(...).first(...)`, counting reads and failing on demand. */
 function fakeDb(row: object | undefined) {

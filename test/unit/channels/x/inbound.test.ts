@@ -1,5 +1,5 @@
-import { accountActivitySchema, compareXIds, dmEventsPageSchema, otherEventKinds, parseAccountActivity, parseDmEventsPage } from '../../src/channels/x/inbound';
-import { fixtureFiles } from '../helpers/fixtures';
+import { accountActivitySchema, compareXIds, dmEventsPageSchema, otherEventKinds, parseAccountActivity, parseDmEventsPage } from '../../../../src/channels/x/inbound';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 const aaa = (name: string) => fixtureFiles('x', 'aaa-').find((f) => f.name === name)!.body;
 

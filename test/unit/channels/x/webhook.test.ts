@@ -1,5 +1,5 @@
-import { crcResponseToken, isCrcToken, verifyWebhookSignature, webhookSignature } from '../../src/channels/x/webhook';
-import { fixtureFiles } from '../helpers/fixtures';
+import { crcResponseToken, isCrcToken, verifyWebhookSignature, webhookSignature } from '../../../../src/channels/x/webhook';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 test('CRC response token matches x/crc-request-response.json', () => {
   const [{ body: fixture }] = fixtureFiles('x', 'crc-request-response');

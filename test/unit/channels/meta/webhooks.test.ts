@@ -1,8 +1,8 @@
-import { instagramEnvelope, instagramEvents } from '../../src/channels/instagram/webhook';
-import type { MetaWebhookEvent } from '../../src/channels/meta/events';
-import { inboundMessageSchema, messageStatusUpdateSchema } from '../../src/channels/types';
-import { whatsappEnvelope, whatsappEvents } from '../../src/channels/whatsapp/webhook';
-import { fixtureFiles } from '../helpers/fixtures';
+import { instagramEnvelope, instagramEvents } from '../../../../src/channels/instagram/webhook';
+import type { MetaWebhookEvent } from '../../../../src/channels/meta/events';
+import { inboundMessageSchema, messageStatusUpdateSchema } from '../../../../src/channels/types';
+import { whatsappEnvelope, whatsappEvents } from '../../../../src/channels/whatsapp/webhook';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 /** What the ingress does: the envelope must parse (or the POST is a 400), then each item on its own. */
 const parseWhatsappWebhook = (body: unknown) => whatsappEvents(whatsappEnvelope.parse(body));

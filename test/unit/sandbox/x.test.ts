@@ -1,10 +1,10 @@
-import { callXApi } from '../../src/channels/x/api';
-import { xConfigSchema } from '../../src/channels/x/config';
-import { oauth1Header } from '../../src/channels/x/oauth1';
-import { PlatformError } from '../../src/channels/platform-error';
-import { XFake } from '../../src/sandbox/x';
-import type { XAccount } from '../../src/sandbox/x-world';
-import { fixtureFiles } from '../helpers/fixtures';
+import { callXApi } from '../../../src/channels/x/api';
+import { xConfigSchema } from '../../../src/channels/x/config';
+import { oauth1Header } from '../../../src/channels/x/oauth1';
+import { PlatformError } from '../../../src/channels/platform-error';
+import { XFake } from '../../../src/sandbox/x';
+import type { XAccount } from '../../../src/sandbox/x-world';
+import { fixtureFiles } from '../../helpers/fixtures';
 
 /** The X API fake holds PingBack to what X does: signatures, paging, limits, error bodies. */
 let x: XFake;

@@ -1,6 +1,6 @@
-import { classifyTelegramError } from '../../src/channels/telegram/errors';
-import { telegramConfigSchema } from '../../src/channels/telegram/config';
-import { fixtureFiles } from '../helpers/fixtures';
+import { classifyTelegramError } from '../../../../src/channels/telegram/errors';
+import { telegramConfigSchema } from '../../../../src/channels/telegram/config';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 const expected: Record<string, { kind: string; retryable: boolean }> = {
   'error-400-chat-not-found.json': { kind: 'rejected', retryable: false },

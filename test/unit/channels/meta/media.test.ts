@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { downloadMedia } from '../../src/channels/meta/graph-api';
-import { isAllowedMediaUrl } from '../../src/channels/meta/media-hosts';
-import { PlatformError } from '../../src/channels/platform-error';
-import type { AdapterContext } from '../../src/channels/types';
+import { downloadMedia } from '../../../../src/channels/meta/graph-api';
+import { isAllowedMediaUrl } from '../../../../src/channels/meta/media-hosts';
+import { PlatformError } from '../../../../src/channels/platform-error';
+import type { AdapterContext } from '../../../../src/channels/types';
 
 const META: AdapterContext = { telegramApiBaseUrl: 'https://api.telegram.org', metaGraphBaseUrl: 'https://graph.facebook.com', metaGraphVersion: 'v21.0', xApiBaseUrl: 'https://api.x.com' };
 

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { classifyGraphError, describeMetaError, META_ERROR_RULES } from '../../src/channels/meta/errors';
-import { answerVerification, signMetaPayload, verifyMetaSignature } from '../../src/channels/meta/signature';
-import { metaJson } from '../../src/sandbox/meta-payloads';
-import { fixtureFiles } from '../helpers/fixtures';
+import { classifyGraphError, describeMetaError, META_ERROR_RULES } from '../../../../src/channels/meta/errors';
+import { answerVerification, signMetaPayload, verifyMetaSignature } from '../../../../src/channels/meta/signature';
+import { metaJson } from '../../../../src/sandbox/meta-payloads';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 /** What each recorded Meta error must become: the table in src/channels/meta/errors.ts, held to the fixtures. */
 const expected: Record<string, { kind: string; retryable: boolean }> = {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { parseKey, SecretBox, SecretBoxError } from '../../src/crypto/secret-box';
-import { mapSecretPaths } from '../../src/channels/secret-paths';
+import { parseKey, SecretBox, SecretBoxError } from '../../../src/crypto/secret-box';
+import { mapSecretPaths } from '../../../src/channels/secret-paths';
 
 const key = randomBytes(32);
 

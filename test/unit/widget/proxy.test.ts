@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/api/app';
-import { configSchema, secretBoxFrom } from '../../src/config';
-import { createDb } from '../../src/db/knex';
-import { silentLogger } from '../../src/log';
+import { createApp } from '../../../src/api/app';
+import { configSchema, secretBoxFrom } from '../../../src/config';
+import { createDb } from '../../../src/db/knex';
+import { silentLogger } from '../../../src/log';
 
 const CHANNEL = { id: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', account_id: 'a', type: 'webchat', is_active: true, webhook_secret: 's', verify_token: 'v', config: {} };
 

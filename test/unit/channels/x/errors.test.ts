@@ -1,5 +1,5 @@
-import { classifyXError } from '../../src/channels/x/errors';
-import { fixtureFiles } from '../helpers/fixtures';
+import { classifyXError } from '../../../../src/channels/x/errors';
+import { fixtureFiles } from '../../../helpers/fixtures';
 
 const expected: Record<string, { kind: string; retryable: boolean; message: RegExp }> = {
   'dm-send-403-cannot-send-to-user.json': { kind: 'rejected', retryable: false, message: /^You cannot send messages to this user\.$/ },
