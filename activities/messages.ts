@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { describeDbError, isDataError } from '../src/db/pg-errors';
 import { storable } from '../src/db/storable';
 import { linkStoredMedia } from '../src/db/stored-media';
 import { recordIgnoredEvents } from '../src/db/ignored-events';
@@ -14,6 +16,8 @@ export interface PersistInboundResult {
   conversationId: string | null;
   stored: number;
   duplicates: number;
+  /** Messages PostgreSQL refused for what they hold (kept in ignored_events as `unstorable`, with its reason). */
+  setAside?: Array<{ platformMessageId: string; problem: string }>;
   ignored?: 'channel_inactive' | 'channel_not_found';
   /** When something was stored: the conversation's last_message_at, which also reopened it. */
   lastMessageAt?: string;
@@ -32,32 +36,88 @@ export interface PersistInboundResult {
  * "Benchmark").
  */
 export function makePersistInbound(db: Db) {
+  /**
+   * A batch PostgreSQL refuses for its data (a value too long for an index, a malformed time)
+   * would be refused on every retry, wedging the conversation behind it: its messages are then
+   * stored one by one, and the one that cannot be is set aside where an operator sees it, with
+   * PostgreSQL's reason, and the conversation goes on. Outages are thrown, and retried.
+   */
   return async function persistInbound(received: PersistInboundInput): Promise<PersistInboundResult> {
     if (received.messages.length === 0) return { conversationId: null, stored: 0, duplicates: 0 };
     const input = storable(received);
-    const rows = await queryPrepared<StoreRow>(db, storeStatement(input));
-    const row = rows[0];
-    // No active channel: nothing was written; find out why and keep the messages aside.
-    if (!row.channel_active) return persistForInactiveChannel(db, input);
-    // The sender's contact was committed by another statement (another conversation of theirs, or
-    // a timed-out attempt of this one) after this statement's snapshot was taken: this one could
-    // neither see it nor insert it. A retry sees it.
-    if (!row.conversation_id) {
-      throw new Error(`the contact of ${input.threadKey} was created by a concurrent statement; retrying`);
+    try {
+      return await storeBatch(db, input);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (input.messages.length === 1) return setAsideUnstorable(db, input, input.messages[0], err);
+      let merged: PersistInboundResult = { conversationId: null, stored: 0, duplicates: 0 };
+      for (const message of input.messages) {
+        const one = await storeBatch(db, { ...input, messages: [message] }).catch((e: unknown) => {
+          if (!isDataError(e)) throw e;
+          return setAsideUnstorable(db, input, message, e);
+        });
+        merged = mergeResults(merged, one);
+      }
+      return merged;
     }
-    const stored = Number(row.stored);
-    // Files PingBack keeps (web chat uploads, mail by webhook) become the stored messages' own.
-    const withFiles = input.messages.filter((m) => m.attachments.some((a) => a.storedMediaId));
-    if (withFiles.length > 0) await linkStoredMedia(db, input.channelId, row.conversation_id, withFiles);
-    return {
-      conversationId: row.conversation_id,
-      stored,
-      duplicates: input.messages.length - stored,
-      ...(stored > 0 ? { lastMessageAt: new Date(row.last_message_at).toISOString() } : {}),
-    };
   };
 }
 
+/** The results of a batch stored message by message, as one. */
+function mergeResults(a: PersistInboundResult, b: PersistInboundResult): PersistInboundResult {
+  const setAside = [...(a.setAside ?? []), ...(b.setAside ?? [])];
+  const lastMessageAt = b.lastMessageAt ?? a.lastMessageAt;
+  const ignored = b.ignored ?? a.ignored;
+  return {
+    conversationId: b.conversationId ?? a.conversationId,
+    stored: a.stored + b.stored,
+    duplicates: a.duplicates + b.duplicates,
+    ...(setAside.length ? { setAside } : {}),
+    ...(lastMessageAt ? { lastMessageAt } : {}),
+    ...(ignored ? { ignored } : {}),
+  };
+}
+
+/** Longest a string of a set-aside message is kept in ignored_events: enough to recognise it, never the thing that broke the write. */
+const SET_ASIDE_TEXT_CHARS = 2_000;
+
+/**
+ * A message PostgreSQL will not store, kept in ignored_events (`unstorable`) with the reason:
+ * its strings cut short and keyed by a digest of its id (the id may be what did not fit).
+ */
+async function setAsideUnstorable(db: Db, input: PersistInboundInput, message: InboundMessage, err: unknown): Promise<PersistInboundResult> {
+  const problem = describeDbError(err);
+  const key = `unstorable:${createHash('sha256').update(message.platformMessageId).digest('hex').slice(0, 40)}`;
+  const cut = (v: unknown): unknown =>
+    typeof v === 'string' ? v.slice(0, SET_ASIDE_TEXT_CHARS) : Array.isArray(v) ? v.slice(0, 50).map(cut) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).slice(0, 50).map(([k, x]) => [k.slice(0, 100), cut(x)])) : v;
+  await recordIgnoredEvents(db, [
+    { channel_id: input.channelId, reason: 'unstorable', platform_event_id: key, payload: { problem, thread_key: cut(input.threadKey), message: cut(message) } },
+  ]);
+  return { conversationId: null, stored: 0, duplicates: 0, setAside: [{ platformMessageId: message.platformMessageId.slice(0, 200), problem }] };
+}
+
+async function storeBatch(db: Db, input: PersistInboundInput): Promise<PersistInboundResult> {
+  const rows = await queryPrepared<StoreRow>(db, storeStatement(input));
+  const row = rows[0];
+  // No active channel: nothing was written; find out why and keep the messages aside.
+  if (!row.channel_active) return persistForInactiveChannel(db, input);
+  // The sender's contact was committed by another statement (another conversation of theirs, or
+  // a timed-out attempt of this one) after this statement's snapshot was taken: this one could
+  // neither see it nor insert it. A retry sees it.
+  if (!row.conversation_id) {
+    throw new Error(`the contact of ${input.threadKey} was created by a concurrent statement; retrying`);
+  }
+  const stored = Number(row.stored);
+  // Files PingBack keeps (web chat uploads, mail by webhook) become the stored messages' own.
+  const withFiles = input.messages.filter((m) => m.attachments.some((a) => a.storedMediaId));
+  if (withFiles.length > 0) await linkStoredMedia(db, input.channelId, row.conversation_id, withFiles);
+  return {
+    conversationId: row.conversation_id,
+    stored,
+    duplicates: input.messages.length - stored,
+    ...(stored > 0 ? { lastMessageAt: new Date(row.last_message_at).toISOString() } : {}),
+  };
+}
 
 /** The one statement that stores a batch (exported so a test can read its plan). */
 export function storeStatement(input: PersistInboundInput): PreparedStatement {

@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
   proxyActivities,
   patched,
   proxyLocalActivities,
@@ -149,6 +150,8 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       inbox.splice(0, batch.length);
       conversationId = result.conversationId ?? conversationId;
       totals.received += result.stored;
+      // Kept in ignored_events with PostgreSQL's reason; the conversation goes on without them.
+      if (result.setAside?.length) log.warn('inbound messages set aside: PostgreSQL cannot store them', { setAside: result.setAside });
       // A customer writing again reopens a resolved conversation (persistInbound did so in the database).
       if (result.stored > 0) {
         lastInboundAt = result.lastMessageAt ?? lastInboundAt;

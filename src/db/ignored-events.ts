@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import { boundKey } from '../inbound/bound';
 import { storable } from './storable';
 
 export interface IgnoredEvent {
@@ -16,7 +17,8 @@ export interface IgnoredEvent {
 export async function recordIgnoredEvents(db: Db, events: IgnoredEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db('ignored_events')
-    .insert(events.map(storable).map((e) => ({ ...e, payload: JSON.stringify(e.payload) })))
+    // The id is the platform's (a Message-ID, a digest): bounded, as the dedup index takes 2.7 KB a row.
+    .insert(events.map(storable).map((e) => ({ ...e, platform_event_id: e.platform_event_id === null ? null : boundKey(e.platform_event_id), payload: JSON.stringify(e.payload) })))
     .onConflict(['channel_id', 'reason', 'platform_event_id'])
     .ignore();
 }

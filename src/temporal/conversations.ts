@@ -5,6 +5,7 @@ import { AppError } from '../errors';
 import type { ConversationStatus } from '../inbox/schemas';
 import type { SignalKind } from '../metrics/api-metrics';
 import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal } from '../../workflows/conversation';
+import { boundInbound, boundRef } from '../inbound/bound';
 import { conversationWorkflowId } from './ids';
 import { AccountIdKey, ChannelIdKey, ChannelTypeKey, ConversationStatusKey } from './search-attributes';
 
@@ -68,9 +69,10 @@ export function conversationSignaller(
     ],
   });
   return {
+    // Bounded here, where every inbound message passes: see src/inbound/bound.ts.
     inbound: (ref, message) =>
-      signalWithStart('inbound', ref, ({ workflowId }) =>
-        client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: inboundSignal, signalArgs: [message] }),
+      signalWithStart('inbound', boundRef(ref), ({ workflowId }) =>
+        client.workflow.signalWithStart(conversationWorkflow, { ...base(boundRef(ref), workflowId), signal: inboundSignal, signalArgs: [boundInbound(message)] }),
       ),
     reply: (ref, messageId) =>
       signalWithStart('reply', ref, ({ workflowId }) =>
@@ -85,7 +87,8 @@ export function conversationSignaller(
         }),
       ),
     messageStatus: async (ref, update) => {
-      const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
+      const { threadKey } = boundRef(ref);
+      const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, threadKey);
       const signal = async () => {
         try {
           await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).signal(messageStatusSignal, update));

@@ -137,6 +137,25 @@ test('providers that post a form: the raw mail as SendGrid\'s "email" field or M
   expect([r3.status, (await r3.json()).error.code]).toEqual([400, 'invalid_email']);
 });
 
+test('a mail with absurd headers (a 6 KB Message-ID, a 2 KB sender name) still reaches the inbox, so does the next one, and machine mail like it is set aside', async () => {
+  const { apiKey, channel } = await emailChannel();
+  // Random, so PostgreSQL cannot compress it into an index row: it used to wedge the conversation for good.
+  const longId = `${randomBytes(4500).toString('base64url')}@customer.example`;
+  const first = await postMail(channel, await composeMail({ from: `${'N'.repeat(2000)} <dee@customer.example>`, to: 'support@acme.test', subject: 'Long', text: 'long headers', messageId: longId }));
+  expect([first.status, JSON.parse(first.text)]).toEqual([200, { ok: true }]);
+  expect((await postMail(channel, await composeMail({ from: 'dee@customer.example', to: 'support@acme.test', subject: 'Short', text: 'after', messageId: mid() }))).status).toBe(200);
+  const conversations = await conversationOf(apiKey, 'dee@customer.example', 2);
+  const texts = (await Promise.all(conversations.map((c) => messagesOf(apiKey, c.id, 1)))).flat().map((m) => m.content).sort();
+  expect(texts).toEqual(['after', 'long headers']);
+  const long = (await Promise.all(conversations.map((c) => messagesOf(apiKey, c.id, 1)))).flat().find((m) => m.content === 'long headers');
+  expect(long.platform_message_id).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+  const auto = await postMail(channel, await composeMail({ from: 'dee@customer.example', to: 'support@acme.test', text: 'away', messageId: `auto.${longId}`, headers: { 'Auto-Submitted': 'auto-replied' } }));
+  expect([auto.status, JSON.parse(auto.text)]).toEqual([200, { ok: true, ignored: 'auto_submitted' }]);
+  const aside = await stack.db('ignored_events').where({ channel_id: channel.id, reason: 'auto_submitted' }).select('platform_event_id');
+  expect(aside).toEqual([{ platform_event_id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+});
+
 test('a new mail from the same customer is a new conversation; a provider retry is stored once', async () => {
   const { apiKey, channel } = await emailChannel();
   const a = await composeMail({ from: 'bo@customer.example', to: 'support@acme.test', subject: 'Refund', text: 'Refund please', messageId: mid() });

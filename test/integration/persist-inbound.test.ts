@@ -3,7 +3,7 @@
  * is stored, redelivered, stored for a resolved conversation, or arrives for a
  * channel that was deactivated meanwhile.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { makePersistInbound, PersistInboundInput, storeStatement } from '../../activities/messages';
 import type { InboundMessage } from '../../src/channels/types';
@@ -258,4 +258,40 @@ test('a NUL character in a message for a deactivated channel is kept aside too, 
 test('a channel that no longer exists stores nothing', async () => {
   const ch = { accountId: (await newChannel()).accountId, channelId: randomUUID() };
   expect(await persist(input(ch, [message('1')]))).toEqual({ conversationId: null, stored: 0, duplicates: 1, ignored: 'channel_not_found' });
+});
+
+test('a message PostgreSQL refuses for what it holds is set aside with the reason; the rest of its batch is stored, in order, and so is what comes after', async () => {
+  const ch = await newChannel();
+  // Over the 2.7 KB an index row can hold, even compressed (54000), and a time PostgreSQL cannot read (22008): refused on every try.
+  const tooLong = message(randomBytes(4500).toString('base64'));
+  const badTime = message('m-bad-time', { platformTimestamp: '2026-13-45T00:00:00Z' });
+  const result = await persist(input(ch, [message('m1'), tooLong, message('m2'), badTime, message('m3')]));
+  expect(result).toMatchObject({ stored: 3, duplicates: 0, conversationId: expect.any(String) });
+  expect(result.setAside).toEqual([
+    { platformMessageId: tooLong.platformMessageId.slice(0, 200), problem: expect.stringMatching(/^54000: index row/) },
+    { platformMessageId: 'm-bad-time', problem: expect.stringMatching(/^22008: /) },
+  ]);
+  expect((await messagesOf(result.conversationId!)).map((m) => m.platform_message_id)).toEqual(['m1', 'm2', 'm3']);
+  const aside = await db('ignored_events').where({ channel_id: ch.channelId, reason: 'unstorable' }).orderBy('platform_event_id');
+  expect(aside).toHaveLength(2);
+  for (const row of aside) {
+    expect(row.platform_event_id).toMatch(/^unstorable:[0-9a-f]{40}$/);
+    expect(row.payload).toMatchObject({ problem: expect.any(String), thread_key: 'chat-1', message: { contact: { platformUserId: 'user-1' } } });
+  }
+  // Again (a retry, a redelivery): nothing stored twice, nothing set aside twice.
+  const again = await persist(input(ch, [message('m1'), tooLong, message('m2'), badTime, message('m3')]));
+  expect(again).toMatchObject({ stored: 0, duplicates: 3 });
+  expect(await db('ignored_events').where({ channel_id: ch.channelId, reason: 'unstorable' }).count({ n: '*' }).first()).toEqual({ n: '2' });
+  expect((await persist(input(ch, [message('m4')]))).stored).toBe(1);
+});
+
+test('an outage is not a data error: it is thrown, to be retried, and nothing is set aside', async () => {
+  const ch = await newChannel();
+  const down = createDb('postgres://nobody@127.0.0.1:1/none', { max: 1 });
+  try {
+    await expect(makePersistInbound(down)(input(ch, [message('m1')]))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  } finally {
+    await down.destroy();
+  }
+  expect(await db('ignored_events').where({ channel_id: ch.channelId })).toEqual([]);
 });
