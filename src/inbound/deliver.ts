@@ -3,6 +3,7 @@ import { conversationRef, type ChannelType, type InboundEvent, type InboundMessa
 import { recordIgnoredEvents, type IgnoredEvent } from '../db/ignored-events';
 import type { Db } from '../db/knex';
 import { keepArrivedFiles } from '../db/stored-media';
+import { describeDbError, isDataError } from '../db/pg-errors';
 import type { ConversationSignaller } from '../temporal/conversations';
 
 export interface InboundDeps {
@@ -57,15 +58,23 @@ export async function deliverEvents(
     [...threads.entries()].map(async ([threadKey, thread]) => {
       const ref = conversationRef(channel, threadKey);
       for (const ev of thread) {
-        if (ev.kind === 'message') {
-          const message = ev.files?.length ? await withKeptFiles(deps.db, channel.id, ev.message, ev.files) : ev.message;
-          await deps.signaller.inbound(ref, message);
-          outcome.messages++;
-        } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
-          // A status for a message PingBack never sent (another tool on the same number, a bounce of someone else's mail).
-          ignore('unknown_message', eventIdOf(ev), ev.payload ?? ev.update);
-        } else {
-          outcome.statuses++;
+        try {
+          if (ev.kind === 'message') {
+            const message = ev.files?.length ? await withKeptFiles(deps.db, channel.id, ev.message, ev.files) : ev.message;
+            await deps.signaller.inbound(ref, message);
+            outcome.messages++;
+          } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
+            // A status for a message PingBack never sent (another tool on the same number, a bounce of someone else's mail).
+            ignore('unknown_message', eventIdOf(ev), ev.payload ?? ev.update);
+          } else {
+            outcome.statuses++;
+          }
+        } catch (err) {
+          // An outage is thrown (the platform redelivers, the poller retries); an event refused for
+          // what it is would be refused every time, and hold up its mailbox or feed: set aside.
+          const problem = permanentFailure(err);
+          if (!problem) throw err;
+          ignore('unprocessable', eventIdOf(ev), { problem, event: ev.kind === 'message' ? { ...ev.message, content: ev.message.content.slice(0, 2_000) } : ev.update });
         }
       }
     }),
@@ -80,6 +89,20 @@ export async function deliverEvents(
 export function setAsideWhole(db: Db, channelId: string, reason: string, whole: { ids: string[]; payload: unknown }): Promise<void> {
   return recordIgnoredEvents(db, whole.ids.map((id) => ({ channel_id: channelId, reason, platform_event_id: id, payload: whole.payload })));
 }
+
+/**
+ * Why an event can never be delivered, or undefined for a failure that may pass (an outage):
+ * PostgreSQL refusing its data, Temporal refusing its payload (gRPC INVALID_ARGUMENT: too
+ * large, malformed). Looked for along the error's causes (the signaller wraps what Temporal says).
+ */
+export function permanentFailure(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (isDataError(e)) return describeDbError(e);
+    if (e.code === GRPC_INVALID_ARGUMENT && typeof e.message === 'string') return `Temporal refused it: ${e.message.slice(0, 500)}`;
+  }
+  return undefined;
+}
+const GRPC_INVALID_ARGUMENT = 3;
 
 function eventIdOf(ev: Extract<InboundEvent, { kind: 'message' | 'status' }>): string {
   if (ev.kind === 'message') return ev.message.platformMessageId;

@@ -1,0 +1,68 @@
+/**
+ * src/inbound/deliver.ts against the real PostgreSQL, with a signaller that fails as Temporal
+ * does: an event Temporal refuses for what it is (INVALID_ARGUMENT: a payload too large) is set
+ * aside and the rest go on; an outage is thrown, for the platform or the poller to try again.
+ */
+import type { InboundMessage } from '../../src/channels/types';
+import { createAccount } from '../../src/db/accounts';
+import { insertChannel } from '../../src/db/channels';
+import { createDb, Db } from '../../src/db/knex';
+import { AppError } from '../../src/errors';
+import { deliverEvents } from '../../src/inbound/deliver';
+import type { ConversationSignaller } from '../../src/temporal/conversations';
+
+let db: Db;
+beforeAll(() => (db = createDb(process.env.TEST_DATABASE_URL!, { max: 2 })));
+afterAll(() => db.destroy());
+
+const message = (id: string): InboundMessage => ({
+  platformMessageId: id,
+  threadKey: 'chat-1',
+  contact: { platformUserId: 'user-1' },
+  content: `text ${id}`,
+  contentType: 'text',
+  attachments: [],
+  metadata: {},
+});
+
+/** Fails as the real signaller does: Temporal's own error wrapped in a 503. */
+function signallerFailing(failures: Record<string, unknown>): ConversationSignaller & { signalled: string[] } {
+  const signalled: string[] = [];
+  return {
+    signalled,
+    async inbound(_ref, m) {
+      const cause = failures[m.platformMessageId];
+      if (cause) throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', undefined, cause);
+      signalled.push(m.platformMessageId);
+    },
+    reply: async () => undefined,
+    status: async () => undefined,
+    messageStatus: async () => 'signalled',
+  };
+}
+
+async function channel() {
+  const { account } = await createAccount(db, { name: 'deliver', plan: 'pro' });
+  return insertChannel(db, { accountId: account.id, type: 'telegram', name: 'bot', config: {}, status: 'connected', statusMessage: null });
+}
+
+test('an event Temporal refuses for what it is, is set aside with the reason; the events after it are delivered', async () => {
+  const ch = await channel();
+  const tooLarge = Object.assign(new Error('Blob data size exceeds limit.'), { code: 3 });
+  const signaller = signallerFailing({ m1: { name: 'ServiceError', message: 'failed to signalWithStart', cause: tooLarge } });
+  const events = ['m1', 'm2'].map((id) => ({ kind: 'message' as const, message: message(id) }));
+  const outcome = await deliverEvents({ db, signaller }, ch, events);
+  expect(outcome).toMatchObject({ messages: 1, ignored: ['unprocessable'] });
+  expect(signaller.signalled).toEqual(['m2']);
+  expect(await db('ignored_events').where({ channel_id: ch.id }).select('reason', 'platform_event_id', 'payload')).toEqual([
+    { reason: 'unprocessable', platform_event_id: 'm1', payload: { problem: 'Temporal refused it: Blob data size exceeds limit.', event: expect.objectContaining({ platformMessageId: 'm1' }) } },
+  ]);
+});
+
+test('an outage is thrown, and nothing is set aside', async () => {
+  const ch = await channel();
+  const down = Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
+  const signaller = signallerFailing({ m1: down });
+  await expect(deliverEvents({ db, signaller }, ch, [{ kind: 'message', message: message('m1') }])).rejects.toMatchObject({ code: 'temporal_unavailable' });
+  expect(await db('ignored_events').where({ channel_id: ch.id })).toEqual([]);
+});
