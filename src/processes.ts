@@ -78,16 +78,17 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
     instances: workers.size,
     ...(config.WORKER_METRICS_ADDRESS ? { metrics: `http://${config.WORKER_METRICS_ADDRESS}/metrics` } : {}),
   });
-  // Every polling channel's poller running (one an operator ended, or one of an earlier version's type): see reconcilePollers.
-  const reconciled = reconcilePollers({ client: deps.temporal, db: deps.db, secrets: deps.secrets }, config.TEMPORAL_TASK_QUEUE).then(
+  // Every polling channel's poller running, of this version's type (see reconcilePollers); in the background, and given up on at stop.
+  let stopping = false;
+  void reconcilePollers({ client: deps.temporal, db: deps.db, secrets: deps.secrets, log }, config.TEMPORAL_TASK_QUEUE, {}, () => stopping).then(
     (r) => (r.started.length || r.replaced.length) && log.info('pollers reconciled', { started: r.started, replaced: r.replaced }),
-    (err: unknown) => log.warn('pollers not reconciled; they start with their channel\'s next change', { error: String(err) }),
+    (err: unknown) => log.warn('pollers not reconciled; the next worker start tries again', { error: String(err) }),
   );
   return {
     async stop() {
       // The SDK already begins shutting down on SIGINT/SIGTERM by itself.
+      stopping = true;
       workers.shutdown();
-      await reconciled;
       await done;
       await workers.close();
     },

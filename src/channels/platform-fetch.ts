@@ -23,7 +23,10 @@ export async function platformFetch(platform: string, url: string, init: Request
  * platforms that send none on success.
  */
 export async function readPlatformJson(platform: string, res: Response, opts: { statusSays?: boolean; empty?: unknown } = {}): Promise<unknown> {
-  const text = await res.text();
+  // The connection can still fail (or time out) while the body arrives.
+  const text = await res.text().catch((err: unknown) => {
+    throw new PlatformError('unavailable', `${platform}'s answer broke off: ${describeNetworkError(err)}`, { status: res.status });
+  });
   if (text === '' && opts.empty !== undefined) return opts.empty;
   try {
     return JSON.parse(text);
@@ -35,8 +38,8 @@ export async function readPlatformJson(platform: string, res: Response, opts: { 
 }
 
 /** What fetch's network failure was (ECONNREFUSED, ENOTFOUND …), without the URL, which may hold a token. */
-function describeNetworkError(err: unknown, timeoutMs: number): string {
-  if ((err as Error).name === 'TimeoutError') return `no answer in ${timeoutMs} ms`;
+function describeNetworkError(err: unknown, timeoutMs?: number): string {
+  if ((err as Error).name === 'TimeoutError') return timeoutMs === undefined ? 'timed out' : `no answer in ${timeoutMs} ms`;
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err as Error).message;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { PollChannelInput, PollChannelResult } from '../../activities/poller';
 import { channelPollerWorkflow, pollerStateQuery } from '../../workflows/channel-poller';
@@ -279,31 +279,59 @@ test('the poller workflow sleeps what its activity says and reads no clock of it
   }
 });
 
-test("a worker starting finds every polling channel's poller running: one that was ended, or one of an earlier version's workflow type, is started anew and goes on from the cursor", async () => {
+test("a worker starting finds every polling channel's poller running, of today's type: one that was ended, or one of an earlier version's type, is started anew and goes on from the cursor; a channel that cannot be read does not stop the others", async () => {
   const { apiKey, acct, channel } = await xChannel();
+  // A second X channel of the same account.
+  const acct2 = x.createAccount();
+  const { api_key, api_secret, access_token, access_token_secret } = acct2.credentials;
+  const created = await api(apiKey).post('/api/channels', { type: 'x', name: 'X two', config: { api_key, api_secret, access_token, access_token_secret, inbound: 'polling', poll_interval_seconds: 1 } });
+  const other = { channel: await channelStatus(apiKey, created.body.id, 'connected') };
   const ada = customer('Ada');
   await x.customerSends(acct.id, { from: ada, text: 'before' });
   expect(await inboundTexts(apiKey, ada.id, 1)).toEqual(['before']);
-  const { account_id: accountId } = await stack.db('channels').where({ id: channel.id }).first('account_id');
-  const reconcile = () => reconcilePollers({ client: stack.temporal, db: stack.db, secrets: secretBoxFrom(stack.config) }, stack.config.TEMPORAL_TASK_QUEUE, { accountId });
-  const running = () => eventually(async () => {
-    const d = await poller(channel.id).describe();
-    return d.status.name === 'RUNNING' ? d : undefined;
-  }, 30_000, 'poller running');
+  const accountOf = async (id: string) => (await stack.db('channels').where({ id }).first('account_id')).account_id as string;
+  const reconcile = async (channelId = channel.id) =>
+    reconcilePollers({ client: stack.temporal, db: stack.db, secrets: secretBoxFrom(stack.config), log: stack.log }, stack.config.TEMPORAL_TASK_QUEUE, { accountId: await accountOf(channelId) });
+  /** Reconciling reads Temporal's visibility, which follows a change within a moment. */
+  const listed = (type: string, channelId = channel.id) =>
+    eventually(async () => {
+      for await (const w of stack.temporal.workflow.list({ query: `WorkflowId = 'x-poller/${channelId}' AND ExecutionStatus = 'Running'` })) if (w.type === type) return true;
+      return undefined;
+    }, 30_000, `${type} listed for ${channelId}`);
+  const notListed = (channelId = channel.id) =>
+    eventually(async () => {
+      for await (const _ of stack.temporal.workflow.list({ query: `WorkflowId = 'x-poller/${channelId}' AND ExecutionStatus = 'Running'` })) return undefined;
+      return true;
+    }, 30_000, `no poller listed for ${channelId}`);
 
+  await listed('channelPollerWorkflow');
   expect(await reconcile()).toEqual({ started: [], replaced: [] });
   await poller(channel.id).terminate('an operator ended it');
+  await notListed();
   await x.customerSends(acct.id, { from: ada, text: 'while no poller ran' });
   expect(await reconcile()).toEqual({ started: [channel.id], replaced: [] });
-  expect((await running()).type).toBe('channelPollerWorkflow');
+  await listed('channelPollerWorkflow');
   expect(await inboundTexts(apiKey, ada.id, 2)).toEqual(['before', 'while no poller ran']);
 
   // A poller of the type an earlier version ran (no worker here runs it: it would sit there forever).
   await poller(channel.id).terminate('upgrading');
   await stack.temporal.workflow.start('xPollerWorkflow', { workflowId: `x-poller/${channel.id}`, taskQueue: `retired-${randomUUID()}`, args: [{ channelId: channel.id }] });
+  await listed('xPollerWorkflow');
   await x.customerSends(acct.id, { from: ada, text: 'across the upgrade' });
-  expect(await reconcile()).toEqual({ started: [], replaced: [channel.id] });
-  expect((await running()).type).toBe('channelPollerWorkflow');
+  expect(await reconcile()).toEqual({ started: [channel.id], replaced: [channel.id] });
+  await listed('channelPollerWorkflow');
   expect(await inboundTexts(apiKey, ada.id, 3)).toEqual(['before', 'while no poller ran', 'across the upgrade']);
   expect(await reconcile()).toEqual({ started: [], replaced: [] });
+
+  // A channel whose credentials this worker cannot open (sealed with a key since dropped) is skipped, and said so; the others are not.
+  await listed('channelPollerWorkflow', other.channel.id);
+  const foreign = secretBoxFrom({ PINGBACK_ENCRYPTION_KEY: randomBytes(32).toString('base64'), PINGBACK_ENCRYPTION_OLD_KEYS: '' } as any);
+  const row = await stack.db('channels').where({ id: other.channel.id }).first('config');
+  await stack.db('channels').where({ id: other.channel.id }).update({ config: JSON.stringify({ ...row.config, api_key: foreign.seal('k') }) });
+  await poller(other.channel.id).terminate('an operator ended it');
+  await poller(channel.id).terminate('an operator ended it');
+  await notListed(other.channel.id);
+  await notListed();
+  expect(await reconcile()).toEqual({ started: [channel.id], replaced: [] });
+  expect(stack.log.lines.some((l) => l.includes('poller not started') && l.includes(other.channel.id))).toBe(true);
 });
