@@ -1,6 +1,9 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  isCancellation,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -9,6 +12,7 @@ import {
   patched,
   proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -34,6 +38,13 @@ export * from './definitions';
 
 /** Status signals only wake the snooze loop; histories from before read their status from the signal. */
 const STATUS_FROM_DATABASE = 'conversation-status-from-database';
+/**
+ * At the history bound, the run stores what has arrived before it hands over (instead of
+ * carrying it, unbounded, in the next run's input), and a reply still retrying is handed over
+ * too (instead of holding the run open for up to a day while its history grows). Histories
+ * from before drained the old way.
+ */
+const DRAIN_HANDS_OVER_SENDS = 'conversation-drain-hands-over-sends';
 
 /**
  * Persisting is a local activity: it runs in the worker that holds the workflow,
@@ -57,6 +68,10 @@ const { sendOutbound } = proxyActivities<Activities>({
   // Above the adapters' own HTTP timeouts (15 s), and short enough that a reply whose
   // worker died mid-send is retried by another worker within seconds, not minutes.
   startToCloseTimeout: '20s',
+  // Cancelled to hand a reply over to the next run (see DRAIN_HANDS_OVER_SENDS): an attempt
+  // already calling the platform is let finish (no heartbeat, so at most startToCloseTimeout),
+  // so the next run's attempt can never overlap it and send the reply twice.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // A reply still undelivered after a day is reported failed rather than sent late.
   scheduleToCloseTimeout: '24h',
   retry: {
@@ -85,9 +100,13 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   const totals = { ...(input.totals ?? { received: 0, sent: 0, failed: 0 }) };
   let conversationId = input.conversationId ?? null;
   let draining = false;
-  // A reply in flight (possibly retrying through an outage for hours) holds up continue-as-new;
-  // inbound persistence keeps going until it is done.
+  // Set when draining starts (see DRAIN_HANDS_OVER_SENDS).
+  let handOver = false;
+  // A reply in flight: continue-as-new waits for it (handed over: only for an attempt in progress);
+  // inbound persistence keeps going meanwhile.
   let sending = false;
+  let cancelSend: (() => void) | undefined;
+  let persisting = false;
 
   setHandler(inboundSignal, (m) => void inbox.push(m));
   // Delivery statuses of sent replies, stored in order beside inbound (see message-statuses.ts).
@@ -136,8 +155,9 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   async function persistLoop(): Promise<void> {
     for (;;) {
       await condition(() => inbox.length > 0 || (draining && !sending));
-      if (draining && !sending) return;
+      if (draining && !sending && (!handOver || inbox.length === 0)) return;
       const batch = inbox.slice(0, MAX_BATCH);
+      persisting = true;
       const result = await persistInbound({
         accountId: input.accountId,
         channelId: input.channelId,
@@ -146,6 +166,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
         workflowId: workflowInfo().workflowId,
         messages: batch,
       });
+      persisting = false;
       // Removed only once stored, so a continue-as-new never drops what is in flight.
       inbox.splice(0, batch.length);
       conversationId = result.conversationId ?? conversationId;
@@ -167,15 +188,24 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       const head = outbox[0];
       head.state = 'sending';
       sending = true;
+      const scope = new CancellationScope();
+      cancelSend = () => scope.cancel();
       try {
-        const r = await sendOutbound({ messageId: head.messageId });
+        const r = await scope.run(() => sendOutbound({ messageId: head.messageId }));
         // 'already_done': a repeated reply signal for a reply sent earlier, not a second send.
         if (r.outcome === 'failed') totals.failed++;
         else if (r.outcome === 'sent') totals.sent++;
       } catch (err) {
+        if (isCancellation(err)) {
+          // Handed over: the next run sends it, first in its queue (a reply already sent is not sent again).
+          head.state = 'queued';
+          sending = false;
+          return;
+        }
         totals.failed++;
         await markOutboundFailed({ messageId: head.messageId, reason: failureReason(err) });
       }
+      cancelSend = undefined;
       outbox.shift();
       sending = false;
     }
@@ -210,7 +240,18 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents);
   draining = true;
+  handOver = patched(DRAIN_HANDS_OVER_SENDS);
+  if (handOver && sending) {
+    // Once what arrived is stored: a cancel issued while a persist (a local activity) runs in the
+    // same workflow task has been seen to make the SDK run that persist twice.
+    await condition(() => (inbox.length === 0 && !persisting) || !sending);
+    cancelSend?.();
+  }
   await loops;
+  // The last persists ran in this workflow task; were continue-as-new in it too, a signal arriving
+  // meanwhile would make the server refuse the task, and the persists would run again. A timer
+  // ends the task first, with their results recorded.
+  if (handOver) await sleep(1);
   await condition(allHandlersFinished);
   // Whatever arrived meanwhile travels with the new run.
   await continueAsNew<typeof conversationWorkflow>({

@@ -408,10 +408,11 @@ test('continue-as-new drops nothing: every message persisted and every reply sen
       const secondRunId = (await c.handle.describe()).runId;
       expect(secondRunId).not.toBe(firstRunId);
       expect((await c.client.workflow.getHandle(c.workflowId, firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
-      // The in-flight work finished on the first run; what queued behind it went to the next one.
+      // The in-flight work finished on the first run, and so did storing what had arrived before it handed
+      // over (nothing unbounded travels in the next run's input); the replies queued behind went to the next one.
       const callFor = (id: string) => m.persistCalls.find((x) => x.ids.includes(id))!;
       expect(callFor('m3').runId).toBe(firstRunId);
-      for (const id of afterCrossing) expect(callFor(id).runId).not.toBe(firstRunId);
+      for (const id of afterCrossing) expect(callFor(id).runId).toBe(firstRunId);
       expect(m.sendCalls.find((s) => s.messageId === 'r2')!.runId).toBe(firstRunId);
       expect(m.sendCalls.find((s) => s.messageId === 'r3')!.runId).not.toBe(firstRunId);
 
@@ -471,7 +472,7 @@ test('inbound persistence is not held up by a reply that keeps retrying', async 
   );
 });
 
-test('at the history bound, a reply retrying through an outage does not stop inbound persistence (continue-as-new waits)', async () => {
+test('at the history bound, a reply retrying through an outage is handed to the next run (no run is held open for it), and sent there once', async () => {
   let platformUp = false;
   const m = mocks({
     send: async () => {
@@ -489,21 +490,35 @@ test('at the history bound, a reply retrying through an outage does not stop inb
         signalled.push(`m${n}`);
         await c.inbound(`m${n++}`);
       }
-      await sleep(300); // the workflow has seen the bound crossed; it cannot continue as new with r1 in flight
+      // The bound crossed: the run hands r1 over (its retry cancelled between attempts) rather than waiting for the platform.
+      await waitFor('continued as new with r1 still failing', async () => (await c.handle.describe()).runId !== firstRunId, 15_000);
       for (let i = 0; i < 3; i++) {
         signalled.push(`m${n}`);
         await c.inbound(`m${n++}`);
       }
       await waitFor('inbound persisted while r1 is still retrying', () => m.persistedIds().length === signalled.length, 10_000);
       expect(m.sent).toEqual([]);
-      expect((await c.handle.describe()).runId).toBe(firstRunId);
+      // What had arrived was stored by the first run; only what came in its last moment travels in the next one's input.
+      const input = (await c.client.workflow.getHandle(c.workflowId).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+      const carried: string[] = JSON.parse(Buffer.from(input[0]!.data!).toString()).pendingInbound.map((x: InboundMessage) => x.platformMessageId);
+      const storedByFirst = m.persistCalls.filter((x) => x.runId === firstRunId).flatMap((x) => x.ids);
+      expect(storedByFirst.length).toBeGreaterThan(10);
+      expect(carried.length).toBeLessThan(5);
+      expect(carried.filter((id) => storedByFirst.includes(id))).toEqual([]);
+      expect(await c.state()).toMatchObject({ pendingSends: [{ messageId: 'r1' }] });
 
       platformUp = true;
       await waitFor('r1 sent', () => m.sent.length === 1);
-      await waitFor('continued as new', async () => (await c.handle.describe()).runId !== firstRunId);
       expect(m.persistedIds()).toEqual(signalled);
-      expect(m.sendCalls.filter((s) => s.attempt === 1).map((s) => s.messageId)).toEqual(['r1']);
-      expect(await c.state()).toMatchObject({ pendingSends: [], inboundWaiting: 0, totals: { received: signalled.length, sent: 1, failed: 0 } });
+      expect(m.sent).toEqual(['r1']);
+      expect(m.maxInFlightSends()).toBe(1);
+      // One first attempt per run that held it.
+      expect(new Set(m.sendCalls.filter((s) => s.attempt === 1).map((s) => s.runId)).size).toBeGreaterThanOrEqual(2);
+      await waitFor('totals updated', async () => (await c.state()).totals.sent === 1);
+      expect(await c.state()).toMatchObject({ pendingSends: [], inboundWaiting: 0, totals: { sent: 1, failed: 0 } });
+      // The run that handed over replays as it ran (a worker picking it up from history decides the same).
+      const handedOver = await c.client.workflow.getHandle(c.workflowId, firstRunId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, handedOver, c.workflowId);
     },
     { maxHistoryEvents: 40 },
     () => (platformUp = true),
