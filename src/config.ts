@@ -73,6 +73,8 @@ export const configSchema = z.object({
     .default([]),
   /** Hours the event stream keeps events for a client that reconnects (Last-Event-ID); older ones get `reset`. */
   EVENTS_RETENTION_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  /** Days an event acknowledged but not routed (ignored_events: an inactive channel's, an unreadable one) is kept for operators. */
+  IGNORED_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** The Temporal Web UI's address, for links to a conversation's workflow in the dashboard (admins); none when unset. */
   TEMPORAL_UI_URL: url.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -5,6 +5,7 @@ import { Config, secretBoxFrom } from './config';
 import type { SecretBox } from './crypto/secret-box';
 import { createDb, Db } from './db/knex';
 import { startSweeper } from './db/sweeper';
+import { ignoredEventsSweep } from './db/ignored-events';
 import { unlinkedMediaSweep } from './db/stored-media';
 import { EventHub, eventsSweep } from './events/hub';
 import { endedSessionsSweep, stillAllowed } from './auth/sessions';
@@ -49,7 +50,12 @@ export async function startApi(
   });
   const { port } = server.address() as { port: number };
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
-  const sweeper = startSweeper(deps.db, log, [unlinkedMediaSweep, eventsSweep(config.EVENTS_RETENTION_HOURS), endedSessionsSweep(config.SESSION_IDLE_HOURS)]);
+  const sweeper = startSweeper(deps.db, log, [
+    unlinkedMediaSweep,
+    eventsSweep(config.EVENTS_RETENTION_HOURS),
+    endedSessionsSweep(config.SESSION_IDLE_HOURS),
+    ignoredEventsSweep(config.IGNORED_EVENTS_RETENTION_DAYS),
+  ]);
   return {
     url: `http://${host}:${port}`,
     metricsUrl: metricsServer?.url,

@@ -22,3 +22,15 @@ export async function recordIgnoredEvents(db: Db, events: IgnoredEvent[]): Promi
     .onConflict(['channel_id', 'reason', 'platform_event_id'])
     .ignore();
 }
+
+/** Rows older than `days`, deleted by the api's sweeper (src/db/sweeper.ts) a batch at a time. */
+export const ignoredEventsSweep = (days: number) => ({
+  what: 'ignored events past their retention',
+  sweep: async (db: Db, limit: number): Promise<number> => {
+    const result = await db.raw(
+      'DELETE FROM ignored_events WHERE id IN (SELECT id FROM ignored_events WHERE created_at < now() - make_interval(days => ?) ORDER BY created_at LIMIT ?)',
+      [days, limit],
+    );
+    return result.rowCount ?? 0;
+  },
+});

@@ -11,6 +11,12 @@ export interface InboundDeps {
   signaller: ConversationSignaller;
 }
 
+/** Threads of one delivery signalled at once, at most. */
+const MAX_PARALLEL_THREADS = 8;
+
+/** An event that goes to a conversation's workflow. */
+type Routed = Extract<InboundEvent, { kind: 'message' | 'status' }>;
+
 export type InboundChannel = { id: string; account_id: string; type: ChannelType };
 
 /** A stable key for something a platform sent without an id of its own (the same bytes, the same key). */
@@ -40,7 +46,7 @@ export async function deliverEvents(
     outcome.ignored.push(reason);
   };
 
-  const threads = new Map<string, Array<Extract<InboundEvent, { kind: 'message' | 'status' }>>>();
+  const threads = new Map<string, Routed[]>();
   for (const ev of events) {
     if (ev.kind === 'ignored') ignore(ev.reason, ev.eventId, ev.payload);
     else if (ev.kind === 'skipped') outcome.skipped.push(ev.reason);
@@ -54,28 +60,36 @@ export async function deliverEvents(
     }
   }
 
-  const results = await Promise.allSettled(
-    [...threads.entries()].map(async ([threadKey, thread]) => {
-      const ref = conversationRef(channel, threadKey);
-      for (const ev of thread) {
-        try {
-          if (ev.kind === 'message') {
-            const message = ev.files?.length ? await withKeptFiles(deps.db, channel.id, ev.message, ev.files) : ev.message;
-            await deps.signaller.inbound(ref, message);
-            outcome.messages++;
-          } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
-            // A status for a message PingBack never sent (another tool on the same number, a bounce of someone else's mail).
-            ignore('unknown_message', eventIdOf(ev), ev.payload ?? ev.update);
-          } else {
-            outcome.statuses++;
-          }
-        } catch (err) {
-          // An outage is thrown (the platform redelivers, the poller retries); an event refused for
-          // what it is would be refused every time, and hold up its mailbox or feed: set aside.
-          const problem = permanentFailure(err);
-          if (!problem) throw err;
-          ignore('unprocessable', eventIdOf(ev), { problem, event: ev.kind === 'message' ? { ...ev.message, content: ev.message.content.slice(0, 2_000) } : ev.update });
+  const deliverThread = async ([threadKey, thread]: [string, Routed[]]) => {
+    const ref = conversationRef(channel, threadKey);
+    for (const ev of thread) {
+      try {
+        if (ev.kind === 'message') {
+          const message = ev.files?.length ? await withKeptFiles(deps.db, channel.id, ev.message, ev.files) : ev.message;
+          await deps.signaller.inbound(ref, message);
+          outcome.messages++;
+        } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
+          // A status for a message PingBack never sent (another tool on the same number, a bounce of someone else's mail).
+          ignore('unknown_message', eventIdOf(ev), ev.payload ?? ev.update);
+        } else {
+          outcome.statuses++;
         }
+      } catch (err) {
+        // An outage is thrown (the platform redelivers, the poller retries); an event refused for
+        // what it is would be refused every time, and hold up its mailbox or feed: set aside.
+        const problem = permanentFailure(err);
+        if (!problem) throw err;
+        ignore('unprocessable', eventIdOf(ev), { problem, event: ev.kind === 'message' ? { ...ev.message, content: ev.message.content.slice(0, 2_000) } : ev.update });
+      }
+    }
+  };
+  // A few threads at a time: one Meta POST may carry a thousand, and each is a call to Temporal.
+  const queue = [...threads.entries()];
+  const results: PromiseSettledResult<void>[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(MAX_PARALLEL_THREADS, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        results.push(await deliverThread(next).then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason })));
       }
     }),
   );
@@ -104,7 +118,7 @@ export function permanentFailure(err: unknown): string | undefined {
 }
 const GRPC_INVALID_ARGUMENT = 3;
 
-function eventIdOf(ev: Extract<InboundEvent, { kind: 'message' | 'status' }>): string {
+function eventIdOf(ev: Routed): string {
   if (ev.kind === 'message') return ev.message.platformMessageId;
   return ev.eventId ?? `${ev.update.platformMessageId}:${ev.update.status}`;
 }

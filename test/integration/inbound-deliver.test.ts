@@ -9,6 +9,7 @@ import { insertChannel } from '../../src/db/channels';
 import { createDb, Db } from '../../src/db/knex';
 import { AppError } from '../../src/errors';
 import { deliverEvents } from '../../src/inbound/deliver';
+import { ignoredEventsSweep } from '../../src/db/ignored-events';
 import type { ConversationSignaller } from '../../src/temporal/conversations';
 
 let db: Db;
@@ -65,4 +66,37 @@ test('an outage is thrown, and nothing is set aside', async () => {
   const signaller = signallerFailing({ m1: down });
   await expect(deliverEvents({ db, signaller }, ch, [{ kind: 'message', message: message('m1') }])).rejects.toMatchObject({ code: 'temporal_unavailable' });
   expect(await db('ignored_events').where({ channel_id: ch.id })).toEqual([]);
+});
+
+test('a delivery of many threads is signalled a few threads at a time, each thread in order', async () => {
+  const ch = await channel();
+  let inFlight = 0;
+  let most = 0;
+  const order: string[] = [];
+  const signaller = {
+    ...signallerFailing({}),
+    async inbound(_ref: unknown, m: InboundMessage) {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      order.push(m.platformMessageId);
+      inFlight--;
+    },
+  };
+  const events = Array.from({ length: 60 }, (_, i) => ({ kind: 'message' as const, message: { ...message(`t${i % 30}-${i < 30 ? 'a' : 'b'}`), threadKey: `t${i % 30}` } }));
+  expect(await deliverEvents({ db, signaller }, ch, events)).toMatchObject({ messages: 60 });
+  expect(most).toBe(8);
+  for (let t = 0; t < 30; t++) expect(order.indexOf(`t${t}-a`)).toBeLessThan(order.indexOf(`t${t}-b`));
+});
+
+test('ignored events are kept IGNORED_EVENTS_RETENTION_DAYS, then swept', async () => {
+  const ch = await channel();
+  await db('ignored_events').insert([
+    { channel_id: ch.id, reason: 'channel_inactive', platform_event_id: 'old', payload: '{}', created_at: db.raw("now() - interval '31 days'") },
+    { channel_id: ch.id, reason: 'channel_inactive', platform_event_id: 'recent', payload: '{}', created_at: db.raw("now() - interval '29 days'") },
+  ]);
+  const sweep = ignoredEventsSweep(30);
+  let deleted = 0;
+  while ((await sweep.sweep(db, 1)) > 0) deleted++;
+  expect(deleted).toBeGreaterThanOrEqual(1);
+  expect(await db('ignored_events').where({ channel_id: ch.id }).pluck('platform_event_id')).toEqual(['recent']);
 });
