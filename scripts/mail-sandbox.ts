@@ -55,7 +55,7 @@ async function main() {
     }
   });
   server.listen(port, '127.0.0.1');
-  console.log(`Mail sandbox: SMTP 127.0.0.1:${smtpPort}, IMAP 127.0.0.1:${imapPort} (STARTTLS; start PingBack with EMAIL_TLS_CA_FILE=${MAIL_TLS_CA_FILE})`);
+  console.log(`Mail sandbox: SMTP 127.0.0.1:${smtpPort}, IMAP 127.0.0.1:${imapPort} (STARTTLS; start PingBack with EMAIL_TLS_CA_FILE=${MAIL_TLS_CA_FILE} EMAIL_ALLOWED_HOSTS=127.0.0.1)`);
   console.log(`Control: http://127.0.0.1:${port}/_sandbox/customer-mail, /_sandbox/sent, /_sandbox/fail-next`);
   console.log(`Channel config: ${JSON.stringify(mail.channelConfig('imap', { poll_interval_seconds: 5 }))}`);
   const stop = async () => {

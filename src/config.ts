@@ -48,6 +48,15 @@ export const configSchema = z.object({
     .min(1)
     .refine((p) => readableCertificates(p), 'must be a readable PEM file of CA certificates')
     .optional(),
+  /**
+   * Mail servers that are not on the public internet which email channels may still use (a
+   * self-hosted server beside PingBack): host names, addresses or CIDR ranges, comma-separated.
+   * Every other private, loopback, link-local or reserved address is refused.
+   */
+  EMAIL_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .default([]),
   /** Messages one web chat visitor may send per minute (per api process); more get 429. */
   WEBCHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** Web chat visitors one IP address may start per channel per minute (per api process). */

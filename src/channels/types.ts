@@ -126,6 +126,8 @@ export interface AdapterContext {
   xApiBaseUrl: string;
   /** Extra CA certificates (PEM) trusted for channels' own mail servers (EMAIL_TLS_CA_FILE). */
   emailTlsCa?: string;
+  /** Mail servers PingBack may reach although they are not public (EMAIL_ALLOWED_HOSTS; see email/mail-server.ts). */
+  emailAllowedHosts?: readonly string[];
 }
 
 /** A file that came with a message and that no platform keeps for PingBack (mail posted to a webhook): stored before the signal. */

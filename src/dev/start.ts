@@ -22,6 +22,8 @@ export async function start(): Promise<void> {
   fs.mkdirSync(DATA_DIR, { recursive: true });
   const userDb = !!process.env.DATABASE_URL;
   process.env.DATABASE_URL ||= DEFAULT_DATABASE_URL;
+  // A local stack tries mail against the local mail sandbox (npm run sandbox:mail), on loopback.
+  process.env.EMAIL_ALLOWED_HOSTS ??= '127.0.0.1,::1,localhost';
   process.env.PINGBACK_ADMIN_TOKEN ||= persistentSecret('admin-token', () => randomBytes(24).toString('base64url'));
   if (!process.env.PINGBACK_ENCRYPTION_KEY) {
     process.env.PINGBACK_ENCRYPTION_KEY = persistentSecret('encryption-key', () => randomBytes(32).toString('hex'));

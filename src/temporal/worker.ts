@@ -18,6 +18,7 @@ export interface WorkerDeps {
     | 'META_GRAPH_BASE_URL'
     | 'META_GRAPH_VERSION'
     | 'X_API_BASE_URL'
+    | 'EMAIL_ALLOWED_HOSTS'
     | 'PUBLIC_BASE_URL'
     | 'WORKER_INSTANCES'
     | 'WORKER_MAX_CONCURRENT_ACTIVITIES'

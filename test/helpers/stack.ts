@@ -53,6 +53,8 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9',
     META_GRAPH_BASE_URL: 'http://127.0.0.1:9',
     X_API_BASE_URL: 'http://127.0.0.1:9',
+    // The tests' mail servers listen on loopback.
+    EMAIL_ALLOWED_HOSTS: '127.0.0.1,::1,localhost',
     PORT: String(port),
     HOST: '127.0.0.1',
     ...overrides,

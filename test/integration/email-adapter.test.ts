@@ -4,6 +4,7 @@ import { EmailConfig, emailConfigSchema } from '../../src/channels/email/config'
 import { PlatformError } from '../../src/channels/platform-error';
 import { ownMessageId } from '../../src/channels/email/threading';
 import { withImap, type ImapSettings } from '../../src/channels/email/imap';
+import { mailServerPolicy } from '../../src/channels/email/mail-server';
 import type { AdapterContext } from '../../src/channels/types';
 import { MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
 
@@ -14,6 +15,8 @@ const ctx: AdapterContext = {
   metaGraphVersion: 'v21.0',
   xApiBaseUrl: 'http://127.0.0.1:9',
   emailTlsCa: fs.readFileSync(MAIL_TLS_CA_FILE, 'utf8'),
+  // The test's mail servers are on loopback, which PingBack refuses unless the operator allows it.
+  emailAllowedHosts: ['127.0.0.1'],
 };
 const to = { threadKey: 'AAAAAAAAAAAAAAAAAAAAAA', platformUserId: 'ann@example.com' };
 const reply = (content = 'It ships tomorrow.') => ({
@@ -148,10 +151,46 @@ describe('a mail server that offers no TLS', () => {
     const send = await failure(emailAdapter.send(cfg, to, reply(), ctx));
     expect(send.kind).toBe('auth');
     expect(send.message).toMatch(/^SMTP TLS failed/);
-    const imap = await failure(withImap(cfg.inbound as ImapSettings, { ca: ctx.emailTlsCa }, async () => undefined));
+    const imap = await failure(withImap(cfg.inbound as ImapSettings, mailServerPolicy(ctx), async () => undefined));
     expect(imap.kind).toBe('auth');
     expect(imap.message).toMatch(/^IMAP TLS failed/);
     expect(provider.smtpLogins).toEqual([]);
     expect(provider.imapLogins).toEqual([]);
+  });
+});
+
+describe('mail servers tenants cannot reach through PingBack', () => {
+  let provider: MailProvider;
+  let cfg: EmailConfig;
+  beforeAll(async () => {
+    provider = await MailProvider.start();
+    cfg = emailConfigSchema.parse(provider.channelConfig('imap'));
+  });
+  afterAll(() => provider.stop());
+  const at = (host: string): EmailConfig => ({ ...cfg, smtp: { ...cfg.smtp, host }, inbound: { ...(cfg.inbound as ImapSettings), host } });
+  const noAllowance = { ...ctx, emailAllowedHosts: [] };
+
+  it('loopback, private, link-local (cloud metadata) and CGNAT addresses are refused before any connection, by SMTP and IMAP, naming only the host typed', async () => {
+    for (const host of ['127.0.0.1', 'localhost', '10.0.0.5', '192.168.1.10', '169.254.169.254', '100.64.0.1', '::1', '0.0.0.0']) {
+      const send = await failure(emailAdapter.send(at(host), to, reply(), noAllowance));
+      expect([host, send.kind, send.message]).toEqual([host, 'auth', `SMTP server ${host} is not at a public address; PingBack connects only to public mail servers (an operator can allow this one with EMAIL_ALLOWED_HOSTS)`]);
+      const check = await failure(emailAdapter.checkCredentials!(at(host), noAllowance));
+      expect([host, check.kind]).toEqual([host, 'auth']);
+    }
+    expect(provider.smtpLogins).toEqual([]);
+    expect(provider.imapLogins).toEqual([]);
+  });
+
+  it('an operator allows a host by name, address or range; a name is then connected to at the address it was checked at', async () => {
+    for (const allowed of [['127.0.0.1'], ['127.0.0.0/8'], ['localhost']]) {
+      const host = allowed[0] === 'localhost' ? 'localhost' : '127.0.0.1';
+      await expect(emailAdapter.checkCredentials!(at(host), { ...ctx, emailAllowedHosts: allowed })).resolves.toMatchObject({ account: cfg.address });
+    }
+  });
+
+  it("the socket's words never carry the address it tried", async () => {
+    const err = await failure(emailAdapter.send({ ...cfg, smtp: { ...cfg.smtp, port: 9 } }, to, reply(), ctx));
+    expect(err.kind).toBe('unavailable');
+    expect(err.message).not.toMatch(/127\.0\.0\.1|:9\b/);
   });
 });

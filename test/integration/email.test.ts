@@ -156,6 +156,19 @@ test('a mail with absurd headers (a 6 KB Message-ID, a 2 KB sender name) still r
   expect(aside).toEqual([{ platform_event_id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
 });
 
+test("a channel pointed at PingBack's own network (a cloud metadata address) is refused before any connection, and says so in the tenant's words", async () => {
+  const { apiKey } = await createAccount(stack, 'mini');
+  const config = provider.channelConfig('webhook') as any;
+  const created = await api(apiKey).post('/api/channels', { type: 'email', name: 'Probe', config: { ...config, smtp: { ...config.smtp, host: '169.254.169.254', port: 80 } } });
+  expect(created.status).toBe(201);
+  const channel = await eventually(async () => {
+    const r = await api(apiKey).get(`/api/channels/${created.body.id}`);
+    return r.body.status === 'error' ? r.body : undefined;
+  }, 30_000, 'channel in error');
+  expect(channel.status_message).toMatch(/SMTP server 169\.254\.169\.254 is not at a public address; PingBack connects only to public mail servers/);
+  expect(channel.status_message).not.toMatch(/ECONN|:80\b/);
+});
+
 test('a new mail from the same customer is a new conversation; a provider retry is stored once', async () => {
   const { apiKey, channel } = await emailChannel();
   const a = await composeMail({ from: 'bo@customer.example', to: 'support@acme.test', subject: 'Refund', text: 'Refund please', messageId: mid() });

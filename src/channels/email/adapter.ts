@@ -2,6 +2,7 @@ import { webhookPath, type ChannelAdapter } from '../types';
 import { emailAccountId, emailConfigSchema, EmailConfig, EMAIL_SECRET_FIELDS } from './config';
 import { emailPoll } from './poll';
 import { withImap } from './imap';
+import { mailServerPolicy } from './mail-server';
 import { fetchEmailAttachment } from './media';
 import { withSmtp } from './smtp';
 import { emailWebhook } from './webhook';
@@ -28,7 +29,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
     const parentRefs = Array.isArray(parent?.metadata.references) ? (parent.metadata.references as unknown[]).filter((r): r is string => typeof r === 'string') : [];
     const messageId = ownMessageId(to.threadKey, msg.id, cfg.address, to.platformUserId);
     const references = parent ? referencesFor({ messageId: parent.platformMessageId, references: parentRefs }) : [];
-    await withSmtp(cfg.smtp, { ca: ctx.emailTlsCa }, (transport) =>
+    await withSmtp(cfg.smtp, mailServerPolicy(ctx), (transport) =>
       transport.sendMail({
         from: cfg.from_name ? { name: cfg.from_name, address: cfg.address } : cfg.address,
         to: to.platformUserId,
@@ -42,7 +43,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   },
 
   async checkCredentials(cfg, ctx) {
-    const trust = { ca: ctx.emailTlsCa };
+    const trust = mailServerPolicy(ctx);
     await withSmtp(cfg.smtp, trust, (transport) => transport.verify());
     const inbound = cfg.inbound;
     if (inbound.method === 'imap') {
@@ -58,7 +59,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   webhook: emailWebhook,
   poll: emailPoll,
 
-  fetchMedia: (cfg, attachment, ctx) => fetchEmailAttachment(cfg, attachment, { ca: ctx.emailTlsCa }),
+  fetchMedia: (cfg, attachment, ctx) => fetchEmailAttachment(cfg, attachment, mailServerPolicy(ctx)),
 };
 
 /** "Re: " once, however many times the thread has gone back and forth ("Re: RE: Aw:" is what clients make of it otherwise). */

@@ -1,7 +1,9 @@
 import { ImapFlow, ImapFlowErrorCode } from 'imapflow';
 import { PlatformError } from '../platform-error';
 import type { EmailConfig } from './config';
-import { isCertificateError, tlsOptions, type TlsTrust } from './tls';
+import { isIP } from 'node:net';
+import { mailServerAddress, withoutAddresses, type MailServerPolicy } from './mail-server';
+import { isCertificateError, tlsOptions } from './tls';
 
 export type ImapSettings = Extract<EmailConfig['inbound'], { method: 'imap' }>;
 
@@ -13,14 +15,16 @@ const TIMEOUT_MS = 30_000;
  * to keep alive across worker restarts, and few sessions at once for providers that cap them.
  * `secure: false` means STARTTLS, and it is required, as for SMTP.
  */
-export async function withImap<T>(imap: ImapSettings, trust: TlsTrust, work: (client: ImapFlow) => Promise<T>): Promise<T> {
+export async function withImap<T>(imap: ImapSettings, policy: MailServerPolicy, work: (client: ImapFlow) => Promise<T>): Promise<T> {
   const client = new ImapFlow({
-    host: imap.host,
+    // The address mailServerAddress checked; the certificate is still checked against the host's name.
+    host: await mailServerAddress(imap.host, policy, 'IMAP'),
+    ...(isIP(imap.host) ? {} : { servername: imap.host }),
     port: imap.port,
     secure: imap.secure,
     ...(imap.secure ? {} : { doSTARTTLS: true }),
     auth: { user: imap.user, pass: imap.password },
-    tls: tlsOptions(imap.host, trust),
+    tls: tlsOptions(imap.host, policy),
     logger: false,
     connectionTimeout: TIMEOUT_MS,
     greetingTimeout: TIMEOUT_MS,
@@ -75,12 +79,12 @@ export function imapError(err: unknown): PlatformError {
     return new PlatformError('unavailable', `IMAP server unavailable${said}`, { platformCode: e.serverResponseCode });
   }
   if (e.authenticationFailed || e.serverResponseCode === 'AUTHENTICATIONFAILED' || e.serverResponseCode === 'AUTHORIZATIONFAILED') {
-    return new PlatformError('auth', `IMAP login failed${said || `: ${e.message}`}`, { platformCode: e.serverResponseCode ?? 'AUTHENTICATIONFAILED' });
+    return new PlatformError('auth', `IMAP login failed${said || `: ${withoutAddresses(e.message)}`}`, { platformCode: e.serverResponseCode ?? 'AUTHENTICATIONFAILED' });
   }
   if (e.serverResponseCode === 'NONEXISTENT') {
     return new PlatformError('auth', `IMAP mailbox does not exist${said}`, { platformCode: e.serverResponseCode });
   }
-  if (isCertificateError(e.code)) return new PlatformError('auth', `IMAP TLS failed: ${e.message}`, { platformCode: e.code });
-  if (e.tlsFailed) return new PlatformError('auth', `IMAP TLS failed: ${e.message}`, { platformCode: 'TLS' });
-  return new PlatformError('unavailable', `IMAP server unreachable: ${e.message}${said}`, { platformCode: e.code ?? e.serverResponseCode });
+  if (isCertificateError(e.code)) return new PlatformError('auth', `IMAP TLS failed: ${withoutAddresses(e.message)}`, { platformCode: e.code });
+  if (e.tlsFailed) return new PlatformError('auth', `IMAP TLS failed: ${withoutAddresses(e.message)}`, { platformCode: 'TLS' });
+  return new PlatformError('unavailable', `IMAP server unreachable: ${withoutAddresses(e.message)}${said}`, { platformCode: e.code ?? e.serverResponseCode });
 }

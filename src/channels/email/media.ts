@@ -5,7 +5,7 @@ import type { EmailConfig } from './config';
 import { withImap } from './imap';
 import { attachedFiles, MAX_MAIL_BYTES } from './parse';
 import { bareMessageId } from './threading';
-import type { TlsTrust } from './tls';
+import type { MailServerPolicy } from './mail-server';
 
 /**
  * An attachment's bytes, read again from the mail in the channel's mailbox (found by its
@@ -13,7 +13,7 @@ import type { TlsTrust } from './tls';
  * the file. Mail that comes by webhook has its files kept by PingBack instead (the inbox
  * serves those itself); only mail from before PingBack kept them ends up here.
  */
-export async function fetchEmailAttachment(cfg: EmailConfig, attachment: Attachment, trust: TlsTrust): Promise<MediaDownload> {
+export async function fetchEmailAttachment(cfg: EmailConfig, attachment: Attachment, policy: MailServerPolicy): Promise<MediaDownload> {
   const inbound = cfg.inbound;
   const messageId = attachment.platformFileId;
   const index = attachment.index;
@@ -22,7 +22,7 @@ export async function fetchEmailAttachment(cfg: EmailConfig, attachment: Attachm
   if (inbound.method !== 'imap') {
     throw new PlatformError('rejected', 'this mail came by webhook before PingBack kept the files of such mail, and there is no mailbox to read them from');
   }
-  const source = await withImap(inbound, trust, async (client) => {
+  const source = await withImap(inbound, policy, async (client) => {
     await client.mailboxOpen(inbound.mailbox, { readOnly: true });
     const uids = await client.search({ header: { 'message-id': messageId } }, { uid: true });
     if (!uids) throw new PlatformError('unavailable', 'the IMAP server refused to search the mailbox');

@@ -3,6 +3,7 @@ import { advanceMailboxCursor, readMailboxCursor, readPlatformState, recordPlatf
 import type { PollCapability, PollContext, PollPage } from '../types';
 import { emailAccountId, type EmailConfig } from './config';
 import { withImap, type ImapSettings } from './imap';
+import { mailServerPolicy } from './mail-server';
 import { emailEvent } from './inbound';
 import { MAX_MAIL_BYTES, parseEmail, unreadableEmail } from './parse';
 
@@ -37,7 +38,7 @@ export const emailPoll: PollCapability<EmailConfig> = {
     }
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      const { count, more } = await withImap(inbound, { ca: ctx.adapterContext.emailTlsCa }, (client) =>
+      const { count, more } = await withImap(inbound, mailServerPolicy(ctx.adapterContext), (client) =>
         handOnNewMail(client, ctx, inbound, state!.inbound_cursor, state!.inbound_since),
       );
       return more ? { outcome: 'paging', handedOn: count } : { outcome: 'polled', handedOn: count, waitMs: inbound.poll_interval_seconds * 1000 };
