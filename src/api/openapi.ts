@@ -108,7 +108,7 @@ export function openApiDocument() {
         get: { summary: 'One channel', parameters: [idParam], responses: { 200: { description: 'Channel' }, 404: errorBody } },
         patch: {
           summary:
-            'Rename, change config (merged; a secret sent back masked keeps the stored one) or switch on/off; reactivation is checked against the plan',
+            'Rename, change config (merged; a secret sent back masked keeps the stored one; changing a mail server host, port or user needs its password again, 422 otherwise) or switch on/off; reactivation is checked against the plan',
           parameters: [idParam],
           requestBody: { required: true, content: json(updateChannelSchema) },
           responses: { 200: { description: 'Channel' }, 403: errorBody, 404: errorBody, 422: errorBody, 503: errorBody },

@@ -1,4 +1,5 @@
 import { SecretBox } from '../crypto/secret-box';
+import { AppError } from '../errors';
 import { adapterFor } from '.';
 import { maskConfig, maskSecret } from './mask';
 import { isObject, mapSecretPaths } from './secret-paths';
@@ -41,5 +42,31 @@ export function mergeConfigPatch(type: ChannelType, current: Config, patch: Conf
     }
     return out;
   };
-  return merge(current, patch, '');
+  const merged = merge(current, patch, '');
+  requireRebound(adapterFor(type).secretBindings ?? {}, current, patch, merged);
+  return merged;
 }
+
+/**
+ * 422 when a PATCH moves a credential to other settings (another server, port or login)
+ * without sending it again: the stored one was typed for the old server, and the new one
+ * could be anyone's.
+ */
+function requireRebound(bindings: Readonly<Record<string, readonly string[]>>, current: Config, patch: Config, merged: Config): void {
+  const fields: Array<{ path: string; message: string }> = [];
+  for (const [secret, settings] of Object.entries(bindings)) {
+    const stored = valueAt(current, secret);
+    const sent = valueAt(patch, secret);
+    const sentAnew = typeof sent === 'string' && !(typeof stored === 'string' && sent === maskSecret(stored));
+    const moved = settings.filter((s) => valueAt(merged, s) !== valueAt(current, s) && valueAt(current, s) !== undefined);
+    if (!sentAnew && stored !== undefined && valueAt(merged, secret) === stored && moved.length > 0) {
+      fields.push({ path: secret, message: `is required again when ${moved.join(', ')} changes: a stored password is never sent to another server` });
+    }
+  }
+  if (fields.length > 0) {
+    throw new AppError(422, 'validation_failed', `config is invalid: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, { fields });
+  }
+}
+
+const valueAt = (config: Config, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, key) => (isObject(v) && Object.hasOwn(v, key) ? v[key] : undefined), config);

@@ -330,6 +330,12 @@ export interface AdapterBase<Config> {
    */
   secretFields: readonly string[];
   /**
+   * A credential and the settings it is handed to (`smtp.password` → `smtp.host`, `smtp.port`,
+   * `smtp.user`): a PATCH that changes any of them must send the credential again, so a stored
+   * password is never sent to a server it was not typed for.
+   */
+  secretBindings?: Readonly<Record<string, readonly string[]>>;
+  /**
    * How a channel of this type gets connected: PingBack registers its webhook
    * through the platform's API (`api`, with registerWebhook), the user pastes the
    * callback URL and verify token into the platform's console (`console`), or

@@ -169,6 +169,21 @@ test("a channel pointed at PingBack's own network (a cloud metadata address) is 
   expect(channel.status_message).not.toMatch(/ECONN|:80\b/);
 });
 
+test('moving a channel to another mail server, port or login needs the password again: a stored one is never sent elsewhere', async () => {
+  const { apiKey, channel } = await emailChannel();
+  const patch = (config: unknown) => api(apiKey).patch(`/api/channels/${channel.id}`, { config });
+  for (const smtp of [{ host: 'smtp.elsewhere.example' }, { port: 2525 }, { user: 'someone-else' }, { host: 'smtp.elsewhere.example', password: channel.config.smtp.password }]) {
+    const r = await patch({ smtp });
+    expect([r.status, r.body.error.code, r.body.error.details.fields.map((f: any) => f.path)]).toEqual([422, 'validation_failed', ['smtp.password']]);
+  }
+  // Nothing was changed by the refusals.
+  expect((await api(apiKey).get(`/api/channels/${channel.id}`)).body.config.smtp).toEqual(channel.config.smtp);
+  // Other settings keep the stored password; a new server with its password is taken.
+  expect((await patch({ from_name: 'Acme Support' })).status).toBe(200);
+  const moved = await patch({ smtp: { host: '127.0.0.1', password: 'a-new-password' } });
+  expect([moved.status, moved.body.config.smtp.host]).toEqual([200, '127.0.0.1']);
+});
+
 test('a new mail from the same customer is a new conversation; a provider retry is stored once', async () => {
   const { apiKey, channel } = await emailChannel();
   const a = await composeMail({ from: 'bo@customer.example', to: 'support@acme.test', subject: 'Refund', text: 'Refund please', messageId: mid() });

@@ -19,6 +19,10 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   type: 'email',
   config: emailConfigSchema,
   secretFields: EMAIL_SECRET_FIELDS,
+  secretBindings: {
+    'smtp.password': ['smtp.host', 'smtp.port', 'smtp.user'],
+    'inbound.password': ['inbound.host', 'inbound.port', 'inbound.user'],
+  },
   setup: 'console',
   instructions: "With IMAP there is nothing to paste. With a provider's inbound webhook (SendGrid Inbound Parse, a Mailgun route), have it post the raw mail to the callback URL with the verify token as the HTTP Basic password.",
   threadsReplies: true,
