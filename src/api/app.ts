@@ -17,6 +17,7 @@ import { conversationRoutes } from './conversations';
 import { conversationMessageRoutes } from './conversation-messages';
 import { docsRoutes } from './docs';
 import { dashboard } from '../http/dashboard';
+import { securityHeaders } from '../http/security-headers';
 import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
 import { sessionRoutes } from './session';
 import { userRoutes } from './users';
@@ -38,6 +39,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.proxy = deps.config.TRUSTED_PROXY_HOPS > 0;
   app.maxIpsCount = deps.config.TRUSTED_PROXY_HOPS;
 
+  app.use(securityHeaders({ https: deps.config.PUBLIC_BASE_URL.startsWith('https:') }));
   app.use(async (ctx, next) => {
     const started = performance.now();
     try {

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { pageSecurityHeaders } from '../http/security-headers';
 import { openApiDocument } from './openapi';
 
 /** /openapi.json, and a plain page listing the routes (no CDN: PingBack runs offline too). */
@@ -17,6 +18,8 @@ export function docsRoutes(): Router {
       )
       .join('\n');
     ctx.type = 'html';
+    // Its one inline style, nothing else.
+    pageSecurityHeaders(ctx, "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     ctx.body = `<!doctype html><meta charset="utf-8"><title>PingBack API</title>
 <style>body{font:15px system-ui;margin:2em}td{padding:4px 12px;border-bottom:1px solid #ddd}</style>
 <h1>PingBack API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { send } from '@koa/send';
 import type { Context, Middleware } from 'koa';
 import { webchatConfigSchema } from '../channels/webchat/config';
+import { pageSecurityHeaders } from './security-headers';
 
 /** Paths the API, the platforms and the widget own: never the dashboard's. */
 const NOT_THE_DASHBOARD = /^\/(api|auth|admin|webhooks|widget|widget\.js|docs|openapi\.json|healthz)(\/|$)/;
@@ -27,14 +28,7 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function securityHeaders(ctx: Context, csp = DASHBOARD_CSP): void {
-  ctx.set('Content-Security-Policy', csp);
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Referrer-Policy', 'same-origin');
-  ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
-  ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-}
+const securityHeaders = (ctx: Context, csp = DASHBOARD_CSP) => pageSecurityHeaders(ctx, csp);
 
 /** The built dashboard (npm run build puts it in dist/web), found from the package's root in source and compiled runs alike. */
 export function dashboardDir(): string {

@@ -54,3 +54,25 @@ test('the widget preview opens only framed by the dashboard, signed in, with its
     expect((await request(stack.url, 'GET', `/widget-preview?${query}`, { headers })).status).toBe(403);
   }
 });
+
+test('every answer, JSON, errors and pages alike, is not to be sniffed, framed or given a referrer; only pages may load anything', async () => {
+  for (const [method, path] of [['GET', '/api/nothing'], ['GET', '/healthz'], ['GET', '/openapi.json'], ['POST', '/webhooks/telegram/not-a-channel'], ['GET', '/api/me']] as const) {
+    const r = await request(stack.url, method, path);
+    expect([path, r.headers.get('x-content-type-options'), r.headers.get('x-frame-options'), r.headers.get('referrer-policy')]).toEqual([path, 'nosniff', 'DENY', 'no-referrer']);
+    expect([path, r.headers.get('content-security-policy')]).toEqual([path, "default-src 'none'; frame-ancestors 'none'"]);
+    // Served over plain http here: no HSTS.
+    expect(r.headers.get('strict-transport-security')).toBeNull();
+  }
+  const docs = await request(stack.url, 'GET', '/docs');
+  expect(docs.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+});
+
+test('behind https (PUBLIC_BASE_URL), browsers are told to stay on https', async () => {
+  const secure = await startStack({ PUBLIC_BASE_URL: 'https://pingback.example' }, { worker: false });
+  try {
+    const r = await request(secure.url, 'GET', '/healthz');
+    expect(r.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+  } finally {
+    await secure.stop();
+  }
+});
