@@ -7,8 +7,12 @@ import { CHANNEL_DISPLAY_NAMES, type InboundEvent, type WebhookChannel, type Web
 import { readPlatformState } from '../db/channel-state';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
+import { addressKey, RateLimiter } from '../http/rate-limit';
 import { deliverEvents, digestKey, setAsideWhole } from './deliver';
 import type { IngressChannel } from './channel-lookup';
+
+/** Webhook requests for channels that do not exist, per address: platforms never send these; someone guessing does. */
+const UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE = 30;
 
 /**
  * Every platform's webhook, `/webhooks/<type>/<channel id>` (the URL pasted in the platform's
@@ -19,9 +23,24 @@ import type { IngressChannel } from './channel-lookup';
  */
 export function webhookRoutes(deps: AppDeps): Router {
   const router = new Router();
+  const misses = new RateLimiter(deps.db, { name: 'webhook-misses', perMinute: UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE });
   for (const { type, hook } of webhookChannels()) {
     const path = `/webhooks/${type}/:channelId`;
-    const channelOf = async (ctx: Context) => webhookChannel(deps, await deps.channelLookup.require(ctx.params.channelId, type));
+    const channelOf = async (ctx: Context) => {
+      try {
+        return webhookChannel(deps, await deps.channelLookup.require(ctx.params.channelId, type));
+      } catch (err) {
+        // Guessing channel ids from one address: a few misses a minute, then 429.
+        if (err instanceof AppError && err.status === 404) {
+          const waitMs = await misses.take(addressKey(ctx.ip));
+          if (waitMs > 0) {
+            ctx.set('Retry-After', String(Math.ceil(waitMs / 1000)));
+            throw new AppError(429, 'rate_limited', `too many requests for unknown channels; retry in ${Math.ceil(waitMs / 1000)} s`);
+          }
+        }
+        throw err;
+      }
+    };
 
     if (hook.handshake) {
       const handshake = hook.handshake.bind(hook);

@@ -21,7 +21,7 @@ export interface WidgetAccess {
   /** 409 while the channel is off. */
   requireActive(channel: IngressChannel): void;
   /** 429 with Retry-After when a limiter says to wait. */
-  limited(ctx: Context, waitMs: number): void;
+  limited(ctx: Context, waitMs: number | Promise<number>): Promise<void>;
   /** Answers a browser's CORS preflight for these paths. */
   preflight(router: Router, paths: string[]): void;
 }
@@ -63,7 +63,8 @@ export function widgetAccess(deps: Pick<AppDeps, 'channelLookup' | 'secrets'>): 
       if (!channel.is_active) throw new AppError(409, 'channel_inactive', 'this chat is not taking messages right now');
     },
 
-    limited(ctx, waitMs) {
+    async limited(ctx, wait) {
+      const waitMs = await wait;
       if (waitMs === 0) return;
       ctx.set('Retry-After', String(Math.ceil(waitMs / 1000)));
       throw new AppError(429, 'rate_limited', `too many requests; retry in ${Math.ceil(waitMs / 1000)} s`);

@@ -5,7 +5,7 @@ import { isUuid } from '../db/ids';
 import { readVisitorMedia, storeUpload } from '../db/stored-media';
 import { notFound } from '../errors';
 import { sendMedia } from '../http/media-response';
-import { RateLimiter } from '../http/rate-limit';
+import { addressKey, RateLimiter } from '../http/rate-limit';
 import { readUpload, uploadQuery, uploadView } from '../http/upload';
 import type { WidgetAccess } from './access';
 
@@ -24,9 +24,9 @@ const ADDRESS_UPLOAD_FACTOR = 3;
  */
 export function webchatAttachmentRoutes(deps: AppDeps, access: WidgetAccess): Router {
   const router = new Router();
-  const uploadsPerVisitor = new RateLimiter(deps.config.WEBCHAT_UPLOADS_PER_MINUTE, 60_000);
-  const uploadsPerAddress = new RateLimiter(ADDRESS_UPLOAD_FACTOR * deps.config.WEBCHAT_UPLOADS_PER_MINUTE, 60_000);
-  const fileReadsPerVisitor = new RateLimiter(FILE_READS_PER_MINUTE, 60_000);
+  const uploadsPerVisitor = new RateLimiter(deps.db, { name: 'widget-uploads', perMinute: deps.config.WEBCHAT_UPLOADS_PER_MINUTE });
+  const uploadsPerAddress = new RateLimiter(deps.db, { name: 'widget-uploads-address', perMinute: ADDRESS_UPLOAD_FACTOR * deps.config.WEBCHAT_UPLOADS_PER_MINUTE });
+  const fileReadsPerVisitor = new RateLimiter(deps.db, { name: 'widget-file-reads', perMinute: FILE_READS_PER_MINUTE });
   access.preflight(router, ['/widget/:channelId/attachments', '/widget/:channelId/attachments/:id']);
 
   /** The raw bytes, typed by Content-Type. Uploading with the same `id` again answers with the first upload. */
@@ -35,8 +35,8 @@ export function webchatAttachmentRoutes(deps: AppDeps, access: WidgetAccess): Ro
     const visitorId = access.visitor(ctx, channel);
     access.requireActive(channel);
     const q = validate(uploadQuery, ctx.query, 'query');
-    access.limited(ctx, uploadsPerVisitor.take(`${channel.id}:${visitorId}`));
-    access.limited(ctx, uploadsPerAddress.take(`${channel.id}:${ctx.ip}`));
+    await access.limited(ctx, uploadsPerVisitor.take(`${channel.id}:${visitorId}`));
+    await access.limited(ctx, uploadsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
     const { contentType, bytes } = await readUpload(ctx, deps.config.WEBCHAT_ATTACHMENT_MAX_BYTES);
     const { info, created } = await storeUpload(deps.db, { channelId: channel.id, accountId: channel.account_id, owner: visitorId, clientId: q.id, contentType, fileName: q.name, bytes });
     ctx.status = created ? 201 : 200;
@@ -47,7 +47,7 @@ export function webchatAttachmentRoutes(deps: AppDeps, access: WidgetAccess): Ro
   router.get('/widget/:channelId/attachments/:id', async (ctx) => {
     const { channel } = await access.channel(ctx);
     const visitorId = access.visitor(ctx, channel);
-    access.limited(ctx, fileReadsPerVisitor.take(`${channel.id}:${visitorId}`));
+    await access.limited(ctx, fileReadsPerVisitor.take(`${channel.id}:${visitorId}`));
     const stored = isUuid(ctx.params.id) ? await readVisitorMedia(deps.db, ctx.params.id, channel.id, visitorId) : undefined;
     if (!stored) throw notFound('attachment');
     sendMedia(ctx, { body: stored.bytes, contentType: stored.content_type, contentLength: stored.size, fileName: stored.file_name ?? undefined });

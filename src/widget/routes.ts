@@ -8,7 +8,7 @@ import type { Attachment, InboundMessage } from '../channels/types';
 import { claimUploads } from '../db/stored-media';
 import { AppError } from '../errors';
 import { readJsonBody } from '../http/body';
-import { RateLimiter } from '../http/rate-limit';
+import { addressKey, RateLimiter } from '../http/rate-limit';
 import type { WidgetAccess } from './access';
 import { attachedFileIds, widgetClientId } from '../channels/webchat/fields';
 import type { WidgetWaiters } from './waiters';
@@ -37,6 +37,8 @@ export const widgetMessagesQuery = z.object({
 const PAGE = 100;
 /** Reads per visitor per minute: a widget long-polling with wait=25 makes about three. */
 const READS_PER_MINUTE = 120;
+/** How many visitors' allowance one address gets (a household, an office behind one address). */
+const ADDRESS_FACTOR = 10;
 /**
  * A reply pending longer than this no longer holds back what came after it: one left
  * pending for good (the api stopped between storing it and handing it to Temporal)
@@ -53,9 +55,12 @@ const PENDING_HOLD_MS = 10 * 60_000;
  */
 export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: WidgetAccess): Router {
   const router = new Router();
-  const messagesPerVisitor = new RateLimiter(deps.config.WEBCHAT_MESSAGES_PER_MINUTE, 60_000);
-  const readsPerVisitor = new RateLimiter(READS_PER_MINUTE, 60_000);
-  const visitorsPerAddress = new RateLimiter(deps.config.WEBCHAT_VISITORS_PER_MINUTE, 60_000);
+  const messagesPerVisitor = new RateLimiter(deps.db, { name: 'widget-messages', perMinute: deps.config.WEBCHAT_MESSAGES_PER_MINUTE });
+  // An address may hold several visitors (a household, an office): a few times one visitor's allowance.
+  const messagesPerAddress = new RateLimiter(deps.db, { name: 'widget-messages-address', perMinute: ADDRESS_FACTOR * deps.config.WEBCHAT_MESSAGES_PER_MINUTE });
+  const readsPerVisitor = new RateLimiter(deps.db, { name: 'widget-reads', perMinute: READS_PER_MINUTE });
+  const readsPerAddress = new RateLimiter(deps.db, { name: 'widget-reads-address', perMinute: ADDRESS_FACTOR * READS_PER_MINUTE });
+  const visitorsPerAddress = new RateLimiter(deps.db, { name: 'widget-visitors', perMinute: deps.config.WEBCHAT_VISITORS_PER_MINUTE });
 
   const { requireActive, limited } = access;
   access.preflight(router, ['/widget/:channelId', '/widget/:channelId/visitors', '/widget/:channelId/messages']);
@@ -82,7 +87,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
   router.post('/widget/:channelId/visitors', async (ctx) => {
     const { channel } = await access.channel(ctx);
     requireActive(channel);
-    limited(ctx, visitorsPerAddress.take(`${channel.id}:${ctx.ip}`));
+    await limited(ctx, visitorsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
     const { visitorId, token } = newVisitorToken(channel.id, channel.webhook_secret);
     ctx.status = 201;
     ctx.body = { visitor_id: visitorId, token };
@@ -92,7 +97,8 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     const { channel } = await access.channel(ctx);
     const visitorId = access.visitor(ctx, channel);
     requireActive(channel);
-    limited(ctx, messagesPerVisitor.take(`${channel.id}:${visitorId}`));
+    await limited(ctx, messagesPerVisitor.take(`${channel.id}:${visitorId}`));
+    await limited(ctx, messagesPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
     const input = validate(widgetMessageSchema, (await readJsonBody(ctx, 16 * 1024)).json);
     // Claimed before the signal, linked when the message is stored: a message refused after this
     // (Temporal down) is sent again by the widget with the same ids, or its files are swept.
@@ -125,7 +131,8 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
   router.get('/widget/:channelId/messages', async (ctx) => {
     const { channel } = await access.channel(ctx);
     const visitorId = access.visitor(ctx, channel);
-    limited(ctx, readsPerVisitor.take(`${channel.id}:${visitorId}`));
+    await limited(ctx, readsPerVisitor.take(`${channel.id}:${visitorId}`));
+    await limited(ctx, readsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
     const q = validate(widgetMessagesQuery, ctx.query, 'query');
     const after = q.cursor === undefined ? 0 : openCursor(q.cursor, visitorId);
     const gone = new AbortController();

@@ -1,3 +1,4 @@
+import { randomInt, randomUUID } from 'node:crypto';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
 
@@ -284,4 +285,24 @@ test('the worker process spreads conversations over its SDK workers, and every m
   }
   // More than one SDK worker holds conversations: the cache, and the per-event cost with it, is shared.
   expect(group.cachedWorkflows().filter((n) => n > 0).length).toBeGreaterThan(1);
+});
+
+test('someone guessing channel ids from one address gets a few 404s a minute, then 429', async () => {
+  // Behind a proxy of ours, so the guesser's address is its own (no other test's, nor an earlier run's: counts outlive a run by a minute).
+  const address = `198.51.100.${randomInt(1, 127)}`;
+  const proxied = await startStack({ TRUSTED_PROXY_HOPS: '1' }, { worker: false });
+  try {
+    const guess = () =>
+      request(proxied.url, 'POST', `/webhooks/telegram/${randomUUID()}`, { headers: { 'x-forwarded-for': address }, json: { update_id: 1 } });
+    const codes: number[] = [];
+    for (let i = 0; i < 31; i++) codes.push((await guess()).status);
+    expect(codes.slice(0, 30).every((c) => c === 404)).toBe(true);
+    const refused = await guess();
+    expect([codes[30], refused.status, refused.body.error.code]).toEqual([429, 429, 'rate_limited']);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address is not held up by it.
+    expect((await request(proxied.url, 'POST', `/webhooks/telegram/${randomUUID()}`, { headers: { 'x-forwarded-for': `198.51.100.${randomInt(128, 255)}` }, json: {} })).status).toBe(404);
+  } finally {
+    await proxied.stop();
+  }
 });

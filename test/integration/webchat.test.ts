@@ -343,3 +343,21 @@ test('one address starting visitors past the per-minute limit gets 429', async (
   }
   expect(refused?.body.error.code).toBe('rate_limited');
 });
+
+test('the limits hold across api processes: two apis share one allowance per address', async () => {
+  const { apiKey: key } = await createAccount(stack, 'free');
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: key, json: { type: 'webchat', name: 'two apis', config: { allowed_domains: ['shop.example.com'] } } });
+  const other = await startStack({ WEBCHAT_VISITORS_PER_MINUTE: '20' }, { worker: false });
+  try {
+    const codes: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      const api = i % 2 === 0 ? stack.url : other.url;
+      codes.push((await request(api, 'POST', `/widget/${ch.body.id}/visitors`, { headers: { origin: SITE } })).status);
+    }
+    // Each process counting alone would have let all 24 in.
+    expect(codes.filter((c) => c === 201)).toHaveLength(20);
+    expect(codes.slice(20)).toEqual([429, 429, 429, 429]);
+  } finally {
+    await other.stop();
+  }
+});

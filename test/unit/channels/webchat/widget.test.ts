@@ -1,6 +1,6 @@
 import { originAllowed } from '../../../../src/channels/webchat/origin';
 import { newVisitorToken, verifyVisitorToken } from '../../../../src/channels/webchat/visitor-token';
-import { RateLimiter } from '../../../../src/http/rate-limit';
+import { addressKey } from '../../../../src/http/rate-limit';
 
 const CHANNEL = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const OTHER = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -46,21 +46,10 @@ describe('allowed domains', () => {
   });
 });
 
-test('the rate limiter allows `limit` hits per window per key, then says how long to wait', () => {
-  let now = 1_000;
-  const limiter = new RateLimiter(3, 60_000, () => now);
-  expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([0, 0, 0]);
-  expect(limiter.take('b')).toBe(0);
-  now += 15_000;
-  expect(limiter.take('a')).toBe(45_000);
-  now += 45_000;
-  expect(limiter.take('a')).toBe(0);
-});
-
-test('a flood of new keys cannot grow the limiter without bound: the oldest windows go first', () => {
-  const limiter = new RateLimiter(1, 60_000, () => 0, 2);
-  expect([limiter.take('a'), limiter.take('b')]).toEqual([0, 0]);
-  expect(limiter.take('b')).toBe(60_000);
-  limiter.take('c'); // a third key: 'a', the oldest, is forgotten
-  expect(limiter.take('a')).toBe(0);
+test('an address is limited as its owner: IPv4 as it is, IPv6 by its /64, IPv4 mapped into IPv6 as IPv4', () => {
+  expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+  expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+  expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+  expect(addressKey('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe(addressKey('2001:db8:1:2::9'));
+  expect(addressKey('2001:db8:1:3::1')).not.toBe(addressKey('2001:db8:1:2::1'));
 });
