@@ -57,11 +57,11 @@ export const configSchema = z.object({
     .string()
     .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
     .default([]),
-  /** Messages one web chat visitor may send per minute (per api process); more get 429. */
+  /** Messages one web chat visitor may send per minute (across api processes); more get 429. */
   WEBCHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  /** Web chat visitors one IP address may start per channel per minute (per api process). */
+  /** Web chat visitors one address (an IPv6 /64) may start per channel per minute (across api processes). */
   WEBCHAT_VISITORS_PER_MINUTE: z.coerce.number().int().positive().default(20),
-  /** Files one web chat visitor may upload per minute (per api process); more get 429. */
+  /** Files one web chat visitor may upload per minute (across api processes); more get 429. */
   WEBCHAT_UPLOADS_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** The largest file a web chat visitor (or an agent, for a web chat reply) may upload, in bytes. PingBack keeps these in PostgreSQL. */
   WEBCHAT_ATTACHMENT_MAX_BYTES: z.coerce.number().int().positive().max(50 * 1024 * 1024, 'must be at most 52428800 (50 MiB)').default(10 * 1024 * 1024),
