@@ -57,6 +57,8 @@ export const configSchema = z.object({
     .string()
     .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
     .default([]),
+  /** Days a web chat visitor's token lasts unused; the widget gets a renewed one as the visitor comes back. */
+  WEBCHAT_VISITOR_TOKEN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Messages one web chat visitor may send per minute (across api processes); more get 429. */
   WEBCHAT_MESSAGES_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** Web chat visitors one address (an IPv6 /64) may start per channel per minute (across api processes). */

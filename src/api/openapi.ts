@@ -41,7 +41,7 @@ export function openApiDocument() {
           description: 'A signed-in user (POST /auth/login). Every change also needs X-CSRF-Token (csrf_token from GET /api/me) and an allowed Origin',
         },
         adminToken: { type: 'http', scheme: 'bearer', description: 'PINGBACK_ADMIN_TOKEN' },
-        visitorToken: { type: 'http', scheme: 'bearer', description: 'A web chat visitor token (POST /widget/{channelId}/visitors)' },
+        visitorToken: { type: 'http', scheme: 'bearer', description: 'A web chat visitor token (POST /widget/{channelId}/visitors), valid WEBCHAT_VISITOR_TOKEN_DAYS; an answer to one past half its life carries a renewed token in X-Visitor-Token' },
         ...webhookSecuritySchemes(),
       },
       // One config schema per channel type, straight from the registry (X: either the four OAuth 1.0a

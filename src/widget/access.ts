@@ -4,7 +4,7 @@ import type { AppDeps } from '../api/context';
 import { openConfig } from '../channels/credentials';
 import { webchatConfigSchema, WebchatConfig } from '../channels/webchat/config';
 import { originAllowed } from '../channels/webchat/origin';
-import { verifyVisitorToken } from '../channels/webchat/visitor-token';
+import { newVisitorToken, renewalDue, verifyVisitorToken } from '../channels/webchat/visitor-token';
 import { AppError } from '../errors';
 import type { IngressChannel } from '../inbound/channel-lookup';
 
@@ -26,7 +26,8 @@ export interface WidgetAccess {
   preflight(router: Router, paths: string[]): void;
 }
 
-export function widgetAccess(deps: Pick<AppDeps, 'channelLookup' | 'secrets'>): WidgetAccess {
+export function widgetAccess(deps: Pick<AppDeps, 'channelLookup' | 'secrets' | 'config'>): WidgetAccess {
+  const ttlMs = deps.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000;
   const access: WidgetAccess = {
     async channel(ctx) {
       ctx.vary('Origin');
@@ -45,17 +46,20 @@ export function widgetAccess(deps: Pick<AppDeps, 'channelLookup' | 'secrets'>): 
           throw new AppError(403, 'origin_not_allowed', `this chat widget is not enabled for ${origin}; add its host to the channel's allowed_domains`);
         }
         ctx.set('Access-Control-Allow-Origin', origin);
-        ctx.set('Access-Control-Expose-Headers', 'Retry-After, Content-Disposition');
+        ctx.set('Access-Control-Expose-Headers', 'Retry-After, Content-Disposition, X-Visitor-Token');
       }
       return { channel, config };
     },
 
     visitor(ctx, channel) {
       const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
-      const visitorId = m ? verifyVisitorToken(channel.id, channel.webhook_secret, m[1]) : undefined;
-      if (!visitorId) {
-        throw new AppError(401, 'invalid_visitor_token', 'missing or invalid visitor token; get one with POST /widget/{channel_id}/visitors');
+      const verified = m ? verifyVisitorToken(channel.id, channel.webhook_secret, m[1]) : undefined;
+      if (!verified) {
+        throw new AppError(401, 'invalid_visitor_token', 'missing, invalid or expired visitor token; get one with POST /widget/{channel_id}/visitors');
       }
+      const { visitorId } = verified;
+      // Half its life gone: the same visitor, a fresh token, which the widget keeps from now on.
+      if (renewalDue(verified.expiresAt, ttlMs)) ctx.set('X-Visitor-Token', newVisitorToken(channel.id, channel.webhook_secret, { ttlMs, visitorId }).token);
       return visitorId;
     },
 

@@ -88,7 +88,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     const { channel } = await access.channel(ctx);
     requireActive(channel);
     await limited(ctx, visitorsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
-    const { visitorId, token } = newVisitorToken(channel.id, channel.webhook_secret);
+    const { visitorId, token } = newVisitorToken(channel.id, channel.webhook_secret, { ttlMs: deps.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000 });
     ctx.status = 201;
     ctx.body = { visitor_id: visitorId, token };
   });

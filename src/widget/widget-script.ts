@@ -58,7 +58,14 @@ export function pingbackWidget(options: WidgetOptions): void {
     if (file) headers['content-type'] = file.type || 'application/octet-stream';
     else if (body !== undefined) headers['content-type'] = 'application/json';
     // A request a dead network (a phone changing networks) would leave hanging is given up and retried.
-    return fetch(api + path, { method, headers, body: file ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(api + path, { method, headers, body: file ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(timeoutMs) });
+    // The api renews a token half way through its life: the same visitor, kept from now on.
+    const renewed = res.headers.get('x-visitor-token');
+    if (renewed && token) {
+      token = renewed;
+      storage?.setItem(tokenKey, renewed);
+    }
+    return res;
   }
   const retryAfterMs = (res: Response, fallback: number) => {
     const seconds = Number(res.headers.get('retry-after'));

@@ -1,5 +1,6 @@
 import { JSDOM, VirtualConsole } from 'jsdom';
 import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
+import { newVisitorToken, verifyVisitorToken } from '../../src/channels/webchat/visitor-token';
 
 /**
  * The embeddable widget (GET /widget.js) on a page, loaded and run by jsdom from the real
@@ -193,4 +194,17 @@ test('on a site the channel does not allow, the widget does not appear and says 
   await eventually(async () => page.errors.find((e) => e.includes('PingBack widget')), 10_000, 'the console error');
   expect(page.errors.join('\n')).toMatch(/not enabled for https:\/\/elsewhere\.example\.net/);
   expect(page.shadow()).toBeNull();
+});
+
+test("a visitor coming back after half their token's life gets a renewed token, silently, and keeps their conversation", async () => {
+  const { webhook_secret } = await stack.db('channels').where({ id: channelId }).first('webhook_secret');
+  const ttlMs = stack.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000;
+  const old = newVisitorToken(channelId, webhook_secret, { ttlMs, now: Date.now() - 0.75 * ttlMs });
+  const key = `pingback:${channelId}:token`;
+  const page = openPage(SITE, { [key]: old.token });
+  await eventually(async () => page.window.localStorage.getItem(key) !== old.token || undefined, 30_000, 'the token renewed');
+  const renewed = verifyVisitorToken(channelId, webhook_secret, page.window.localStorage.getItem(key)!);
+  expect(renewed?.visitorId).toBe(old.visitorId);
+  expect(renewed!.expiresAt).toBeGreaterThan(old.expiresAt + 0.7 * ttlMs);
+  expect(page.errors).toEqual([]);
 });

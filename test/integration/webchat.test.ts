@@ -1,5 +1,6 @@
 import { WidgetWaiters } from '../../src/widget/waiters';
 import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
+import { newVisitorToken, verifyVisitorToken } from '../../src/channels/webchat/visitor-token';
 
 /**
  * The web chat widget end to end, as a site's visitor and the business's agent see it:
@@ -360,4 +361,30 @@ test('the limits hold across api processes: two apis share one allowance per add
   } finally {
     await other.stop();
   }
+});
+
+test("a visitor's token expires: past its lifetime it is refused; half way through, the answer carries a renewed one for the same visitor", async () => {
+  const { webhook_secret } = await stack.db('channels').where({ id: channelId }).first('webhook_secret');
+  const ttlMs = stack.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000;
+  const say = (token: string, id: string) =>
+    request(stack.url, 'POST', `/widget/${channelId}/messages`, { headers: { origin: SITE, authorization: `Bearer ${token}` }, json: { content: `hello ${id}`, id } });
+
+  const expired = newVisitorToken(channelId, webhook_secret, { ttlMs, now: Date.now() - ttlMs - 60_000 });
+  const refused = await say(expired.token, 'x1');
+  expect([refused.status, refused.body.error.code]).toEqual([401, 'invalid_visitor_token']);
+
+  const fresh = newVisitorToken(channelId, webhook_secret, { ttlMs });
+  const early = await say(fresh.token, 'x2');
+  expect([early.status, early.headers.get('x-visitor-token')]).toEqual([202, null]);
+
+  const aging = newVisitorToken(channelId, webhook_secret, { ttlMs, now: Date.now() - 0.6 * ttlMs });
+  const late = await say(aging.token, 'x3');
+  expect(late.status).toBe(202);
+  expect(late.headers.get('access-control-expose-headers')).toMatch(/X-Visitor-Token/);
+  const renewed = verifyVisitorToken(channelId, webhook_secret, late.headers.get('x-visitor-token')!);
+  expect(renewed?.visitorId).toBe(aging.visitorId);
+  expect((await say(late.headers.get('x-visitor-token')!, 'x4')).status).toBe(202);
+  // Both messages are the one visitor's conversation.
+  const conv = await conversationOf(aging.visitorId);
+  expect((await eventually(async () => { const m = await messagesOf(conv.id); return m.length === 2 ? m : undefined; }, 30_000, 'two messages')).map((m: any) => m.content)).toEqual(['hello x3', 'hello x4']);
 });
