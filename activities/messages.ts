@@ -87,12 +87,16 @@ const SET_ASIDE_TEXT_CHARS = 2_000;
  */
 async function setAsideUnstorable(db: Db, input: PersistInboundInput, message: InboundMessage, err: unknown): Promise<PersistInboundResult> {
   const problem = describeDbError(err);
-  const key = `unstorable:${createHash('sha256').update(message.platformMessageId).digest('hex').slice(0, 40)}`;
+  // The id is the platform's, or the sender's (a Message-ID): the same one in two conversations is two rows.
+  const key = `unstorable:${createHash('sha256').update(`${input.threadKey}\n${message.platformMessageId}`).digest('hex').slice(0, 40)}`;
   const cut = (v: unknown): unknown =>
     typeof v === 'string' ? v.slice(0, SET_ASIDE_TEXT_CHARS) : Array.isArray(v) ? v.slice(0, 50).map(cut) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).slice(0, 50).map(([k, x]) => [k.slice(0, 100), cut(x)])) : v;
-  await recordIgnoredEvents(db, [
-    { channel_id: input.channelId, reason: 'unstorable', platform_event_id: key, payload: { problem, thread_key: cut(input.threadKey), message: cut(message) } },
-  ]);
+  const record = (payload: unknown) => recordIgnoredEvents(db, [{ channel_id: input.channelId, reason: 'unstorable', platform_event_id: key, payload }]);
+  await record({ problem, thread_key: cut(input.threadKey), message: cut(message) }).catch((err: unknown) => {
+    // Even the shortened message will not go in (nesting too deep): what went wrong and the key, at least.
+    if (!isDataError(err)) throw err;
+    return record({ problem, thread_key: cut(input.threadKey), message_dropped: describeDbError(err) });
+  });
   return { conversationId: null, stored: 0, duplicates: 0, setAside: [{ platformMessageId: message.platformMessageId.slice(0, 200), problem }] };
 }
 

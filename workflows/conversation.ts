@@ -106,6 +106,8 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   // inbound persistence keeps going meanwhile.
   let sending = false;
   let cancelSend: (() => void) | undefined;
+  // Set once the send in flight was asked to stop: whatever it ends with other than success, it is handed over.
+  let sendCancelled = false;
   let persisting = false;
 
   setHandler(inboundSignal, (m) => void inbox.push(m));
@@ -189,15 +191,20 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       head.state = 'sending';
       sending = true;
       const scope = new CancellationScope();
-      cancelSend = () => scope.cancel();
+      cancelSend = () => {
+        sendCancelled = true;
+        scope.cancel();
+      };
       try {
         const r = await scope.run(() => sendOutbound({ messageId: head.messageId }));
         // 'already_done': a repeated reply signal for a reply sent earlier, not a second send.
         if (r.outcome === 'failed') totals.failed++;
         else if (r.outcome === 'sent') totals.sent++;
       } catch (err) {
-        if (isCancellation(err)) {
-          // Handed over: the next run sends it, first in its queue (a reply already sent is not sent again).
+        // Cancelled between attempts, or an attempt in progress that then failed (the server retries
+        // nothing once a cancel is asked): handed over either way. The next run sends it, first in its
+        // queue; one the activity already recorded (sent, or refused for good) is not sent again.
+        if (isCancellation(err) || sendCancelled) {
           head.state = 'queued';
           sending = false;
           return;

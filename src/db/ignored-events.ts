@@ -18,7 +18,7 @@ export async function recordIgnoredEvents(db: Db, events: IgnoredEvent[]): Promi
   if (events.length === 0) return;
   await db('ignored_events')
     // The id is the platform's (a Message-ID, a digest): bounded, as the dedup index takes 2.7 KB a row.
-    .insert(events.map(storable).map((e) => ({ ...e, platform_event_id: e.platform_event_id === null ? null : boundKey(e.platform_event_id), payload: JSON.stringify(e.payload) })))
+    .insert(events.map(storable).map((e) => ({ ...e, reason: e.reason.slice(0, 100), platform_event_id: e.platform_event_id === null ? null : boundKey(e.platform_event_id), payload: JSON.stringify(e.payload) })))
     .onConflict(['channel_id', 'reason', 'platform_event_id'])
     .ignore();
 }

@@ -31,10 +31,12 @@ export function boundRef<R extends Pick<ConversationRef, 'threadKey'>>(ref: R): 
 
 const cut = <T extends string | null | undefined>(text: T, max: number): T => (typeof text === 'string' && text.length > max ? (text.slice(0, max) as T) : text);
 
-/** The platform's time as ISO 8601, or none: a malformed one is not worth a message. */
+/** The platform's time as ISO 8601, or none: a malformed one, or a year PostgreSQL cannot store as written, is not worth a message. */
 const isoTime = (time: string): string | undefined => {
   const ms = Date.parse(time);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return undefined;
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 1 && year <= 9999 ? new Date(ms).toISOString() : undefined;
 };
 
 export function boundInbound(m: InboundMessage): InboundMessage {

@@ -106,17 +106,19 @@ export function setAsideWhole(db: Db, channelId: string, reason: string, whole: 
 
 /**
  * Why an event can never be delivered, or undefined for a failure that may pass (an outage):
- * PostgreSQL refusing its data, Temporal refusing its payload (gRPC INVALID_ARGUMENT: too
- * large, malformed). Looked for along the error's causes (the signaller wraps what Temporal says).
+ * PostgreSQL refusing its data, Temporal refusing its payload as too large. Looked for along the error's causes (the signaller wraps what Temporal says).
  */
 export function permanentFailure(err: unknown): string | undefined {
   for (let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (isDataError(e)) return describeDbError(e);
-    if (e.code === GRPC_INVALID_ARGUMENT && typeof e.message === 'string') return `Temporal refused it: ${e.message.slice(0, 500)}`;
+    // Only a payload too large is the event's own fault: Temporal says INVALID_ARGUMENT for other
+    // things too (a run's signal limit, a search attribute not registered), which pass.
+    if (e.code === GRPC_INVALID_ARGUMENT && typeof e.message === 'string' && TOO_LARGE.test(e.message)) return `Temporal refused it: ${e.message.slice(0, 500)}`;
   }
   return undefined;
 }
 const GRPC_INVALID_ARGUMENT = 3;
+const TOO_LARGE = /blob data size|size exceeds|payload.*too large/i;
 
 function eventIdOf(ev: Routed): string {
   if (ev.kind === 'message') return ev.message.platformMessageId;

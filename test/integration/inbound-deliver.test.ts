@@ -60,11 +60,14 @@ test('an event Temporal refuses for what it is, is set aside with the reason; th
   ]);
 });
 
-test('an outage is thrown, and nothing is set aside', async () => {
+test('an outage is thrown, and so is what Temporal refuses for reasons that are not the event (a run full of signals): nothing is set aside', async () => {
   const ch = await channel();
   const down = Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
-  const signaller = signallerFailing({ m1: down });
-  await expect(deliverEvents({ db, signaller }, ch, [{ kind: 'message', message: message('m1') }])).rejects.toMatchObject({ code: 'temporal_unavailable' });
+  const full = Object.assign(new Error('3 INVALID_ARGUMENT: exceeded workflow execution limit for signal events'), { code: 3 });
+  const signaller = signallerFailing({ m1: down, m2: full });
+  for (const id of ['m1', 'm2']) {
+    await expect(deliverEvents({ db, signaller }, ch, [{ kind: 'message', message: message(id) }])).rejects.toMatchObject({ code: 'temporal_unavailable' });
+  }
   expect(await db('ignored_events').where({ channel_id: ch.id })).toEqual([]);
 });
 

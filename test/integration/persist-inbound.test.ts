@@ -295,3 +295,14 @@ test('an outage is not a data error: it is thrown, to be retried, and nothing is
   }
   expect(await db('ignored_events').where({ channel_id: ch.channelId })).toEqual([]);
 });
+
+test('the same unstorable id in two conversations of a channel is set aside twice', async () => {
+  const ch = await newChannel();
+  const id = randomBytes(4500).toString('base64');
+  for (const thread of ['chat-A', 'chat-B']) {
+    const r = await persist(input(ch, [message(id, { threadKey: thread })], thread));
+    expect(r.setAside).toHaveLength(1);
+  }
+  const rows = await db('ignored_events').where({ channel_id: ch.channelId, reason: 'unstorable' }).select('payload');
+  expect(rows.map((r) => r.payload.thread_key).sort()).toEqual(['chat-A', 'chat-B']);
+});

@@ -526,3 +526,41 @@ test('at the history bound, a reply retrying through an outage is handed to the 
     () => (platformUp = true),
   );
 });
+
+test('a reply whose attempt is still calling the platform when the run hands over is handed over too, even when that attempt then fails', async () => {
+  let platformUp = false;
+  const hold = gate();
+  let first = true;
+  const m = mocks({
+    send: async () => {
+      if (first) {
+        first = false;
+        await hold.promise; // still calling the platform when the bound is crossed
+        throw retryable();
+      }
+      if (!platformUp) throw retryable();
+    },
+  });
+  await withConversation(
+    m.activities,
+    async (c) => {
+      const firstRunId = await c.reply('r1');
+      await waitFor('r1 attempt running', () => m.sendCalls.length >= 1);
+      let n = 1;
+      while ((await c.handle.describe()).historyLength <= 44) await c.inbound(`m${n++}`);
+      await sleep(300); // the run has asked the send to stop; the attempt is still running
+      hold.open(); // and fails: the server retries nothing after a cancel, and the run must not take it for the reply's end
+      await waitFor('continued as new', async () => (await c.handle.describe()).runId !== firstRunId, 15_000);
+      expect(m.failed).toEqual([]);
+      platformUp = true;
+      await waitFor('r1 sent by the next run', () => m.sent.length === 1);
+      expect(m.failed).toEqual([]);
+      expect(m.sendCalls.find((s) => s.runId !== firstRunId)?.messageId).toBe('r1');
+    },
+    { maxHistoryEvents: 40 },
+    () => {
+      platformUp = true;
+      hold.open();
+    },
+  );
+});

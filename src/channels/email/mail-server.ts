@@ -34,8 +34,8 @@ export async function mailServerAddress(host: string, policy: MailServerPolicy, 
     try {
       addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
     } catch (err) {
+      // Retried, as a DNS outage would be: a name that never resolves fails the reply after its retries.
       const code = (err as { code?: string }).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') throw new PlatformError('auth', `${protocol} server ${host} does not exist (no DNS record)`, { platformCode: code });
       throw new PlatformError('unavailable', `${protocol} server ${host} could not be looked up (${code ?? 'DNS error'})`, { platformCode: code });
     }
   }

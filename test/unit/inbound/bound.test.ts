@@ -63,4 +63,6 @@ test('metadata too large is cut field by field, or dropped when that is not enou
 
 test("a platform's time is kept as ISO 8601", () => {
   expect(boundInbound(message({ platformTimestamp: '2026-12-05T04:00:00+01:00' })).platformTimestamp).toBe('2026-12-05T03:00:00.000Z');
+  // A year PostgreSQL would not take as written (a sender's Date header says what it likes): no time rather than no message.
+  for (const t of ['Mon, 1 Jan 10000 00:00:00 +0000', '+010000-01-01T00:00:00Z', '0000-01-01T00:00:00Z']) expect(boundInbound(message({ platformTimestamp: t })).platformTimestamp).toBeUndefined();
 });
