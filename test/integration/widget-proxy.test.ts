@@ -1,16 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../../src/api/app';
-import { configSchema, secretBoxFrom } from '../../../src/config';
-import { createDb } from '../../../src/db/knex';
-import { silentLogger } from '../../../src/log';
+import { createApp } from '../../src/api/app';
+import { configSchema, secretBoxFrom } from '../../src/config';
+import { createDb } from '../../src/db/knex';
+import { silentLogger } from '../../src/log';
 
-const CHANNEL = { id: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', account_id: 'a', type: 'webchat', is_active: true, webhook_secret: 's', verify_token: 'v', config: {} };
+// A channel id of its own each run: the limits are counted in PostgreSQL, and outlive a run by a minute.
+const CHANNEL = { id: randomUUID(), account_id: 'a', type: 'webchat', is_active: true, webhook_secret: 's', verify_token: 'v', config: {} };
 
-/** The per-address visitor limit reads X-Forwarded-For only as far as TRUSTED_PROXY_HOPS proxies wrote it. */
+/** The per-address visitor limit (counted in PostgreSQL) reads X-Forwarded-For only as far as TRUSTED_PROXY_HOPS proxies wrote it. */
 async function visitorsFrom(hops: string, forwardedFor: string[]): Promise<number[]> {
   const config = configSchema.parse({
-    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
     PINGBACK_ENCRYPTION_KEY: 'ab'.repeat(32),
     TRUSTED_PROXY_HOPS: hops,
     WEBCHAT_VISITORS_PER_MINUTE: '2',
