@@ -38,6 +38,10 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
     const attachment: Attachment | undefined = row?.attachments?.[Number(index)];
     if (!row || !attachment) throw notFound('attachment');
     const fileName = typeof attachment.fileName === 'string' ? attachment.fileName : undefined;
+    if (typeof attachment.dropped === 'string') {
+      // Mail past its sender's or channel's daily allowance, or the account's storage full (ARRIVED_FILE_LIMITS).
+      throw new AppError(404, 'media_not_available', `this file was not kept when the mail arrived (${attachment.dropped.replace(/_/g, ' ')})`);
+    }
     if (typeof attachment.storedMediaId === 'string') {
       // A file PingBack keeps itself (a web chat upload, mail by webhook): no platform to ask.
       const stored = await readStoredMedia(deps.db, attachment.storedMediaId, row.channel_id);

@@ -75,12 +75,53 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
 }
 
 /**
+ * How much arriving mail may leave here: anyone can send a channel's address mail with files,
+ * and without a bound one sender could fill the account's storage until every web chat upload
+ * is refused. Past a bound the message is still taken; its files are not kept (the message
+ * says so).
+ */
+export const ARRIVED_FILE_LIMITS = {
+  /** Bytes of files one sender's mail may leave on a channel in a day. */
+  perSenderPerDay: 100 * 1024 ** 2,
+  /** Bytes of files all mail may leave on a channel in a day. */
+  perChannelPerDay: 1024 ** 3,
+};
+export type ArrivedFileLimits = typeof ARRIVED_FILE_LIMITS;
+
+/** Why a message's files were not kept. */
+export type FilesDropped = 'sender_daily_limit' | 'channel_daily_limit' | 'storage_quota_full';
+
+/**
  * Files that arrived with a message PingBack is taking in (mail by webhook), claimed by
  * it from the start. Keyed by `clientId`, so a redelivery stores nothing twice and gets
- * the same ids; answers each file's id, in order.
+ * the same ids; answers each file's id, in order, or why none was kept (see
+ * ARRIVED_FILE_LIMITS; a redelivery of files kept before is never refused).
  */
-export async function keepArrivedFiles(db: Db, channelId: string, owner: string, files: Array<Omit<Upload, 'channelId' | 'accountId' | 'owner'> & { clientId: string }>): Promise<string[]> {
-  if (files.length === 0) return [];
+export async function keepArrivedFiles(
+  db: Db,
+  channel: { id: string; account_id: string },
+  owner: string,
+  files: Array<Omit<Upload, 'channelId' | 'accountId' | 'owner'> & { clientId: string }>,
+  limits: ArrivedFileLimits = ARRIVED_FILE_LIMITS,
+): Promise<{ ids: string[] } | { dropped: FilesDropped }> {
+  if (files.length === 0) return { ids: [] };
+  const channelId = channel.id;
+  const bytes = files.reduce((n, f) => n + f.bytes.length, 0);
+  const dropped = await db.transaction(async (trx): Promise<FilesDropped | undefined> => {
+    // One channel's arriving files one message at a time, so concurrent mail cannot race past the sums below.
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`stored_media:arrived:${channelId}`]);
+    const seen = await trx('stored_media').where({ channel_id: channelId, owner }).whereIn('client_id', files.map((f) => f.clientId)).count({ n: '*' });
+    if (Number(seen[0].n) > 0) return undefined;
+    const today = (q: Knex.QueryBuilder) => q.where('channel_id', channelId).whereNotNull('claimed_at').whereRaw("created_at > now() - interval '1 day'").whereLike('client_id', 'mail:%');
+    const [{ sender }] = await today(trx('stored_media')).andWhere({ owner }).sum({ sender: 'size' });
+    if (Number(sender ?? 0) + bytes > limits.perSenderPerDay) return 'sender_daily_limit';
+    const [{ all }] = await today(trx('stored_media')).sum({ all: 'size' });
+    if (Number(all ?? 0) + bytes > limits.perChannelPerDay) return 'channel_daily_limit';
+    const account = await trx('accounts').where({ id: channel.account_id }).first('plan');
+    if ((await storedBytes(trx, channel.account_id)) + bytes > PLAN_LIMITS[account.plan as Plan].maxStoredBytes) return 'storage_quota_full';
+    return undefined;
+  });
+  if (dropped) return { dropped };
   const rows = files.map((f) => ({
     channel_id: channelId,
     owner,
@@ -99,7 +140,7 @@ export async function keepArrivedFiles(db: Db, channelId: string, owner: string,
     .merge({ claimed_at: db.fn.now() })
     .returning(['id', 'client_id']);
   const byClientId = new Map(kept.map((r) => [r.client_id, r.id]));
-  return files.map((f) => byClientId.get(f.clientId)!);
+  return { ids: files.map((f) => byClientId.get(f.clientId)!) };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { conversationRef, type ChannelType, type InboundEvent, type InboundMessage, type InboundOutcome } from '../channels/types';
+import { conversationRef, type ArrivedFile, type ChannelType, type InboundEvent, type InboundMessage, type InboundOutcome } from '../channels/types';
 import { recordIgnoredEvents, type IgnoredEvent } from '../db/ignored-events';
 import type { Db } from '../db/knex';
-import { keepArrivedFiles } from '../db/stored-media';
+import { keepArrivedFiles, type ArrivedFileLimits } from '../db/stored-media';
 import { describeDbError, isDataError } from '../db/pg-errors';
 import type { ConversationSignaller } from '../temporal/conversations';
 
@@ -37,7 +37,7 @@ export async function deliverEvents(
   deps: InboundDeps,
   channel: InboundChannel,
   events: InboundEvent[],
-  opts: { owns?: (owner: string) => boolean | Promise<boolean>; foreignReason?: string } = {},
+  opts: { owns?: (owner: string) => boolean | Promise<boolean>; foreignReason?: string; fileLimits?: ArrivedFileLimits } = {},
 ): Promise<InboundOutcome> {
   const outcome: InboundOutcome = { messages: 0, statuses: 0, ignored: [], skipped: [] };
   const setAside: IgnoredEvent[] = [];
@@ -65,7 +65,7 @@ export async function deliverEvents(
     for (const ev of thread) {
       try {
         if (ev.kind === 'message') {
-          const message = ev.files?.length ? await withKeptFiles(deps.db, channel.id, ev.message, ev.files) : ev.message;
+          const message = ev.files?.length ? await withKeptFiles(deps.db, channel, ev.message, ev.files, opts.fileLimits) : ev.message;
           await deps.signaller.inbound(ref, message);
           outcome.messages++;
         } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
@@ -130,14 +130,17 @@ function eventIdOf(ev: Routed): string {
  * stored before the signal, keyed by the message's id and their place in it, so a
  * platform's retry stores nothing twice.
  */
-async function withKeptFiles(db: Db, channelId: string, message: InboundMessage, files: NonNullable<Extract<InboundEvent, { kind: 'message' }>['files']>): Promise<InboundMessage> {
+async function withKeptFiles(db: Db, channel: InboundChannel, message: InboundMessage, files: ArrivedFile[], limits?: ArrivedFileLimits): Promise<InboundMessage> {
   // The message id can be long (a Message-ID): hashed.
   const key = createHash('sha256').update(message.platformMessageId).digest('hex').slice(0, 32);
-  const ids = await keepArrivedFiles(
+  const kept = await keepArrivedFiles(
     db,
-    channelId,
+    channel,
     message.contact.platformUserId,
     files.map((f, i) => ({ clientId: `mail:${key}:${i}`, contentType: f.contentType, fileName: f.fileName, bytes: f.content })),
+    limits,
   );
-  return { ...message, attachments: message.attachments.map((a, i) => ({ ...a, storedMediaId: ids[i] })) };
+  // Past a limit the message is still the customer's words: it goes in, saying its files were not kept.
+  if ('dropped' in kept) return { ...message, attachments: message.attachments.map((a) => ({ ...a, dropped: kept.dropped })), metadata: { ...message.metadata, files_dropped: kept.dropped } };
+  return { ...message, attachments: message.attachments.map((a, i) => ({ ...a, storedMediaId: kept.ids[i] })) };
 }

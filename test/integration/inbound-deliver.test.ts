@@ -103,3 +103,33 @@ test('ignored events are kept IGNORED_EVENTS_RETENTION_DAYS, then swept', async 
   expect(deleted).toBeGreaterThanOrEqual(1);
   expect(await db('ignored_events').where({ channel_id: ch.id }).pluck('platform_event_id')).toEqual(['recent']);
 });
+
+test("files that arrive with mail are kept within a sender's and a channel's daily allowance; past it the message still goes in, saying its files were not kept", async () => {
+  const ch = await channel();
+  const signaller = signallerFailing({});
+  const delivered: InboundMessage[] = [];
+  signaller.inbound = async (_ref, m) => void delivered.push(m);
+  const limits = { perSenderPerDay: 1000, perChannelPerDay: 1500 };
+  const mail = (id: string, from: string, size: number) => ({
+    kind: 'message' as const,
+    message: { ...message(id), contact: { platformUserId: from }, attachments: [{ type: 'document', fileName: `${id}.pdf` }] },
+    files: [{ content: Buffer.alloc(size, 1), contentType: 'application/pdf', fileName: `${id}.pdf` }],
+  });
+  const send = (ev: ReturnType<typeof mail>) => deliverEvents({ db, signaller }, ch, [ev], { fileLimits: limits });
+
+  await send(mail('a1', 'ann@x.test', 600));
+  await send(mail('a2', 'ann@x.test', 600)); // Ann's day: 1200 > 1000
+  await send(mail('b1', 'bo@x.test', 600));
+  await send(mail('c1', 'cy@x.test', 600)); // the channel's day: 1800 > 1500
+  await send(mail('a1', 'ann@x.test', 600)); // a redelivery of kept files is never refused
+  expect(delivered.map((m) => [m.platformMessageId, m.attachments[0].storedMediaId ? 'kept' : m.attachments[0].dropped])).toEqual([
+    ['a1', 'kept'],
+    ['a2', 'sender_daily_limit'],
+    ['b1', 'kept'],
+    ['c1', 'channel_daily_limit'],
+    ['a1', 'kept'],
+  ]);
+  expect(delivered[1].metadata).toMatchObject({ files_dropped: 'sender_daily_limit' });
+  expect(delivered[4].attachments[0].storedMediaId).toBe(delivered[0].attachments[0].storedMediaId);
+  expect(await db('stored_media').where({ channel_id: ch.id }).count({ n: '*' })).toEqual([{ n: '2' }]);
+});
