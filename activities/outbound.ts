@@ -8,7 +8,7 @@ import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
 import { MESSAGE_NOT_FOUND } from '../src/temporal/failure-types';
-import { sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
+import { REPLY_SEND_WINDOW_MS, sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
 import { platformFailure } from './platform-failure';
 
 export interface SendOutboundResult {
@@ -49,11 +49,18 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         'ch.type as channel_type',
         'ch.config',
         'ch.is_active',
+        'm.created_at',
       );
     if (!row) throw ApplicationFailure.nonRetryable(`message ${messageId} does not exist`, MESSAGE_NOT_FOUND);
     if (row.status !== 'pending') return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
 
     const attempt = Context.current().info.attempt;
+    // Written more than a day ago and still not out (an outage outlasting runs of the workflow): failed, not sent late.
+    if (Date.now() - new Date(row.created_at).getTime() > REPLY_SEND_WINDOW_MS) {
+      const reason = 'not sent within 24 hours of being written: the platform could not be reached for that long';
+      await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      return { outcome: 'failed', error: reason };
+    }
     if (!row.is_active) {
       const reason = 'channel_inactive: the channel was deactivated before this reply could be sent';
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });

@@ -24,6 +24,7 @@ import type { ConversationStatus } from '../src/inbox/schemas';
 import {
   ConversationInput,
   PendingSend,
+  REPLY_SEND_WINDOW_MS,
   SEND_RETRY,
   conversationStatusSignal,
   inboundSignal,
@@ -73,7 +74,7 @@ const { sendOutbound } = proxyActivities<Activities>({
   // so the next run's attempt can never overlap it and send the reply twice.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // A reply still undelivered after a day is reported failed rather than sent late.
-  scheduleToCloseTimeout: '24h',
+  scheduleToCloseTimeout: REPLY_SEND_WINDOW_MS,
   retry: {
     initialInterval: SEND_RETRY.initialIntervalMs,
     backoffCoefficient: SEND_RETRY.backoffCoefficient,

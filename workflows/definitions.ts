@@ -72,6 +72,13 @@ export const messageStatusSignal = defineSignal<[MessageStatusUpdate]>('messageS
  */
 export const SEND_RETRY = { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 120_000 } as const;
 
+/**
+ * A reply not sent within this long of being written is failed rather than sent late: the
+ * send activity's schedule-to-close, and, as a reply handed from one run to the next starts a
+ * new activity, checked against the reply's own age by the activity too.
+ */
+export const REPLY_SEND_WINDOW_MS = 24 * 60 * 60 * 1000;
+
 /** When Temporal tries again after the given failed attempt (1-based), unless the platform named its own delay. */
 export function sendRetryDelayMs(attempt: number): number {
   return Math.min(SEND_RETRY.initialIntervalMs * SEND_RETRY.backoffCoefficient ** (attempt - 1), SEND_RETRY.maximumIntervalMs);

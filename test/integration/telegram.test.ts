@@ -306,3 +306,25 @@ test('someone guessing channel ids from one address gets a few 404s a minute, th
     await proxied.stop();
   }
 });
+
+test('a reply still not out a day after it was written is failed, not sent late, however many runs it was handed through', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 4242099, firstName: 'Gus', text: 'hi' });
+  const conv = await conversationFor(apiKey, 4242099);
+  const outage = { kind: 'server_error', status: 502 } as const;
+  telegram.setFailureRate('sendMessage', outage, 1);
+  try {
+    const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'too late' } });
+    await eventually(async () => ((await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id)?.attempts ?? 0) >= 1 || undefined);
+    // As if it had been retrying since yesterday (a new run's activity would not know).
+    await stack.db('messages').where({ id: reply.body.id }).update({ created_at: stack.db.raw("now() - interval '25 hours'") });
+    const out = await eventually(async () => {
+      const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+      return m?.status === 'failed' ? m : undefined;
+    }, 30_000, 'the reply failed');
+    expect(out.error).toMatch(/^not sent within 24 hours of being written/);
+    expect(telegram.sentMessages(token).filter((m) => m.text === 'too late')).toEqual([]);
+  } finally {
+    telegram.setFailureRate('sendMessage', outage, 0);
+  }
+});
