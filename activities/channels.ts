@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { adapterFor, callbackUrl } from '../src/channels';
-import { openConfig } from '../src/channels/credentials';
+import { openChannelSecret, openConfig } from '../src/channels/credentials';
 import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
@@ -41,14 +41,14 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
     const ch = await db('channels').where({ id: channelId }).first();
     if (!ch) throw ApplicationFailure.nonRetryable(`channel ${channelId} does not exist`, CHANNEL_NOT_FOUND);
     const adapter = adapterFor(ch.type);
-    const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config));
+    const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config, ch.id));
     const polls = adapter.poll?.polls(cfg) ?? false;
     try {
       if (ch.is_active) {
         if (adapter.registerWebhook) {
           const { account } = await adapter.registerWebhook(
             cfg,
-            { url: callbackUrl(publicBaseUrl, ch.type, ch.id), secret: ch.webhook_secret },
+            { url: callbackUrl(publicBaseUrl, ch.type, ch.id), secret: openChannelSecret(secrets, ch, 'webhook_secret') },
             adapterContext,
           );
           await setStatus(channelId, 'connected', account ? `webhook registered for ${account}` : 'webhook registered');

@@ -68,7 +68,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
     }
     const adapter = adapterFor(row.channel_type);
     try {
-      const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config));
+      const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config, row.channel_id));
       const sent = await adapter.send(
         cfg,
         { threadKey: row.thread_key, platformUserId: row.platform_user_id },

@@ -63,7 +63,7 @@ export function makePollerActivities({ db, secrets, adapterContext, temporal }: 
     if (!ch) return { outcome: 'stopped', reason: 'channel_not_found', polledAt, waitMs: 0 };
     if (!ch.is_active) return { outcome: 'stopped', reason: 'channel_inactive', polledAt, waitMs: 0 };
     const adapter = adapterFor(ch.type);
-    const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config));
+    const cfg = adapter.config.parse(openConfig(secrets, ch.type, ch.config, ch.id));
     if (!adapter.poll?.polls(cfg)) return { outcome: 'stopped', reason: 'not_polling', polledAt, waitMs: 0 };
     if (input.notBeforeMs && Date.now() < input.notBeforeMs) return rateLimited(input.notBeforeMs, input.resume);
     if (!temporal) throw new Error('pollChannel needs a Temporal client to signal conversations');

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, secretBoxFrom, type Config } from './config';
 import { createAccount, planSchema, setPlan } from './db/accounts';
 import { isUuid } from './db/ids';
 import { emailSchema } from './db/users';
 import { AppError, DomainError } from './errors';
 import { createDb } from './db/knex';
 import { ensureDatabase, migrateLatest } from './db/migrate';
+import { resealAll } from './db/reseal';
 import { createLogger, type Logger } from './log';
 import { connectDeps, runUntilSignal, startApi, startWorker, type Running } from './processes';
 
@@ -25,6 +26,9 @@ const USAGE = `pingback <command>
                              --admin-email, its first admin and their link to set a password
   account set-plan --id ACCOUNT_ID --plan free|mini|pro
                              change an account's plan (refused when its active channels exceed it)
+  keys rotate [--json]       re-seal every stored secret (channel credentials, webhook secrets and
+                             verify tokens) with PINGBACK_ENCRYPTION_KEY, so the keys listed in
+                             PINGBACK_ENCRYPTION_OLD_KEYS can be dropped; safe to run again
   sandbox                    run the platform fakes (Telegram Bot API, X API, Meta Graph API) for offline use
 
 Configuration is by environment variables only; see README.md.`;
@@ -49,8 +53,12 @@ async function main(argv: string[]): Promise<void> {
       );
       const applied = await migrateLatest(config.DATABASE_URL);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      // Values stored before they were sealed (or in an older format) are sealed as the code now expects.
+      if (config.PINGBACK_ENCRYPTION_KEY) await keysCommand(['rotate'], { quietWhenCurrent: true });
       return;
     }
+    case 'keys':
+      return keysCommand(rest);
     case 'search-attributes': {
       const config = loadConfig();
       const { registerSearchAttributes } = await import('./temporal/register-search-attributes');
@@ -100,6 +108,31 @@ function runService(start: (config: Config, log: Logger, deps: ReturnType<typeof
     const service = await start(config, log, deps);
     return { stop: async () => (await service.stop(), await deps.db.destroy()) };
   });
+}
+
+async function keysCommand(args: string[], opts: { quietWhenCurrent?: boolean } = {}): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'rotate') throw new ConfigError(`unknown keys command "${sub ?? ''}": try "keys rotate"`);
+  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+  const config = loadConfig();
+  const box = secretBoxFrom(config);
+  const db = createDb(config.DATABASE_URL, { max: 1 });
+  try {
+    const report = await resealAll(db, box);
+    if (values.json) console.log(JSON.stringify({ key_id: box.currentKeyId, ...report }));
+    else if (!(opts.quietWhenCurrent && report.resealed === 0 && report.failed.length === 0)) {
+      console.log(`${report.channels} channels checked; ${report.values} values in ${report.resealed} channels re-sealed with key ${box.currentKeyId}`);
+      for (const f of report.failed) console.log(`  channel ${f.channel_id}: ${f.error}`);
+      console.log(
+        report.failed.length === 0
+          ? 'every stored secret is sealed with the current key: PINGBACK_ENCRYPTION_OLD_KEYS can be emptied'
+          : `${report.failed.length} channels could not be re-sealed: keep PINGBACK_ENCRYPTION_OLD_KEYS until they are`,
+      );
+    }
+    if (report.failed.length > 0) process.exitCode = 1;
+  } finally {
+    await db.destroy();
+  }
 }
 
 async function accountCommand(args: string[]): Promise<void> {

@@ -54,7 +54,7 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
 
     let media;
     try {
-      const cfg = adapter.config.parse(openConfig(deps.secrets, row.type, row.config));
+      const cfg = adapter.config.parse(openConfig(deps.secrets, row.type, row.config, row.channel_id));
       media = await adapter.fetchMedia(cfg, attachment, adapterContext);
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { adapterFor, callbackUrl } from '../channels';
-import { mergeConfigPatch, openConfig, presentConfig, sealConfig } from '../channels/credentials';
+import { mergeConfigPatch, newChannelSecret, openChannelSecret, openConfig, presentConfig, sealChannelSecret, sealConfig } from '../channels/credentials';
 import { channelTypeSchema } from '../channels/types';
 import { ChannelRow, findChannel, insertChannel, updateChannel } from '../db/channels';
 import { isUuid } from '../db/ids';
@@ -45,10 +46,10 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
   /** What admins see: the summary agents see, and how to connect it (credentials masked). */
   const present = (row: ChannelRow) => ({
     ...presentChannelSummary(row),
-    config: presentConfig(secrets, row.type, row.config),
+    config: presentConfig(secrets, row.type, row.config, row.id),
     setup: adapterFor(row.type).setup,
     callback_url: callbackUrl(deps.config.PUBLIC_BASE_URL, row.type, row.id),
-    verify_token: row.verify_token,
+    verify_token: openChannelSecret(secrets, row, 'verify_token'),
     created_at: row.created_at,
   });
 
@@ -66,15 +67,40 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
         throw new AppError(503, 'temporal_unavailable', 'could not start the channel setup; retry later', undefined, err);
       });
 
+  /**
+   * Has the setup workflow bring the platform in line with a changed channel (status
+   * pending meanwhile). All or nothing: when Temporal will not take it, the change the
+   * platform would never hear of is undone and the request fails.
+   */
+  async function resync(before: ChannelRow, after: ChannelRow): Promise<void> {
+    const adapter = adapterFor(after.type);
+    if (after.is_active) {
+      // Written before the workflow starts: a setup finishing within milliseconds must not be overwritten.
+      const statusMessage = adapter.setup === 'api' ? 'registering with the platform' : CHECKING;
+      await db('channels').where({ id: after.id }).update({ status: 'pending', status_message: statusMessage });
+      Object.assign(after, { status: 'pending', status_message: statusMessage });
+    }
+    await syncRegistration(after.id).catch(async (err) => {
+      const { name, config, is_active, status, status_message, webhook_secret, verify_token } = before;
+      await db('channels').where({ id: before.id }).update({ name, config: JSON.stringify(config), is_active, status, status_message, webhook_secret, verify_token });
+      deps.channelLookup.invalidate(before.id);
+      throw err;
+    });
+  }
+
   router.post('/channels', adminOnly, async (ctx) => {
     const input = validate(createChannelSchema, (await readJsonBody(ctx)).json);
     const adapter = adapterFor(input.type);
     const config = validate(adapter.config, input.config, `${input.type} config`) as Record<string, unknown>;
+    const id = randomUUID();
     const row = await insertChannel(db, {
+      id,
       accountId: ctx.state.accountId,
       type: input.type,
       name: input.name ?? `${input.type} channel`,
-      config: sealConfig(secrets, input.type, config),
+      config: sealConfig(secrets, input.type, config, id),
+      webhookSecret: sealChannelSecret(secrets, id, 'webhook_secret', newChannelSecret()),
+      verifyToken: sealChannelSecret(secrets, id, 'verify_token', newChannelSecret()),
       status: adapter.setup === 'none' ? 'connected' : 'pending',
       statusMessage: adapter.checkCredentials ? CHECKING : adapter.setup === 'console' ? CONSOLE_HINT : null,
     });
@@ -113,36 +139,43 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
       if (input.is_active !== undefined) changes.is_active = input.is_active;
       if (input.config !== undefined) {
         const adapter = adapterFor(current.type);
-        const merged = mergeConfigPatch(current.type, openConfig(secrets, current.type, current.config), input.config);
+        const merged = mergeConfigPatch(current.type, openConfig(secrets, current.type, current.config, current.id), input.config);
         const config = validate(adapter.config, merged, `${current.type} config`) as Record<string, unknown>;
-        changes.config = sealConfig(secrets, current.type, config);
+        changes.config = sealConfig(secrets, current.type, config, current.id);
       }
       return changes;
     });
     deps.channelLookup.invalidate(after.id);
     const adapter = adapterFor(after.type);
     const activeChanged = before.is_active !== after.is_active;
-    const configChanged = input.config !== undefined && JSON.stringify(openConfig(secrets, after.type, after.config)) !== JSON.stringify(openConfig(secrets, before.type, before.config));
-    if (hasSetupWork(adapter) && (activeChanged || (configChanged && after.is_active))) {
-      if (after.is_active) {
-        // Written before the workflow starts: a setup finishing within milliseconds must not be overwritten.
-        const statusMessage = adapter.setup === 'api' ? 'registering with the platform' : CHECKING;
-        await db('channels').where({ id: after.id }).update({ status: 'pending', status_message: statusMessage });
-        Object.assign(after, { status: 'pending', status_message: statusMessage });
-      }
-      await syncRegistration(after.id).catch(async (err) => {
-        // All or nothing: a change the platform will never hear of is undone.
-        const { name, config, is_active, status, status_message } = before;
-        await db('channels').where({ id: before.id }).update({ name, config: JSON.stringify(config), is_active, status, status_message });
-        throw err;
-      });
-    }
+    const configChanged = input.config !== undefined && JSON.stringify(openConfig(secrets, after.type, after.config, after.id)) !== JSON.stringify(openConfig(secrets, before.type, before.config, before.id));
+    if (hasSetupWork(adapter) && (activeChanged || (configChanged && after.is_active))) await resync(before, after);
     deps.log.info('channel updated', {
       account_id: after.account_id,
       channel_id: after.id,
       is_active: after.is_active,
       fields: Object.keys(input),
     });
+    ctx.body = present(after);
+  });
+
+  /**
+   * New webhook_secret and verify_token, for when one may have leaked. The old ones stop
+   * working at once: Telegram's webhook is registered again with the new secret, the
+   * answer shows the new verify_token to paste into Meta's or the mail provider's settings,
+   * and web chat visitors start new sessions (their tokens were signed with the old secret;
+   * their conversations stay in the inbox).
+   */
+  router.post('/channels/:id/rotate-secrets', adminOnly, async (ctx) => {
+    if (!isUuid(ctx.params.id)) throw notFound('channel');
+    const { before, after } = await updateChannel(db, ctx.state.accountId, ctx.params.id, (current) => ({
+      webhook_secret: sealChannelSecret(secrets, current.id, 'webhook_secret', newChannelSecret()),
+      verify_token: sealChannelSecret(secrets, current.id, 'verify_token', newChannelSecret()),
+    }));
+    deps.channelLookup.invalidate(after.id);
+    // Only a platform PingBack registers with holds a copy of the secret to replace.
+    if (adapterFor(after.type).setup === 'api' && after.is_active) await resync(before, after);
+    deps.log.info('channel secrets rotated', { account_id: after.account_id, channel_id: after.id, type: after.type });
     ctx.body = present(after);
   });
 

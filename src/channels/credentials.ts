@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../crypto/secret-box';
 import { AppError } from '../errors';
 import { adapterFor } from '.';
@@ -7,21 +8,66 @@ import type { ChannelType } from './types';
 
 type Config = Record<string, unknown>;
 
-/** Seals every credential of a validated config before it is stored. */
-export function sealConfig(box: SecretBox, type: ChannelType, config: Config): Config {
+/** Where a sealed value of a channel lives: it opens only there (see SecretBox). */
+const boundTo = (channelId: string, field: string) => `channel/${channelId}/${field}`;
+
+/** Seals every credential of a validated config before it is stored, bound to its channel and field. */
+export function sealConfig(box: SecretBox, type: ChannelType, config: Config, channelId: string): Config {
   // Everything reaching here is plaintext (PATCH opens the stored config before merging),
   // so a value that merely looks sealed is sealed too, never stored as if it were.
-  return mapSecretPaths(config, adapterFor(type).secretFields, (v) => (typeof v === 'string' ? box.seal(v) : v));
+  return mapSecretPaths(config, adapterFor(type).secretFields, (v, path) => (typeof v === 'string' ? box.seal(v, boundTo(channelId, `config/${path}`)) : v));
 }
 
 /** The config as the adapter needs it, credentials in the clear. Only activities and ingress verification call this. */
-export function openConfig(box: SecretBox, type: ChannelType, config: Config): Config {
-  return mapSecretPaths(config, adapterFor(type).secretFields, (v) => (SecretBox.isSealed(v) ? box.open(v) : v));
+export function openConfig(box: SecretBox, type: ChannelType, config: Config, channelId: string): Config {
+  return mapSecretPaths(config, adapterFor(type).secretFields, (v, path) => (SecretBox.isSealed(v) ? box.open(v, boundTo(channelId, `config/${path}`)) : v));
 }
 
 /** What API answers show: credentials masked. */
-export function presentConfig(box: SecretBox, type: ChannelType, stored: Config): Config {
-  return maskConfig(openConfig(box, type, stored), adapterFor(type).secretFields);
+export function presentConfig(box: SecretBox, type: ChannelType, stored: Config, channelId: string): Config {
+  return maskConfig(openConfig(box, type, stored, channelId), adapterFor(type).secretFields);
+}
+
+/**
+ * The secrets PingBack itself issues a channel: `webhook_secret` (Telegram's secret_token,
+ * the key visitor tokens are signed with) and `verify_token` (Meta's handshake token, the
+ * email webhook's password). Stored sealed like credentials.
+ */
+export type ChannelSecretField = 'webhook_secret' | 'verify_token';
+export const CHANNEL_SECRET_FIELDS: readonly ChannelSecretField[] = ['webhook_secret', 'verify_token'];
+
+/** A new random secret: URL-safe and within Telegram's secret_token alphabet (A-Z a-z 0-9 _ -). */
+export const newChannelSecret = (): string => randomBytes(24).toString('base64url');
+
+export const sealChannelSecret = (box: SecretBox, channelId: string, field: ChannelSecretField, value: string): string =>
+  box.seal(value, boundTo(channelId, field));
+
+/** A channel's own secret in the clear; a row from before they were sealed holds it as it is, until `pingback migrate` seals it. */
+export const openChannelSecret = (box: SecretBox, row: { id: string } & Record<ChannelSecretField, string>, field: ChannelSecretField): string =>
+  SecretBox.isSealed(row[field]) ? box.open(row[field], boundTo(row.id, field)) : row[field];
+
+/**
+ * Every sealed or sealable value of a channel row re-sealed with the current key, bound to
+ * the row: what `pingback keys rotate` writes. Undefined when all of it is current already.
+ */
+export function resealChannel(
+  box: SecretBox,
+  row: { id: string; type: ChannelType; config: Config } & Record<ChannelSecretField, string>,
+): { config: Config; webhook_secret: string; verify_token: string; values: number } | undefined {
+  let values = 0;
+  const reseal = (v: unknown, bound: string) => {
+    if (typeof v !== 'string') return v;
+    if (SecretBox.isSealed(v) && box.isCurrent(v)) {
+      box.open(v, bound); // proves it opens where it is, so a broken value is reported, not kept
+      return v;
+    }
+    values++;
+    return box.seal(SecretBox.isSealed(v) ? box.open(v, bound) : v, bound);
+  };
+  const config = mapSecretPaths(row.config, adapterFor(row.type).secretFields, (v, path) => reseal(v, boundTo(row.id, `config/${path}`)));
+  const webhook_secret = reseal(row.webhook_secret, boundTo(row.id, 'webhook_secret')) as string;
+  const verify_token = reseal(row.verify_token, boundTo(row.id, 'verify_token')) as string;
+  return values === 0 ? undefined : { config, webhook_secret, verify_token, values };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ChannelType } from '../channels/types';
 import { DomainError } from '../errors';
 import { PLAN_LIMITS } from '../plans';
@@ -19,9 +18,6 @@ export interface ChannelRow {
   created_at: Date;
   updated_at: Date;
 }
-
-/** URL-safe and within Telegram's secret_token alphabet (A-Z a-z 0-9 _ -). */
-const token = () => randomBytes(24).toString('base64url');
 
 /**
  * Checks the plan with the account row locked, so concurrent creates cannot
@@ -52,23 +48,37 @@ export async function assertPlanAllows(trx: Db, accountId: string, type: Channel
   }
 }
 
-/** Inserts a channel if the plan has room (config already validated and sealed). */
+/**
+ * Inserts a channel if the plan has room. Config and secrets come validated and sealed,
+ * bound to the id given here (see channels/credentials).
+ */
 export async function insertChannel(
   db: Db,
-  input: { accountId: string; type: ChannelType; name: string; config: object; status: ChannelRow['status']; statusMessage: string | null },
+  input: {
+    id: string;
+    accountId: string;
+    type: ChannelType;
+    name: string;
+    config: object;
+    webhookSecret: string;
+    verifyToken: string;
+    status: ChannelRow['status'];
+    statusMessage: string | null;
+  },
 ): Promise<ChannelRow> {
   return db.transaction(async (trx) => {
     await assertPlanAllows(trx, input.accountId, input.type);
     const [row] = await trx('channels')
       .insert({
+        id: input.id,
         account_id: input.accountId,
         type: input.type,
         name: input.name,
         config: JSON.stringify(input.config),
         status: input.status,
         status_message: input.statusMessage,
-        webhook_secret: token(),
-        verify_token: token(),
+        webhook_secret: input.webhookSecret,
+        verify_token: input.verifyToken,
       })
       .returning('*');
     return row;
@@ -84,7 +94,7 @@ export async function updateChannel(
   db: Db,
   accountId: string,
   id: string,
-  build: (current: ChannelRow) => Partial<Pick<ChannelRow, 'name' | 'config' | 'is_active' | 'status' | 'status_message'>>,
+  build: (current: ChannelRow) => Partial<Pick<ChannelRow, 'name' | 'config' | 'is_active' | 'status' | 'status_message' | 'webhook_secret' | 'verify_token'>>,
 ): Promise<{ before: ChannelRow; after: ChannelRow }> {
   return db.transaction(async (trx) => {
     const before: ChannelRow | undefined = await trx('channels').where({ id, account_id: accountId }).first();

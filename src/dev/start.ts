@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../config';
+import { loadConfig, secretBoxFrom } from '../config';
+import { createDb } from '../db/knex';
+import { resealAll } from '../db/reseal';
 import { ensureDatabase, migrateLatest } from '../db/migrate';
 import { createLogger } from '../log';
 import { connectDeps, Running, runUntilSignal, startApi, startWorker } from '../processes';
@@ -65,6 +67,10 @@ export async function start(): Promise<void> {
     if (!userDb && (await ensureDatabase(config.DATABASE_URL))) say(`created database ${new URL(config.DATABASE_URL).pathname.slice(1)}`);
     const applied = await migrateLatest(config.DATABASE_URL);
     if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+    const sealDb = createDb(config.DATABASE_URL, { max: 1 });
+    const sealed = await resealAll(sealDb, secretBoxFrom(config)).finally(() => sealDb.destroy());
+    if (sealed.resealed) say(`re-sealed ${sealed.values} stored secrets with the current key`);
+    for (const f of sealed.failed) say(`channel ${f.channel_id}: its secrets could not be re-sealed (${f.error})`);
 
     await runUntilSignal(async () => {
       const deps = connectDeps(config);

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppDeps } from '../api/context';
 import { webhookChannels } from '../channels';
-import { openConfig } from '../channels/credentials';
+import { openChannelSecret, openConfig } from '../channels/credentials';
 import { CHANNEL_DISPLAY_NAMES, type InboundEvent, type WebhookChannel, type WebhookRequest } from '../channels/types';
 import { readPlatformState } from '../db/channel-state';
 import { AppError } from '../errors';
@@ -105,10 +105,14 @@ function webhookChannel(deps: AppDeps, row: IngressChannel): WebhookChannel<unkn
     account_id: row.account_id,
     type: row.type,
     is_active: row.is_active,
-    webhookSecret: row.webhook_secret,
-    verifyToken: row.verify_token,
+    get webhookSecret() {
+      return openChannelSecret(deps.secrets, row, 'webhook_secret');
+    },
+    get verifyToken() {
+      return openChannelSecret(deps.secrets, row, 'verify_token');
+    },
     get config() {
-      return (config ??= openConfig(deps.secrets, row.type, row.config));
+      return (config ??= openConfig(deps.secrets, row.type, row.config, row.id));
     },
     platformAccountId: () => (account ??= platformAccountOf(deps, row)),
   };

@@ -94,7 +94,7 @@ export async function reconcilePollers(
     if (!ch.is_active || ch.status !== 'connected' || current.has(inboundPollerWorkflowId(ch.type, ch.id))) continue;
     try {
       const adapter = adapterFor(ch.type);
-      const cfg = adapter.config.safeParse(openConfig(deps.secrets, ch.type, ch.config));
+      const cfg = adapter.config.safeParse(openConfig(deps.secrets, ch.type, ch.config, ch.id));
       if (!cfg.success || !adapter.poll?.polls(cfg.data)) continue;
       // Signal-with-start: a poller visibility had not listed yet is only woken.
       await startOrWakePoller(deps.client, taskQueue, ch.type, ch.id);

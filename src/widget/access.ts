@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppDeps } from '../api/context';
-import { openConfig } from '../channels/credentials';
+import { openChannelSecret, openConfig } from '../channels/credentials';
 import { webchatConfigSchema, WebchatConfig } from '../channels/webchat/config';
 import { originAllowed } from '../channels/webchat/origin';
 import { newVisitorToken, renewalDue, verifyVisitorToken } from '../channels/webchat/visitor-token';
@@ -37,7 +37,7 @@ export function widgetAccess(deps: Pick<AppDeps, 'channelLookup' | 'secrets' | '
         if (origin) ctx.set('Access-Control-Allow-Origin', '*');
         throw err;
       });
-      const config = webchatConfigSchema.parse(openConfig(deps.secrets, 'webchat', channel.config));
+      const config = webchatConfigSchema.parse(openConfig(deps.secrets, 'webchat', channel.config, channel.id));
       // No Origin: not a browser's cross-site request (curl, a server); allowed_domains is a browser control.
       if (origin) {
         if (!originAllowed(origin, config.allowed_domains)) {
@@ -53,13 +53,14 @@ export function widgetAccess(deps: Pick<AppDeps, 'channelLookup' | 'secrets' | '
 
     visitor(ctx, channel) {
       const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
-      const verified = m ? verifyVisitorToken(channel.id, channel.webhook_secret, m[1]) : undefined;
+      const secret = openChannelSecret(deps.secrets, channel, 'webhook_secret');
+      const verified = m ? verifyVisitorToken(channel.id, secret, m[1]) : undefined;
       if (!verified) {
         throw new AppError(401, 'invalid_visitor_token', 'missing, invalid or expired visitor token; get one with POST /widget/{channel_id}/visitors');
       }
       const { visitorId } = verified;
       // Half its life gone: the same visitor, a fresh token, which the widget keeps from now on.
-      if (renewalDue(verified.expiresAt, ttlMs)) ctx.set('X-Visitor-Token', newVisitorToken(channel.id, channel.webhook_secret, { ttlMs, visitorId }).token);
+      if (renewalDue(verified.expiresAt, ttlMs)) ctx.set('X-Visitor-Token', newVisitorToken(channel.id, secret, { ttlMs, visitorId }).token);
       return visitorId;
     },
 

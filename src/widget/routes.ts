@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import type { AppDeps } from '../api/context';
 import { validate } from '../api/validate';
+import { openChannelSecret } from '../channels/credentials';
 import { newVisitorToken } from '../channels/webchat/visitor-token';
 import type { Attachment, InboundMessage } from '../channels/types';
 import { claimUploads } from '../db/stored-media';
@@ -55,6 +56,8 @@ const PENDING_HOLD_MS = 10 * 60_000;
  */
 export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: WidgetAccess): Router {
   const router = new Router();
+  // Its own key: a cursor is handed to strangers, and must be no oracle for credentials.
+  const cursors = deps.secrets.for('widget-cursor');
   const messagesPerVisitor = new RateLimiter(deps.db, { name: 'widget-messages', perMinute: deps.config.WEBCHAT_MESSAGES_PER_MINUTE });
   // An address may hold several visitors (a household, an office): a few times one visitor's allowance.
   const messagesPerAddress = new RateLimiter(deps.db, { name: 'widget-messages-address', perMinute: ADDRESS_FACTOR * deps.config.WEBCHAT_MESSAGES_PER_MINUTE });
@@ -88,7 +91,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     const { channel } = await access.channel(ctx);
     requireActive(channel);
     await limited(ctx, visitorsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
-    const { visitorId, token } = newVisitorToken(channel.id, channel.webhook_secret, { ttlMs: deps.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000 });
+    const { visitorId, token } = newVisitorToken(channel.id, openChannelSecret(deps.secrets, channel, 'webhook_secret'), { ttlMs: deps.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000 });
     ctx.status = 201;
     ctx.body = { visitor_id: visitorId, token };
   });
@@ -134,7 +137,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     await limited(ctx, readsPerVisitor.take(`${channel.id}:${visitorId}`));
     await limited(ctx, readsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
     const q = validate(widgetMessagesQuery, ctx.query, 'query');
-    const after = q.cursor === undefined ? 0 : openCursor(q.cursor, visitorId);
+    const after = q.cursor === undefined ? 0 : openCursor(q.cursor, channel.id, visitorId);
     const gone = new AbortController();
     ctx.req.once('close', () => gone.abort());
     const deadline = Date.now() + q.wait * 1000;
@@ -142,14 +145,14 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     while (page.data.length === 0 && (await waiters.wait(channel.id, visitorId, after, deadline - Date.now(), gone.signal))) {
       page = await visitorPage(channel.id, visitorId, after);
     }
-    ctx.body = { data: page.data, cursor: deps.secrets.seal(`${visitorId}:${page.last}`) };
+    ctx.body = { data: page.data, cursor: cursors.seal(`${visitorId}:${page.last}`, channel.id) };
   });
 
   /** A cursor this endpoint gave this visitor, or 400. Sealed: it would otherwise show the instance's message count. */
-  function openCursor(cursor: string, visitorId: string): number {
+  function openCursor(cursor: string, channelId: string, visitorId: string): number {
     let plain = '';
     try {
-      plain = deps.secrets.open(cursor);
+      plain = cursors.open(cursor, channelId);
     } catch {
       /* tampered, or sealed with a key no longer configured */
     }

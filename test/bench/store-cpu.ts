@@ -7,6 +7,7 @@
  *   CONVERSATIONS=1 N=1500 npm run bench:store # one conversation growing to 1,500 messages
  *   WITHOUT_TRIGGERS=1 npm run bench:store       # what the event stream's, counts' and activity triggers cost
  */
+import { randomUUID } from 'node:crypto';
 import { makePersistInbound } from '../../activities/messages';
 import { createAccount } from '../../src/db/accounts';
 import { insertChannel } from '../../src/db/channels';
@@ -27,7 +28,7 @@ async function main() {
   const db = createDb(url, { max: 1 });
   try {
     const { account } = await createAccount(db, { name: 'bench', plan: 'pro' });
-    const channel = await insertChannel(db, { accountId: account.id, type: 'telegram', name: 'bench', config: {}, status: 'connected', statusMessage: null });
+    const channel = await insertChannel(db, { id: randomUUID(), webhookSecret: 's', verifyToken: 'v', accountId: account.id, type: 'telegram', name: 'bench', config: {}, status: 'connected', statusMessage: null });
     const backend = (await db.raw('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
     if (process.env.WITHOUT_TRIGGERS) {
       for (const table of ['messages', 'conversations', 'contacts', 'conversation_entries', 'events']) await db.raw(`ALTER TABLE ${table} DISABLE TRIGGER USER`);

@@ -5,7 +5,7 @@ export const url = () => process.env.E2E_URL!;
 const telegramUrl = () => process.env.E2E_TELEGRAM_URL!;
 export const PASSWORD = 'correct horse battery';
 
-async function api(method: string, path: string, opts: { token?: string; json?: unknown; cookie?: string } = {}) {
+export async function api(method: string, path: string, opts: { token?: string; json?: unknown; cookie?: string } = {}) {
   const headers: Record<string, string> = { 'content-type': 'application/json', origin: url() };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.cookie) headers.cookie = opts.cookie;

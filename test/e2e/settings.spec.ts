@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { ChildProcess } from 'node:child_process';
 import { freePort, stopChild } from '../../src/dev/dev-server';
 import { pingback, waitForHealthy } from './global-setup';
-import { conversationRow, customerWrites, newTeam, screenshotPath, signIn, telegramChannel, url } from './helpers';
+import { api, conversationRow, customerWrites, newTeam, screenshotPath, signIn, telegramChannel, url } from './helpers';
 
 /** What an owner finishes alone: connecting a channel, the widget, the team, API keys. And the screenshots the README shows. */
 
@@ -29,6 +29,24 @@ test('connect a Telegram channel through the form: a wrong token is refused next
   await expect(page.getByLabel('Bot token')).toHaveValue(/^\*+x{4}$/);
   await expect(page.getByRole('button', { name: 'Replace' })).toBeVisible();
   await page.screenshot({ path: screenshotPath('channel-settings') });
+});
+
+test('replace a channel’s secrets: a confirmation that says what changes at the platform, then the new verify token to paste', async ({ page }) => {
+  const team = await newTeam('mini');
+  const config = { access_token: `EAAG${'w'.repeat(24)}`, phone_number_id: '106540352242922', app_secret: 'f00dfeedcafe0123456789abcdef0123' };
+  const ch = await api('POST', '/api/channels', { token: team.apiKey, json: { type: 'whatsapp', name: 'Sales line', config } });
+  await signIn(page, team.admin);
+  await page.goto(`${url()}/settings/channels/${ch.id}`);
+  const verify = page.getByRole('textbox', { name: 'Verify token' });
+  await expect(verify).toHaveValue(ch.verify_token);
+  await page.getByRole('button', { name: 'Replace secrets…' }).click();
+  const dialog = page.getByRole('alertdialog', { name: 'Replace the secrets of Sales line?' });
+  await expect(dialog).toContainText('Paste the new verify token into the webhook settings of your Meta app');
+  await dialog.getByRole('button', { name: 'Replace secrets' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Replaced.' })).toBeVisible();
+  await expect(verify).not.toHaveValue(ch.verify_token);
+  const shown = await verify.inputValue();
+  expect((await api('GET', `/api/channels/${ch.id}`, { token: team.apiKey })).verify_token).toBe(shown);
 });
 
 test("a plan's locked channel types say why and which plan allows them", async ({ page }) => {

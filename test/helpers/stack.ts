@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { configSchema, Config, secretBoxFrom } from '../../src/config';
+import { ChannelSecretField, openChannelSecret } from '../../src/channels/credentials';
 import { createDb, Db } from '../../src/db/knex';
 import type { Logger } from '../../src/log';
 import { startApi } from '../../src/processes';
@@ -160,6 +161,12 @@ export async function request<T = any>(
 }
 
 /** A fresh account through the operator API, as an operator would make one. */
+/** A channel's own secret as PingBack opens it (stored sealed). */
+export async function channelSecret(stack: Pick<Stack, 'db' | 'config'>, channelId: string, field: ChannelSecretField = 'webhook_secret'): Promise<string> {
+  const row = await stack.db('channels').where({ id: channelId }).first('id', 'webhook_secret', 'verify_token');
+  return openChannelSecret(secretBoxFrom(stack.config), row, field);
+}
+
 export async function createAccount(stack: Stack, plan: 'free' | 'mini' | 'pro' = 'mini'): Promise<{ accountId: string; apiKey: string }> {
   const res = await request(stack.url, 'POST', '/admin/accounts', { token: ADMIN_TOKEN, json: { name: `test ${randomUUID()}`, plan } });
   if (res.status !== 201) throw new Error(`account create failed: ${res.status} ${res.text}`);

@@ -5,7 +5,7 @@ import { webhookSignature } from '../../src/channels/x/webhook';
 import { recordPlatformAccount } from '../../src/db/channel-state';
 import { fixtureFiles } from '../helpers/fixtures';
 import { digits } from '../helpers/meta-channels';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { channelSecret, createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
 
 /**
  * Every public endpoint, fed what an attacker or a broken platform might send (fast-check): a
@@ -86,7 +86,7 @@ const property = (arb: fc.Arbitrary<Buffer>, run: (body: Buffer) => Promise<void
 test('Telegram webhook', async () => {
   const { apiKey } = await createAccount(stack, 'mini');
   const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'telegram', config: { bot_token: fakeBotToken() } } });
-  const { webhook_secret } = await stack.db('channels').where({ id: ch.body.id }).first('webhook_secret');
+  const webhook_secret = await channelSecret(stack, ch.body.id);
   await property(bodies(fixtureFiles('telegram', 'update-').map((f) => f.body)), (body) =>
     check('POST /webhooks/telegram', ch.body.id, () =>
       request(stack.url, 'POST', `/webhooks/telegram/${ch.body.id}`, { body: body as any, headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': webhook_secret } }),
@@ -154,7 +154,7 @@ test('email webhook', async () => {
 test('web chat widget messages', async () => {
   const { apiKey } = await createAccount(stack, 'free');
   const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'webchat', config: { allowed_domains: ['shop.example.com'] } } });
-  const { webhook_secret } = await stack.db('channels').where({ id: ch.body.id }).first('webhook_secret');
+  const webhook_secret = await channelSecret(stack, ch.body.id);
   const bases = [{ content: 'hello', id: 'c1' }, { content: 'with a file', id: 'c2', attachments: ['00000000-0000-4000-8000-000000000000'] }];
   await property(bodies(bases), async (body) => {
     // A visitor each: the per-visitor limit is not what is under test.

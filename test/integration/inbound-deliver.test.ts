@@ -3,6 +3,7 @@
  * does: an event Temporal refuses for what it is (INVALID_ARGUMENT: a payload too large) is set
  * aside and the rest go on; an outage is thrown, for the platform or the poller to try again.
  */
+import { randomUUID } from 'node:crypto';
 import type { InboundMessage } from '../../src/channels/types';
 import { createAccount } from '../../src/db/accounts';
 import { insertChannel } from '../../src/db/channels';
@@ -44,7 +45,7 @@ function signallerFailing(failures: Record<string, unknown>): ConversationSignal
 
 async function channel() {
   const { account } = await createAccount(db, { name: 'deliver', plan: 'pro' });
-  return insertChannel(db, { accountId: account.id, type: 'telegram', name: 'bot', config: {}, status: 'connected', statusMessage: null });
+  return insertChannel(db, { id: randomUUID(), webhookSecret: 's', verifyToken: 'v', accountId: account.id, type: 'telegram', name: 'bot', config: {}, status: 'connected', statusMessage: null });
 }
 
 test('an event Temporal refuses for what it is, is set aside with the reason; the events after it are delivered', async () => {

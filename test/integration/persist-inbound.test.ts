@@ -23,6 +23,9 @@ afterAll(() => db.destroy());
 async function newChannel() {
   const { account } = await createAccount(db, { name: 'persist', plan: 'pro' });
   const channel = await insertChannel(db, {
+    id: randomUUID(),
+    webhookSecret: 's',
+    verifyToken: 'v',
     accountId: account.id,
     type: 'telegram',
     name: 'bot',

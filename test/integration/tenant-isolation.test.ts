@@ -22,6 +22,7 @@ const MARKER = `secret-${randomUUID()}`;
 /** A valid body for each route that takes one, so the request reaches the ownership check rather than stopping at validation. */
 const BODIES: Record<string, { json?: unknown; body?: string; headers?: Record<string, string>; query?: string }> = {
   'PATCH /api/channels/{id}': { json: { name: 'taken over' } },
+  'POST /api/channels/{id}/rotate-secrets': {},
   'PATCH /api/users/{id}': { json: { name: 'taken over' } },
   'POST /api/users/{id}/password-reset': { json: {} },
   'DELETE /api/api-keys/{id}': {},

@@ -1,5 +1,5 @@
 import { JSDOM, VirtualConsole } from 'jsdom';
-import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
+import { channelSecret, createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
 import { newVisitorToken, verifyVisitorToken } from '../../src/channels/webchat/visitor-token';
 
 /**
@@ -197,7 +197,7 @@ test('on a site the channel does not allow, the widget does not appear and says 
 });
 
 test("a visitor coming back after half their token's life gets a renewed token, silently, and keeps their conversation", async () => {
-  const { webhook_secret } = await stack.db('channels').where({ id: channelId }).first('webhook_secret');
+  const webhook_secret = await channelSecret(stack, channelId);
   const ttlMs = stack.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000;
   const old = newVisitorToken(channelId, webhook_secret, { ttlMs, now: Date.now() - 0.75 * ttlMs });
   const key = `pingback:${channelId}:token`;

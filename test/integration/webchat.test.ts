@@ -1,5 +1,5 @@
 import { WidgetWaiters } from '../../src/widget/waiters';
-import { createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
+import { channelSecret, createAccount, eventually, request, Stack, startStack } from '../helpers/stack';
 import { newVisitorToken, verifyVisitorToken } from '../../src/channels/webchat/visitor-token';
 
 /**
@@ -364,7 +364,7 @@ test('the limits hold across api processes: two apis share one allowance per add
 });
 
 test("a visitor's token expires: past its lifetime it is refused; half way through, the answer carries a renewed one for the same visitor", async () => {
-  const { webhook_secret } = await stack.db('channels').where({ id: channelId }).first('webhook_secret');
+  const webhook_secret = await channelSecret(stack, channelId);
   const ttlMs = stack.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000;
   const say = (token: string, id: string) =>
     request(stack.url, 'POST', `/widget/${channelId}/messages`, { headers: { origin: SITE, authorization: `Bearer ${token}` }, json: { content: `hello ${id}`, id } });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { parseKey, SecretBox, SecretBoxError } from '../../../src/crypto/secret-box';
 import { mapSecretPaths } from '../../../src/channels/secret-paths';
 
@@ -28,6 +28,40 @@ test('old keys keep opening old values while new values use the current key', ()
   const rotated = new SecretBox(randomBytes(32), [key]);
   expect(rotated.open(sealedOld)).toBe('legacy');
   expect(() => oldBox.open(rotated.seal('new'))).toThrow(SecretBoxError);
+});
+
+test('a value opens only where it was sealed: the same binding, the same purpose', () => {
+  const box = new SecretBox(key);
+  const sealed = box.seal('bot-token', 'channel/a/config/bot_token');
+  expect(box.open(sealed, 'channel/a/config/bot_token')).toBe('bot-token');
+  expect(() => box.open(sealed, 'channel/b/config/bot_token')).toThrow(/moved from where it was sealed/);
+  expect(() => box.open(sealed)).toThrow(SecretBoxError);
+  // A widget cursor is handed to strangers: it is sealed with another key, and credentials never open with it.
+  const cursors = box.for('widget-cursor');
+  expect(() => cursors.open(sealed, 'channel/a/config/bot_token')).toThrow(SecretBoxError);
+  expect(() => box.open(cursors.seal('v_1:5', 'ch'), 'ch')).toThrow(SecretBoxError);
+  expect(cursors.open(cursors.seal('v_1:5', 'ch'), 'ch')).toBe('v_1:5');
+});
+
+/** What the code before per-purpose keys wrote: the master key itself, no binding. */
+function sealV1(master: Buffer, plaintext: string): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', master, iv);
+  const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
+  const id = createHash('sha256').update(master).digest('base64url').slice(0, 8);
+  return `enc:v1:${id}:${[iv, c.getAuthTag(), ct].map((b) => b.toString('base64url')).join(':')}`;
+}
+
+test('values sealed before per-purpose keys still open as credentials, and are not current', () => {
+  const legacy = sealV1(key, 'old-password');
+  const box = new SecretBox(key);
+  expect(SecretBox.isSealed(legacy)).toBe(true);
+  expect(box.open(legacy, 'channel/a/config/smtp.password')).toBe('old-password');
+  expect(box.isCurrent(legacy)).toBe(false);
+  expect(box.isCurrent(box.seal('x', 'b'))).toBe(true);
+  expect(new SecretBox(randomBytes(32), [key]).isCurrent(box.seal('x', 'b'))).toBe(false);
+  expect(() => box.for('widget-cursor').open(legacy)).toThrow(/does not open for widget-cursor/);
+  expect(() => box.open('enc:v2:abc')).toThrow(SecretBoxError);
 });
 
 test('keys are 32 bytes as hex or base64', () => {

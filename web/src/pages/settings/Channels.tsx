@@ -76,6 +76,64 @@ export function ActiveToggle({ channel, onDone }: { channel: Channel; onDone?: (
   );
 }
 
+/** What replacing a channel's secrets means on its platform's side. */
+const ROTATE_CONSEQUENCE: Record<Channel['type'], string> = {
+  telegram: "PingBack registers Telegram's webhook again with the new secret; updates signed with the old one are refused.",
+  whatsapp: 'Paste the new verify token into the webhook settings of your Meta app; the old one no longer verifies the callback URL.',
+  instagram: 'Paste the new verify token into the webhook settings of your Meta app; the old one no longer verifies the callback URL.',
+  email: 'Give your mail provider the new verify token (the password in the callback URL); mail posted with the old one is refused.',
+  webchat: 'Visitors chatting now start new sessions; their conversations stay in the inbox.',
+  x: 'Nothing changes at X: its webhook is signed with your app’s consumer secret.',
+};
+
+/** New webhook secret and verify token, for when one may have leaked: the old ones stop working at once. */
+function RotateSecrets({ channel }: { channel: Channel }) {
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState(false);
+  const rotate = async () => {
+    setError(null);
+    try {
+      await post(`/api/channels/${channel.id}/rotate-secrets`, {});
+      setConfirming(false);
+      setDone(true);
+      await loadChannels();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <section aria-labelledby="rotate-heading">
+      <h2 id="rotate-heading">Secrets</h2>
+      {confirming ? (
+        <div class="confirm" role="alertdialog" aria-label={`Replace the secrets of ${channel.name}?`}>
+          <p>
+            Replace the webhook secret and verify token of <strong>{channel.name}</strong>? The old ones stop working at once. {ROTATE_CONSEQUENCE[channel.type]}
+          </p>
+          <button type="button" class="button danger" onClick={() => void rotate()}>
+            Replace secrets
+          </button>{' '}
+          <button type="button" class="button secondary" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+          <ErrorLine>{error}</ErrorLine>
+        </div>
+      ) : (
+        <p>
+          <button type="button" class="button secondary" onClick={() => (setDone(false), setConfirming(true))}>
+            Replace secrets…
+          </button>{' '}
+          {done ? (
+            <span role="status">Replaced. {ROTATE_CONSEQUENCE[channel.type]}</span>
+          ) : (
+            <span class="muted">If a secret of this channel may have leaked.</span>
+          )}
+        </p>
+      )}
+    </section>
+  );
+}
+
 export function ChannelsPage() {
   useEffect(() => void (loadChannels(), loadChannelTypes()), []);
   return (
@@ -239,6 +297,7 @@ export function ChannelPage({ id }: { id: string }) {
           <SaveButton message={message} />
         </form>
       )}
+      <RotateSecrets channel={channel} />
     </SettingsLayout>
   );
 }

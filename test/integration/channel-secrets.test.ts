@@ -1,0 +1,140 @@
+/**
+ * A channel's own secrets (webhook_secret, verify_token) sealed at rest and rotated on
+ * demand, and every stored secret re-sealed by `pingback keys rotate`: against the real
+ * api, worker, PostgreSQL and the Telegram fake, as an admin and an operator do it.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { sealConfig, sealChannelSecret } from '../../src/channels/credentials';
+import { SecretBox } from '../../src/crypto/secret-box';
+import { TelegramFake } from '../../src/sandbox/telegram';
+import { accountWithAdmin, invite } from '../helpers/agents';
+import { channelSecret, connectTelegramChannel, createAccount, eventually, request, Stack, startStack, TEST_ENCRYPTION_KEY } from '../helpers/stack';
+
+let telegram: TelegramFake;
+let stack: Stack;
+
+beforeAll(async () => {
+  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
+  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await telegram?.stop();
+});
+
+const update = (id: number) => ({ update_id: id, message: { message_id: id, date: 1700000000, chat: { id: 5, type: 'private', first_name: 'X' }, text: `hi ${id}` } });
+const postUpdate = (channelId: string, secret: string, id: number) =>
+  request(stack.url, 'POST', `/webhooks/telegram/${channelId}`, { json: update(id), headers: { 'x-telegram-bot-api-secret-token': secret } });
+const handshake = (callbackUrl: string, token: string) => {
+  const u = new URL(callbackUrl);
+  return request(stack.url, 'GET', `${u.pathname}?hub.mode=subscribe&hub.challenge=12345&hub.verify_token=${encodeURIComponent(token)}`);
+};
+
+test('webhook_secret and verify_token are stored sealed; the api still shows the verify token to paste', async () => {
+  const { apiKey } = await createAccount(stack, 'mini');
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'webchat', config: {} } });
+  expect(ch.status).toBe(201);
+  const row = await stack.db('channels').where({ id: ch.body.id }).first('webhook_secret', 'verify_token');
+  expect(row.webhook_secret).toMatch(/^enc:v2:/);
+  expect(row.verify_token).toMatch(/^enc:v2:/);
+  expect(ch.body.verify_token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  expect(row.verify_token).not.toContain(ch.body.verify_token);
+  expect(await channelSecret(stack, ch.body.id, 'verify_token')).toBe(ch.body.verify_token);
+});
+
+test('rotating a Telegram channel re-registers its webhook: the old secret is refused, the new one taken', async () => {
+  const { apiKey, token, channelId } = await connectTelegramChannel(stack);
+  const oldSecret = telegram.webhookInfo(token)!.secret_token!;
+  expect((await postUpdate(channelId, oldSecret, 1)).status).toBe(200);
+
+  const rotated = await request(stack.url, 'POST', `/api/channels/${channelId}/rotate-secrets`, { token: apiKey });
+  expect(rotated.status).toBe(200);
+  expect(rotated.body).toMatchObject({ id: channelId, status: 'pending', status_message: 'registering with the platform' });
+  const newSecret = await eventually(async () => {
+    const s = telegram.webhookInfo(token)?.secret_token;
+    return s !== oldSecret ? s : undefined;
+  }, 30_000, 'the webhook registered with a new secret');
+  expect(newSecret).toBe(await channelSecret(stack, channelId));
+  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${channelId}`, { token: apiKey })).body.status === 'connected', 30_000, 'connected again');
+
+  const old = await postUpdate(channelId, oldSecret, 2);
+  expect(old.status).toBe(401);
+  expect((await postUpdate(channelId, newSecret!, 3)).status).toBe(200);
+});
+
+test("rotating a WhatsApp channel's verify token: Meta's handshake with the old one is refused, the new one answered", async () => {
+  const { apiKey } = await createAccount(stack, 'mini');
+  const config = { access_token: `EAAG${randomBytes(16).toString('hex')}`, phone_number_id: '106540352242922', app_secret: randomBytes(16).toString('hex') };
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: apiKey, json: { type: 'whatsapp', config } });
+  expect(ch.status).toBe(201);
+  expect((await handshake(ch.body.callback_url, ch.body.verify_token)).text).toBe('12345');
+
+  const rotated = await request(stack.url, 'POST', `/api/channels/${ch.body.id}/rotate-secrets`, { token: apiKey });
+  expect(rotated.status).toBe(200);
+  expect(rotated.body.verify_token).not.toBe(ch.body.verify_token);
+  expect(rotated.body.config.access_token).toBe(`********${config.access_token.slice(-4)}`);
+  expect((await handshake(ch.body.callback_url, ch.body.verify_token)).status).toBe(403);
+  const fresh = await handshake(ch.body.callback_url, rotated.body.verify_token);
+  expect(fresh.status).toBe(200);
+  expect(fresh.text).toBe('12345');
+});
+
+test('rotating a web chat channel signs its visitors out; agents may not rotate', async () => {
+  const { admin } = await accountWithAdmin(stack, 'mini');
+  const ch = await admin.call('POST', '/api/channels', { json: { type: 'webchat', config: {} } });
+  const visitor = await request(stack.url, 'POST', `/widget/${ch.body.id}/visitors`);
+  const read = (t: string) => request(stack.url, 'GET', `/widget/${ch.body.id}/messages`, { token: t });
+  expect((await read(visitor.body.token)).status).toBe(200);
+
+  const agent = await invite(stack, admin, 'agent');
+  const refused = await agent.call('POST', `/api/channels/${ch.body.id}/rotate-secrets`);
+  expect(refused.status).toBe(403);
+  expect((await read(visitor.body.token)).status).toBe(200);
+
+  expect((await admin.call('POST', `/api/channels/${ch.body.id}/rotate-secrets`)).status).toBe(200);
+  const after = await read(visitor.body.token);
+  expect(after.status).toBe(401);
+  expect(after.body.error.code).toBe('invalid_visitor_token');
+  expect((await request(stack.url, 'POST', `/widget/${ch.body.id}/visitors`)).status).toBe(201);
+});
+
+test('pingback keys rotate re-seals what an old key, the old format or no seal at all left, so the old key can go', async () => {
+  const { apiKey, token, channelId } = await connectTelegramChannel(stack);
+  // The channel as an older PingBack left it: credentials under a key since retired, its own secrets in plain text.
+  const oldKey = randomBytes(32);
+  const oldBox = new SecretBox(oldKey);
+  const secret = await channelSecret(stack, channelId);
+  const verify = await channelSecret(stack, channelId, 'verify_token');
+  await stack.db('channels').where({ id: channelId }).update({ config: JSON.stringify(sealConfig(oldBox, 'telegram', { bot_token: token }, channelId)), webhook_secret: secret, verify_token: verify });
+
+  const cli = (key: string, oldKeys: string) =>
+    promisify(execFile)(path.join(__dirname, '../../node_modules/.bin/tsx'), ['src/cli.ts', 'keys', 'rotate', '--json'], {
+      cwd: path.join(__dirname, '../..'),
+      env: { ...process.env, DATABASE_URL: stack.config.DATABASE_URL, PINGBACK_ENCRYPTION_KEY: key, PINGBACK_ENCRYPTION_OLD_KEYS: oldKeys, PINGBACK_ADMIN_TOKEN: 'x'.repeat(20) },
+    }).then((r) => JSON.parse(r.stdout), (err) => ({ exitCode: err.code, ...JSON.parse(err.stdout) }));
+
+  const first = await cli(TEST_ENCRYPTION_KEY, oldKey.toString('hex'));
+  expect(first.failed).toEqual([]);
+  expect(first.values).toBeGreaterThanOrEqual(3);
+  const row = await stack.db('channels').where({ id: channelId }).first('config', 'webhook_secret', 'verify_token');
+  const current = new SecretBox(Buffer.from(TEST_ENCRYPTION_KEY, 'hex'));
+  for (const v of [row.config.bot_token, row.webhook_secret, row.verify_token]) expect(current.isCurrent(v)).toBe(true);
+  // The api, which never had the old key, reads the channel and takes its webhooks.
+  expect((await request(stack.url, 'GET', `/api/channels/${channelId}`, { token: apiKey })).body.verify_token).toBe(verify);
+  expect((await postUpdate(channelId, secret, 1)).status).toBe(200);
+
+  const again = await cli(TEST_ENCRYPTION_KEY, '');
+  expect(again).toMatchObject({ resealed: 0, values: 0, failed: [] });
+
+  // A value sealed with a key nobody configured is reported, left as it was, and the command fails.
+  const stray = sealChannelSecret(new SecretBox(randomBytes(32)), channelId, 'verify_token', 'x');
+  await stack.db('channels').where({ id: channelId }).update({ verify_token: stray });
+  const failing = await cli(TEST_ENCRYPTION_KEY, '');
+  expect(failing.exitCode).toBe(1);
+  expect(failing.failed).toEqual(expect.arrayContaining([{ channel_id: channelId, error: expect.stringMatching(/unknown key/) }]));
+  expect((await stack.db('channels').where({ id: channelId }).first('verify_token')).verify_token).toBe(stray);
+  await stack.db('channels').where({ id: channelId }).update({ verify_token: row.verify_token });
+});
