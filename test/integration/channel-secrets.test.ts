@@ -4,10 +4,13 @@
  * api, worker, PostgreSQL and the Telegram fake, as an admin and an operator do it.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { sealConfig, sealChannelSecret } from '../../src/channels/credentials';
+import { openChannelSecret, openConfig, sealChannelSecret, sealConfig } from '../../src/channels/credentials';
+import { createAccount as createDbAccount } from '../../src/db/accounts';
+import { createDb } from '../../src/db/knex';
+import { dropDatabase, ensureDatabase, migrateLatest } from '../../src/db/migrate';
 import { SecretBox } from '../../src/crypto/secret-box';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { accountWithAdmin, invite } from '../helpers/agents';
@@ -101,40 +104,50 @@ test('rotating a web chat channel signs its visitors out; agents may not rotate'
   expect((await request(stack.url, 'POST', `/widget/${ch.body.id}/visitors`)).status).toBe(201);
 });
 
+/**
+ * `pingback keys rotate` as an operator runs it, on a database of its own: the suite's
+ * shared one holds other suites' channels, sealed with keys of their own.
+ */
 test('pingback keys rotate re-seals what an old key, the old format or no seal at all left, so the old key can go', async () => {
-  const { apiKey, token, channelId } = await connectTelegramChannel(stack);
-  // The channel as an older PingBack left it: credentials under a key since retired, its own secrets in plain text.
-  const oldKey = randomBytes(32);
-  const oldBox = new SecretBox(oldKey);
-  const secret = await channelSecret(stack, channelId);
-  const verify = await channelSecret(stack, channelId, 'verify_token');
-  await stack.db('channels').where({ id: channelId }).update({ config: JSON.stringify(sealConfig(oldBox, 'telegram', { bot_token: token }, channelId)), webhook_secret: secret, verify_token: verify });
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/pingback_keys_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(url.toString());
+  await migrateLatest(url.toString());
+  const db = createDb(url.toString(), { max: 2 });
+  try {
+    const { account } = await createDbAccount(db, { name: 'keys', plan: 'mini' });
+    // Channels as an older PingBack left them: credentials under a key since retired, their own secrets in plain text.
+    const oldKey = randomBytes(32);
+    const oldBox = new SecretBox(oldKey);
+    const ids = [randomUUID(), randomUUID()];
+    for (const id of ids) {
+      await db('channels').insert({ id, account_id: account.id, type: 'telegram', name: 't', config: JSON.stringify(sealConfig(oldBox, 'telegram', { bot_token: `tok-${id}` }, id)), webhook_secret: `ws-${id}`, verify_token: `vt-${id}` });
+    }
+    const cli = (key: string, oldKeys: string) =>
+      promisify(execFile)(path.join(__dirname, '../../node_modules/.bin/tsx'), ['src/cli.ts', 'keys', 'rotate', '--json'], {
+        cwd: path.join(__dirname, '../..'),
+        env: { ...process.env, DATABASE_URL: url.toString(), PINGBACK_ENCRYPTION_KEY: key, PINGBACK_ENCRYPTION_OLD_KEYS: oldKeys, PINGBACK_ADMIN_TOKEN: 'x'.repeat(20) },
+      }).then((r) => ({ exitCode: 0, ...JSON.parse(r.stdout) }), (err) => ({ exitCode: err.code, ...JSON.parse(err.stdout) }));
 
-  const cli = (key: string, oldKeys: string) =>
-    promisify(execFile)(path.join(__dirname, '../../node_modules/.bin/tsx'), ['src/cli.ts', 'keys', 'rotate', '--json'], {
-      cwd: path.join(__dirname, '../..'),
-      env: { ...process.env, DATABASE_URL: stack.config.DATABASE_URL, PINGBACK_ENCRYPTION_KEY: key, PINGBACK_ENCRYPTION_OLD_KEYS: oldKeys, PINGBACK_ADMIN_TOKEN: 'x'.repeat(20) },
-    }).then((r) => JSON.parse(r.stdout), (err) => ({ exitCode: err.code, ...JSON.parse(err.stdout) }));
+    expect(await cli(TEST_ENCRYPTION_KEY, oldKey.toString('hex'))).toMatchObject({ exitCode: 0, channels: 2, resealed: 2, values: 6, failed: [] });
+    // What every process with only the new key now reads.
+    const current = new SecretBox(Buffer.from(TEST_ENCRYPTION_KEY, 'hex'));
+    for (const id of ids) {
+      const row = await db('channels').where({ id }).first();
+      for (const v of [row.config.bot_token, row.webhook_secret, row.verify_token]) expect(current.isCurrent(v)).toBe(true);
+      expect(openConfig(current, 'telegram', row.config, id)).toEqual({ bot_token: `tok-${id}` });
+      expect([openChannelSecret(current, row, 'webhook_secret'), openChannelSecret(current, row, 'verify_token')]).toEqual([`ws-${id}`, `vt-${id}`]);
+    }
+    expect(await cli(TEST_ENCRYPTION_KEY, '')).toMatchObject({ exitCode: 0, channels: 2, resealed: 0, values: 0, failed: [] });
 
-  const first = await cli(TEST_ENCRYPTION_KEY, oldKey.toString('hex'));
-  expect(first.failed).toEqual([]);
-  expect(first.values).toBeGreaterThanOrEqual(3);
-  const row = await stack.db('channels').where({ id: channelId }).first('config', 'webhook_secret', 'verify_token');
-  const current = new SecretBox(Buffer.from(TEST_ENCRYPTION_KEY, 'hex'));
-  for (const v of [row.config.bot_token, row.webhook_secret, row.verify_token]) expect(current.isCurrent(v)).toBe(true);
-  // The api, which never had the old key, reads the channel and takes its webhooks.
-  expect((await request(stack.url, 'GET', `/api/channels/${channelId}`, { token: apiKey })).body.verify_token).toBe(verify);
-  expect((await postUpdate(channelId, secret, 1)).status).toBe(200);
-
-  const again = await cli(TEST_ENCRYPTION_KEY, '');
-  expect(again).toMatchObject({ resealed: 0, values: 0, failed: [] });
-
-  // A value sealed with a key nobody configured is reported, left as it was, and the command fails.
-  const stray = sealChannelSecret(new SecretBox(randomBytes(32)), channelId, 'verify_token', 'x');
-  await stack.db('channels').where({ id: channelId }).update({ verify_token: stray });
-  const failing = await cli(TEST_ENCRYPTION_KEY, '');
-  expect(failing.exitCode).toBe(1);
-  expect(failing.failed).toEqual(expect.arrayContaining([{ channel_id: channelId, error: expect.stringMatching(/unknown key/) }]));
-  expect((await stack.db('channels').where({ id: channelId }).first('verify_token')).verify_token).toBe(stray);
-  await stack.db('channels').where({ id: channelId }).update({ verify_token: row.verify_token });
+    // A value sealed with a key nobody configured is named, left as it was, and the command fails; the other channel is unharmed.
+    const stray = sealChannelSecret(new SecretBox(randomBytes(32)), ids[0], 'verify_token', 'x');
+    await db('channels').where({ id: ids[0] }).update({ verify_token: stray });
+    const failing = await cli(TEST_ENCRYPTION_KEY, '');
+    expect(failing).toMatchObject({ exitCode: 1, resealed: 0, failed: [{ channel_id: ids[0], error: expect.stringMatching(/unknown key/) }] });
+    expect((await db('channels').where({ id: ids[0] }).first('verify_token')).verify_token).toBe(stray);
+  } finally {
+    await db.destroy();
+    await dropDatabase(url.toString());
+  }
 });
