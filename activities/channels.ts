@@ -46,11 +46,18 @@ export function makeChannelActivities({ db, secrets, adapterContext, publicBaseU
     try {
       if (ch.is_active) {
         if (adapter.registerWebhook) {
-          const { account } = await adapter.registerWebhook(
-            cfg,
-            { url: callbackUrl(publicBaseUrl, ch.type, ch.id), secret: openChannelSecret(secrets, ch, 'webhook_secret') },
-            adapterContext,
-          );
+          let registered = { cfg, secret: openChannelSecret(secrets, ch, 'webhook_secret') };
+          let { account } = await adapter.registerWebhook(registered.cfg, { url: callbackUrl(publicBaseUrl, ch.type, ch.id), secret: registered.secret }, adapterContext);
+          // A run replaced meanwhile (a rotation, a new token) may have registered the newer
+          // settings before this call landed: the platform must end up with the newest.
+          for (let i = 0; i < 3; i++) {
+            const now = await db('channels').where({ id: channelId }).first();
+            if (!now?.is_active) break;
+            const latest = { cfg: adapter.config.parse(openConfig(secrets, now.type, now.config, now.id)), secret: openChannelSecret(secrets, now, 'webhook_secret') };
+            if (JSON.stringify(latest) === JSON.stringify(registered)) break;
+            registered = latest;
+            ({ account } = await adapter.registerWebhook(latest.cfg, { url: callbackUrl(publicBaseUrl, now.type, now.id), secret: latest.secret }, adapterContext));
+          }
           await setStatus(channelId, 'connected', account ? `webhook registered for ${account}` : 'webhook registered');
           return { outcome: 'registered' };
         }

@@ -53,8 +53,6 @@ async function main(argv: string[]): Promise<void> {
       );
       const applied = await migrateLatest(config.DATABASE_URL);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-      // Values stored before they were sealed (or in an older format) are sealed as the code now expects.
-      if (config.PINGBACK_ENCRYPTION_KEY) await keysCommand(['rotate'], { quietWhenCurrent: true, warnOnly: true });
       return;
     }
     case 'keys':
@@ -110,7 +108,7 @@ function runService(start: (config: Config, log: Logger, deps: ReturnType<typeof
   });
 }
 
-async function keysCommand(args: string[], opts: { quietWhenCurrent?: boolean; warnOnly?: boolean } = {}): Promise<void> {
+async function keysCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'rotate') throw new ConfigError(`unknown keys command "${sub ?? ''}": try "keys rotate"`);
   const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
@@ -120,7 +118,7 @@ async function keysCommand(args: string[], opts: { quietWhenCurrent?: boolean; w
   try {
     const report = await resealAll(db, box);
     if (values.json) console.log(JSON.stringify({ key_id: box.currentKeyId, ...report }));
-    else if (!(opts.quietWhenCurrent && report.resealed === 0 && report.failed.length === 0)) {
+    else {
       console.log(`${report.channels} channels checked; ${report.values} values in ${report.resealed} channels re-sealed with key ${box.currentKeyId}`);
       for (const f of report.failed) console.log(`  channel ${f.channel_id}: ${f.error}`);
       console.log(
@@ -129,8 +127,7 @@ async function keysCommand(args: string[], opts: { quietWhenCurrent?: boolean; w
           : `${report.failed.length} channels could not be re-sealed: keep PINGBACK_ENCRYPTION_OLD_KEYS until they are`,
       );
     }
-    // After migrations, a channel that cannot be re-sealed is reported, not a failed deploy.
-    if (report.failed.length > 0 && !opts.warnOnly) process.exitCode = 1;
+    if (report.failed.length > 0) process.exitCode = 1;
   } finally {
     await db.destroy();
   }

@@ -81,10 +81,27 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
       Object.assign(after, { status: 'pending', status_message: statusMessage });
     }
     await syncRegistration(after.id).catch(async (err) => {
-      const { name, config, is_active, status, status_message, webhook_secret, verify_token } = before;
-      await db('channels').where({ id: before.id }).update({ name, config: JSON.stringify(config), is_active, status, status_message, webhook_secret, verify_token });
+      await undoChange(before, after);
       deps.channelLookup.invalidate(before.id);
       throw err;
+    });
+  }
+
+  /**
+   * Puts back what this request changed, where it still holds what the request wrote: a
+   * change made meanwhile by another request (a rotation, a new token) is left alone.
+   */
+  async function undoChange(before: ChannelRow, after: ChannelRow): Promise<void> {
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    await db.transaction(async (trx) => {
+      const now: ChannelRow | undefined = await trx('channels').where({ id: before.id }).forUpdate().first();
+      if (!now) return;
+      const undo: Record<string, unknown> = {};
+      for (const k of ['name', 'config', 'is_active', 'webhook_secret', 'verify_token'] as const) {
+        if (!same(before[k], after[k]) && same(now[k], after[k])) undo[k] = k === 'config' ? JSON.stringify(before.config) : before[k];
+      }
+      if (now.status === after.status && now.status_message === after.status_message) Object.assign(undo, { status: before.status, status_message: before.status_message });
+      if (Object.keys(undo).length > 0) await trx('channels').where({ id: before.id }).update(undo);
     });
   }
 

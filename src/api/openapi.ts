@@ -117,7 +117,7 @@ export function openApiDocument() {
       '/api/channels/{id}/rotate-secrets': {
         post: {
           summary:
-            "New webhook_secret and verify_token for a channel (admins), the old ones refused from now on: a Telegram channel's webhook is registered again with the new secret (status pending until it is), the answer shows the new verify_token to paste into Meta's or the mail provider's settings, and web chat visitors start new sessions (their conversations stay). 503 when the re-registration cannot be handed to Temporal; nothing changes then",
+            "New webhook_secret and verify_token for a channel (admins), the old ones refused from now on (by every api process within 5 seconds, the life of its channel cache): a Telegram channel's webhook is registered again with the new secret (status pending until it is), the answer shows the new verify_token to paste into Meta's or the mail provider's settings, and web chat visitors start new sessions (their conversations stay). 503 when the re-registration cannot be handed to Temporal; nothing changes then",
           parameters: [idParam],
           responses: { 200: { description: 'Channel, with its new verify_token' }, 403: errorBody, 404: errorBody, 503: errorBody },
         },

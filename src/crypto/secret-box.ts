@@ -83,10 +83,13 @@ export class SecretBox {
     const [id, iv, tag, ct, ...rest] = sealed.slice(V2.length).split(':');
     const key = this.byId.get(id);
     if (!key) throw new SecretBoxError(`sealed with an unknown key (${id}); is PINGBACK_ENCRYPTION_OLD_KEYS missing one?`);
-    if (!iv || !tag || ct === undefined || rest.length > 0) throw new SecretBoxError('sealed value is malformed');
+    const ivBytes = Buffer.from(iv ?? '', 'base64url');
+    const tagBytes = Buffer.from(tag ?? '', 'base64url');
+    // Node takes a truncated tag unless told its length: a cursor from a stranger would then be forgeable.
+    if (ivBytes.length !== 12 || tagBytes.length !== 16 || ct === undefined || rest.length > 0) throw new SecretBoxError('sealed value is malformed');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', v1 ? key.master : key.derived, Buffer.from(iv, 'base64url'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', v1 ? key.master : key.derived, ivBytes, { authTagLength: 16 });
+      decipher.setAuthTag(tagBytes);
       if (!v1) decipher.setAAD(Buffer.from(boundTo, 'utf8'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     } catch {

@@ -97,7 +97,7 @@ export async function updateChannel(
   build: (current: ChannelRow) => Partial<Pick<ChannelRow, 'name' | 'config' | 'is_active' | 'status' | 'status_message' | 'webhook_secret' | 'verify_token'>>,
 ): Promise<{ before: ChannelRow; after: ChannelRow }> {
   return db.transaction(async (trx) => {
-    const before: ChannelRow | undefined = await trx('channels').where({ id, account_id: accountId }).first();
+    const before: ChannelRow | undefined = await trx('channels').where({ id, account_id: accountId }).forUpdate().first();
     if (!before) throw new DomainError('not_found', 'not_found', 'channel not found');
     const changes = build(before);
     if (changes.is_active === true && !before.is_active) await assertPlanAllows(trx, accountId, before.type);

@@ -29,16 +29,17 @@ export async function resealAll(db: Db, box: SecretBox): Promise<ResealReport> {
     for (const id of ids) {
       report.channels++;
       try {
-        await db.transaction(async (trx) => {
+        const values = await db.transaction(async (trx) => {
           const row: ChannelRow | undefined = await trx('channels').where({ id }).forUpdate().first('id', 'type', 'config', 'webhook_secret', 'verify_token');
           const next = row && resealChannel(box, row);
-          if (!next) return;
+          if (!next) return 0;
           await trx('channels')
             .where({ id })
             .update({ config: JSON.stringify(next.config), webhook_secret: next.webhook_secret, verify_token: next.verify_token });
-          report.resealed++;
-          report.values += next.values;
+          return next.values;
         });
+        // Counted once committed: a commit that fails is only a failure.
+        if (values > 0) (report.resealed++, (report.values += values));
       } catch (err) {
         report.failed.push({ channel_id: id, error: (err as Error).message });
       }

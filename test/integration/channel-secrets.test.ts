@@ -12,6 +12,7 @@ import { createAccount as createDbAccount } from '../../src/db/accounts';
 import { createDb } from '../../src/db/knex';
 import { dropDatabase, ensureDatabase, migrateLatest } from '../../src/db/migrate';
 import { SecretBox } from '../../src/crypto/secret-box';
+import { sealV1 } from '../helpers/legacy-seal';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { accountWithAdmin, invite } from '../helpers/agents';
 import { channelSecret, connectTelegramChannel, createAccount, eventually, request, Stack, startStack, TEST_ENCRYPTION_KEY } from '../helpers/stack';
@@ -120,8 +121,10 @@ test('pingback keys rotate re-seals what an old key, the old format or no seal a
     const oldKey = randomBytes(32);
     const oldBox = new SecretBox(oldKey);
     const ids = [randomUUID(), randomUUID()];
-    for (const id of ids) {
-      await db('channels').insert({ id, account_id: account.id, type: 'telegram', name: 't', config: JSON.stringify(sealConfig(oldBox, 'telegram', { bot_token: `tok-${id}` }, id)), webhook_secret: `ws-${id}`, verify_token: `vt-${id}` });
+    // One under the retired key, one in the format before keys were per purpose (under the current key).
+    const configs = [sealConfig(oldBox, 'telegram', { bot_token: `tok-${ids[0]}` }, ids[0]), { bot_token: sealV1(Buffer.from(TEST_ENCRYPTION_KEY, 'hex'), `tok-${ids[1]}`) }];
+    for (const [i, id] of ids.entries()) {
+      await db('channels').insert({ id, account_id: account.id, type: 'telegram', name: 't', config: JSON.stringify(configs[i]), webhook_secret: `ws-${id}`, verify_token: `vt-${id}` });
     }
     const cli = (key: string, oldKeys: string) =>
       promisify(execFile)(path.join(__dirname, '../../node_modules/.bin/tsx'), ['src/cli.ts', 'keys', 'rotate', '--json'], {

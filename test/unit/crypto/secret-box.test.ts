@@ -1,4 +1,6 @@
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { openChannelSecret, openConfig, sealChannelSecret, sealConfig } from '../../../src/channels/credentials';
+import { sealV1 } from '../../helpers/legacy-seal';
 import { parseKey, SecretBox, SecretBoxError } from '../../../src/crypto/secret-box';
 import { mapSecretPaths } from '../../../src/channels/secret-paths';
 
@@ -43,14 +45,6 @@ test('a value opens only where it was sealed: the same binding, the same purpose
   expect(cursors.open(cursors.seal('v_1:5', 'ch'), 'ch')).toBe('v_1:5');
 });
 
-/** What the code before per-purpose keys wrote: the master key itself, no binding. */
-function sealV1(master: Buffer, plaintext: string): string {
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', master, iv);
-  const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
-  const id = createHash('sha256').update(master).digest('base64url').slice(0, 8);
-  return `enc:v1:${id}:${[iv, c.getAuthTag(), ct].map((b) => b.toString('base64url')).join(':')}`;
-}
 
 test('values sealed before per-purpose keys still open as credentials, and are not current', () => {
   const legacy = sealV1(key, 'old-password');
@@ -62,6 +56,25 @@ test('values sealed before per-purpose keys still open as credentials, and are n
   expect(new SecretBox(randomBytes(32), [key]).isCurrent(box.seal('x', 'b'))).toBe(false);
   expect(() => box.for('widget-cursor').open(legacy)).toThrow(/does not open for widget-cursor/);
   expect(() => box.open('enc:v2:abc')).toThrow(SecretBoxError);
+});
+
+test('a truncated authentication tag is refused, not checked on fewer bytes', () => {
+  const box = new SecretBox(key).for('widget-cursor');
+  const parts = box.seal('v_1:5', 'ch').split(':');
+  parts[3] = Buffer.from(parts[3], 'base64url').subarray(0, 4).toString('base64url');
+  expect(() => box.open(parts.join(':'), 'ch')).toThrow(/malformed/);
+});
+
+test("a channel's sealed values open only in that channel and field", () => {
+  const box = new SecretBox(key);
+  const config = sealConfig(box, 'telegram', { bot_token: '123:abc' }, 'channel-a');
+  expect(openConfig(box, 'telegram', config, 'channel-a')).toEqual({ bot_token: '123:abc' });
+  expect(() => openConfig(box, 'telegram', config, 'channel-b')).toThrow(SecretBoxError);
+  const secret = sealChannelSecret(box, 'channel-a', 'webhook_secret', 's3cret');
+  expect(openChannelSecret(box, { id: 'channel-a', webhook_secret: secret, verify_token: 'v' }, 'webhook_secret')).toBe('s3cret');
+  // Moved to the other field, or to another channel's row: refused.
+  expect(() => openChannelSecret(box, { id: 'channel-a', webhook_secret: 'w', verify_token: secret }, 'verify_token')).toThrow(SecretBoxError);
+  expect(() => openChannelSecret(box, { id: 'channel-b', webhook_secret: secret, verify_token: 'v' }, 'webhook_secret')).toThrow(SecretBoxError);
 });
 
 test('keys are 32 bytes as hex or base64', () => {

@@ -297,7 +297,7 @@ export function ChannelPage({ id }: { id: string }) {
           <SaveButton message={message} />
         </form>
       )}
-      <RotateSecrets channel={channel} />
+      <RotateSecrets key={channel.id} channel={channel} />
     </SettingsLayout>
   );
 }
