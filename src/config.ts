@@ -57,6 +57,14 @@ export const configSchema = z.object({
     .string()
     .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
     .default([]),
+  /**
+   * DNS servers (`host` or `host:port`, comma-separated) that mail's SPF, DKIM and DMARC
+   * checks ask; unset, the system's resolver. A local validating resolver is the usual choice.
+   */
+  MAIL_AUTH_DNS_SERVERS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .default([]),
   /** Days a web chat visitor's token lasts unused; the widget gets a renewed one as the visitor comes back. */
   WEBCHAT_VISITOR_TOKEN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Messages one web chat visitor may send per minute (across api processes); more get 429. */

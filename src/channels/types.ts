@@ -128,6 +128,8 @@ export interface AdapterContext {
   emailTlsCa?: string;
   /** Mail servers PingBack may reach although they are not public (EMAIL_ALLOWED_HOSTS; see email/mail-server.ts). */
   emailAllowedHosts?: readonly string[];
+  /** Where inbound mail's SPF, DKIM and DMARC checks resolve names (MAIL_AUTH_DNS_SERVERS); the system's resolver when unset. */
+  mailAuthResolver?: (name: string, rrtype: string) => Promise<string[][] | string[]>;
 }
 
 /** A file that came with a message and that no platform keeps for PingBack (mail posted to a webhook): stored before the signal. */
@@ -200,6 +202,8 @@ export interface WebhookChannel<Config> {
   readonly config: Config;
   /** The platform account the credentials act for, as the setup workflow learned it; 503 while it is not known yet. */
   platformAccountId(): Promise<string>;
+  /** The deployment's settings for adapters, as activities get them. */
+  context: AdapterContext;
 }
 
 export interface WebhookRequest {

@@ -3,7 +3,8 @@ import type { Context } from 'koa';
 import type { AppDeps } from '../api/context';
 import { webhookChannels } from '../channels';
 import { openChannelSecret, openConfig } from '../channels/credentials';
-import { CHANNEL_DISPLAY_NAMES, type InboundEvent, type WebhookChannel, type WebhookRequest } from '../channels/types';
+import { adapterContextFrom } from '../channels/adapter-context';
+import { CHANNEL_DISPLAY_NAMES, type AdapterContext, type InboundEvent, type WebhookChannel, type WebhookRequest } from '../channels/types';
 import { readPlatformState } from '../db/channel-state';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
@@ -23,12 +24,13 @@ const UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE = 30;
  */
 export function webhookRoutes(deps: AppDeps): Router {
   const router = new Router();
+  const context = adapterContextFrom(deps.config);
   const misses = new RateLimiter(deps.db, { name: 'webhook-misses', perMinute: UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE });
   for (const { type, hook } of webhookChannels()) {
     const path = `/webhooks/${type}/:channelId`;
     const channelOf = async (ctx: Context) => {
       try {
-        return webhookChannel(deps, await deps.channelLookup.require(ctx.params.channelId, type));
+        return webhookChannel(deps, context, await deps.channelLookup.require(ctx.params.channelId, type));
       } catch (err) {
         // Guessing channel ids from one address: a few misses a minute, then 429.
         if (err instanceof AppError && err.status === 404) {
@@ -97,7 +99,7 @@ export function webhookRoutes(deps: AppDeps): Router {
   return router;
 }
 
-function webhookChannel(deps: AppDeps, row: IngressChannel): WebhookChannel<unknown> {
+function webhookChannel(deps: AppDeps, context: AdapterContext, row: IngressChannel): WebhookChannel<unknown> {
   let config: unknown;
   let account: Promise<string> | undefined;
   return {
@@ -115,6 +117,7 @@ function webhookChannel(deps: AppDeps, row: IngressChannel): WebhookChannel<unkn
       return (config ??= openConfig(deps.secrets, row.type, row.config, row.id));
     },
     platformAccountId: () => (account ??= platformAccountOf(deps, row)),
+    context,
   };
 }
 

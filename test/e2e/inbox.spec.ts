@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { conversationRow, customerWrites, newTeam, PASSWORD, signedInPage, signIn, telegramChannel, telegramFailsNext, telegramSent, url, webchatVisitorWrites } from './helpers';
+import { api, conversationRow, customerWrites, newTeam, PASSWORD, signedInPage, signIn, telegramChannel, telegramFailsNext, telegramSent, url, webchatVisitorWrites } from './helpers';
 
 /** The screen agents live in: a customer's message arrives live, they reply, note, assign, snooze, resolve. */
 
@@ -153,4 +153,23 @@ test("customers' words, names, file names and channel names stay text", async ({
   const csp = (await page.request.get(url())).headers()['content-security-policy'];
   expect(csp).toContain("script-src 'self'");
   expect(csp).toContain("frame-ancestors 'none'");
+});
+
+test("a mail whose sender nothing verifies says so beside it; the channel's settings offer to refuse DMARC failures", async ({ page, browser }) => {
+  const team = await newTeam('mini');
+  const config = { address: 'support@acme.test', inbound: { method: 'webhook' }, smtp: { host: 'smtp.acme.test', port: 465, secure: true, user: 'support@acme.test', password: 'pw-123456' } };
+  const ch = await api('POST', '/api/channels', { token: team.apiKey, json: { type: 'email', name: 'Support mail', config } });
+  // Unsigned, from an address nothing vouches for (and no DNS here to ask): not verified.
+  const raw = 'Return-Path: <ceo@bank.example>\r\nReceived: from x (x [198.51.100.66]) by mx; Sat, 05 Dec 2026 10:00:01 +0000\r\nFrom: CEO <ceo@bank.example>\r\nTo: support@acme.test\r\nSubject: Urgent\r\nMessage-ID: <e2e-unverified@bank.example>\r\n\r\nPlease wire the money today.\r\n';
+  const res = await fetch(`${url()}${new URL(ch.callback_url).pathname}`, { method: 'POST', headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${ch.verify_token}` }, body: raw });
+  expect(res.status).toBe(200);
+  await signIn(page, team.agent);
+  await conversationRow(page, 'CEO').click();
+  await expect(page.getByRole('list', { name: 'Timeline' }).getByRole('listitem').filter({ hasText: 'Please wire the money today.' })).toContainText('Sender not verified');
+  const admin = await signedInPage(browser, team.admin);
+  await admin.goto(`${url()}/settings/channels/${ch.id}`);
+  await admin.getByLabel('Refuse DMARC failures').check();
+  await admin.getByRole('button', { name: 'Save' }).click();
+  await expect(admin.getByText('Saved.')).toBeVisible();
+  expect((await api('GET', `/api/channels/${ch.id}`, { token: team.apiKey })).config.refuse_dmarc_failures).toBe(true);
 });

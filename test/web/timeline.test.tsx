@@ -39,6 +39,17 @@ describe('the timeline', () => {
     expect(screen.getByText(/Retrying: attempt 3 failed \(Telegram answered 502\); next try in 4\d s/)).toBeTruthy();
   });
 
+  test("a mail's sender: failed DMARC and not verified say so, a verified one says nothing", () => {
+    const mail = (id: string, seq: number, verdict: string) =>
+      ({ ...base(id, seq), kind: 'customer_message', direction: 'inbound', status: 'received', content: `mail ${id}`, ...message, metadata: { mail_auth: { verdict, domain: 'bank.example', dmarc: verdict === 'fail' ? 'fail' : 'none', spf: 'fail', dkim: 'none' } } }) as Entry;
+    render(<Timeline conversation={conversation} entries={[mail('e1', 1, 'fail'), mail('e2', 2, 'none'), mail('e3', 3, 'pass')]} />);
+    const items = screen.getAllByRole('listitem');
+    expect(items[0].textContent).toContain('Sender failed DMARC');
+    expect(items[0].querySelector('.sender-check')!.getAttribute('title')).toContain('bank.example publishes who may send its mail');
+    expect(items[1].textContent).toContain('Sender not verified');
+    expect(items[2].textContent).not.toMatch(/Sender/);
+  });
+
   test('activity in words: who, what, and why when PingBack did it', () => {
     expect(activityText({ type: 'assignee_changed', from: null, to: { id: 'u2', name: 'Bo' } }, 'Ana', 'u1')).toBe('Ana assigned this to Bo');
     expect(activityText({ type: 'assignee_changed', from: null, to: { id: 'u1', name: 'Ana' } }, 'Ana', 'u1')).toBe('Ana took this conversation');

@@ -83,6 +83,14 @@ export const emailConfigSchema = z
             : undefined,
     }),
     smtp: smtpSchema,
+    /**
+     * Refuse mail that fails DMARC where its domain asks receivers to (a quarantine or reject
+     * policy): set aside, not in the inbox. Otherwise such mail is shown as not verified.
+     */
+    refuse_dmarc_failures: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .describe("Set aside mail that fails DMARC where the sender's domain asks to reject or quarantine such mail; otherwise it is shown as not verified."),
     // One line: it goes into the From header, where a line break would start a new header.
     from_name: text(100)
       .regex(/^[^\r\n]*$/, 'must be on one line')

@@ -41,7 +41,7 @@ export type ParsedEmail = { summary: EmailSummary } & (
  * - no_sender: no From address to answer;
  * - unreadable: the parser gave up on it (kept by the digest of its bytes).
  */
-export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender' | 'unreadable';
+export type IgnoredEmailReason = 'auto_submitted' | 'own_message' | 'no_sender' | 'unreadable' | 'dmarc_fail';
 
 export interface EmailSummary {
   message_id: string;

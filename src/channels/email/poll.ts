@@ -4,7 +4,7 @@ import type { PollCapability, PollContext, PollPage } from '../types';
 import { emailAccountId, type EmailConfig } from './config';
 import { withImap, type ImapSettings } from './imap';
 import { mailServerPolicy } from './mail-server';
-import { emailEvent } from './inbound';
+import { checkedEmailEvent } from './inbound';
 import { MAX_MAIL_BYTES, parseEmail, unreadableEmail } from './parse';
 
 /** Mail a poll hands on per activity call: a long backlog is many short calls, each one's progress kept. */
@@ -39,7 +39,7 @@ export const emailPoll: PollCapability<EmailConfig> = {
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
       const { count, more } = await withImap(inbound, mailServerPolicy(ctx.adapterContext), (client) =>
-        handOnNewMail(client, ctx, inbound, state!.inbound_cursor, state!.inbound_since),
+        handOnNewMail(client, ctx, cfg, inbound, state!.inbound_cursor, state!.inbound_since),
       );
       return more ? { outcome: 'paging', handedOn: count } : { outcome: 'polled', handedOn: count, waitMs: inbound.poll_interval_seconds * 1000 };
     } finally {
@@ -48,7 +48,7 @@ export const emailPoll: PollCapability<EmailConfig> = {
   },
 };
 
-async function handOnNewMail(client: ImapFlow, ctx: PollContext, inbound: ImapSettings, cursorText: string | null, since: Date): Promise<{ count: number; more: boolean }> {
+async function handOnNewMail(client: ImapFlow, ctx: PollContext, cfg: EmailConfig, inbound: ImapSettings, cursorText: string | null, since: Date): Promise<{ count: number; more: boolean }> {
   const { db, channel } = ctx;
   const box = await client.mailboxOpen(inbound.mailbox, { readOnly: true });
   const uidValidity = String(box.uidValidity);
@@ -84,7 +84,7 @@ async function handOnNewMail(client: ImapFlow, ctx: PollContext, inbound: ImapSe
     if (mail && mail.source) {
       const parsed = await parseEmail(mail.source).catch((err: Error) => unreadableEmail(mail.source!, err));
       // The files stay in the mailbox: fetched when an agent opens one (./media.ts).
-      count += (await ctx.deliver([emailEvent(parsed, { keepFiles: false })])).messages;
+      count += (await ctx.deliver([await checkedEmailEvent(mail.source, parsed, cfg, ctx.adapterContext, { keepFiles: false })])).messages;
     }
     // A UID that vanished meanwhile (expunged by someone reading the mailbox) is simply passed.
     await advanceMailboxCursor(db, channel.id, uidValidity, uid);

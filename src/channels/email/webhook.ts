@@ -4,7 +4,7 @@ import { readRawBody } from '../../http/body';
 import type { WebhookCapability } from '../types';
 import type { EmailConfig } from './config';
 import { readMailFromForm } from './form';
-import { emailEvent } from './inbound';
+import { checkedEmailEvent } from './inbound';
 import { MAX_MAIL_BYTES, parseEmail } from './parse';
 
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
@@ -39,7 +39,7 @@ export const emailWebhook: WebhookCapability<EmailConfig> = {
     }
     return form ? readMailFromForm(ctx, MAX_MAIL_BYTES, MAX_FORM_BYTES) : readRawBody(ctx, MAX_MAIL_BYTES);
   },
-  async parse(raw) {
+  async parse(raw, channel) {
     if (!/^\s*[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 1000).toString('latin1'))) {
       throw new AppError(400, 'invalid_email', 'body is not a mail: it must start with its header fields (RFC 5322)');
     }
@@ -47,7 +47,8 @@ export const emailWebhook: WebhookCapability<EmailConfig> = {
       throw new AppError(400, 'invalid_email', 'body is not a mail PingBack can read (RFC 5322 / MIME)');
     });
     // Set aside whole (the channel is off): headers only, once per mail.
-    return { events: [emailEvent(parsed, { keepFiles: true })], whole: { ids: [`email:${parsed.summary.message_id}`], payload: parsed.summary } };
+    const event = await checkedEmailEvent(raw, parsed, channel.config, channel.context, { keepFiles: true });
+    return { events: [event], whole: { ids: [`email:${parsed.summary.message_id}`], payload: parsed.summary } };
   },
   answer: ({ ignored }) => (ignored.length ? { ok: true, ignored: ignored[0] } : { ok: true }),
   docs: {

@@ -4,7 +4,7 @@ import type { JsonSchema } from '../api/types';
 
 type Value = Record<string, unknown>;
 
-const WORDS: Record<string, string> = { url: 'URL', id: 'ID', smtp: 'SMTP', imap: 'IMAP', api: 'API', oauth2: 'OAuth 2.0', x: 'X' };
+const WORDS: Record<string, string> = { url: 'URL', id: 'ID', smtp: 'SMTP', imap: 'IMAP', api: 'API', oauth2: 'OAuth 2.0', x: 'X', dmarc: 'DMARC' };
 /** "bot_token" → "Bot token", "smtp" → "SMTP". */
 export function labelOf(key: string): string {
   const words = key.split('_').map((w) => WORDS[w] ?? w);
@@ -152,6 +152,7 @@ function Field(props: Props & { name: string; path: string; prop: JsonSchema; re
         <label>
           <input type="checkbox" checked={Boolean(current)} onChange={(e) => set((e.currentTarget as HTMLInputElement).checked)} /> {labelOf(props.name)}
         </label>
+        {prop.description && <p class="hint">{prop.description}</p>}
         {errorText}
       </div>
     );

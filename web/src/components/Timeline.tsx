@@ -1,3 +1,4 @@
+import type { MailAuth } from '../../../src/channels/email/authenticate';
 import { useEffect, useState } from 'preact/hooks';
 import type { Activity, ConversationItem } from '../api/types';
 import type { Entry } from '../state/conversation';
@@ -130,6 +131,7 @@ export function Timeline({ conversation, entries }: { conversation: Conversation
               </div>
               <div class="entry-meta">
                 {conversation.contact.name ?? conversation.contact.handle} · <time dateTime={e.created_at}>{fullTime(e.created_at)}</time>
+                <SenderCheck metadata={e.metadata} />
               </div>
             </li>
           );
@@ -147,5 +149,27 @@ export function Timeline({ conversation, entries }: { conversation: Conversation
         );
       })}
     </ol>
+  );
+}
+
+/**
+ * A mail whose sender could not be verified (SPF, DKIM, DMARC; see the server's
+ * channels/email/authenticate.ts) says so beside it: the From line of a mail is easy to forge.
+ */
+function SenderCheck({ metadata }: { metadata: Record<string, unknown> }) {
+  const auth = metadata.mail_auth as Partial<MailAuth> | undefined;
+  if (!auth || auth.verdict === 'pass') return null;
+  const domain = auth.domain ?? 'the domain it names';
+  const [label, why] =
+    auth.verdict === 'fail'
+      ? ['Sender failed DMARC', `${domain} publishes who may send its mail, and this mail does not match it: it may be forged.`]
+      : ['Sender not verified', `Nothing proves this mail came from ${domain} (no valid signature or sender record).`];
+  return (
+    <>
+      {' · '}
+      <span class={`sender-check ${auth.verdict}`} title={`${why} SPF ${auth.spf}, DKIM ${auth.dkim}, DMARC ${auth.dmarc}.`}>
+        {label}
+      </span>
+    </>
   );
 }
