@@ -94,6 +94,14 @@ export const configSchema = z.object({
   EVENTS_RETENTION_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   /** Days an event acknowledged but not routed (ignored_events: an inactive channel's, an unreadable one) is kept for operators. */
   IGNORED_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * Files that come with mail by webhook (no mailbox keeps them, so PingBack does): MiB one
+   * sender's mail may leave on a channel a day, MiB all mail may leave on a channel a day,
+   * and days a kept file stays before it is deleted (its message stays, saying so).
+   */
+  MAIL_FILES_SENDER_MIB_PER_DAY: z.coerce.number().int().min(0).max(1024 * 1024).default(100),
+  MAIL_FILES_CHANNEL_MIB_PER_DAY: z.coerce.number().int().min(0).max(1024 * 1024).default(1024),
+  MAIL_FILES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   /** The Temporal Web UI's address, for links to a conversation's workflow in the dashboard (admins); none when unset. */
   TEMPORAL_UI_URL: url.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

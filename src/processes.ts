@@ -6,7 +6,7 @@ import type { SecretBox } from './crypto/secret-box';
 import { createDb, Db } from './db/knex';
 import { startSweeper } from './db/sweeper';
 import { ignoredEventsSweep } from './db/ignored-events';
-import { unlinkedMediaSweep } from './db/stored-media';
+import { mailFilesSweep, storedMediaTotals, unlinkedMediaSweep } from './db/stored-media';
 import { EventHub, eventsSweep } from './events/hub';
 import { endedSessionsSweep, stillAllowed } from './auth/sessions';
 import type { Logger } from './log';
@@ -33,6 +33,7 @@ export async function startApi(
   deps: { db: Db; temporal: Client; secrets: SecretBox },
 ): Promise<Running & { url: string; metricsUrl?: string }> {
   const metrics = config.API_METRICS_ADDRESS ? createApiMetrics() : undefined;
+  metrics?.countStorage(() => storedMediaTotals(deps.db));
   const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
   const policy = { idleHours: config.SESSION_IDLE_HOURS, maxDays: config.SESSION_MAX_DAYS };
   const events = new EventHub(deps.db, config.DATABASE_URL, log, { stillAllowed: (owners) => stillAllowed(deps.db, policy, owners) });
@@ -55,7 +56,9 @@ export async function startApi(
     eventsSweep(config.EVENTS_RETENTION_HOURS),
     endedSessionsSweep(config.SESSION_IDLE_HOURS),
     ignoredEventsSweep(config.IGNORED_EVENTS_RETENTION_DAYS),
+    mailFilesSweep(config.MAIL_FILES_RETENTION_DAYS),
   ]);
+
   return {
     url: `http://${host}:${port}`,
     metricsUrl: metricsServer?.url,

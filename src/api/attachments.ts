@@ -45,7 +45,11 @@ export function attachmentRoutes(deps: AppDeps): Router<AuthState> {
     if (typeof attachment.storedMediaId === 'string') {
       // A file PingBack keeps itself (a web chat upload, mail by webhook): no platform to ask.
       const stored = await readStoredMedia(deps.db, attachment.storedMediaId, row.channel_id);
-      if (!stored) throw new AppError(404, 'media_not_available', 'the file is no longer stored');
+      if (!stored) {
+        // A mail's files are kept MAIL_FILES_RETENTION_DAYS; an upload that is gone was never sent.
+        const why = row.type === 'email' ? `files that come with mail are kept ${deps.config.MAIL_FILES_RETENTION_DAYS} days` : 'it was deleted';
+        throw new AppError(404, 'media_not_available', `the file is no longer stored: ${why}`);
+      }
       sendMedia(ctx, { body: stored.bytes, contentType: stored.content_type, contentLength: stored.size, fileName });
       return;
     }

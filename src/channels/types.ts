@@ -182,6 +182,8 @@ export interface InboundOutcome {
   ignored: string[];
   /** Reasons of the events skipped, one per event. */
   skipped: string[];
+  /** Why a message's files were not kept (a daily limit, the storage full), one per message that lost them. */
+  filesDropped?: string[];
 }
 
 /** The channel a webhook names, as its handlers see it. */

@@ -80,13 +80,22 @@ export async function storeUpload(db: Db, u: Upload): Promise<{ info: StoredMedi
  * is refused. Past a bound the message is still taken; its files are not kept (the message
  * says so).
  */
-export const ARRIVED_FILE_LIMITS = {
+export interface ArrivedFileLimits {
   /** Bytes of files one sender's mail may leave on a channel in a day. */
-  perSenderPerDay: 100 * 1024 ** 2,
+  perSenderPerDay: number;
   /** Bytes of files all mail may leave on a channel in a day. */
-  perChannelPerDay: 1024 ** 3,
-};
-export type ArrivedFileLimits = typeof ARRIVED_FILE_LIMITS;
+  perChannelPerDay: number;
+}
+/** The defaults; operators set their own (MAIL_FILES_SENDER_MIB_PER_DAY, MAIL_FILES_CHANNEL_MIB_PER_DAY). */
+export const ARRIVED_FILE_LIMITS: ArrivedFileLimits = { perSenderPerDay: 100 * 1024 ** 2, perChannelPerDay: 1024 ** 3 };
+
+export const arrivedFileLimitsFrom = (config: { MAIL_FILES_SENDER_MIB_PER_DAY: number; MAIL_FILES_CHANNEL_MIB_PER_DAY: number }): ArrivedFileLimits => ({
+  perSenderPerDay: config.MAIL_FILES_SENDER_MIB_PER_DAY * 1024 ** 2,
+  perChannelPerDay: config.MAIL_FILES_CHANNEL_MIB_PER_DAY * 1024 ** 2,
+});
+
+/** Which files a row is: one that came with mail (keepArrivedFiles keys them `mail:…`), or an upload. */
+const MAIL_FILE = "client_id LIKE 'mail:%'";
 
 /** Why a message's files were not kept. */
 export type FilesDropped = 'sender_daily_limit' | 'channel_daily_limit' | 'storage_quota_full';
@@ -235,3 +244,25 @@ export async function sweepUnlinkedMedia(db: Db, limit = 500): Promise<number> {
 
 /** For the api's sweeper (src/db/sweeper.ts). */
 export const unlinkedMediaSweep = { what: 'stored files no message took', sweep: sweepUnlinkedMedia };
+
+/**
+ * Files kept from mail past their retention (MAIL_FILES_RETENTION_DAYS), deleted a batch at
+ * a time; their messages stay, and opening one says the file is no longer kept.
+ */
+export const mailFilesSweep = (days: number) => ({
+  what: 'files kept from mail past their retention',
+  sweep: async (db: Db, limit: number): Promise<number> => {
+    const result = await db.raw(
+      `DELETE FROM stored_media WHERE id IN (SELECT id FROM stored_media WHERE ${MAIL_FILE} AND created_at < now() - make_interval(days => ?) ORDER BY created_at LIMIT ?)`,
+      [days, limit],
+    );
+    return result.rowCount ?? 0;
+  },
+});
+
+/** What PingBack keeps, for the metrics: files and bytes of mail's files and of uploads (web chat visitors', agents'). */
+export async function storedMediaTotals(db: Db): Promise<Array<{ kind: 'mail' | 'upload'; files: number; bytes: number }>> {
+  const { rows } = await db.raw(`SELECT (${MAIL_FILE}) AS mail, count(*)::bigint AS files, coalesce(sum(size), 0)::bigint AS bytes FROM stored_media GROUP BY 1`);
+  const totals = new Map<string, { files: number; bytes: number }>(rows.map((r: { mail: boolean | null; files: string; bytes: string }) => [r.mail ? 'mail' : 'upload', { files: Number(r.files), bytes: Number(r.bytes) }]));
+  return (['mail', 'upload'] as const).map((kind) => ({ kind, ...(totals.get(kind) ?? { files: 0, bytes: 0 }) }));
+}

@@ -66,6 +66,7 @@ export async function deliverEvents(
       try {
         if (ev.kind === 'message') {
           const message = ev.files?.length ? await withKeptFiles(deps.db, channel, ev.message, ev.files, opts.fileLimits) : ev.message;
+          if (typeof message.metadata.files_dropped === 'string') (outcome.filesDropped ??= []).push(message.metadata.files_dropped);
           await deps.signaller.inbound(ref, message);
           outcome.messages++;
         } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {

@@ -6,6 +6,7 @@ import { openChannelSecret, openConfig } from '../channels/credentials';
 import { adapterContextFrom } from '../channels/adapter-context';
 import { CHANNEL_DISPLAY_NAMES, type AdapterContext, type InboundEvent, type WebhookChannel, type WebhookRequest } from '../channels/types';
 import { readPlatformState } from '../db/channel-state';
+import { arrivedFileLimitsFrom } from '../db/stored-media';
 import { AppError } from '../errors';
 import { readRawBody } from '../http/body';
 import { addressKey, RateLimiter } from '../http/rate-limit';
@@ -25,6 +26,7 @@ const UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE = 30;
 export function webhookRoutes(deps: AppDeps): Router {
   const router = new Router();
   const context = adapterContextFrom(deps.config);
+  const fileLimits = arrivedFileLimitsFrom(deps.config);
   const misses = new RateLimiter(deps.db, { name: 'webhook-misses', perMinute: UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE });
   for (const { type, hook } of webhookChannels()) {
     const path = `/webhooks/${type}/:channelId`;
@@ -90,7 +92,8 @@ export function webhookRoutes(deps: AppDeps): Router {
       const foreignReason = hook.foreignReason ?? 'not_for_this_channel';
       if (parsed.owner !== undefined && owns && !(await owns(parsed.owner))) return setAside(foreignReason);
 
-      const outcome = await deliverEvents(deps, channel, parsed.events, { owns, foreignReason });
+      const outcome = await deliverEvents(deps, channel, parsed.events, { owns, foreignReason, fileLimits });
+      for (const reason of outcome.filesDropped ?? []) deps.metrics?.mailFilesDropped(reason);
       if (outcome.ignored.length) deps.log.info('webhook events set aside', { channel_id: channel.id, type, reasons: outcome.ignored });
       if (outcome.skipped.length) deps.log.debug('webhook events not routed', { channel_id: channel.id, type, reasons: outcome.skipped });
       ctx.body = hook.answer(outcome);

@@ -14,6 +14,10 @@ export interface ApiMetrics {
   webhook(method: string, path: string, status: number, seconds: number): void;
   /** One signal(-with-start) to a conversation workflow, `ok` once Temporal accepted it. */
   signal(kind: SignalKind, outcome: 'ok' | 'not_found' | 'error', seconds: number): void;
+  /** A mail taken without its files, and why (a daily limit, the account's storage full). */
+  mailFilesDropped(reason: string): void;
+  /** Counts what PingBack keeps (by kind: files from mail, uploads) when scraped, at most once a minute. */
+  countStorage(count: () => Promise<Array<{ kind: string; files: number; bytes: number }>>): void;
 }
 
 export type SignalKind = 'inbound' | 'reply' | 'status' | 'message_status';
@@ -36,8 +40,26 @@ export function createApiMetrics(): ApiMetrics {
     'Time Temporal took to accept a signal to a conversation workflow (or refuse it), by kind and outcome.',
     LATENCY_BUCKETS,
   );
+  const dropped = registry.counter('pingback_mail_files_dropped_total', "Mail taken without its files, by why: a sender's or channel's daily limit, or the account's storage full.");
+  const storedBytes = registry.gauge('pingback_stored_bytes', 'Bytes of files PingBack keeps, by kind: mail (files that came with mail by webhook) and upload (web chat visitors\' and agents\' files).');
+  const storedFiles = registry.gauge('pingback_stored_files', 'Files PingBack keeps, by kind (as pingback_stored_bytes).');
   return {
     registry,
+    mailFilesDropped(reason) {
+      dropped.inc({ reason: ['sender_daily_limit', 'channel_daily_limit', 'storage_quota_full'].includes(reason) ? reason : 'other' });
+    },
+    countStorage(count) {
+      let countedAt = 0;
+      // A sum over every kept file's row: fresh enough once a minute, however often Prometheus scrapes.
+      registry.onScrape(async () => {
+        if (Date.now() - countedAt < 60_000) return;
+        countedAt = Date.now();
+        for (const t of await count()) {
+          storedBytes.set({ kind: t.kind }, t.bytes);
+          storedFiles.set({ kind: t.kind }, t.files);
+        }
+      });
+    },
     webhook(method, path, status, seconds) {
       const channelType = webhookChannelType(path);
       requests.inc({ channel_type: channelType, method: webhookMethod(method), status: String(status) });
@@ -68,8 +90,10 @@ function webhookChannelType(path: string): string {
 export async function serveMetrics(address: string, registry: Registry): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(registry.render());
+      void registry.scrape().then((text) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(text);
+      });
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' });

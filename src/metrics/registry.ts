@@ -12,18 +12,34 @@ interface Metric {
 
 export class Registry {
   private readonly metrics: Metric[] = [];
+  private readonly collectors: Array<() => Promise<void>> = [];
 
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
+  }
+
+  gauge(name: string, help: string): Gauge {
+    return this.add(new Gauge(name, help));
   }
 
   histogram(name: string, help: string, buckets: number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
   }
 
+  /** Runs before each scrape: gauges read from elsewhere (the database) are set here. One that fails leaves its last values. */
+  onScrape(collect: () => Promise<void>): void {
+    this.collectors.push(collect);
+  }
+
   /** The whole registry in the text format, ending with a newline. */
   render(): string {
     return this.metrics.flatMap((m) => m.render()).join('\n') + '\n';
+  }
+
+  /** As `render`, once the scrape's collectors have run. */
+  async scrape(): Promise<string> {
+    await Promise.allSettled(this.collectors.map((c) => c()));
+    return this.render();
   }
 
   private add<M extends Metric>(metric: M): M {
@@ -48,6 +64,20 @@ export class Counter implements Metric {
       `# TYPE ${this.name} counter`,
       ...[...this.values].map(([labels, v]) => `${this.name}${labels} ${v}`),
     ];
+  }
+}
+
+export class Gauge implements Metric {
+  private readonly values = new Map<string, number>();
+
+  constructor(readonly name: string, private readonly help: string) {}
+
+  set(labels: Labels, value: number): void {
+    this.values.set(labelText(labels), value);
+  }
+
+  render(): string[] {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...[...this.values].map(([labels, v]) => `${this.name}${labels} ${v}`)];
   }
 }
 
