@@ -50,13 +50,14 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         'ch.config',
         'ch.is_active',
         'm.created_at',
+        'm.retried_at',
       );
     if (!row) throw ApplicationFailure.nonRetryable(`message ${messageId} does not exist`, MESSAGE_NOT_FOUND);
     if (row.status !== 'pending') return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
 
     const attempt = Context.current().info.attempt;
     // Written more than a day ago and still not out (an outage outlasting runs of the workflow): failed, not sent late.
-    if (Date.now() - new Date(row.created_at).getTime() > REPLY_SEND_WINDOW_MS) {
+    if (Date.now() - new Date(row.retried_at ?? row.created_at).getTime() > REPLY_SEND_WINDOW_MS) {
       const reason = 'not sent within 24 hours of being written: the platform could not be reached for that long';
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
       return { outcome: 'failed', error: reason };
@@ -167,5 +168,19 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
     await temporal.workflow.getHandle(workflowId).signal(sendAttemptFailedSignal, report).catch(() => undefined);
   }
 
-  return { sendOutbound, markOutboundFailed };
+  /**
+   * A failed reply an agent retries, pending again (its last error cleared, the time of the retry
+   * kept), answering whether it was still failed: the conversation workflow then queues it.
+   */
+  async function requeueFailedReply({ messageId }: { messageId: string }): Promise<{ requeued: boolean; status: string }> {
+    const [row] = await db('messages')
+      .where({ id: messageId, direction: 'outbound', status: 'failed' })
+      .update({ status: 'pending', error: null, next_attempt_at: null, retried_at: db.fn.now(), retries: db.raw('retries + 1'), updated_at: db.fn.now() })
+      .returning('status');
+    if (row) return { requeued: true, status: row.status };
+    const now = await db('messages').where({ id: messageId }).first('status');
+    return { requeued: false, status: now?.status ?? 'not_found' };
+  }
+
+  return { sendOutbound, markOutboundFailed, requeueFailedReply };
 }

@@ -30,6 +30,7 @@ import {
   inboundSignal,
   messageStatusSignal,
   replySignal,
+  retryReplyUpdate,
   sendAttemptFailedSignal,
   stateQuery,
 } from './definitions';
@@ -59,7 +60,7 @@ const { persistInbound } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-const { markOutboundFailed, persistMessageStatuses, checkSnooze } = proxyActivities<Activities>({
+const { markOutboundFailed, persistMessageStatuses, checkSnooze, requeueFailedReply } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database outages: keep trying, with backoff, for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
@@ -120,6 +121,17 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   setHandler(replySignal, ({ messageId }) => {
     // The API may signal again after a timeout; one queue entry per reply.
     if (!outbox.some((p) => p.messageId === messageId)) outbox.push(queued(messageId));
+  });
+  setHandler(retryReplyUpdate, async ({ messageId }) => {
+    // Its send finishing right now (failed, being recorded): the retry comes after that, not instead.
+    const settled = await condition(() => !outbox.some((p) => p.messageId === messageId && p.state === 'sending'), '30s');
+    if (!settled || outbox.some((p) => p.messageId === messageId)) return { queued: false as const, status: 'pending' };
+    // Failed → pending in the database first: only a reply still failed is queued, once.
+    const r = await requeueFailedReply({ messageId });
+    if (!r.requeued) return { queued: false as const, status: r.status };
+    // Behind whatever is queued already; the queue was read again after the await.
+    if (!outbox.some((p) => p.messageId === messageId)) outbox.push(queued(messageId));
+    return { queued: true as const, position: outbox.findIndex((p) => p.messageId === messageId) + 1 };
   });
   setHandler(sendAttemptFailedSignal, (r) => {
     const p = outbox.find((s) => s.messageId === r.messageId);

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ChannelType, ConversationRef, InboundMessage, MessageStatusUpdate } from '../src/channels/types';
 import type { ConversationStatus } from '../src/inbox/schemas';
 
@@ -52,6 +52,14 @@ export const replySignal = defineSignal<[ReplyRequest]>('reply');
 /** Sent by the send activity after a failed attempt, so the state query can show retries live. */
 export const sendAttemptFailedSignal = defineSignal<[SendAttemptReport]>('sendAttemptFailed');
 export const stateQuery = defineQuery<ConversationState>('state');
+
+/**
+ * What came of an agent's retry of a failed reply: queued again (its place in the conversation's
+ * queue, 1 = next), or not, because it is no longer failed (sent meanwhile, or retried already).
+ */
+export type RetryReplyResult = { queued: true; position: number } | { queued: false; status: string };
+/** An agent retries a failed reply: an update, so the answer says whether it was queued. */
+export const retryReplyUpdate = defineUpdate<RetryReplyResult, [ReplyRequest]>('retryReply');
 /**
  * An agent changed the conversation's status in the inbox (already written to the database): the
  * workflow reads it back for the ConversationStatus search attribute and a snooze's timer.

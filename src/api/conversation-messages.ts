@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { requireFileReplies } from '../channels';
 import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
-import { AppError } from '../errors';
+import { isUuid } from '../db/ids';
+import { AppError, notFound } from '../errors';
 import { attachedFileIds } from '../channels/webchat/fields';
 import { readJsonBody } from '../http/body';
 import { authorColumns } from '../inbox/activity';
@@ -83,15 +84,21 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
   router.post('/conversations/:id/messages', async (ctx) => {
     const conv = await findConversation(db, ctx.state, ctx.params.id);
     const input = validate(replySchema, (await readJsonBody(ctx)).json);
+    // The same key as the HTTP header most clients know (Idempotency-Key), or in the body.
+    const header = validate(clientId, ctx.get('idempotency-key') || undefined, 'Idempotency-Key header');
+    if (header && input.client_id && header !== input.client_id) {
+      throw new AppError(422, 'validation_failed', 'Idempotency-Key and client_id differ; send one of them', { fields: [{ path: 'client_id', message: 'differs from the Idempotency-Key header' }] });
+    }
+    const key = input.client_id ?? header;
     if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to reply");
     if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
     const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
     const written = await db.transaction(async (trx) => {
       // Two requests with one client_id (a double click) wait for each other here, the second
       // finding the first's reply; replies without one, or with others, do not wait.
-      if (input.client_id) {
-        await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`reply:${conv.id}:${input.client_id}`]);
-        const same = await trx('messages').where({ conversation_id: conv.id, client_id: input.client_id }).first('id');
+      if (key) {
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`reply:${conv.id}:${key}`]);
+        const same = await trx('messages').where({ conversation_id: conv.id, client_id: key }).first('id');
         if (same) return { id: same.id as string, existing: true };
       }
       // Taken before the reply's seq, as persistInbound takes it, so a visitor's message stored meanwhile
@@ -108,7 +115,7 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
           attachments: JSON.stringify(attachments),
           status: 'pending',
           metadata: JSON.stringify(metadata),
-          client_id: input.client_id ?? null,
+          client_id: key ?? null,
           ...authorColumns(actorOf(ctx.state)),
         })
         .returning('id');
@@ -133,6 +140,28 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
     await db('conversations').where({ id: conv.id }).update({ last_message_at: db.fn.now() });
     ctx.status = 202;
     ctx.body = await entry(ctx.state.accountId, written.id, 'messages');
+  });
+
+  /**
+   * A failed reply sent again: queued behind whatever the conversation has queued, through its
+   * workflow (an update: the answer says whether it was queued), and sent as a new reply would be.
+   */
+  router.post('/messages/:id/retry', async (ctx) => {
+    const found = isUuid(ctx.params.id)
+      ? await db('messages as m').join('conversations as c', 'c.id', 'm.conversation_id').where({ 'm.id': ctx.params.id, 'c.account_id': ctx.state.accountId, 'm.direction': 'outbound' }).first('m.conversation_id')
+      : undefined;
+    if (!found) throw notFound('reply');
+    // The conversation as this user may see it (the same 404 otherwise).
+    const conv = await findConversation(db, ctx.state, found.conversation_id).catch(() => {
+      throw notFound('reply');
+    });
+    const { status } = await db('messages').where({ id: ctx.params.id }).first('status');
+    if (status !== 'failed') throw new AppError(409, 'not_failed', `only a failed reply can be retried; this one is ${status}`, { status });
+    if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to retry");
+    const result = await deps.signaller.retryReply(conversationRef({ id: conv.channel_id, account_id: ctx.state.accountId, type: conv.channel_type }, conv.thread_key), ctx.params.id);
+    if (!result.queued) throw new AppError(409, 'not_failed', `only a failed reply can be retried; this one is ${result.status}`, { status: result.status });
+    ctx.status = 202;
+    ctx.body = { queued: true, position: result.position, message: await entry(ctx.state.accountId, ctx.params.id, 'messages') };
   });
 
   router.post('/conversations/:id/notes', async (ctx) => {

@@ -118,10 +118,23 @@ export function agentPaths() {
       },
       post: {
         summary:
-          'Reply: stored as pending and sent through the channel durably. `attachments`: files uploaded for this conversation (web chat; 422 attachments_not_supported elsewhere). The same `client_id` again answers 200 with the first reply',
-        parameters: [idParam],
+          'Reply: stored as pending and sent through the channel durably. `attachments`: files uploaded for this conversation (web chat; 422 attachments_not_supported elsewhere). The same `Idempotency-Key` header (or `client_id` in the body; 422 when both are sent and differ) again answers 200 with the first reply, never a second one',
+        parameters: [idParam, { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 100 } }],
         requestBody: { required: true, content: json(replySchema) },
         responses: { 200: ok('The reply sent with this client_id before', ref('TimelineEntry')), 202: ok('The pending reply', ref('TimelineEntry')), 400: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },
+      },
+    },
+    '/api/messages/{id}/retry': {
+      post: {
+        summary:
+          "Send a failed reply again, through its conversation's workflow (an update: the answer says it was queued), behind any reply already queued; its attempts start over and its day to go out counts from now. 409 not_failed for a reply that is not failed (with its `status`), 409 channel_inactive while its channel is off, 404 for anything that is not a reply this user can see",
+        parameters: [idParam],
+        responses: {
+          202: ok('Queued: `{queued: true, position, message}` (position 1 = next to go out; message as in the timeline)', { type: 'object' }),
+          404: errorBody,
+          409: errorBody,
+          503: errorBody,
+        },
       },
     },
     '/api/conversations/{id}/notes': {

@@ -1,10 +1,10 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { ConversationStatusChange } from '../../workflows/definitions';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ConversationStatusChange, RetryReplyResult } from '../../workflows/definitions';
 import type { ConversationRef, InboundMessage, MessageStatusUpdate } from '../channels/types';
 import { AppError } from '../errors';
 import type { ConversationStatus } from '../inbox/schemas';
 import type { SignalKind } from '../metrics/api-metrics';
-import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal } from '../../workflows/conversation';
+import { conversationStatusSignal, conversationWorkflow, inboundSignal, messageStatusSignal, replySignal, retryReplyUpdate } from '../../workflows/conversation';
 import { boundInbound, boundRef } from '../inbound/bound';
 import { conversationWorkflowId } from './ids';
 import { AccountIdKey, ChannelIdKey, ChannelTypeKey, ConversationStatusKey } from './search-attributes';
@@ -14,6 +14,8 @@ export type { ConversationRef };
 export interface ConversationSignaller {
   inbound(ref: ConversationRef, message: InboundMessage): Promise<void>;
   reply(ref: ConversationRef, messageId: string): Promise<void>;
+  /** A failed reply queued again (update-with-start: the answer says whether it was). */
+  retryReply(ref: ConversationRef, messageId: string): Promise<RetryReplyResult>;
   status(ref: ConversationRef, change: ConversationStatusChange): Promise<void>;
   /**
    * A delivery status for an outbound message. Signals the running workflow only, never
@@ -78,6 +80,21 @@ export function conversationSignaller(
       signalWithStart('reply', ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, { ...base(ref, workflowId), signal: replySignal, signalArgs: [{ messageId }] }),
       ),
+    retryReply: async (ref, messageId) => {
+      const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
+      try {
+        return await timed('reply', () =>
+          client.withDeadline(Date.now() + timeoutMs, () =>
+            client.workflow.executeUpdateWithStart(retryReplyUpdate, {
+              args: [{ messageId }],
+              startWorkflowOperation: new WithStartWorkflowOperation(conversationWorkflow, { ...base(ref, workflowId), workflowIdConflictPolicy: 'USE_EXISTING' }),
+            }),
+          ),
+        );
+      } catch (err) {
+        throw new AppError(503, 'temporal_unavailable', 'the workflow service did not take the retry; nothing changed, try again later', undefined, err);
+      }
+    },
     status: (ref, change) =>
       signalWithStart('status', ref, ({ workflowId }) =>
         client.workflow.signalWithStart(conversationWorkflow, {

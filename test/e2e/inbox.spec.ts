@@ -52,7 +52,12 @@ test('a customer message arrives live at the top, with its channel icon; filters
   await telegramFailsNext('blocked');
   await composer.fill('Are you still there?');
   await composer.press('Enter');
-  await expect(timeline.getByRole('listitem').filter({ hasText: 'Are you still there?' })).toContainText(/Failed: .*blocked/i);
+  const failed = timeline.getByRole('listitem').filter({ hasText: 'Are you still there?' });
+  await expect(failed).toContainText(/Failed: .*blocked/i);
+  // The customer unblocked the bot: Retry sends it again, and the platform gets it this time.
+  await failed.getByRole('button', { name: 'Retry sending this reply' }).click();
+  await expect(failed).toContainText('Sent');
+  expect(await telegramSent(bot.token)).toEqual(['It ships tomorrow.', 'Are you still there?']);
 
   await page.getByRole('tab', { name: 'Private note' }).click();
   await page.getByRole('textbox', { name: 'Private note' }).fill('Customer is a VIP');
@@ -63,7 +68,7 @@ test('a customer message arrives live at the top, with its channel icon; filters
   await composer.fill('One more thing');
   await composer.press('Enter');
   await expect(timeline.getByRole('listitem').filter({ hasText: 'One more thing' })).toContainText('Sent');
-  expect(await telegramSent(bot.token)).toEqual(['It ships tomorrow.', 'One more thing']);
+  expect(await telegramSent(bot.token)).toEqual(['It ships tomorrow.', 'Are you still there?', 'One more thing']);
 });
 
 test('assign to me and find it under Mine; snooze it, then resolve it', async ({ page }) => {

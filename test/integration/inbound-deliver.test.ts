@@ -38,6 +38,7 @@ function signallerFailing(failures: Record<string, unknown>): ConversationSignal
       signalled.push(m.platformMessageId);
     },
     reply: async () => undefined,
+    retryReply: async () => ({ queued: false, status: 'failed' }),
     status: async () => undefined,
     messageStatus: async () => 'signalled',
   };

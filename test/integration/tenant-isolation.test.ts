@@ -30,6 +30,7 @@ const BODIES: Record<string, { json?: unknown; body?: string; headers?: Record<s
   'POST /api/conversations/{id}/messages': { json: { content: 'from another account' } },
   'POST /api/conversations/{id}/notes': { json: { content: 'from another account' } },
   'POST /api/conversations/{id}/read': { json: {} },
+  'POST /api/messages/{id}/retry': {},
   'POST /api/conversations/{id}/attachments': { body: 'bytes', headers: { 'content-type': 'text/plain' }, query: `?id=${randomUUID()}&name=a.txt` },
 };
 /** A stream, never ending: its isolation is tested in events.test.ts. */
@@ -55,14 +56,14 @@ type A = Awaited<ReturnType<typeof accountA>>;
 
 /** The path with A's ids, and with ids that name nothing. */
 function paths(template: string, a: A): { theirs: string; nobody: string } {
-  const fill = (ids: { channels: string; conversations: string; users: string; 'api-keys': string; message: string }) =>
+  const fill = (ids: { channels: string; conversations: string; users: string; 'api-keys': string; messages: string; message: string }) =>
     template
-      .replace(/\/(channels|conversations|users|api-keys)\/\{id\}/, (_m, kind: keyof typeof ids) => `/${kind}/${ids[kind]}`)
+      .replace(/\/(channels|conversations|users|api-keys|messages)\/\{id\}/, (_m, kind: keyof typeof ids) => `/${kind}/${ids[kind]}`)
       .replace('{messageId}', ids.message)
       .replace('{index}', '0');
   return {
-    theirs: fill({ channels: a.channel.id, conversations: a.conversation.id, users: a.admin.userId, 'api-keys': a.keyId, message: a.message.id }),
-    nobody: fill({ channels: randomUUID(), conversations: randomUUID(), users: randomUUID(), 'api-keys': randomUUID(), message: randomUUID() }),
+    theirs: fill({ channels: a.channel.id, conversations: a.conversation.id, users: a.admin.userId, 'api-keys': a.keyId, messages: a.message.id, message: a.message.id }),
+    nobody: fill({ channels: randomUUID(), conversations: randomUUID(), users: randomUUID(), 'api-keys': randomUUID(), messages: randomUUID(), message: randomUUID() }),
   };
 }
 

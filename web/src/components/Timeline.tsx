@@ -2,7 +2,7 @@ import type { MailAuth } from '../../../src/channels/email/authenticate';
 import { useEffect, useState } from 'preact/hooks';
 import type { Activity, ConversationItem } from '../api/types';
 import type { Entry } from '../state/conversation';
-import { retrySend } from '../state/conversation';
+import { retryFailedReply, retrySend } from '../state/conversation';
 import { fullTime } from '../lib/format';
 
 type Attachment = { type?: string; fileName?: string; file_name?: string; mimeType?: string; content_type?: string; caption?: string };
@@ -63,6 +63,32 @@ function useSecondsUntil(iso: string | null): number | null {
   return iso ? Math.max(0, Math.round((Date.parse(iso) - now) / 1000)) : null;
 }
 
+/** A reply the platform refused, or that could not go out in time: why, and a way to send it again. */
+function FailedReply({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
+  const [busy, setBusy] = useState(false);
+  const [refused, setRefused] = useState<string | null>(null);
+  const retry = async () => {
+    setBusy(true);
+    setRefused(null);
+    try {
+      await retryFailedReply(entry);
+    } catch (err) {
+      setRefused((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="reply-status failed">
+      Failed: {entry.error ?? 'the platform refused it'}{' '}
+      <button type="button" class="link" disabled={busy} onClick={() => void retry()} aria-label="Retry sending this reply">
+        Retry
+      </button>
+      {refused && <span role="alert"> {refused}</span>}
+    </span>
+  );
+}
+
 function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
   const wait = useSecondsUntil(entry.status === 'pending' && entry.attempts > 0 ? entry.next_attempt_at : null);
   if (entry.sending === 'sending') return <span class="reply-status">Sending…</span>;
@@ -76,7 +102,7 @@ function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
       </span>
     );
   }
-  if (entry.status === 'failed') return <span class="reply-status failed">Failed: {entry.error ?? 'the platform refused it'}</span>;
+  if (entry.status === 'failed') return <FailedReply entry={entry} />;
   if (entry.status === 'pending') {
     if (entry.attempts === 0) return <span class="reply-status pending">Pending</span>;
     const next = wait === null ? '' : wait === 0 ? '; trying again now' : `; next try in ${wait < 120 ? `${wait} s` : `${Math.round(wait / 60)} min`}`;

@@ -171,6 +171,16 @@ export function retrySend(entry: Entry): Promise<void> {
 }
 
 /** Assign, change the status, snooze: the answer (and the event after it) updates the list and the header. */
+/**
+ * Sends a failed reply again (POST /api/messages/:id/retry): the entry shows pending at once,
+ * and what the platform then says comes by the event stream. Refused (no longer failed, the
+ * channel off), the reason is thrown for the caller to show.
+ */
+export async function retryFailedReply(entry: Extract<Entry, { kind: 'reply' }>): Promise<void> {
+  const r = await post<{ message: TimelineEntry }>(`/api/messages/${entry.id}/retry`);
+  applyEntry(r.message, false);
+}
+
 export async function updateConversation(changes: { status?: string; snoozed_until?: string; assignee_id?: string | null }): Promise<void> {
   const id = openId.value;
   if (!id) return;
