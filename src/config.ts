@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import fs from 'node:fs';
 import { z } from 'zod';
 import { parseKey, SecretBox } from './crypto/secret-box';
@@ -64,6 +65,7 @@ export const configSchema = z.object({
   MAIL_AUTH_DNS_SERVERS: z
     .string()
     .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .refine((servers) => servers.every(isDnsServer), 'must be IP addresses, each optionally with a port (10.0.0.2, 10.0.0.2:5353, [2001:db8::1]:53), comma-separated')
     .default([]),
   /** Days a web chat visitor's token lasts unused; the widget gets a renewed one as the visitor comes back. */
   WEBCHAT_VISITOR_TOKEN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
@@ -147,6 +149,13 @@ function readableCertificates(path: string): boolean {
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
+
+/** What node's resolver takes: an address, `v4:port` or `[v6]:port`; a host name it would refuse at start-up. */
+function isDnsServer(s: string): boolean {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(s) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(s);
+  const [address, port] = m ? [m[1], m[2]] : [s, undefined];
+  return isIP(address) !== 0 && (port === undefined || (Number(port) > 0 && Number(port) < 65536));
+}
 
 function isKey(text: string): boolean {
   try {

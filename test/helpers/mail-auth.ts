@@ -38,10 +38,26 @@ export function resolverFor(...domains: SendingDomain[]) {
  * A mail as the receiving server left it: its Received header naming the client address,
  * Return-Path the envelope sender, and (with `sign`) the sending domain's DKIM signature.
  */
-export async function receivedMail(opts: { from: string; clientIp?: string; sign?: SendingDomain; body?: string; messageId?: string }): Promise<Buffer> {
+export async function receivedMail(opts: {
+  from: string;
+  clientIp?: string;
+  sign?: SendingDomain;
+  body?: string;
+  messageId?: string;
+  /** The From header's value as written, for a mail naming several senders. */
+  fromHeader?: string;
+  /** The receiving server's Received header in place of the usual one (Exim's format, a hop without `from`). */
+  received?: string;
+  /** Received headers the receiving side added after its MX (a content filter, LMTP): newest first, above the MX's. */
+  internalHops?: string[];
+  /** Headers the sender wrote themselves, under the receiving server's: a forged Received claiming an SPF address. */
+  senderHeaders?: string[];
+  returnPath?: string;
+}): Promise<Buffer> {
   const senderDomain = opts.from.split('@')[1];
   const message = [
-    `From: Customer <${opts.from}>`,
+    ...(opts.senderHeaders ?? []),
+    `From: ${opts.fromHeader ?? `Customer <${opts.from}>`}`,
     'To: support@shop.example',
     `Subject: Where is my order?`,
     `Message-ID: <${opts.messageId ?? `${Date.now()}.${Math.random().toString(36).slice(2)}`}@${senderDomain}>`,
@@ -54,8 +70,10 @@ export async function receivedMail(opts: { from: string; clientIp?: string; sign
   ].join('\r\n');
   const signature = opts.sign ? (await dkimSign(message, { signatureData: [{ signingDomain: opts.sign.domain, selector: opts.sign.selector, privateKey: opts.sign.privateKey }] } as never)).signatures : '';
   const trace = [
-    `Return-Path: <${opts.from}>`,
-    `Received: from mail.${senderDomain} (mail.${senderDomain} [${opts.clientIp ?? '203.0.113.5'}]) by mx.shop.example with ESMTPS id abc123 for <support@shop.example>; Sat, 05 Dec 2026 10:00:01 +0000`,
+    `Return-Path: <${opts.returnPath ?? opts.from}>`,
+    ...(opts.internalHops ?? []),
+    opts.received ??
+      `Received: from mail.${senderDomain} (mail.${senderDomain} [${opts.clientIp ?? '203.0.113.5'}]) by mx.shop.example with ESMTPS id abc123 for <support@shop.example>; Sat, 05 Dec 2026 10:00:01 +0000`,
   ].join('\r\n');
   return Buffer.from(`${trace}\r\n${signature}${message}`);
 }

@@ -72,3 +72,10 @@ test('EMAIL_TLS_CA_FILE: a readable PEM file of certificates, or the variable is
   // The key beside it is PEM, but not a certificate.
   expect(() => loadConfig({ ...base, EMAIL_TLS_CA_FILE: ca.replace('.crt', '.key') })).toThrow(/^EMAIL_TLS_CA_FILE /);
 });
+
+test('MAIL_AUTH_DNS_SERVERS takes addresses with or without a port, and refuses a host name at start-up', () => {
+  const env = { DATABASE_URL: 'postgres://x@h/db' };
+  expect(loadConfig({ ...env, MAIL_AUTH_DNS_SERVERS: '10.0.0.2, 10.0.0.3:5353,[2001:db8::1]:53,2001:db8::2' }).MAIL_AUTH_DNS_SERVERS).toEqual(['10.0.0.2', '10.0.0.3:5353', '[2001:db8::1]:53', '2001:db8::2']);
+  expect(() => loadConfig({ ...env, MAIL_AUTH_DNS_SERVERS: 'dns.example' })).toThrow(/^MAIL_AUTH_DNS_SERVERS must be IP addresses/);
+  expect(() => loadConfig({ ...env, MAIL_AUTH_DNS_SERVERS: '10.0.0.2:99999' })).toThrow(/^MAIL_AUTH_DNS_SERVERS /);
+});

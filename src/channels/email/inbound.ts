@@ -15,7 +15,10 @@ export function emailEvent(parsed: ParsedEmail, opts: { keepFiles: boolean; auth
     const { auth } = opts;
     if (auth && opts.refuseDmarcFailures && refusedByDmarc(auth)) {
       const problem = `${auth.domain ?? 'the sender'}'s DMARC policy (${auth.policy}) says to refuse mail that fails it, and this mail failed it`;
-      return { kind: 'ignored', reason: 'dmarc_fail', eventId, payload: { ...parsed.summary, problem, mail_auth: auth } };
+      // No mailbox may hold a copy (mail by webhook): what it said is kept with the reason, for an operator to recover.
+      const { content, attachments } = parsed.message;
+      const kept = { content: content.slice(0, 2_000), files: attachments.map((a) => a.fileName ?? a.mimeType ?? a.type) };
+      return { kind: 'ignored', reason: 'dmarc_fail', eventId, payload: { ...parsed.summary, problem, mail_auth: auth, ...kept } };
     }
     const message = auth ? { ...parsed.message, metadata: { ...parsed.message.metadata, mail_auth: auth } } : parsed.message;
     return { kind: 'message', message, ...(opts.keepFiles ? { files: parsed.files } : {}) };

@@ -79,7 +79,11 @@ async function handOnNewMail(client: ImapFlow, ctx: PollContext, cfg: EmailConfi
   uids.sort((a, b) => a - b);
   const batch = uids.slice(0, MAILS_PER_CALL);
   let count = 0;
-  for (const uid of batch) {
+  // Each mail's sender check can take seconds when DNS is slow: the call ends well inside its
+  // activity's five minutes, and says there is more (the cursor is where the last mail left it).
+  const until = Date.now() + BATCH_BUDGET_MS;
+  for (const [i, uid] of batch.entries()) {
+    if (ctx.signal.aborted || (i > 0 && Date.now() > until)) return { count, more: true };
     const mail = await client.fetchOne(String(uid), { uid: true, source: { maxLength: MAX_MAIL_BYTES } }, { uid: true });
     if (mail && mail.source) {
       const parsed = await parseEmail(mail.source).catch((err: Error) => unreadableEmail(mail.source!, err));
@@ -92,3 +96,6 @@ async function handOnNewMail(client: ImapFlow, ctx: PollContext, cfg: EmailConfi
   }
   return { count, more: uids.length > batch.length };
 }
+
+/** How long one poll call hands on mail before it returns and the poller calls again. */
+const BATCH_BUDGET_MS = 2 * 60_000;

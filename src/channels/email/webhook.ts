@@ -4,7 +4,7 @@ import { readRawBody } from '../../http/body';
 import type { WebhookCapability } from '../types';
 import type { EmailConfig } from './config';
 import { readMailFromForm } from './form';
-import { checkedEmailEvent } from './inbound';
+import { checkedEmailEvent, emailEvent } from './inbound';
 import { MAX_MAIL_BYTES, parseEmail } from './parse';
 
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
@@ -47,7 +47,8 @@ export const emailWebhook: WebhookCapability<EmailConfig> = {
       throw new AppError(400, 'invalid_email', 'body is not a mail PingBack can read (RFC 5322 / MIME)');
     });
     // Set aside whole (the channel is off): headers only, once per mail.
-    const event = await checkedEmailEvent(raw, parsed, channel.config, channel.context, { keepFiles: true });
+    // A switched-off channel sets the mail aside anyway: no DNS queries for it.
+    const event = channel.is_active ? await checkedEmailEvent(raw, parsed, channel.config, channel.context, { keepFiles: true }) : emailEvent(parsed, { keepFiles: true });
     return { events: [event], whole: { ids: [`email:${parsed.summary.message_id}`], payload: parsed.summary } };
   },
   answer: ({ ignored }) => (ignored.length ? { ok: true, ignored: ignored[0] } : { ok: true }),
