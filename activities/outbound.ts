@@ -11,6 +11,8 @@ import { MESSAGE_NOT_FOUND } from '../src/temporal/failure-types';
 import { REPLY_SEND_WINDOW_MS, sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
 import { platformFailure } from './platform-failure';
 
+const HEARTBEAT_EVERY_MS = 5_000;
+
 export interface SendOutboundResult {
   outcome: 'sent' | 'failed' | 'already_done';
   platformMessageId?: string;
@@ -68,6 +70,8 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
       return { outcome: 'failed', error: reason };
     }
     const adapter = adapterFor(row.channel_type);
+    // Alive while the platform takes its time (see the workflow's heartbeatTimeout).
+    const beat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     try {
       const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config, row.channel_id));
       const sent = await adapter.send(
@@ -107,6 +111,8 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
       await reportAttempt({ messageId, attempt, error: err.message, retryInMs: err.details.retryAfterMs });
       // Telegram's retry_after and its peers: the platform's delay, not our backoff.
       throw platformFailure(err);
+    } finally {
+      clearInterval(beat);
     }
   }
 

@@ -67,12 +67,15 @@ const { markOutboundFailed, persistMessageStatuses, checkSnooze, requeueFailedRe
 });
 
 const { sendOutbound } = proxyActivities<Activities>({
-  // Above the adapters' own HTTP timeouts (15 s), and short enough that a reply whose
-  // worker died mid-send is retried by another worker within seconds, not minutes.
-  startToCloseTimeout: '20s',
+  // Above the slowest adapter's own timeouts (SMTP: 30 s to connect, 30 s for the greeting,
+  // 30 s per command), so an attempt is never retried while it may still be sending. A worker
+  // that died mid-send is noticed by its missing heartbeats (the attempt beats every few
+  // seconds), and the reply retried by another worker within half a minute.
+  startToCloseTimeout: '3m',
+  heartbeatTimeout: '30s',
   // Cancelled to hand a reply over to the next run (see DRAIN_HANDS_OVER_SENDS): an attempt
-  // already calling the platform is let finish (no heartbeat, so at most startToCloseTimeout),
-  // so the next run's attempt can never overlap it and send the reply twice.
+  // already calling the platform is let finish (the send does not stop for a cancel), so the
+  // next run's attempt can never overlap it and send the reply twice.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // A reply still undelivered after a day is reported failed rather than sent late.
   scheduleToCloseTimeout: REPLY_SEND_WINDOW_MS,
