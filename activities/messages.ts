@@ -212,11 +212,14 @@ contact AS (
   SELECT k.id FROM contacts k, ch, p
   WHERE k.channel_id = ch.id AND k.platform_user_id = p.user_id AND NOT EXISTS (SELECT 1 FROM upserted_contact)
 ),
+-- When the customer wrote, as their platform says (WhatsApp's 24-hour window counts from it).
+wrote AS (SELECT COALESCE(max(platform_timestamp), now()) AS at FROM batch),
 conv AS (
-  INSERT INTO conversations (account_id, channel_id, channel_type, contact_id, thread_key, workflow_id)
-  SELECT p.account_id, p.channel_id, p.channel_type, contact.id, p.thread_key, p.workflow_id FROM contact, p
+  INSERT INTO conversations (account_id, channel_id, channel_type, contact_id, thread_key, workflow_id, last_inbound_at)
+  SELECT p.account_id, p.channel_id, p.channel_type, contact.id, p.thread_key, p.workflow_id, wrote.at FROM contact, p, wrote
   ON CONFLICT (channel_id, thread_key) DO UPDATE SET
     updated_at = now(),
+    last_inbound_at = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN GREATEST(conversations.last_inbound_at, (SELECT at FROM wrote)) ELSE conversations.last_inbound_at END,
     -- A customer writing again reopens a resolved, pending or snoozed conversation; a redelivery changes nothing.
     last_message_at = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN now() ELSE conversations.last_message_at END,
     status = CASE WHEN EXISTS (SELECT 1 FROM fresh) THEN 'open' ELSE conversations.status END,

@@ -81,6 +81,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
           id: messageId,
           content: row.content,
           replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
+          ...(row.metadata?.template ? { template: row.metadata.template } : {}),
           inReplyTo: adapter.threadsReplies ? await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id) : undefined,
         },
         adapterContext,

@@ -12,6 +12,7 @@ import { adminRoutes } from './admin';
 import { attachmentRoutes } from './attachments';
 import { authenticate } from './auth';
 import { channelRoutes } from './channels';
+import { templateRoutes } from './templates';
 import type { AppDeps, AuthState } from './context';
 import { conversationRoutes } from './conversations';
 import { conversationMessageRoutes } from './conversation-messages';
@@ -100,6 +101,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   api.use(userRoutes(deps).routes());
   api.use(accountRoutes(deps).routes());
   api.use(channelRoutes(deps).routes());
+  api.use(templateRoutes(deps).routes());
   api.use(channelTypeRoutes(deps).routes());
   api.use(conversationRoutes(deps).routes());
   api.use(conversationMessageRoutes(deps).routes());

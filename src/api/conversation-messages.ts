@@ -13,6 +13,9 @@ import type { AppDeps, AuthState } from './context';
 import { actorOf, findConversation } from './conversations';
 import { decodeCursor, encodeCursor, messageCursor } from './cursor';
 import { validate } from './validate';
+import { channelTemplates } from './templates';
+import { windowClosesAt } from '../inbox/conversations';
+import { renderTemplate, templateSendSchema } from '../channels/whatsapp/templates';
 import { conversationRef } from '../channels/types';
 
 /** Replies and notes have the same bound as the longest message a platform takes in one go. */
@@ -37,8 +40,11 @@ export const replySchema = z
     /** Files uploaded for this conversation (POST /api/conversations/{id}/attachments), on channels whose replies carry files. */
     attachments: attachedFileIds,
     client_id: clientId,
+    /** WhatsApp: an approved template with its parameters, sendable after the 24-hour window too; `content` is then left out. */
+    template: templateSendSchema.optional(),
   })
-  .refine((r) => r.content.length > 0 || r.attachments.length > 0, { path: ['content'], message: 'must not be empty (unless the reply has attachments)' });
+  .refine((r) => r.content.length > 0 || r.attachments.length > 0 || r.template, { path: ['content'], message: 'must not be empty (unless the reply has attachments or a template)' })
+  .refine((r) => !r.template || (r.content.length === 0 && r.attachments.length === 0), { path: ['template'], message: 'is sent alone: leave content and attachments out' });
 
 export const noteSchema = z
   .object({ content: z.string().trim().min(1, 'must not be empty').max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`), client_id: clientId })
@@ -48,6 +54,7 @@ export const noteSchema = z
 export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
   const router = new Router<AuthState>();
   const { db } = deps;
+  const templatesOf = channelTemplates(deps);
 
   /** The replied-to message's platform id, which the adapter sends as reply context. */
   const replyContext = async (conversationId: string, messageId: string) => {
@@ -92,7 +99,23 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
     const key = input.client_id ?? header;
     if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to reply");
     if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
-    const metadata = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
+    const metadata: Record<string, unknown> = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
+    let content = input.content;
+    if (input.template) {
+      // Checked against the account's approved templates now, not refused by Meta later; the timeline shows the text sent.
+      content = renderTemplate(await templatesOf(ctx.state.accountId, conv.channel_id), input.template);
+      metadata.template = input.template;
+    } else {
+      const closes = windowClosesAt(conv.channel_type, conv.last_inbound_at);
+      if (closes && closes.getTime() <= Date.now()) {
+        throw new AppError(
+          409,
+          'outside_messaging_window',
+          `WhatsApp takes free-form replies only within 24 hours of the customer's last message; that window closed at ${closes.toISOString()}. Send an approved template (template) instead`,
+          { window_closes_at: closes.toISOString() },
+        );
+      }
+    }
     const written = await db.transaction(async (trx) => {
       // Two requests with one client_id (a double click) wait for each other here, the second
       // finding the first's reply; replies without one, or with others, do not wait.
@@ -110,7 +133,7 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
         .insert({
           conversation_id: conv.id,
           direction: 'outbound',
-          content: input.content,
+          content,
           content_type: attachments.length > 0 ? attachments[0].type : 'text',
           attachments: JSON.stringify(attachments),
           status: 'pending',

@@ -118,7 +118,7 @@ export function agentPaths() {
       },
       post: {
         summary:
-          'Reply: stored as pending and sent through the channel durably. `attachments`: files uploaded for this conversation (web chat; 422 attachments_not_supported elsewhere). The same `Idempotency-Key` header (or `client_id` in the body; 422 when both are sent and differ) again answers 200 with the first reply, never a second one',
+          "Reply: stored as pending and sent through the channel durably. `attachments`: files uploaded for this conversation (web chat; 422 attachments_not_supported elsewhere). The same `Idempotency-Key` header (or `client_id` in the body; 422 when both are sent and differ) again answers 200 with the first reply, never a second one. WhatsApp: a free-form reply more than 24 hours after the customer's last message is 409 outside_messaging_window (see the conversation's `window_closes_at`); `template` (an approved template, Meta's shape, text parameters) goes out at any time, checked first against the account's templates (422 template_not_found, template_parameters), and the timeline shows its text",
         parameters: [idParam, { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 100 } }],
         requestBody: { required: true, content: json(replySchema) },
         responses: { 200: ok('The reply sent with this client_id before', ref('TimelineEntry')), 202: ok('The pending reply', ref('TimelineEntry')), 400: errorBody, 404: errorBody, 409: errorBody, 422: errorBody, 503: errorBody },

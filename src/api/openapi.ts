@@ -114,6 +114,14 @@ export function openApiDocument() {
           responses: { 200: { description: 'Channel' }, 403: errorBody, 404: errorBody, 422: errorBody, 503: errorBody },
         },
       },
+      '/api/channels/{id}/templates': {
+        get: {
+          summary:
+            "A WhatsApp channel's approved message templates, read from its WhatsApp Business Account through the Graph API each time: `{data: [{name, language, category, header, body, parameters: {header, body}}]}`. What a reply may send once the conversation's 24-hour window has closed. 422 business_account_id_required without the account's ID in the channel's settings, 422 templates_not_supported on other channels, 502/503 with Meta's words when Graph refuses or is unreachable",
+          parameters: [idParam],
+          responses: { 200: { description: 'The approved templates' }, 404: errorBody, 422: errorBody, 502: errorBody, 503: errorBody },
+        },
+      },
       '/api/channels/{id}/rotate-secrets': {
         post: {
           summary:

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { TemplateSend } from './whatsapp/templates';
 import { z } from 'zod';
 import type { Db } from '../db/knex';
 
@@ -112,6 +113,8 @@ export interface OutboundMessage {
    * needs to thread the reply.
    */
   inReplyTo?: { platformMessageId: string; metadata: Record<string, unknown> } | null;
+  /** A WhatsApp template (see whatsapp/templates.ts), sent instead of `content`, which holds its text for the timeline. */
+  template?: TemplateSend;
 }
 
 export interface SentRef {

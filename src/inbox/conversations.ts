@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ChannelType } from '../channels/names';
 import type { Db } from '../db/knex';
 import type { ConversationItem, ConversationStatus } from './schemas';
 import { contactSearch, messageMatches, messageSearch } from './search';
@@ -46,6 +47,7 @@ export function conversationItems(db: Db | Knex.Transaction, accountId: string, 
       'c.workflow_id',
       'c.thread_key',
       'c.last_message_at',
+      'c.last_inbound_at',
       // The cursor keeps PostgreSQL's own microseconds: JavaScript dates would round them.
       db.raw('c.last_message_at::text AS cursor_ts'),
       'c.created_at',
@@ -77,6 +79,22 @@ export function preview(content: string | null, files: number, fileType: string 
   return '';
 }
 
+/** WhatsApp takes free-form replies within 24 hours of the customer's last message (templates at any time). */
+export const MESSAGING_WINDOW_MS: Partial<Record<ChannelType, number>> = { whatsapp: 24 * 3_600_000 };
+
+/** When a conversation's messaging window closes, on channels that have one (null elsewhere, or before the customer wrote). */
+export function windowClosesAt(channelType: ChannelType, lastInboundAt: Date | string | null): Date | null {
+  const window = MESSAGING_WINDOW_MS[channelType];
+  return window !== undefined && lastInboundAt ? new Date(new Date(lastInboundAt).getTime() + window) : null;
+}
+
+/** Whether an agent can write a free-form reply now, and why not. */
+function replyState(r: Record<string, any>): Pick<ConversationItem, 'can_reply' | 'reply_blocked_reason' | 'window_closes_at'> {
+  const closes = windowClosesAt(r.channel_type, r.last_inbound_at ?? null);
+  const reason = !r.channel_active ? 'channel_inactive' : closes && closes.getTime() <= Date.now() ? 'outside_messaging_window' : null;
+  return { can_reply: reason === null, reply_blocked_reason: reason, window_closes_at: closes?.toISOString() ?? null };
+}
+
 export function presentConversation(r: Record<string, any>): ConversationItem {
   return {
     id: r.id,
@@ -97,8 +115,7 @@ export function presentConversation(r: Record<string, any>): ConversationItem {
       ? { direction: r.lm_direction, preview: preview(r.lm_content, r.lm_files, r.lm_file_type), created_at: iso(r.lm_created_at)! }
       : null,
     unread_count: r.unread_count ?? null,
-    can_reply: r.channel_active,
-    reply_blocked_reason: r.channel_active ? null : 'channel_inactive',
+    ...replyState(r),
     last_message_at: iso(r.last_message_at)!,
     created_at: iso(r.created_at)!,
     updated_at: iso(r.updated_at)!,

@@ -14,7 +14,11 @@ export const conversationStatusSchema = z.enum(CONVERSATION_STATUSES);
 export type ConversationStatus = z.infer<typeof conversationStatusSchema>;
 
 /** Why an agent cannot reply in a conversation now (more reasons come with later channel rules). */
-export const replyBlockedReasonSchema = z.enum(['channel_inactive']);
+/**
+ * channel_inactive: the channel is off. outside_messaging_window: WhatsApp's 24 hours since the
+ * customer last wrote have passed; only a template can be sent (POST …/messages with `template`).
+ */
+export const replyBlockedReasonSchema = z.enum(['channel_inactive', 'outside_messaging_window']);
 
 const timestamp = z.string().describe('ISO 8601 time');
 const personSchema = z.object({ id: z.uuid(), name: z.string() });
@@ -47,6 +51,8 @@ export const conversationItemSchema = z.object({
   can_reply: z.boolean(),
   reply_blocked_reason: replyBlockedReasonSchema.nullable(),
   last_message_at: timestamp,
+  /** WhatsApp: when free-form replies stop being possible (24 h after the customer's last message); null on other channels. */
+  window_closes_at: timestamp.nullable(),
   created_at: timestamp,
   updated_at: timestamp,
   workflow_id: z.string(),

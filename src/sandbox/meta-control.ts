@@ -27,6 +27,11 @@ export async function handleControl(fake: MetaFake, url: URL, raw: Buffer, res: 
           phoneNumberId: str('phone_number_id')!, accessToken: str('access_token')!, appSecret: str('app_secret')!,
           displayPhoneNumber: str('display_phone_number'),
         }));
+      case '/_sandbox/whatsapp/templates':
+        // {"waba_id", "name", "language", "components": [{"type": "BODY", "text": "Hi {{1}}"}]}: an approved template.
+        need('waba_id', 'name', 'language');
+        fake.addTemplate(str('waba_id')!, { name: str('name')!, language: str('language')!, components: Array.isArray(body.components) ? body.components : [] });
+        return reply(res, 200, { ok: true });
       case '/_sandbox/instagram/accounts':
         need('page_id', 'access_token', 'app_secret');
         return reply(res, 200, fake.addInstagramAccount({

@@ -30,7 +30,9 @@ export interface MetaFakeOptions {
 }
 export type Layout = 'one-change' | 'change-per-message' | 'entry-per-message';
 export type StatusStep = WaStatusName | { status: 'failed'; error?: object };
-export interface SentMessage { platform: Platform; from: string; to: string; text: string; id: string; replyTo?: string; at: number }
+export interface SentMessage { platform: Platform; from: string; to: string; text: string; id: string; replyTo?: string; template?: string; at: number }
+/** A message template of a WhatsApp Business Account, as Graph lists it. */
+export interface FakeTemplate { name: string; language: string; status?: string; category?: string; components: Array<{ type: string; format?: string; text?: string }> }
 export interface ApiCall { method: string; path: string; status: number; body?: unknown }
 export interface Delivery { status: number; body: string; payload: object }
 
@@ -52,6 +54,7 @@ export class MetaFake {
   private readonly log: ApiCall[] = [];
   private readonly media = new Map<string, Media>();
   private readonly lastInbound = new Map<string, number>();
+  private readonly templates = new Map<string, FakeTemplate[]>(); // by WhatsApp Business Account id
   private clockOffsetMs = 0;
 
   private constructor(private readonly server: FakeServer, private readonly opts: MetaFakeOptions) {
@@ -77,6 +80,11 @@ export class MetaFake {
     const state: WaState = { displayPhoneNumber: `1555${digits(7)}`, wabaId: digits(15), ...this.numbers.get(n.phoneNumberId), ...defined(n) };
     this.numbers.set(n.phoneNumberId, state);
     return { phoneNumberId: state.phoneNumberId, displayPhoneNumber: state.displayPhoneNumber, wabaId: state.wabaId };
+  }
+
+  /** A template of the account's, approved unless `status` says otherwise (WhatsApp Manager's work). */
+  addTemplate(wabaId: string, t: FakeTemplate): void {
+    this.templates.set(wabaId, [...(this.templates.get(wabaId) ?? []).filter((x) => !(x.name === t.name && x.language === t.language)), { status: 'APPROVED', category: 'UTILITY', ...t }]);
   }
 
   addInstagramAccount(a: { pageId: string; accessToken: string; appSecret: string; igAccountId?: string }): { pageId: string; igAccountId: string } {
@@ -216,6 +224,7 @@ export class MetaFake {
     let answer: GraphReply;
     if (!route) answer = graphError('whatsapp', { code: 2500, message: `Unknown path components: ${url.pathname}` });
     else if (req.method === 'POST' && route[3] === 'messages') answer = this.sendMessage(route[2], token, json);
+    else if (req.method === 'GET' && route[3] === 'message_templates') answer = this.listTemplates(route[2], token);
     else if (req.method === 'GET' && !route[3]) answer = this.objectInfo(route[2], token) ?? this.mediaInfo(route[2], token);
     else answer = unknownObject('whatsapp', req.method === 'POST' ? 'post' : 'get', route[2]);
     this.log.push({ method: req.method ?? 'GET', path: url.pathname, status: answer.status, body: json });
@@ -238,6 +247,7 @@ export class MetaFake {
     if (!n && !a) return unknownObject(platform, 'post', id);
     const refused = this.authError(platform, token, (n ?? a)!.accessToken) ?? this.scripted(platform, 'messages');
     if (refused) return refused;
+    if (n && body?.type === 'template') return this.sendTemplate(n, body);
     const text = n ? body?.text?.body : body?.message?.text;
     const to = String((n ? body?.to : body?.recipient?.id) ?? '');
     if (n && (body?.messaging_product !== 'whatsapp' || body?.type !== 'text')) return failureReply(platform, 'invalid_parameter', this.now());
@@ -262,6 +272,39 @@ export class MetaFake {
     this.sent.push(record);
     if (this.opts.echoes) this.later(() => this.customerSendsInstagram(a!.pageId, { from: to, kind: 'echo', text, mid: record.id }));
     return { status: 200, body: { recipient_id: to, message_id: record.id } };
+  }
+
+  /** GET /{waba-id}/message_templates, with the token of a number of that account. */
+  private listTemplates(wabaId: string, token: string | undefined): GraphReply {
+    const owner = [...this.numbers.values()].find((n) => n.wabaId === wabaId);
+    if (!owner) return unknownObject('whatsapp', 'get', wabaId);
+    const refused = this.authError('whatsapp', token, owner.accessToken);
+    if (refused) return refused;
+    const data = (this.templates.get(wabaId) ?? []).map((t, i) => ({ ...t, id: `${wabaId}${i}` }));
+    return { status: 200, body: { data, paging: { cursors: { before: 'MAZDZD', after: 'MjQZD' } } } };
+  }
+
+  /**
+   * A template message: any time, the 24-hour window notwithstanding, if the account has the
+   * template approved in that language and the parameters fill its placeholders exactly
+   * (codes 132001 and 132000 otherwise, as Meta answers).
+   */
+  private sendTemplate(n: WaState, body: any): GraphReply {
+    const to = String(body?.to ?? '');
+    const t = (this.templates.get(n.wabaId) ?? []).find((x) => x.name === body?.template?.name && x.language === body?.template?.language?.code && x.status === 'APPROVED');
+    if (!to || !t) return graphError('whatsapp', { status: 404, code: 132001, message: '(#132001) Template name does not exist in the translation', details: `template name (${body?.template?.name}) does not exist in ${body?.template?.language?.code}` });
+    const given = (part: string) => ((body.template.components ?? []) as any[]).find((c) => String(c.type).toLowerCase() === part)?.parameters?.map((p: any) => String(p.text)) ?? [];
+    const texts: string[] = [];
+    for (const part of ['header', 'body']) {
+      const text = t.components.find((c) => c.type === part.toUpperCase() && (c.format ?? 'TEXT') === 'TEXT')?.text ?? '';
+      const wanted = new Set([...text.matchAll(/\{\{(\d+)\}\}/g)].map((m) => m[1])).size;
+      if (given(part).length !== wanted) return graphError('whatsapp', { code: 132000, message: '(#132000) Number of parameters does not match the expected number of params', details: `${part}: number of localizable_params (${given(part).length}) does not match the expected number of params (${wanted})` });
+      if (text) texts.push(text.replace(/\{\{(\d+)\}\}/g, (_m, i: string) => given(part)[Number(i) - 1]));
+    }
+    const record: SentMessage = { platform: 'whatsapp', from: n.phoneNumberId, to, text: texts.join('\n\n'), id: wamid(), template: t.name, at: this.now() };
+    this.sent.push(record);
+    if (this.opts.autoStatuses) this.later(() => this.sendStatuses(record.id, ['sent', 'delivered']));
+    return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: record.id, message_status: 'accepted' }] } };
   }
 
   /**

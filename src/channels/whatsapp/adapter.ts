@@ -5,6 +5,7 @@ import { callGraph, downloadMedia } from '../meta/graph-api';
 import { metaWebhook } from '../meta/webhook';
 import { webhookPath } from '../types';
 import { whatsappConfigSchema, WhatsappConfig, WHATSAPP_SECRET_FIELDS } from './config';
+import { graphTemplate } from './templates';
 import { whatsappEnvelope, whatsappEvents } from './webhook';
 
 interface SendResponse {
@@ -52,8 +53,8 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
       messaging_product: 'whatsapp',
       recipient_type: 'individual',
       to: to.threadKey,
-      type: 'text',
-      text: { body: msg.content, preview_url: false },
+      // A template goes out at any time; text only within 24 hours of the customer's last message.
+      ...(msg.template ? { type: 'template', template: graphTemplate(msg.template) } : { type: 'text', text: { body: msg.content, preview_url: false } }),
       ...(msg.replyToPlatformMessageId ? { context: { message_id: msg.replyToPlatformMessageId } } : {}),
     };
     const res = await callGraph<SendResponse>(ctx, cfg.access_token, 'POST', `${cfg.phone_number_id}/messages`, body);
