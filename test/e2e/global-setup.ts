@@ -6,6 +6,7 @@ import { dropDatabase, migrateLatest, recreateDatabase } from '../../src/db/migr
 import { freePort, onFreePort, stopChild } from '../../src/dev/dev-server';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporal } from '../../src/dev/temporal-server';
+import { MetaFake } from '../../src/sandbox/meta';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { dashboardDir } from '../../src/http/dashboard';
 
@@ -49,6 +50,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   if (!cli) throw new Error('no Temporal CLI: put one on PATH, set TEMPORAL_CLI_PATH, or install Go so it can be built');
   const temporal = await onFreePort(async () => startTemporal({ kind: 'dev', cli, port: await freePort() }));
   const telegram = await TelegramFake.start({ allowHttpWebhooks: true });
+  const meta = await MetaFake.start();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
@@ -58,7 +60,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     PINGBACK_ADMIN_TOKEN: E2E_ADMIN_TOKEN,
     PINGBACK_ENCRYPTION_KEY: 'e2'.repeat(32),
     TELEGRAM_API_BASE_URL: telegram.baseUrl,
-    META_GRAPH_BASE_URL: 'http://127.0.0.1:9',
+    META_GRAPH_BASE_URL: meta.baseUrl,
     X_API_BASE_URL: 'http://127.0.0.1:9',
     PUBLIC_BASE_URL: url,
     HOST: '127.0.0.1',
@@ -70,10 +72,10 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   const worker = pingback('worker', env);
   const api = pingback('api', env);
   await waitForHealthy(url);
-  Object.assign(process.env, { E2E_URL: url, E2E_ADMIN_TOKEN, E2E_TELEGRAM_URL: telegram.baseUrl, E2E_ENV: JSON.stringify(env) });
+  Object.assign(process.env, { E2E_URL: url, E2E_ADMIN_TOKEN, E2E_TELEGRAM_URL: telegram.baseUrl, E2E_META_URL: meta.baseUrl, E2E_ENV: JSON.stringify(env) });
   return async () => {
     await Promise.all([stopChild(api), stopChild(worker)]);
-    await telegram.stop();
+    await Promise.all([telegram.stop(), meta.stop()]);
     await temporal.stop();
     if (!process.env.E2E_DATABASE_URL) await dropDatabase(databaseUrl);
   };

@@ -108,3 +108,21 @@ export async function webchatVisitorWrites(team: Team, visitorName: string, text
 
 /** Where the end-to-end run writes its screenshots: the README's with UPDATE_SCREENSHOTS=1, else the run's results. */
 export const screenshotPath = (name: string) => (process.env.UPDATE_SCREENSHOTS ? `docs/screenshots/${name}.png` : `test-results/screenshots/${name}.png`);
+
+/** The Meta Graph fake's control endpoints (src/sandbox/meta-control.ts), as curl would call them. */
+export async function metaSandbox(path: string, json: unknown): Promise<any> {
+  const res = await fetch(`${process.env.E2E_META_URL}/_sandbox/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+  if (!res.ok) throw new Error(`meta sandbox ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** A WhatsApp channel of the team's on the Meta fake, its callback subscribed, with its business account (for templates). */
+export async function whatsappChannel(team: Team, name = 'Sales line'): Promise<{ id: string; phoneNumberId: string; wabaId: string }> {
+  const phoneNumberId = `10${randomInt(1e12, 9e12)}`;
+  const accessToken = `EAAG${randomUUID().replace(/-/g, '')}`;
+  const appSecret = randomUUID().replace(/-/g, '');
+  const { wabaId } = await metaSandbox('whatsapp/numbers', { phone_number_id: phoneNumberId, access_token: accessToken, app_secret: appSecret });
+  const ch = await api('POST', '/api/channels', { token: team.apiKey, json: { type: 'whatsapp', name, config: { access_token: accessToken, phone_number_id: phoneNumberId, app_secret: appSecret, business_account_id: wabaId } } });
+  await metaSandbox('subscribe', { id: phoneNumberId, callback_url: ch.callback_url, verify_token: ch.verify_token });
+  return { id: ch.id, phoneNumberId, wabaId };
+}

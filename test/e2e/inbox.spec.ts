@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { api, conversationRow, customerWrites, newTeam, PASSWORD, signedInPage, signIn, telegramChannel, telegramFailsNext, telegramSent, url, webchatVisitorWrites } from './helpers';
+import { Client } from 'pg';
+import { api, conversationRow, metaSandbox, screenshotPath, whatsappChannel, customerWrites, newTeam, PASSWORD, signedInPage, signIn, telegramChannel, telegramFailsNext, telegramSent, url, webchatVisitorWrites } from './helpers';
 
 /** The screen agents live in: a customer's message arrives live, they reply, note, assign, snooze, resolve. */
 
@@ -177,4 +178,42 @@ test("a mail whose sender nothing verifies says so beside it; the channel's sett
   await admin.getByRole('button', { name: 'Save' }).click();
   await expect(admin.getByText('Saved.')).toBeVisible();
   expect((await api('GET', `/api/channels/${ch.id}`, { token: team.apiKey })).config.refuse_dmarc_failures).toBe(true);
+});
+
+test("WhatsApp's 24-hour window: the composer counts it down, then offers the account's templates, filled in and previewed", async ({ page }) => {
+  const team = await newTeam('mini');
+  const wa = await whatsappChannel(team);
+  await metaSandbox('whatsapp/templates', {
+    waba_id: wa.wabaId,
+    name: 'order_ready',
+    language: 'en_US',
+    components: [{ type: 'BODY', text: 'Hi {{1}}, your order {{2}} is ready.' }],
+  });
+  const from = String(351910000000 + Math.floor(Math.random() * 1e6));
+  await metaSandbox('whatsapp/customer-message', { phone_number_id: wa.phoneNumberId, from, name: 'Rui', text: 'Is my order ready?' });
+  await signIn(page, team.agent);
+  await conversationRow(page, 'Rui').click();
+  await expect(page.getByRole('note').filter({ hasText: /Free-form replies for (23 h 5\d|24 h 0) min more/ })).toBeVisible();
+
+  // A day passes, for PingBack and for Meta.
+  const db = new Client({ connectionString: JSON.parse(process.env.E2E_ENV!).DATABASE_URL });
+  await db.connect();
+  await db.query("UPDATE conversations SET last_inbound_at = last_inbound_at - interval '25 hours' WHERE channel_id = $1", [wa.id]);
+  await db.end();
+  await metaSandbox('advance-clock', { seconds: 25 * 3600 });
+  await page.reload();
+  await expect(page.getByRole('note').filter({ hasText: 'More than 24 hours have passed' })).toBeVisible();
+  await expect(page.getByRole('textbox', { name: 'Reply' })).toHaveCount(0);
+  await expect(page.getByLabel('Template')).toHaveValue('0');
+  const send = page.getByRole('button', { name: 'Send template' });
+  await expect(send).toBeDisabled();
+  await page.getByLabel('Body {{1}}').fill('Rui');
+  await page.getByLabel('Body {{2}}').fill('#1042');
+  await expect(page.getByLabel('What the customer will read')).toHaveText('Hi Rui, your order #1042 is ready.');
+  await page.screenshot({ path: screenshotPath('whatsapp-template') });
+  await send.click();
+  const timeline = page.getByRole('list', { name: 'Timeline' });
+  await expect(timeline.getByRole('listitem').filter({ hasText: 'Hi Rui, your order #1042 is ready.' })).toContainText('Sent');
+  const sent = await (await fetch(`${process.env.E2E_META_URL}/_sandbox/sent?to=${from}`)).json();
+  expect(sent.map((m: { template?: string; text: string }) => [m.template, m.text])).toEqual([['order_ready', 'Hi Rui, your order #1042 is ready.']]);
 });

@@ -171,6 +171,14 @@ export function retrySend(entry: Entry): Promise<void> {
 }
 
 /** Assign, change the status, snooze: the answer (and the event after it) updates the list and the header. */
+/** A WhatsApp template as a reply (the only kind WhatsApp takes once 24 hours have passed); refused, the reason is thrown. */
+export async function sendTemplate(template: { name: string; language: string; components: Array<{ type: 'header' | 'body'; parameters: Array<{ type: 'text'; text: string }> }> }): Promise<void> {
+  const id = openId.value;
+  if (!id) return;
+  const saved = await post<TimelineEntry>(`/api/conversations/${id}/messages`, { template, client_id: newClientId() });
+  timeline.value = merge(timeline.value, [saved]);
+}
+
 /**
  * Sends a failed reply again (POST /api/messages/:id/retry): the entry shows pending at once,
  * and what the platform then says comes by the event stream. Refused (no longer failed, the
