@@ -23,7 +23,7 @@ interface Deps {
 /** Webhook registration with the platform; the channel row records where it stands. */
 export function makeChannelActivities({ db, secrets, adapterContext, publicBaseUrl, temporal }: Deps) {
   async function setStatus(channelId: string, status: 'pending' | 'connected' | 'error', message: string | null) {
-    await db('channels').where({ id: channelId }).update({ status, status_message: message, updated_at: db.fn.now() });
+    await db('channels').where({ id: channelId }).update({ status, status_message: message, reconnect_required_at: null, updated_at: db.fn.now() });
   }
 
   async function onPlatformError(channelId: string, err: unknown): Promise<never> {

@@ -15,6 +15,7 @@ export interface ActivityDeps {
   adapterContext: AdapterContext;
   publicBaseUrl: string;
   temporal?: Client;
+  parkedReplyMaxAgeMs?: number;
 }
 
 /** Activities are made over their dependencies; the worker passes real ones, tests may pass others. */

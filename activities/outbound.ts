@@ -7,7 +7,8 @@ import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
-import { MESSAGE_NOT_FOUND } from '../src/temporal/failure-types';
+import { requireReconnect } from '../src/db/channel-status';
+import { MESSAGE_NOT_FOUND, WAITING_FOR_CHANNEL } from '../src/temporal/failure-types';
 import { REPLY_SEND_WINDOW_MS, sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
 import { platformFailure } from './platform-failure';
 
@@ -25,14 +26,21 @@ interface Deps {
   adapterContext: AdapterContext;
   /** Reports failed attempts to the conversation workflow, for its state query. */
   temporal?: Client;
+  /** How long a reply may wait for its channel to be reconnected (PARKED_REPLY_MAX_AGE_HOURS); at most a day. */
+  parkedReplyMaxAgeMs?: number;
 }
+
+/** A reply not yet out: pending, or waiting for its channel to be reconnected. */
+const UNSENT = ['pending', 'waiting_for_channel'];
+/** How often a waiting reply looks at its channel again: a reconnected channel's replies go out within this. */
+const PARKED_RETRY_MS = 10_000;
 
 /**
  * Sends one pending reply through its channel's adapter. Runs once per Temporal
  * attempt: it re-reads the message and the channel every time, so a reply that
  * was already sent is not sent again and a channel switched off meanwhile stops it.
  */
-export function makeOutboundActivities({ db, secrets, adapterContext, temporal }: Deps) {
+export function makeOutboundActivities({ db, secrets, adapterContext, temporal, parkedReplyMaxAgeMs = REPLY_SEND_WINDOW_MS }: Deps) {
   async function sendOutbound({ messageId }: { messageId: string }): Promise<SendOutboundResult> {
     const row = await db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
@@ -53,11 +61,19 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
         'ch.is_active',
         'm.created_at',
         'm.retried_at',
+        'ch.status as channel_status',
+        'ch.status_message as channel_status_message',
       );
     if (!row) throw ApplicationFailure.nonRetryable(`message ${messageId} does not exist`, MESSAGE_NOT_FOUND);
-    if (row.status !== 'pending') return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
+    if (!UNSENT.includes(row.status)) return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
 
     const attempt = Context.current().info.attempt;
+    // Waited too long for its channel: failed, saying so (before the general day's limit, which it may equal).
+    if (row.status === 'waiting_for_channel' && Date.now() - new Date(row.retried_at ?? row.created_at).getTime() > parkedReplyMaxAgeMs) {
+      const reason = `not sent: the channel waited more than ${Math.round(parkedReplyMaxAgeMs / 3_600_000)} hours to be reconnected, and a reply that late is not sent`;
+      await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      return { outcome: 'failed', error: reason };
+    }
     // Written more than a day ago and still not out (an outage outlasting runs of the workflow): failed, not sent late.
     if (Date.now() - new Date(row.retried_at ?? row.created_at).getTime() > REPLY_SEND_WINDOW_MS) {
       const reason = 'not sent within 24 hours of being written: the platform could not be reached for that long';
@@ -69,6 +85,8 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
       return { outcome: 'failed', error: reason };
     }
+    // Credentials the platform refused a moment ago would only be refused again: wait for new ones.
+    if (row.channel_status === 'reconnect_required') return park(messageId, row.channel_status_message);
     const adapter = adapterFor(row.channel_type);
     // Alive while the platform takes its time (see the workflow's heartbeatTimeout).
     const beat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
@@ -95,13 +113,15 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
       if (!err.retryable) {
-        await finish(messageId, { status: 'failed', error: err.message, attempts: attempt });
         if (err.kind === 'auth') {
-          // Nothing will get through until someone gives the channel new credentials: say so where they look.
-          await db('channels')
-            .where({ id: row.channel_id })
-            .update({ status: 'error', status_message: `credentials rejected: ${err.message}; update the channel's credentials`, updated_at: db.fn.now() });
+          // Nothing gets through until someone gives the channel new credentials: it says so (once),
+          // and this reply, like every one written meanwhile, waits for them.
+          if (await requireReconnect(db, row.channel_id, `credentials rejected: ${err.message}; update the channel's credentials to reconnect it`)) {
+            Context.current().log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: row.channel_id, error: err.message });
+          }
+          return park(messageId, err.message);
         }
+        await finish(messageId, { status: 'failed', error: err.message, attempts: attempt });
         throw platformFailure(err);
       }
       // When the next try comes: the platform's own delay, or the retry policy's backoff.
@@ -117,6 +137,19 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
     }
   }
 
+  /**
+   * A reply held until its channel is reconnected: shown waiting, and retried by Temporal every
+   * PARKED_RETRY_MS without calling the platform (the channel's status is read first), so the
+   * replies of a conversation go out in the order they were written once it is.
+   */
+  async function park(messageId: string, why: string | null): Promise<never> {
+    await db('messages')
+      .where({ id: messageId })
+      .whereIn('status', UNSENT)
+      .update({ status: 'waiting_for_channel', error: why ? `waiting for the channel to be reconnected: ${why}` : null, next_attempt_at: null, updated_at: db.fn.now() });
+    throw ApplicationFailure.create({ type: WAITING_FOR_CHANNEL, message: 'waiting for the channel to be reconnected', nextRetryDelay: PARKED_RETRY_MS });
+  }
+
   /** The customer message a reply answers: the one the agent picked, else the conversation's latest. */
   async function answeredMessage(conversationId: string, pickedId: string | undefined) {
     const q = db('messages').where({ conversation_id: conversationId }).whereNotNull('platform_message_id');
@@ -127,7 +160,8 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
   /** After the workflow gave up (timeout) on a reply: failed, with the last platform error kept. */
   async function markOutboundFailed({ messageId, reason }: { messageId: string; reason: string }): Promise<void> {
     await db('messages')
-      .where({ id: messageId, status: 'pending' })
+      .where({ id: messageId })
+      .whereIn('status', UNSENT)
       .whereExists(conversationRowShared)
       .update({
         status: 'failed',
@@ -150,9 +184,10 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal }
   }
 
   async function finish(messageId: string, fields: Record<string, unknown>) {
-    // Only a pending reply moves; a late duplicate attempt cannot undo a recorded outcome.
+    // Only a reply not yet out moves; a late duplicate attempt cannot undo a recorded outcome.
     await db('messages')
-      .where({ id: messageId, status: 'pending' })
+      .where({ id: messageId })
+      .whereIn('status', UNSENT)
       .whereExists(conversationRowShared)
       .update({ ...fields, next_attempt_at: null, updated_at: db.fn.now() });
   }

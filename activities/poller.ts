@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
 import { openConfig } from '../src/channels/credentials';
+import { requireReconnect } from '../src/db/channel-status';
 import { PlatformError } from '../src/channels/platform-error';
 import type { AdapterContext, PollPage, PollResume } from '../src/channels/types';
 import type { SecretBox } from '../src/crypto/secret-box';
@@ -88,7 +89,11 @@ export function makePollerActivities({ db, secrets, adapterContext, temporal }: 
       if (err.kind === 'rate_limited') return rateLimited(Date.now() + (err.details.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS), input.resume);
       if (err.retryable) throw platformFailure(err);
       // Say so where the user looks, and wait for new settings (the channel lifecycle wakes the poller).
-      await db('channels').where({ id: ch.id }).update({ status: 'error', status_message: adapter.poll.pausedMessage(err.message), updated_at: db.fn.now() });
+      if (err.kind === 'auth') {
+        if (await requireReconnect(db, ch.id, adapter.poll.pausedMessage(err.message))) ctx.log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: ch.id, error: err.message });
+      } else {
+        await db('channels').where({ id: ch.id }).update({ status: 'error', status_message: adapter.poll.pausedMessage(err.message), updated_at: db.fn.now() });
+      }
       return { outcome: 'paused', reason: err.message, polledAt, waitMs: 0 };
     }
     if (page.outcome === 'rate_limited') return rateLimited(page.notBeforeMs, page.resume);

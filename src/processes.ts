@@ -34,6 +34,13 @@ export async function startApi(
 ): Promise<Running & { url: string; metricsUrl?: string }> {
   const metrics = config.API_METRICS_ADDRESS ? createApiMetrics() : undefined;
   metrics?.countStorage(() => storedMediaTotals(deps.db));
+  metrics?.countChannels(async () =>
+    (await deps.db('channels').where({ is_active: true }).groupBy('type', 'status').select('type', 'status').count<Array<{ type: string; status: string; n: string }>>({ n: '*' })).map((r) => ({
+      type: r.type,
+      status: r.status,
+      channels: Number(r.n),
+    })),
+  );
   const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
   const policy = { idleHours: config.SESSION_IDLE_HOURS, maxDays: config.SESSION_MAX_DAYS };
   const events = new EventHub(deps.db, config.DATABASE_URL, log, { stillAllowed: (owners) => stillAllowed(deps.db, policy, owners) });

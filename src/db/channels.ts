@@ -1,4 +1,5 @@
 import type { ChannelType } from '../channels/types';
+import type { ChannelStatus } from '../inbox/schemas';
 import { DomainError } from '../errors';
 import { PLAN_LIMITS } from '../plans';
 import type { Plan } from './accounts';
@@ -11,7 +12,8 @@ export interface ChannelRow {
   name: string;
   config: Record<string, unknown>;
   is_active: boolean;
-  status: 'pending' | 'connected' | 'error';
+  status: ChannelStatus;
+  reconnect_required_at: Date | null;
   status_message: string | null;
   webhook_secret: string;
   verify_token: string;

@@ -2,7 +2,7 @@ import { adapterFor } from '../channels';
 import type { ChannelSummary } from './schemas';
 
 /** A channel as agents and the event stream see it: no configuration, no secrets. */
-export const CHANNEL_SUMMARY_COLUMNS = ['id', 'type', 'name', 'is_active', 'status', 'status_message', 'updated_at'] as const;
+export const CHANNEL_SUMMARY_COLUMNS = ['id', 'type', 'name', 'is_active', 'status', 'status_message', 'reconnect_required_at', 'updated_at'] as const;
 
 export function presentChannelSummary(r: Record<string, any>): ChannelSummary {
   return {
@@ -12,6 +12,7 @@ export function presentChannelSummary(r: Record<string, any>): ChannelSummary {
     is_active: r.is_active,
     status: r.status,
     status_message: r.status_message,
+    reconnect_required_at: r.reconnect_required_at ? new Date(r.reconnect_required_at).toISOString() : null,
     replies_with_files: adapterFor(r.type).repliesWithFiles ?? false,
     updated_at: new Date(r.updated_at).toISOString(),
   };

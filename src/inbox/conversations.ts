@@ -54,6 +54,7 @@ export function conversationItems(db: Db | Knex.Transaction, accountId: string, 
       'c.updated_at',
       'ch.name as channel_name',
       'ch.is_active as channel_active',
+      'ch.status as channel_status',
       'ct.id as contact_id',
       'ct.platform_user_id as contact_platform_user_id',
       'ct.name as contact_name',
@@ -91,7 +92,13 @@ export function windowClosesAt(channelType: ChannelType, lastInboundAt: Date | s
 /** Whether an agent can write a free-form reply now, and why not. */
 function replyState(r: Record<string, any>): Pick<ConversationItem, 'can_reply' | 'reply_blocked_reason' | 'window_closes_at'> {
   const closes = windowClosesAt(r.channel_type, r.last_inbound_at ?? null);
-  const reason = !r.channel_active ? 'channel_inactive' : closes && closes.getTime() <= Date.now() ? 'outside_messaging_window' : null;
+  const reason = !r.channel_active
+    ? 'channel_inactive'
+    : r.channel_status === 'reconnect_required'
+      ? 'reconnect_required'
+      : closes && closes.getTime() <= Date.now()
+        ? 'outside_messaging_window'
+        : null;
   return { can_reply: reason === null, reply_blocked_reason: reason, window_closes_at: closes?.toISOString() ?? null };
 }
 

@@ -15,10 +15,11 @@ export type ConversationStatus = z.infer<typeof conversationStatusSchema>;
 
 /** Why an agent cannot reply in a conversation now (more reasons come with later channel rules). */
 /**
- * channel_inactive: the channel is off. outside_messaging_window: WhatsApp's 24 hours since the
+ * channel_inactive: the channel is off. reconnect_required: its platform refuses its credentials;
+ * replies are still taken and wait (waiting_for_channel) until it is reconnected. outside_messaging_window: WhatsApp's 24 hours since the
  * customer last wrote have passed; only a template can be sent (POST …/messages with `template`).
  */
-export const replyBlockedReasonSchema = z.enum(['channel_inactive', 'outside_messaging_window']);
+export const replyBlockedReasonSchema = z.enum(['channel_inactive', 'reconnect_required', 'outside_messaging_window']);
 
 const timestamp = z.string().describe('ISO 8601 time');
 const personSchema = z.object({ id: z.uuid(), name: z.string() });
@@ -86,7 +87,8 @@ export const customerMessageEntrySchema = z.object({
   ...messageFields,
 });
 
-export const replyStatusSchema = z.enum(['pending', 'sent', 'delivered', 'read', 'failed']);
+/** waiting_for_channel: written while its channel needs reconnecting; it goes out, in order, once it is reconnected. */
+export const replyStatusSchema = z.enum(['pending', 'waiting_for_channel', 'sent', 'delivered', 'read', 'failed']);
 export const replyEntrySchema = z.object({
   ...entryBase,
   kind: z.literal('reply'),
@@ -171,14 +173,23 @@ export const userSchema = z.object({
 export type User = z.infer<typeof userSchema>;
 
 
+/**
+ * reconnect_required: the platform stopped taking the channel's credentials (an expired token,
+ * a changed password); replies wait until new ones pass its check. error: set up wrong.
+ */
+export const channelStatusSchema = z.enum(['pending', 'connected', 'error', 'reconnect_required']);
+export type ChannelStatus = z.infer<typeof channelStatusSchema>;
+
 /** A channel as agents and the event stream see it: no configuration, no secrets. */
 export const channelSummarySchema = z.object({
   id: z.uuid(),
   type: channelTypeSchema,
   name: z.string(),
   is_active: z.boolean(),
-  status: z.enum(['pending', 'connected', 'error']),
+  status: channelStatusSchema,
   status_message: z.string().nullable(),
+  /** Since when the platform has refused the channel's credentials (status reconnect_required). */
+  reconnect_required_at: timestamp.nullable(),
   /** Whether an agent's reply on it can carry files (422 attachments_not_supported otherwise). */
   replies_with_files: z.boolean(),
   updated_at: timestamp,

@@ -18,6 +18,8 @@ export interface ApiMetrics {
   mailFilesDropped(reason: string): void;
   /** Counts what PingBack keeps (by kind: files from mail, uploads) when scraped, at most once a minute. */
   countStorage(count: () => Promise<Array<{ kind: string; files: number; bytes: number }>>): void;
+  /** Counts active channels by type and status (reconnect_required: an alert) when scraped, at most once a minute. */
+  countChannels(count: () => Promise<Array<{ type: string; status: string; channels: number }>>): void;
 }
 
 export type SignalKind = 'inbound' | 'reply' | 'status' | 'message_status';
@@ -42,11 +44,21 @@ export function createApiMetrics(): ApiMetrics {
   );
   const dropped = registry.counter('pingback_mail_files_dropped_total', "Mail taken without its files, by why: a sender's or channel's daily limit, or the account's storage full.");
   const storedBytes = registry.gauge('pingback_stored_bytes', 'Bytes of files PingBack keeps, by kind: mail (files that came with mail by webhook) and upload (web chat visitors\' and agents\' files).');
+  const channelsGauge = registry.gauge('pingback_channels', 'Active channels by type and status; reconnect_required ones have had their credentials refused by the platform and hold their replies.');
   const storedFiles = registry.gauge('pingback_stored_files', 'Files PingBack keeps, by kind (as pingback_stored_bytes).');
   return {
     registry,
     mailFilesDropped(reason) {
       dropped.inc({ reason: ['sender_daily_limit', 'channel_daily_limit', 'storage_quota_full'].includes(reason) ? reason : 'other' });
+    },
+    countChannels(count) {
+      let countedAt = 0;
+      registry.onScrape(async () => {
+        if (Date.now() - countedAt < 60_000) return;
+        countedAt = Date.now();
+        channelsGauge.reset();
+        for (const c of await count()) channelsGauge.set({ type: c.type, status: c.status }, c.channels);
+      });
     },
     countStorage(count) {
       let countedAt = 0;

@@ -76,6 +76,11 @@ export class Gauge implements Metric {
     this.values.set(labelText(labels), value);
   }
 
+  /** Forgets every series: a recount sets the ones that still exist. */
+  reset(): void {
+    this.values.clear();
+  }
+
   render(): string[] {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...[...this.values].map(([labels, v]) => `${this.name}${labels} ${v}`)];
   }

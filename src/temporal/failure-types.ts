@@ -15,3 +15,5 @@ export const PLATFORM_FAILURE = {
 /** The row an activity was started for is gone (deleted meanwhile): no retry can bring it back. */
 export const CHANNEL_NOT_FOUND = 'ChannelNotFound';
 export const MESSAGE_NOT_FOUND = 'MessageNotFound';
+/** A reply waiting for its channel to be reconnected: retried, without calling the platform, until it is (or it is too old). */
+export const WAITING_FOR_CHANNEL = 'WaitingForChannel';

@@ -20,6 +20,7 @@ export interface WorkerDeps {
     | 'X_API_BASE_URL'
     | 'EMAIL_ALLOWED_HOSTS'
     | 'MAIL_AUTH_DNS_SERVERS'
+    | 'PARKED_REPLY_MAX_AGE_HOURS'
     | 'PUBLIC_BASE_URL'
     | 'WORKER_INSTANCES'
     | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
@@ -58,6 +59,7 @@ export class WorkerGroup {
       temporal,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       adapterContext: adapterContextFrom(config),
+      parkedReplyMaxAgeMs: config.PARKED_REPLY_MAX_AGE_HOURS * 3_600_000,
     });
     // Bundled once: every member loads the same code into a V8 context of its own.
     const bundle = workflowBundle ?? (await bundleOnce());

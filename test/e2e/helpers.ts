@@ -60,7 +60,7 @@ export async function telegramSent(token: string): Promise<string[]> {
   return sent.map((m) => m.text ?? '');
 }
 
-export async function telegramFailsNext(kind: 'blocked' | 'chat_not_found' | 'server_error'): Promise<void> {
+export async function telegramFailsNext(kind: 'blocked' | 'chat_not_found' | 'server_error' | 'unauthorized'): Promise<void> {
   await fetch(`${telegramUrl()}/_sandbox/fail-next`, { method: 'POST', body: JSON.stringify({ method: 'sendMessage', kind }) });
 }
 

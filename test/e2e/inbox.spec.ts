@@ -217,3 +217,33 @@ test("WhatsApp's 24-hour window: the composer counts it down, then offers the ac
   const sent = await (await fetch(`${process.env.E2E_META_URL}/_sandbox/sent?to=${from}`)).json();
   expect(sent.map((m: { template?: string; text: string }) => [m.template, m.text])).toEqual([['order_ready', 'Hi Rui, your order #1042 is ready.']]);
 });
+
+test('a channel whose token stopped working: the reply waits, the composer says why, and it goes out once an admin saves a new token', async ({ page, browser }) => {
+  const team = await newTeam('mini');
+  const bot = await telegramChannel(team, 'Support bot');
+  await customerWrites(bot.token, 7100001, 'Lena', 'Do you ship to Porto?');
+  await signIn(page, team.agent);
+  await conversationRow(page, 'Lena').click();
+  await telegramFailsNext('unauthorized');
+  const composer = page.getByRole('textbox', { name: 'Reply' });
+  await composer.fill('Yes, we do.');
+  await composer.press('Enter');
+  const timeline = page.getByRole('list', { name: 'Timeline' });
+  const waiting = timeline.getByRole('listitem').filter({ hasText: 'Yes, we do.' });
+  await expect(waiting).toContainText('Waiting for the channel to be reconnected');
+  await expect(page.getByRole('note').filter({ hasText: 'This channel needs reconnecting: credentials rejected' })).toBeVisible();
+  await page.screenshot({ path: screenshotPath('reconnect-required') });
+
+  // The admin saves a new token (BotFather's /revoke gave one); the channel connects, the reply leaves.
+  const admin = await signedInPage(browser, team.admin);
+  await admin.goto(`${url()}/settings/channels/${bot.id}`);
+  await expect(admin.getByRole('status').filter({ hasText: 'Reconnect required' })).toBeVisible();
+  const fresh = `${bot.token.split(':')[0]}:AA${'n'.repeat(33)}`;
+  await admin.getByRole('button', { name: 'Replace', exact: true }).click();
+  await admin.getByLabel('Bot token').fill(fresh);
+  await admin.getByRole('button', { name: 'Save' }).click();
+  await expect(admin.getByRole('status').filter({ hasText: /Connected/ })).toBeVisible();
+  await expect(waiting).toContainText('Sent', { timeout: 30_000 });
+  await expect(page.getByRole('note').filter({ hasText: 'This channel needs reconnecting' })).toHaveCount(0);
+  expect(await telegramSent(fresh)).toEqual(['Yes, we do.']);
+});

@@ -159,7 +159,7 @@ test('outside the 24-hour window the reply fails with Instagram\'s reason', asyn
   }
 });
 
-test('a rate limit is retried, then sent once; an expired token puts the channel in error until a new token is saved', async () => {
+test('a rate limit is retried, then sent once; an expired token makes the channel ask to be reconnected, and the reply waits for it', async () => {
   const { apiKey, channel, id, accessToken, appSecret, igAccountId } = await metaChannel(stack, meta, 'instagram');
   const from = igsid();
   await meta.customerSendsInstagram(id, { from, text: 'hello' });
@@ -172,8 +172,8 @@ test('a rate limit is retried, then sent once; an expired token puts the channel
 
   meta.expireToken(accessToken);
   const r2 = await box.reply(conv.id, { content: 'two' });
-  expect((await box.messageIn(conv.id, r2.body.id, ['failed'])).error).toMatch(/^\(#190\) Error validating access token/);
-  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status === 'error');
+  expect((await box.messageIn(conv.id, r2.body.id, ['waiting_for_channel'])).error).toMatch(/^waiting for the channel to be reconnected: \(#190\) Error validating access token/);
+  await eventually(async () => (await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey })).body.status === 'reconnect_required');
 
   // A PATCH with a new token is checked against the Page, and the channel is connected again.
   const renewed = `${accessToken}-renewed`;
@@ -182,4 +182,6 @@ test('a rate limit is retried, then sent once; an expired token puts the channel
   expect(await channelChecked(stack, apiKey, channel.id)).toMatchObject({ status: 'connected', status_message: expect.stringMatching(/^connected as the Page Sandbox Page \d+; /) });
   const r3 = await box.reply(conv.id, { content: 'three' });
   await box.messageIn(conv.id, r3.body.id, ['sent']);
+  await box.messageIn(conv.id, r2.body.id, ['sent']);
+  expect(meta.sentMessages({ to: from }).map((m) => m.text)).toEqual(['one', 'two', 'three']);
 });

@@ -65,6 +65,8 @@ test("a sender's daily allowance comes from the environment; kept and dropped fi
   expect(sum(page, 'pingback_stored_bytes', { kind: 'mail' })).toBeGreaterThanOrEqual(600 * 1024);
   expect(sum(page, 'pingback_stored_files', { kind: 'mail' })).toBeGreaterThanOrEqual(1);
   expect(page).toMatch(/^pingback_stored_files\{kind="upload"\} \d+$/m);
+  // Active channels by type and status, this one among them.
+  expect(sum(page, 'pingback_channels', { type: 'email', status: 'connected' })).toBeGreaterThanOrEqual(1);
 });
 
 test('past MAIL_FILES_RETENTION_DAYS a kept file is deleted; its message stays and opening the file says why', async () => {

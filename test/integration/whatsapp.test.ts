@@ -255,31 +255,44 @@ test('a rate limit is retried, then the reply is sent once', async () => {
   expect(meta.sentMessages({ to: from })).toHaveLength(1);
 });
 
-test('an expired token fails the reply and puts the channel in error until a new token is saved', async () => {
+test('an expired token: the channel asks to be reconnected, replies written meanwhile wait and go out in order, once each, after a new token is saved', async () => {
   const { apiKey, channel, id, accessToken, appSecret } = await metaChannel(stack, meta, 'whatsapp');
-  const from = digits(11);
-  await meta.customerSendsWhatsapp(id, { from, text: 'hi' });
+  const [from, other] = [digits(11), digits(11)];
+  await meta.customerSendsWhatsapp(id, [{ from, text: 'hi' }, { from: other, text: 'hello' }]);
   const box = inbox(stack, apiKey);
   const conv = await box.conversationFor(from);
+  const otherConv = await box.conversationFor(other);
   meta.expireToken(accessToken);
   const r = await box.reply(conv.id, { content: 'hello?' });
-  const out = await box.messageIn(conv.id, r.body.id, ['failed']);
-  expect(out.error).toMatch(/^\(#190\) Error validating access token: Session has expired on .* — update the channel's access token$/);
-  expect(out.attempts).toBe(1);
+  const out = await box.messageIn(conv.id, r.body.id, ['waiting_for_channel']);
+  expect(out.error).toMatch(/^waiting for the channel to be reconnected: \(#190\) Error validating access token: Session has expired on .* — update the channel's access token$/);
   const ch = await eventually(async () => {
     const c = await request(stack.url, 'GET', `/api/channels/${channel.id}`, { token: apiKey });
-    return c.body.status === 'error' ? c.body : undefined;
+    return c.body.status === 'reconnect_required' ? c.body : undefined;
   });
-  expect(ch.status_message).toMatch(/^credentials rejected: \(#190\) Error validating access token/);
+  expect(ch.status_message).toMatch(/^credentials rejected: \(#190\) Error validating access token.*; update the channel's credentials to reconnect it$/);
+  expect(Date.now() - new Date(ch.reconnect_required_at).getTime()).toBeLessThan(60_000);
   expect(JSON.stringify(ch)).not.toContain(accessToken);
+  // Every conversation of the channel says so; replies are still taken, and wait without asking Meta again.
+  expect((await request(stack.url, 'GET', `/api/conversations/${otherConv.id}`, { token: apiKey })).body).toMatchObject({ can_reply: false, reply_blocked_reason: 'reconnect_required' });
+  const sends = meta.calls(`/${id}/messages`).length;
+  const second = await box.reply(conv.id, { content: 'still there?' });
+  const elsewhere = await box.reply(otherConv.id, { content: 'for you too' });
+  await box.messageIn(otherConv.id, elsewhere.body.id, ['waiting_for_channel']);
+  expect(meta.calls(`/${id}/messages`).length).toBe(sends);
+  expect(stack.log.lines.filter((l) => l.includes('channel needs reconnecting')).length).toBeLessThanOrEqual(1);
 
   // A new token saved with PATCH is checked with Meta, and the channel is connected again.
   const renewed = `${accessToken}-renewed`;
   meta.addWhatsappNumber({ phoneNumberId: id, accessToken: renewed, appSecret });
   expect((await request(stack.url, 'PATCH', `/api/channels/${channel.id}`, { token: apiKey, json: { config: { access_token: renewed } } })).status).toBe(200);
-  expect(await channelChecked(stack, apiKey, channel.id)).toMatchObject({ status: 'connected', status_message: expect.stringMatching(/^connected as /) });
+  expect(await channelChecked(stack, apiKey, channel.id)).toMatchObject({ status: 'connected', status_message: expect.stringMatching(/^connected as /), reconnect_required_at: null });
   const again = await box.reply(conv.id, { content: 'back again' });
-  expect((await box.messageIn(conv.id, again.body.id, ['sent'])).attempts).toBe(1);
+  await box.messageIn(conv.id, again.body.id, ['sent']);
+  await box.messageIn(otherConv.id, elsewhere.body.id, ['sent']);
+  expect(meta.sentMessages({ to: from }).map((m) => m.text)).toEqual(['hello?', 'still there?', 'back again']);
+  expect(meta.sentMessages({ to: other }).map((m) => m.text)).toEqual(['for you too']);
+  expect((await box.messagesOf(conv.id)).find((m) => m.id === second.body.id).status).toBe('sent');
   expect(stack.log.lines.join('\n')).not.toMatch(new RegExp(`${accessToken}|${renewed}`));
 });
 
@@ -290,4 +303,24 @@ test('an inactive channel acknowledges webhooks and records them, routing nothin
   expect([r.status, JSON.parse(r.body)]).toEqual([200, { ok: true, ignored: 'channel_inactive' }]);
   expect(await countRows('ignored_events', { channel_id: channel.id, reason: 'channel_inactive' })).toBe(1);
   expect(await conversationRows(channel.id)).toBe(0);
+});
+
+test('a reply waiting for its channel fails once it has waited too long; deactivating the channel fails the rest', async () => {
+  const { apiKey, channel, id, accessToken } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, text: 'hi' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  meta.expireToken(accessToken);
+  const old = await box.reply(conv.id, { content: 'from yesterday' });
+  await box.messageIn(conv.id, old.body.id, ['waiting_for_channel']);
+  const next = await box.reply(conv.id, { content: 'from today' });
+  // A day goes by with nobody reconnecting it (PARKED_REPLY_MAX_AGE_HOURS, 24 by default).
+  await stack.db('messages').where({ id: old.body.id }).update({ created_at: stack.db.raw("now() - interval '25 hours'") });
+  const failed = await box.messageIn(conv.id, old.body.id, ['failed']);
+  expect(failed.error).toBe('not sent: the channel waited more than 24 hours to be reconnected, and a reply that late is not sent');
+  await box.messageIn(conv.id, next.body.id, ['waiting_for_channel']);
+  expect((await request(stack.url, 'PATCH', `/api/channels/${channel.id}`, { token: apiKey, json: { is_active: false } })).status).toBe(200);
+  expect((await box.messageIn(conv.id, next.body.id, ['failed'])).error).toMatch(/^channel_inactive/);
+  expect(meta.sentMessages({ to: from })).toEqual([]);
 });

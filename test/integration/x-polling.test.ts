@@ -112,7 +112,7 @@ test("401 while polling: the channel shows X's words, polling pauses, new creden
   const { apiKey, acct, channel } = await xChannel();
   await afterPolls(acct.id, 1);
   x.revoke(acct.id);
-  const errored = await channelStatus(apiKey, channel.id, 'error');
+  const errored = await channelStatus(apiKey, channel.id, 'reconnect_required');
   expect(errored.status_message).toBe("polling X failed: Unauthorized; update the channel's credentials");
   expect(await poller(channel.id).query(pollerStateQuery)).toMatchObject({ state: 'paused', pausedFor: 'Unauthorized' });
   const asked = x.calls('dm_events', acct.id).length;

@@ -41,7 +41,7 @@ async function webhookChannel(opts: { inbound?: 'polling' | 'webhook' } = {}) {
 /** X's GET, as anyone can send it. */
 const crc = (channelId: string, token: string) => request(stack.url, 'GET', `/webhooks/x/${channelId}?crc_token=${encodeURIComponent(token)}`);
 
-async function replyAndWait(apiKey: string, conversationId: string, content: string, want: 'sent' | 'failed') {
+async function replyAndWait(apiKey: string, conversationId: string, content: string, want: 'sent' | 'failed' | 'waiting_for_channel') {
   const reply = await api(apiKey).post(`/api/conversations/${conversationId}/messages`, { content });
   expect(reply.status).toBe(202);
   return eventually(async () => {
@@ -280,14 +280,14 @@ test("DMs closed: X's 403 fails the reply at once with its reason; the channel s
   expect((await api(apiKey).get(`/api/channels/${channel.id}`)).body.status).toBe('connected');
 });
 
-test('401 on a reply: failed, and the channel in error asking for new credentials', async () => {
+test('401 on a reply: the reply waits, and the channel asks for new credentials', async () => {
   const { apiKey, acct, channel } = await webhookChannel();
   const ada = customer('Ada');
   await x.customerSends(acct.id, { from: ada, text: 'hi' }, 'webhook');
   const conv = await conversationWith(apiKey, ada.id);
   x.revoke(acct.id);
-  const out = await replyAndWait(apiKey, conv.id, 'hello', 'failed');
-  expect(out).toMatchObject({ error: 'Unauthorized', attempts: 1 });
-  const ch = await channelStatus(apiKey, channel.id, 'error');
-  expect(ch.status_message).toBe("credentials rejected: Unauthorized; update the channel's credentials");
+  const out = await replyAndWait(apiKey, conv.id, 'hello', 'waiting_for_channel');
+  expect(out).toMatchObject({ error: 'waiting for the channel to be reconnected: Unauthorized' });
+  const ch = await channelStatus(apiKey, channel.id, 'reconnect_required');
+  expect(ch.status_message).toBe("credentials rejected: Unauthorized; update the channel's credentials to reconnect it");
 });

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConversationItem } from '../api/types';
 import { channels } from '../state/channels';
+import { isAdmin } from '../state/session';
 import { send, uploadFile } from '../state/conversation';
 import { ErrorLine } from './Feedback';
 import { TemplatePicker } from './TemplatePicker';
@@ -40,6 +41,8 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
   const channelOn = channel ? channel.is_active : conversation.reply_blocked_reason !== 'channel_inactive';
   const reason = !channelOn ? 'channel_inactive' : windowClosed ? 'outside_messaging_window' : null;
   const blocked = mode === 'reply' && reason !== null;
+  // Not blocked: a reply written now waits for new credentials and goes out once the channel has them.
+  const reconnect = channel ? channel.status === 'reconnect_required' : conversation.reply_blocked_reason === 'reconnect_required';
   // A file still uploading has no id yet: the reply waits for it.
   const uploading = files.some((f) => !f.id);
   const canSend = !blocked && !uploading && (text.trim().length > 0 || (mode === 'reply' && files.length > 0));
@@ -92,6 +95,13 @@ export function Composer({ conversation, textareaRef }: { conversation: Conversa
       {blocked && (
         <p class="composer-blocked" role="note">
           {BLOCKED[reason] ?? 'Replies cannot be sent in this conversation right now.'}
+        </p>
+      )}
+      {mode === 'reply' && !blocked && reconnect && (
+        <p class="composer-blocked" role="note">
+          This channel needs reconnecting: {channel?.status_message ?? 'its platform refused the credentials'}. Replies you write now wait and go out, in order, once an admin
+          updates them{isAdmin.value ? ' ' : '.'}
+          {isAdmin.value && <a href={`/settings/channels/${conversation.channel.id}`}>in the channel's settings.</a>}
         </p>
       )}
       {mode === 'reply' && !blocked && closes !== null && (

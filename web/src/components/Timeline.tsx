@@ -103,6 +103,9 @@ function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
     );
   }
   if (entry.status === 'failed') return <FailedReply entry={entry} />;
+  if (entry.status === 'waiting_for_channel') {
+    return <span class="reply-status pending">Waiting for the channel to be reconnected; it goes out once it is</span>;
+  }
   if (entry.status === 'pending') {
     if (entry.attempts === 0) return <span class="reply-status pending">Pending</span>;
     const next = wait === null ? '' : wait === 0 ? '; trying again now' : `; next try in ${wait < 120 ? `${wait} s` : `${Math.round(wait / 60)} min`}`;

@@ -12,7 +12,7 @@ import { me } from '../../state/session';
 import { SettingsLayout } from './SettingsLayout';
 import { ActionsHeader, ErrorLine, SaveButton } from '../../components/Feedback';
 
-const STATUS_LABEL = { pending: 'Pending', connected: 'Connected', error: 'Error' } as const;
+const STATUS_LABEL = { pending: 'Pending', connected: 'Connected', error: 'Error', reconnect_required: 'Reconnect required' } as const;
 
 export function PlanUsage() {
   const types = channelTypes.value;
