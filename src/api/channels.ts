@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { adapterFor, callbackUrl } from '../channels';
+import { adapterContextFrom } from '../channels/adapter-context';
+import { PlatformError } from '../channels/platform-error';
 import { mergeConfigPatch, newChannelSecret, openChannelSecret, openConfig, presentConfig, sealChannelSecret, sealConfig } from '../channels/credentials';
 import { channelTypeSchema } from '../channels/types';
 import { ChannelRow, findChannel, insertChannel, updateChannel } from '../db/channels';
@@ -174,6 +176,35 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
       fields: Object.keys(input),
     });
     ctx.body = present(after);
+  });
+
+  /**
+   * How the channel stands at its platform right now, asked now (Telegram's getWebhookInfo, a
+   * cheap authenticated call elsewhere). Read only: the channel's status changes through its
+   * sends, polls and setup, not through someone looking.
+   */
+  const adapterContext = adapterContextFrom(deps.config);
+  router.get('/channels/:id/health', adminOnly, async (ctx) => {
+    const row = isUuid(ctx.params.id) ? await findChannel(db, ctx.state.accountId, ctx.params.id) : undefined;
+    if (!row) throw notFound('channel');
+    const adapter = adapterFor(row.type);
+    const checked = { checked_at: new Date().toISOString(), status: row.status, is_active: row.is_active };
+    if (!adapter.health && !adapter.checkCredentials) {
+      ctx.body = { ...checked, ok: row.is_active, account: null, details: {}, problems: row.is_active ? [] : ['the channel is deactivated'], error: null };
+      return;
+    }
+    try {
+      const cfg = adapter.config.parse(openConfig(secrets, row.type, row.config, row.id));
+      const health = adapter.health
+        ? await adapter.health(cfg, adapterContext, { callbackUrl: callbackUrl(deps.config.PUBLIC_BASE_URL, row.type, row.id) })
+        : await adapter.checkCredentials!(cfg, adapterContext).then((c) => ({ account: c.account, details: { platform_account_id: c.platformAccountId }, problems: [] as string[] }));
+      const problems = [...(row.is_active ? [] : ['the channel is deactivated']), ...health.problems];
+      ctx.body = { ...checked, ok: problems.length === 0, account: health.account ?? null, details: health.details, problems, error: null };
+    } catch (err) {
+      if (!(err instanceof PlatformError)) throw err;
+      // The platform's own answer is the result here, not a failure of this request.
+      ctx.body = { ...checked, ok: false, account: null, details: {}, problems: [err.message], error: { kind: err.kind, message: err.message } };
+    }
   });
 
   /**

@@ -122,6 +122,14 @@ export function openApiDocument() {
           responses: { 200: { description: 'The approved templates' }, 404: errorBody, 422: errorBody, 502: errorBody, 503: errorBody },
         },
       },
+      '/api/channels/{id}/health': {
+        get: {
+          summary:
+            "Asks the channel's platform now how it stands (admins): `{checked_at, ok, status, is_active, account, details, problems, error}`. Telegram: getMe and getWebhookInfo (where the webhook points, `pending_update_count`, Telegram's last delivery error); WhatsApp, Instagram, X, email: the credentials check (a Graph call, /2/users/me, SMTP and IMAP logins). A platform refusing is `ok: false` with its words in `error`, not an error of this request. Read only",
+          parameters: [idParam],
+          responses: { 200: { description: 'What the platform said' }, 403: errorBody, 404: errorBody },
+        },
+      },
       '/api/channels/{id}/rotate-secrets': {
         post: {
           summary:

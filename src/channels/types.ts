@@ -135,6 +135,16 @@ export interface AdapterContext {
   mailAuthResolver?: (name: string, rrtype: string) => Promise<string[][] | string[]>;
 }
 
+/** What a platform said of a channel just now (GET /api/channels/:id/health). */
+export interface ChannelHealth {
+  /** The platform account the credentials act for. */
+  account?: string;
+  /** Facts the platform reported, as it named them. */
+  details: Record<string, unknown>;
+  /** What needs someone's attention, in words; none when all is well. */
+  problems: string[];
+}
+
 /** A file that came with a message and that no platform keeps for PingBack (mail posted to a webhook): stored before the signal. */
 export interface ArrivedFile {
   content: Buffer;
@@ -366,6 +376,11 @@ export interface AdapterBase<Config> {
    * for platforms with no webhook to register. The channel setup workflow calls it.
    */
   checkCredentials?(cfg: Config, ctx: AdapterContext): Promise<{ platformAccountId: string; account: string }>;
+  /**
+   * Asks the platform now how the channel stands, beyond its credentials (Telegram: where its
+   * webhook points, what is waiting, the last delivery error). Without it, checkCredentials is the check.
+   */
+  health?(cfg: Config, ctx: AdapterContext, channel: { callbackUrl: string }): Promise<ChannelHealth>;
   /** Where the platform reaches this channel (shown in its settings as the callback URL): `/webhooks/<type>/<id>`, the widget's `/widget/<id>`. */
   callbackPath(channelId: string): string;
   /** Fetches an inbound attachment's media from the platform (attachments keep the platform's media id or URL, not the bytes). */

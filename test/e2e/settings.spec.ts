@@ -29,6 +29,9 @@ test('connect a Telegram channel through the form: a wrong token is refused next
   await expect(page.getByLabel('Bot token')).toHaveValue(/^\*+x{4}$/);
   await expect(page.getByRole('button', { name: 'Replace', exact: true })).toBeVisible();
   await page.screenshot({ path: screenshotPath('channel-settings') });
+  // Asked now, Telegram says the webhook is this channel's and nothing failed.
+  await page.getByRole('button', { name: 'Ask Telegram now' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /^All well \(@/ })).toBeVisible();
 });
 
 test('replace a channel’s secrets: a confirmation that says what changes at the platform, then the new verify token to paste', async ({ page }) => {

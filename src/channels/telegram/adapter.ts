@@ -35,6 +35,32 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
     return { account: me.username ? `@${me.username}` : String(me.id) };
   },
 
+  // core.telegram.org/bots/api#getwebhookinfo: where updates go, how many wait, the last delivery error.
+  async health(cfg, ctx, channel) {
+    const me = await callBotApi<{ id: number; username?: string }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'getMe', {});
+    const info = await callBotApi<{ url: string; pending_update_count: number; last_error_date?: number; last_error_message?: string }>(
+      ctx.telegramApiBaseUrl,
+      cfg.bot_token,
+      'getWebhookInfo',
+      {},
+    );
+    const problems: string[] = [];
+    if (info.url !== channel.callbackUrl) problems.push(info.url ? `the bot's webhook points at ${info.url}, not at this channel` : 'the bot has no webhook: save the channel again to register it');
+    // An error Telegram still remembers from the last hour: deliveries are failing now, or were recently.
+    if (info.last_error_date && Date.now() / 1000 - info.last_error_date < 3600) problems.push(`Telegram's last delivery failed: ${info.last_error_message ?? 'no reason given'}`);
+    if (info.pending_update_count > 100) problems.push(`${info.pending_update_count} updates are waiting at Telegram`);
+    return {
+      account: me.username ? `@${me.username}` : String(me.id),
+      details: {
+        webhook_url: info.url,
+        pending_update_count: info.pending_update_count,
+        last_error_date: info.last_error_date ? new Date(info.last_error_date * 1000).toISOString() : null,
+        last_error_message: info.last_error_message ?? null,
+      },
+      problems,
+    };
+  },
+
   async unregisterWebhook(cfg, ctx) {
     await callBotApi<boolean>(ctx.telegramApiBaseUrl, cfg.bot_token, 'deleteWebhook', {});
   },

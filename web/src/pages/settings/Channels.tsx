@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { ApiError, type FieldError, patch, post } from '../../api/client';
+import { ApiError, type FieldError, get, patch, post } from '../../api/client';
 import { useChannelConfig } from '../../state/channel-config';
 import type { Channel, ChannelTypeInfo } from '../../api/types';
 import { CHANNEL_DISPLAY_NAMES } from '../../api/types';
@@ -73,6 +73,48 @@ export function ActiveToggle({ channel, onDone }: { channel: Channel; onDone?: (
     <button type="button" class="button secondary" onClick={() => setConfirming(true)} aria-label={`Deactivate ${channel.name}`}>
       Deactivate
     </button>
+  );
+}
+
+/** GET /api/channels/:id/health. */
+interface Health {
+  ok: boolean;
+  checked_at: string;
+  account: string | null;
+  problems: string[];
+}
+
+/** Asks the platform now how the channel stands, and shows what it said. */
+function HealthCheck({ channel }: { channel: Channel }) {
+  const [health, setHealth] = useState<Health | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const check = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setHealth(await get<Health>(`/api/channels/${channel.id}/health`));
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="health-heading">
+      <h2 id="health-heading">Health</h2>
+      <p>
+        <button type="button" class="button secondary" disabled={busy} onClick={() => void check()}>
+          {busy ? 'Asking…' : `Ask ${CHANNEL_DISPLAY_NAMES[channel.type]} now`}
+        </button>{' '}
+        {health && (
+          <span role="status" class={health.ok ? 'health ok' : 'health problem'}>
+            {health.ok ? `All well${health.account ? ` (${health.account})` : ''}.` : health.problems.join('; ')}
+          </span>
+        )}
+      </p>
+      <ErrorLine>{error}</ErrorLine>
+    </section>
   );
 }
 
@@ -297,6 +339,7 @@ export function ChannelPage({ id }: { id: string }) {
           <SaveButton message={message} />
         </form>
       )}
+      <HealthCheck key={`health-${channel.id}`} channel={channel} />
       <RotateSecrets key={channel.id} channel={channel} />
     </SettingsLayout>
   );

@@ -1,7 +1,8 @@
 /**
- * A channel's own secrets (webhook_secret, verify_token) sealed at rest and rotated on
- * demand, and every stored secret re-sealed by `pingback keys rotate`: against the real
- * api, worker, PostgreSQL and the Telegram fake, as an admin and an operator do it.
+ * Keeping a channel in order, as an admin and an operator do it: its own secrets
+ * (webhook_secret, verify_token) sealed at rest and rotated on demand, every stored secret
+ * re-sealed by `pingback keys rotate`, and its platform asked how it stands (health).
+ * Against the real api, worker, PostgreSQL and the Telegram fake.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -153,4 +154,35 @@ test('pingback keys rotate re-seals what an old key, the old format or no seal a
     await db.destroy();
     await dropDatabase(url.toString());
   }
+});
+
+test("health asks Telegram now: where the webhook points and what failed; a refused token is the platform's answer, not an error", async () => {
+  const { apiKey, token, channelId } = await connectTelegramChannel(stack);
+  const health = (await request(stack.url, 'GET', `/api/channels/${channelId}/health`, { token: apiKey })).body;
+  expect(health).toMatchObject({
+    ok: true,
+    status: 'connected',
+    account: expect.stringMatching(/^@/),
+    details: { webhook_url: `${stack.config.PUBLIC_BASE_URL}/webhooks/telegram/${channelId}`, pending_update_count: 0, last_error_message: null },
+    problems: [],
+    error: null,
+  });
+
+  // Someone pointed the bot elsewhere (another tool's setWebhook).
+  await fetch(`${telegram.baseUrl}/bot${token}/setWebhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://elsewhere.example/hook' }) });
+  const moved = (await request(stack.url, 'GET', `/api/channels/${channelId}/health`, { token: apiKey })).body;
+  expect(moved).toMatchObject({ ok: false, problems: ["the bot's webhook points at https://elsewhere.example/hook, not at this channel"] });
+
+  telegram.failNext('getMe', { kind: 'unauthorized' });
+  const refused = await request(stack.url, 'GET', `/api/channels/${channelId}/health`, { token: apiKey });
+  expect(refused.status).toBe(200);
+  expect(refused.body).toMatchObject({ ok: false, error: { kind: 'auth' } });
+});
+
+test('health of a web chat channel is PingBack itself; an agent may not ask', async () => {
+  const { admin } = await accountWithAdmin(stack, 'mini');
+  const ch = await admin.call('POST', '/api/channels', { json: { type: 'webchat', config: {} } });
+  expect((await admin.call('GET', `/api/channels/${ch.body.id}/health`)).body).toMatchObject({ ok: true, account: null, problems: [], error: null });
+  const agent = await invite(stack, admin, 'agent');
+  expect((await agent.call('GET', `/api/channels/${ch.body.id}/health`)).status).toBe(403);
 });
