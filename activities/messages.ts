@@ -213,7 +213,8 @@ contact AS (
   WHERE k.channel_id = ch.id AND k.platform_user_id = p.user_id AND NOT EXISTS (SELECT 1 FROM upserted_contact)
 ),
 -- When the customer wrote, as their platform says (WhatsApp's 24-hour window counts from it).
-wrote AS (SELECT COALESCE(max(platform_timestamp), now()) AS at FROM batch),
+-- Never later than now: a platform's clock ahead of ours must not hold a window open.
+wrote AS (SELECT LEAST(COALESCE(max(platform_timestamp), now()), now()) AS at FROM batch),
 conv AS (
   INSERT INTO conversations (account_id, channel_id, channel_type, contact_id, thread_key, workflow_id, last_inbound_at)
   SELECT p.account_id, p.channel_id, p.channel_type, contact.id, p.thread_key, p.workflow_id, wrote.at FROM contact, p, wrote

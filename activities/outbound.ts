@@ -1,8 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
 import { PlatformError } from '../src/channels/platform-error';
-import type { AdapterContext } from '../src/channels/types';
+import type { AdapterContext, Attachment, OutboundFile } from '../src/channels/types';
 import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
@@ -34,6 +35,7 @@ interface Deps {
 const UNSENT = ['pending', 'waiting_for_channel'];
 /** How often a waiting reply looks at its channel again: a reconnected channel's replies go out within this. */
 const PARKED_RETRY_MS = 10_000;
+const PARKED_RETRY_MAX_MS = 60_000;
 
 /**
  * Sends one pending reply through its channel's adapter. Runs once per Temporal
@@ -52,6 +54,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         'm.content',
         'm.platform_message_id',
         'm.metadata',
+        'm.attachments',
         'm.conversation_id',
         'c.thread_key',
         'ct.platform_user_id',
@@ -61,6 +64,8 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         'ch.is_active',
         'm.created_at',
         'm.retried_at',
+        'm.retries',
+        'm.parked_at',
         'ch.status as channel_status',
         'ch.status_message as channel_status_message',
       );
@@ -69,7 +74,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
 
     const attempt = Context.current().info.attempt;
     // Waited too long for its channel: failed, saying so (before the general day's limit, which it may equal).
-    if (row.status === 'waiting_for_channel' && Date.now() - new Date(row.retried_at ?? row.created_at).getTime() > parkedReplyMaxAgeMs) {
+    if (row.status === 'waiting_for_channel' && Date.now() - new Date(row.parked_at ?? row.created_at).getTime() > parkedReplyMaxAgeMs) {
       const reason = `not sent: the channel waited more than ${Math.round(parkedReplyMaxAgeMs / 3_600_000)} hours to be reconnected, and a reply that late is not sent`;
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
       return { outcome: 'failed', error: reason };
@@ -86,7 +91,11 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
       return { outcome: 'failed', error: reason };
     }
     // Credentials the platform refused a moment ago would only be refused again: wait for new ones.
-    if (row.channel_status === 'reconnect_required') return park(messageId, row.channel_status_message);
+    if (row.channel_status === 'reconnect_required') return park(messageId, row.channel_status_message, attempt);
+    // Reconnected: it is an ordinary pending reply again, its wait over.
+    if (row.status === 'waiting_for_channel') {
+      await db('messages').where({ id: messageId, status: 'waiting_for_channel' }).update({ status: 'pending', error: null, parked_at: null, updated_at: db.fn.now() });
+    }
     const adapter = adapterFor(row.channel_type);
     // Alive while the platform takes its time (see the workflow's heartbeatTimeout).
     const beat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
@@ -96,10 +105,12 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         cfg,
         { threadKey: row.thread_key, platformUserId: row.platform_user_id },
         {
-          id: messageId,
+          // A retried reply is a new send (email: a new Message-ID, so a bounce of the old one does not match it).
+          id: row.retries > 0 ? `${messageId}.r${row.retries}` : messageId,
           content: row.content,
           replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
           ...(row.metadata?.template ? { template: row.metadata.template } : {}),
+          ...(adapter.filesOut ? { files: await filesOf(row.attachments ?? [], row.channel_id) } : {}),
           inReplyTo: adapter.threadsReplies ? await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id) : undefined,
         },
         adapterContext,
@@ -116,10 +127,10 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         if (err.kind === 'auth') {
           // Nothing gets through until someone gives the channel new credentials: it says so (once),
           // and this reply, like every one written meanwhile, waits for them.
-          if (await requireReconnect(db, row.channel_id, `credentials rejected: ${err.message}; update the channel's credentials to reconnect it`)) {
+          if (await requireReconnect(db, row.channel_id, `credentials rejected: ${err.message}; update the channel's credentials to reconnect it`, row.config)) {
             Context.current().log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: row.channel_id, error: err.message });
           }
-          return park(messageId, err.message);
+          return park(messageId, err.message, attempt);
         }
         await finish(messageId, { status: 'failed', error: err.message, attempts: attempt });
         throw platformFailure(err);
@@ -137,17 +148,46 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     }
   }
 
+  /** The reply's files with their bytes, in the order the agent attached them. */
+  async function filesOf(attachments: Attachment[], channelId: string): Promise<OutboundFile[]> {
+    const ids = attachments.flatMap((a) => (a.storedMediaId ? [a.storedMediaId] : []));
+    if (ids.length === 0) return [];
+    const rows: Array<{ id: string; file_name: string | null; content_type: string; bytes: Buffer }> = await db('stored_media')
+      .where({ channel_id: channelId })
+      .whereIn('id', ids)
+      .select('id', 'file_name', 'content_type', 'bytes');
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      // Swept or deleted since it was attached: nothing to send, and no point retrying.
+      if (!r) throw ApplicationFailure.nonRetryable(`a file of this reply (${id}) is no longer stored`, MESSAGE_NOT_FOUND);
+      return { fileName: r.file_name ?? 'file', contentType: r.content_type, bytes: r.bytes };
+    });
+  }
+
   /**
    * A reply held until its channel is reconnected: shown waiting, and retried by Temporal every
    * PARKED_RETRY_MS without calling the platform (the channel's status is read first), so the
    * replies of a conversation go out in the order they were written once it is.
    */
-  async function park(messageId: string, why: string | null): Promise<never> {
+  async function park(messageId: string, why: string | null, attempt: number): Promise<never> {
     await db('messages')
       .where({ id: messageId })
       .whereIn('status', UNSENT)
-      .update({ status: 'waiting_for_channel', error: why ? `waiting for the channel to be reconnected: ${why}` : null, next_attempt_at: null, updated_at: db.fn.now() });
-    throw ApplicationFailure.create({ type: WAITING_FOR_CHANNEL, message: 'waiting for the channel to be reconnected', nextRetryDelay: PARKED_RETRY_MS });
+      .update({
+        status: 'waiting_for_channel',
+        error: why ? `waiting for the channel to be reconnected: ${why}` : null,
+        next_attempt_at: null,
+        parked_at: db.raw('COALESCE(parked_at, now())'),
+        updated_at: db.fn.now(),
+      });
+    throw ApplicationFailure.create({
+      type: WAITING_FOR_CHANNEL,
+      message: 'waiting for the channel to be reconnected',
+      // Soon at first (a reconnect is often minutes away), then once a minute; not an error to alert on.
+      nextRetryDelay: Math.min(PARKED_RETRY_MS * 2 ** Math.min(Math.max(attempt - 2, 0), 10), PARKED_RETRY_MAX_MS),
+      category: ApplicationFailureCategory.BENIGN,
+    });
   }
 
   /** The customer message a reply answers: the one the agent picked, else the conversation's latest. */
@@ -215,13 +255,33 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
    * kept), answering whether it was still failed: the conversation workflow then queues it.
    */
   async function requeueFailedReply({ messageId }: { messageId: string }): Promise<{ requeued: boolean; status: string }> {
-    const [row] = await db('messages')
-      .where({ id: messageId, direction: 'outbound', status: 'failed' })
-      .update({ status: 'pending', error: null, next_attempt_at: null, retried_at: db.fn.now(), retries: db.raw('retries + 1'), updated_at: db.fn.now() })
-      .returning('status');
-    if (row) return { requeued: true, status: row.status };
-    const now = await db('messages').where({ id: messageId }).first('status');
-    return { requeued: false, status: now?.status ?? 'not_found' };
+    return db.transaction(async (trx) => {
+      // The conversation's row first, as a new reply's seq is taken: rows become visible in seq order (the widget's cursor).
+      const msg = await trx('messages').where({ id: messageId }).first('conversation_id');
+      if (!msg) return { requeued: false, status: 'not_found' };
+      await trx('conversations').where({ id: msg.conversation_id }).forNoKeyUpdate().first('id');
+      const [row] = await trx('messages')
+        .where({ id: messageId, direction: 'outbound', status: 'failed' })
+        // A new send: nothing of the failed one stays to be matched by a late status or bounce for it, and it
+        // takes a new place at the end of the timeline, where a visitor's widget (past the old one) will see it.
+        .update({
+          status: 'pending',
+          error: null,
+          next_attempt_at: null,
+          platform_message_id: null,
+          sent_at: null,
+          attempts: 0,
+          parked_at: null,
+          retried_at: trx.fn.now(),
+          retries: trx.raw('retries + 1'),
+          seq: trx.raw("nextval(pg_get_serial_sequence('messages', 'seq'))"),
+          updated_at: trx.fn.now(),
+        })
+        .returning('status');
+      if (row) return { requeued: true, status: row.status };
+      const now = await trx('messages').where({ id: messageId }).first('status');
+      return { requeued: false, status: now?.status ?? 'not_found' };
+    });
   }
 
   return { sendOutbound, markOutboundFailed, requeueFailedReply };

@@ -89,8 +89,8 @@ export function makePollerActivities({ db, secrets, adapterContext, temporal }: 
       if (err.kind === 'rate_limited') return rateLimited(Date.now() + (err.details.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS), input.resume);
       if (err.retryable) throw platformFailure(err);
       // Say so where the user looks, and wait for new settings (the channel lifecycle wakes the poller).
-      if (err.kind === 'auth') {
-        if (await requireReconnect(db, ch.id, adapter.poll.pausedMessage(err.message))) ctx.log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: ch.id, error: err.message });
+      if (err.kind === 'auth' && adapter.poll.sharesSendCredentials) {
+        if (await requireReconnect(db, ch.id, adapter.poll.pausedMessage(err.message), ch.config)) ctx.log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: ch.id, error: err.message });
       } else {
         await db('channels').where({ id: ch.id }).update({ status: 'error', status_message: adapter.poll.pausedMessage(err.message), updated_at: db.fn.now() });
       }

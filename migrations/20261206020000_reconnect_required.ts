@@ -8,12 +8,15 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('ALTER TABLE channels DROP CONSTRAINT channels_status_check');
-  await knex.raw("ALTER TABLE channels ADD CONSTRAINT channels_status_check CHECK (status IN ('pending', 'connected', 'error', 'reconnect_required'))");
+  // NOT VALID, then VALIDATE: the check of existing rows takes no lock that holds up writes.
+  await knex.raw("ALTER TABLE channels ADD CONSTRAINT channels_status_check CHECK (status IN ('pending', 'connected', 'error', 'reconnect_required')) NOT VALID");
+  await knex.raw('ALTER TABLE channels VALIDATE CONSTRAINT channels_status_check');
   await knex.schema.alterTable('channels', (t) => t.timestamp('reconnect_required_at', { useTz: true }).nullable());
   await knex.raw('ALTER TABLE messages DROP CONSTRAINT messages_status_check');
   await knex.raw(
-    "ALTER TABLE messages ADD CONSTRAINT messages_status_check CHECK (status IN ('received', 'pending', 'waiting_for_channel', 'sent', 'delivered', 'read', 'failed'))",
+    "ALTER TABLE messages ADD CONSTRAINT messages_status_check CHECK (status IN ('received', 'pending', 'waiting_for_channel', 'sent', 'delivered', 'read', 'failed')) NOT VALID",
   );
+  await knex.raw('ALTER TABLE messages VALIDATE CONSTRAINT messages_status_check');
 }
 
 export async function down(knex: Knex): Promise<void> {

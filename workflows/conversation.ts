@@ -127,7 +127,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   });
   setHandler(retryReplyUpdate, async ({ messageId }) => {
     // Its send finishing right now (failed, being recorded): the retry comes after that, not instead.
-    const settled = await condition(() => !outbox.some((p) => p.messageId === messageId && p.state === 'sending'), '30s');
+    const settled = await condition(() => !outbox.some((p) => p.messageId === messageId && p.state === 'sending'), '10s');
     if (!settled || outbox.some((p) => p.messageId === messageId)) return { queued: false as const, status: 'pending' };
     // Failed → pending in the database first: only a reply still failed is queued, once.
     const r = await requeueFailedReply({ messageId });

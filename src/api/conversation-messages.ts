@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { requireFileReplies } from '../channels';
+import { checkFilesOut, requireFileReplies } from '../channels';
 import { agentOwner, claimUploads, linkReplyFiles } from '../db/stored-media';
 import { isUuid } from '../db/ids';
 import { AppError, notFound } from '../errors';
@@ -97,6 +97,18 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
       throw new AppError(422, 'validation_failed', 'Idempotency-Key and client_id differ; send one of them', { fields: [{ path: 'client_id', message: 'differs from the Idempotency-Key header' }] });
     }
     const key = input.client_id ?? header;
+    // A retried request is answered with the first reply, whatever changed since (the window closed, the channel went off).
+    if (key) {
+      const first = await db('messages').where({ conversation_id: conv.id, client_id: key }).first('id', 'content', 'metadata');
+      if (first) {
+        if (!input.template && !first.metadata?.template && first.content !== input.content) {
+          throw new AppError(422, 'idempotency_key_reused', `${header ? 'Idempotency-Key' : 'client_id'} ${key} was used for a different reply`);
+        }
+        ctx.status = 200;
+        ctx.body = await entry(ctx.state.accountId, first.id, 'messages');
+        return;
+      }
+    }
     if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to reply");
     if (input.attachments.length > 0) requireFileReplies(conv.channel_type);
     const metadata: Record<string, unknown> = input.reply_to_message_id ? await replyContext(conv.id, input.reply_to_message_id) : {};
@@ -129,6 +141,8 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
       if (input.attachments.length > 0) await trx('conversations').where({ id: conv.id }).forNoKeyUpdate().first('id');
       // Files not yet carried by another reply: a file goes out once, with one reply.
       const attachments = await claimUploads(trx, conv.channel_id, agentOwner(conv.id), input.attachments, { unsentOnly: true });
+      // What the platform will not take is refused now, naming the file, rather than failing after.
+      checkFilesOut(conv.channel_type, attachments);
       const [row] = await trx('messages')
         .insert({
           conversation_id: conv.id,
@@ -178,9 +192,16 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
     const conv = await findConversation(db, ctx.state, found.conversation_id).catch(() => {
       throw notFound('reply');
     });
-    const { status } = await db('messages').where({ id: ctx.params.id }).first('status');
+    const { status, metadata } = await db('messages').where({ id: ctx.params.id }).first('status', 'metadata');
     if (status !== 'failed') throw new AppError(409, 'not_failed', `only a failed reply can be retried; this one is ${status}`, { status });
     if (!conv.channel_active) throw new AppError(409, 'channel_inactive', "this conversation's channel is deactivated; reactivate it to retry");
+    // A free-form reply past WhatsApp's window would only be refused again (a template goes any time).
+    const closes = windowClosesAt(conv.channel_type, conv.last_inbound_at);
+    if (!metadata?.template && closes && closes.getTime() <= Date.now()) {
+      throw new AppError(409, 'outside_messaging_window', `WhatsApp takes free-form replies only within 24 hours of the customer's last message; that window closed at ${closes.toISOString()}. Send a template instead`, {
+        window_closes_at: closes.toISOString(),
+      });
+    }
     const result = await deps.signaller.retryReply(conversationRef({ id: conv.channel_id, account_id: ctx.state.accountId, type: conv.channel_type }, conv.thread_key), ctx.params.id);
     if (!result.queued) throw new AppError(409, 'not_failed', `only a failed reply can be retried; this one is ${result.status}`, { status: result.status });
     ctx.status = 202;

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { CHANNEL_TYPES, type ChannelAdapter, type ChannelType, type WebhookCapability } from './types';
+import { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type ChannelAdapter, type ChannelType, type WebhookCapability } from './types';
 import { emailAdapter } from './email/adapter';
 import { instagramAdapter } from './instagram/adapter';
 import { telegramAdapter } from './telegram/adapter';
@@ -23,9 +23,28 @@ export const adapters = {
 
 /** 422 unless the channel's adapter can send files in replies. */
 export function requireFileReplies(channelType: ChannelType): void {
-  if (!adapterFor(channelType).repliesWithFiles) {
+  if (!repliesWithFiles(channelType)) {
     throw new AppError(422, 'attachments_not_supported', `replies on ${channelType} cannot carry files yet`);
   }
+}
+
+export const repliesWithFiles = (channelType: ChannelType): boolean => Boolean(adapterFor(channelType).repliesWithFiles || adapterFor(channelType).filesOut);
+
+/** 422 naming the file and the limit when a reply's files are more than its platform takes (see FilesOut). */
+export function checkFilesOut(channelType: ChannelType, files: Array<{ fileName?: string; size?: number }>): void {
+  const rules = adapterFor(channelType).filesOut;
+  if (!rules || files.length === 0) return;
+  const mib = (n: number) => `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
+  const refuse = (message: string) => {
+    throw new AppError(422, 'file_not_accepted', `${message} (${rules.source})`, { fields: [{ path: 'attachments', message }] });
+  };
+  const name = CHANNEL_DISPLAY_NAMES[channelType];
+  if (files.length > rules.maxFiles) refuse(`${name} takes at most ${rules.maxFiles} files with a reply; this one has ${files.length}`);
+  for (const f of files) {
+    if ((f.size ?? 0) > rules.maxFileBytes) refuse(`${f.fileName ?? 'a file'} is ${mib(f.size ?? 0)}; ${name} takes files up to ${mib(rules.maxFileBytes)}`);
+  }
+  const total = files.reduce((n, f) => n + (f.size ?? 0), 0);
+  if (rules.maxTotalBytes !== undefined && total > rules.maxTotalBytes) refuse(`these files come to ${mib(total)}; ${name} takes up to ${mib(rules.maxTotalBytes)} with one reply`);
 }
 
 export function adapterFor(type: ChannelType): ChannelAdapter<unknown> {

@@ -115,6 +115,27 @@ export interface OutboundMessage {
   inReplyTo?: { platformMessageId: string; metadata: Record<string, unknown> } | null;
   /** A WhatsApp template (see whatsapp/templates.ts), sent instead of `content`, which holds its text for the timeline. */
   template?: TemplateSend;
+  /** The agent's files, in order, for adapters with `filesOut` (web chat's visitors read them from PingBack instead). */
+  files?: OutboundFile[];
+}
+
+export interface OutboundFile {
+  fileName: string;
+  contentType: string;
+  bytes: Buffer;
+}
+
+/**
+ * What a platform takes with a reply, from its own documentation (`source`): checked when the
+ * reply is written (422 naming the file and the limit), so it is refused then, not after.
+ */
+export interface FilesOut {
+  maxFiles: number;
+  /** Bytes of one file. */
+  maxFileBytes: number;
+  /** Bytes of all the reply's files together (a mail's size limit), when there is such a bound. */
+  maxTotalBytes?: number;
+  source: string;
 }
 
 export interface SentRef {
@@ -318,6 +339,12 @@ export interface PollCapability<Config> {
   poll(cfg: Config, ctx: PollContext): Promise<PollPage>;
   /** The channel's status message when the platform refused a poll for good (a 401, a missing folder). */
   pausedMessage(reason: string): string;
+  /**
+   * Polling logs in with the credentials replies are sent with (X), so a refused login means
+   * replies would be refused too: the channel needs reconnecting. Email's IMAP login is not its
+   * SMTP login: a refused mailbox leaves replies going out.
+   */
+  sharesSendCredentials?: boolean;
 }
 
 /**
@@ -367,6 +394,8 @@ export interface AdapterBase<Config> {
   /** `send` needs `msg.inReplyTo` (email): it costs a query per reply, so only adapters that say so get it. */
   threadsReplies?: boolean;
   /** Replies may carry files the agent uploaded (kept by PingBack, src/db/stored-media.ts). */
+  /** The platform's limits for files sent with a reply; set, the send activity hands the adapter the files' bytes. */
+  filesOut?: FilesOut;
   repliesWithFiles?: boolean;
   /** Checks credentials and points the platform's webhook at PingBack (platforms that allow it). */
   registerWebhook?(cfg: Config, hook: { url: string; secret: string }, ctx: AdapterContext): Promise<{ account?: string }>;

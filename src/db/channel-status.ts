@@ -7,10 +7,13 @@ import type { Db } from './knex';
  * reply or poll that meets it. New credentials that pass the platform's check (the setup
  * workflow) make it `connected` again.
  */
-export async function requireReconnect(db: Db, channelId: string, statusMessage: string): Promise<boolean> {
+export async function requireReconnect(db: Db, channelId: string, statusMessage: string, refusedConfig: object): Promise<boolean> {
   const changed = await db('channels')
     .where({ id: channelId })
     .whereNot({ status: 'reconnect_required' })
+    // Only while the channel still has the credentials that were refused: a refusal of old ones
+    // arriving after new ones were saved (a send or poll begun before) must not undo the reconnect.
+    .whereRaw('config = ?::jsonb', [JSON.stringify(refusedConfig)])
     .update({
       status: 'reconnect_required',
       status_message: statusMessage,

@@ -52,7 +52,8 @@ export function webhookRoutes(deps: AppDeps): Router {
         const channel = await channelOf(ctx);
         const answer = handshake(ctx.query, channel);
         if (answer.connected !== undefined && channel.is_active) {
-          await deps.db('channels').where({ id: channel.id }).update({ status: 'connected', status_message: answer.connected, updated_at: deps.db.fn.now() });
+          // A handshake proves the callback URL, not the credentials: a channel waiting for new ones stays so.
+          await deps.db('channels').where({ id: channel.id }).whereNot({ status: 'reconnect_required' }).update({ status: 'connected', status_message: answer.connected, updated_at: deps.db.fn.now() });
         }
         deps.log.info('webhook handshake answered', { channel_id: channel.id, type });
         if (typeof answer.body === 'string') ctx.type = 'text/plain';

@@ -1,4 +1,4 @@
-import { adapterFor } from '../channels';
+import { repliesWithFiles } from '../channels';
 import type { ChannelSummary } from './schemas';
 
 /** A channel as agents and the event stream see it: no configuration, no secrets. */
@@ -13,7 +13,7 @@ export function presentChannelSummary(r: Record<string, any>): ChannelSummary {
     status: r.status,
     status_message: r.status_message,
     reconnect_required_at: r.reconnect_required_at ? new Date(r.reconnect_required_at).toISOString() : null,
-    replies_with_files: adapterFor(r.type).repliesWithFiles ?? false,
+    replies_with_files: repliesWithFiles(r.type),
     updated_at: new Date(r.updated_at).toISOString(),
   };
 }

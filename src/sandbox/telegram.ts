@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { listenFake, readBodyBytes, sendJson, type FakeServer } from './http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 
 export interface TelegramFakeOptions {
@@ -21,7 +21,10 @@ export type TelegramFailure =
   | { kind: 'blocked' }
   | { kind: 'chat_not_found' }
   | { kind: 'unauthorized' };
-export interface SentMessage { token: string; chat_id: string; text: string; message_id: number; reply_to_message_id?: number; at: number }
+export interface SentMessage { token: string; chat_id: string; text: string; message_id: number; reply_to_message_id?: number; at: number; file?: SentFile }
+/** A file a bot uploaded with sendPhoto, sendDocument, sendVideo or sendAudio; `text` is then its caption. */
+export interface SentFile { method: string; name: string; type: string; size: number; bytes: Buffer }
+type Uploads = Map<string, { name: string; type: string; bytes: Buffer }>;
 export interface ApiCall { token: string; method: string; params: Record<string, unknown>; status: number }
 export interface CustomerMessage {
   chatId: number; firstName?: string; lastName?: string; username?: string; text?: string; photo?: boolean; caption?: string;
@@ -220,7 +223,8 @@ export class TelegramFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const raw = (await readBodyBytes(req)).toString('utf8');
+    const rawBytes = await readBodyBytes(req);
+    const raw = rawBytes.toString('utf8');
     if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
     const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);
     const token = route?.[1] ?? '';
@@ -232,17 +236,26 @@ export class TelegramFake {
     if (raw.length && type.startsWith('application/x-www-form-urlencoded')) {
       Object.assign(params, Object.fromEntries(new URLSearchParams(raw)));
     }
+    // Uploads (sendPhoto, sendDocument, …) come as multipart/form-data: fields are parameters, files are files.
+    const uploads: Uploads = new Map();
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Response(new Uint8Array(rawBytes), { headers: { 'content-type': type } }).formData().catch(() => undefined);
+      for (const [k, v] of form?.entries() ?? []) {
+        if (typeof v === 'string') params[k] = v;
+        else uploads.set(k, { name: v.name, type: v.type, bytes: Buffer.from(await v.arrayBuffer()) });
+      }
+    }
     let reply: Reply;
     if (!route || !TOKEN_RE.test(token)) reply = fail(404, 'Not Found');
     else if (this.revoked.has(token)) reply = fail(401, 'Unauthorized');
     else if (json === undefined) reply = fail(400, "Bad Request: can't parse JSON object");
-    else reply = this.dispatch(token, method, params);
+    else reply = this.dispatch(token, method, params, uploads);
     this.log.push({ token, method, params, status: reply.status });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     sendJson(res, reply.status, reply.body, reply.headers);
   }
 
-  private dispatch(token: string, method: string, p: Params): Reply {
+  private dispatch(token: string, method: string, p: Params, uploads: Uploads = new Map()): Reply {
     const name = method.toLowerCase(); // Telegram matches method names case-insensitively
     const scripted = this.failures.get(name)?.shift() ?? this.randomFailure(name);
     if (scripted) return failureReply(scripted);
@@ -256,6 +269,10 @@ export class TelegramFake {
       case 'getupdates': // updates only ever go to the webhook here, so there is never anything to fetch
         return bot.webhook ? fail(409, WEBHOOK_CONFLICT) : ok([]);
       case 'sendmessage': return this.sendMessage(token, bot, me, p);
+      case 'sendphoto': return this.sendFile(token, bot, me, p, uploads, 'photo');
+      case 'senddocument': return this.sendFile(token, bot, me, p, uploads, 'document');
+      case 'sendvideo': return this.sendFile(token, bot, me, p, uploads, 'video');
+      case 'sendaudio': return this.sendFile(token, bot, me, p, uploads, 'audio');
       default: return fail(404, 'Not Found: method not found');
     }
   }
@@ -344,6 +361,28 @@ export class TelegramFake {
     return ok({ ...head, ...(replied && { reply_to_message: replied }), text });
   }
 
+  /**
+   * A file uploaded with its caption, as Telegram takes one: the upload is required here (file
+   * ids and URLs of earlier files are not kept), photos up to 10 MB, anything up to 50 MB.
+   */
+  private sendFile(token: string, bot: Bot, me: object, p: Params, uploads: Uploads, field: 'photo' | 'document' | 'video' | 'audio'): Reply {
+    const file = uploads.get(field);
+    if (!file) return fail(400, `Bad Request: there is no ${field} in the request`);
+    if (file.bytes.length > 50 * 1024 ** 2) return fail(413, 'Request Entity Too Large');
+    if (field === 'photo' && file.bytes.length > 10 * 1024 ** 2) return fail(400, 'Bad Request: PHOTO_INVALID_DIMENSIONS');
+    const caption = arg(p, 'caption');
+    if (caption.length > 1024) return fail(400, 'Bad Request: message caption is too long');
+    const key = chatKey(arg(p, 'chat_id').trim());
+    const state = bot.chats.get(key);
+    if (!state) return fail(400, 'Bad Request: chat not found');
+    const message = { message_id: ++state.lastMessageId, from: me, chat: { ...state.chat }, date: nowSeconds(), ...(caption ? { caption } : {}) };
+    state.messages.set(message.message_id, message);
+    const sent: SentFile = { method: `send${field[0].toUpperCase()}${field.slice(1)}`, name: file.name, type: file.type, size: file.bytes.length, bytes: file.bytes };
+    this.sent.push({ token, chat_id: key, text: caption, message_id: message.message_id, at: Date.now(), file: sent });
+    const described = field === 'photo' ? { photo: [{ file_id: `ph_${message.message_id}`, file_unique_id: `u${message.message_id}`, width: 800, height: 600, file_size: file.bytes.length }] } : { [field]: { file_id: `f_${message.message_id}`, file_unique_id: `u${message.message_id}`, file_name: file.name, mime_type: file.type, file_size: file.bytes.length } };
+    return ok({ ...message, ...described });
+  }
+
   /** Lets a human drive the fake with curl; loopback only, so no auth. */
   private async control(url: URL, raw: string, res: http.ServerResponse): Promise<void> {
     const body = (safeJson(raw) ?? {}) as Record<string, unknown>;
@@ -367,7 +406,13 @@ export class TelegramFake {
         this.failNext(method, failure, body.times === undefined ? 1 : Number(body.times));
         return sendJson(res, 200, { ok: true });
       }
-      if (url.pathname === '/_sandbox/sent') return sendJson(res, 200, this.sentMessages(url.searchParams.get('token') || undefined));
+      if (url.pathname === '/_sandbox/sent') {
+        // Files as their name, type, size and digest: the bytes stay here.
+        const sent = this.sentMessages(url.searchParams.get('token') || undefined).map(({ file, ...m }) =>
+          file ? { ...m, file: { method: file.method, name: file.name, type: file.type, size: file.size, sha256: createHash('sha256').update(file.bytes).digest('hex') } } : m,
+        );
+        return sendJson(res, 200, sent);
+      }
       return sendJson(res, 404, { error: 'unknown sandbox endpoint' });
     } catch (err) {
       return sendJson(res, 409, { error: (err as Error).message });

@@ -31,6 +31,8 @@ export interface ConversationSignaller {
  * Resolves only once Temporal has accepted; otherwise throws a 503 AppError, so
  * the platform (or the agent's client) retries.
  */
+const RETRY_TIMEOUT_MS = 30_000;
+
 export function conversationSignaller(
   client: Client,
   taskQueue: string,
@@ -83,8 +85,9 @@ export function conversationSignaller(
     retryReply: async (ref, messageId) => {
       const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, ref.threadKey);
       try {
+        // Longer than a signal's: the update waits for the database to say the reply is still failed.
         return await timed('reply', () =>
-          client.withDeadline(Date.now() + timeoutMs, () =>
+          client.withDeadline(Date.now() + Math.max(timeoutMs, RETRY_TIMEOUT_MS), () =>
             client.workflow.executeUpdateWithStart(retryReplyUpdate, {
               args: [{ messageId }],
               startWorkflowOperation: new WithStartWorkflowOperation(conversationWorkflow, { ...base(ref, workflowId), workflowIdConflictPolicy: 'USE_EXISTING' }),
@@ -92,7 +95,7 @@ export function conversationSignaller(
           ),
         );
       } catch (err) {
-        throw new AppError(503, 'temporal_unavailable', 'the workflow service did not take the retry; nothing changed, try again later', undefined, err);
+        throw new AppError(503, 'temporal_unavailable', 'the workflow service did not answer in time; the reply may still have been queued: reload to see its status before retrying again', undefined, err);
       }
     },
     status: (ref, change) =>

@@ -169,13 +169,14 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
       .andWhere('m.seq', '>', after)
       .orderBy('m.seq', 'asc')
       .limit(PAGE)
-      .select('m.id', 'm.seq', 'm.direction', 'm.status', 'm.content', 'm.attachments', 'm.platform_message_id', 'm.created_at', 'm.sent_at');
+      .select('m.id', 'm.seq', 'm.direction', 'm.status', 'm.content', 'm.attachments', 'm.platform_message_id', 'm.created_at', 'm.retried_at', 'm.sent_at');
     const data = [];
     let last = after;
     for (const r of rows) {
-      if (r.direction === 'outbound' && r.status === 'pending' && Date.now() - new Date(r.created_at).getTime() < PENDING_HOLD_MS) break;
+      // A retried reply is held from its retry (it took a new seq then).
+      if (r.direction === 'outbound' && r.status === 'pending' && Date.now() - new Date(r.retried_at ?? r.created_at).getTime() < PENDING_HOLD_MS) break;
       last = Number(r.seq);
-      if (r.direction === 'outbound' && (r.status === 'failed' || r.status === 'pending')) continue;
+      if (r.direction === 'outbound' && (r.status === 'failed' || r.status === 'pending' || r.status === 'waiting_for_channel')) continue;
       data.push(
         r.direction === 'inbound'
           ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, attachments: uploadsOf(r.attachments), created_at: r.created_at }

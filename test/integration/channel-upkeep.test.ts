@@ -13,6 +13,7 @@ import { createAccount as createDbAccount } from '../../src/db/accounts';
 import { createDb } from '../../src/db/knex';
 import { dropDatabase, ensureDatabase, migrateLatest } from '../../src/db/migrate';
 import { SecretBox } from '../../src/crypto/secret-box';
+import { requireReconnect } from '../../src/db/channel-status';
 import { sealV1 } from '../helpers/legacy-seal';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { accountWithAdmin, invite } from '../helpers/agents';
@@ -185,4 +186,15 @@ test('health of a web chat channel is PingBack itself; an agent may not ask', as
   expect((await admin.call('GET', `/api/channels/${ch.body.id}/health`)).body).toMatchObject({ ok: true, account: null, problems: [], error: null });
   const agent = await invite(stack, admin, 'agent');
   expect((await agent.call('GET', `/api/channels/${ch.body.id}/health`)).status).toBe(403);
+});
+
+test('a refusal of credentials already replaced does not undo the reconnect; the moment is marked once', async () => {
+  const { channelId } = await connectTelegramChannel(stack);
+  const { config } = await stack.db('channels').where({ id: channelId }).first('config');
+  const stale = { ...config, bot_token: 'enc:v2:old:credentials' };
+  expect(await requireReconnect(stack.db, channelId, 'credentials rejected: Unauthorized', stale)).toBe(false);
+  expect((await stack.db('channels').where({ id: channelId }).first('status')).status).toBe('connected');
+  expect(await requireReconnect(stack.db, channelId, 'credentials rejected: Unauthorized', config)).toBe(true);
+  expect(await requireReconnect(stack.db, channelId, 'credentials rejected: Unauthorized', config)).toBe(false);
+  expect(await stack.db('channels').where({ id: channelId }).first('status', 'status_message')).toEqual({ status: 'reconnect_required', status_message: 'credentials rejected: Unauthorized' });
 });

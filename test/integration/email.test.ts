@@ -360,7 +360,8 @@ describe('inbound by IMAP', () => {
     const { apiKey, channel, mailbox } = await imapChannel();
     mailbox.changePassword('rotated-password-2');
     mailbox.deliver(await composeMail({ from: 'hal@customer.example', to: 'support@acme.test', text: 'while locked out', messageId: mid() }));
-    const broken = await channelWithStatus(apiKey, channel.id, 'reconnect_required', /^reading the mailbox failed: IMAP login failed: Invalid credentials/);
+    // The mailbox's login is not the SMTP login: replies keep going out, the channel is in error for its inbound side.
+    const broken = await channelWithStatus(apiKey, channel.id, 'error', /^reading the mailbox failed: IMAP login failed: Invalid credentials/);
     expect(broken.status_message).toMatch(/update the channel's settings$/);
     await eventually(async () => ((await poller(channel.id).query('state')) as any).state === 'paused', 30_000, 'poller paused');
 

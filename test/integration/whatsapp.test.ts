@@ -316,7 +316,7 @@ test('a reply waiting for its channel fails once it has waited too long; deactiv
   await box.messageIn(conv.id, old.body.id, ['waiting_for_channel']);
   const next = await box.reply(conv.id, { content: 'from today' });
   // A day goes by with nobody reconnecting it (PARKED_REPLY_MAX_AGE_HOURS, 24 by default).
-  await stack.db('messages').where({ id: old.body.id }).update({ created_at: stack.db.raw("now() - interval '25 hours'") });
+  await stack.db('messages').where({ id: old.body.id }).update({ parked_at: stack.db.raw("now() - interval '25 hours'") });
   const failed = await box.messageIn(conv.id, old.body.id, ['failed']);
   expect(failed.error).toBe('not sent: the channel waited more than 24 hours to be reconnected, and a reply that late is not sent');
   await box.messageIn(conv.id, next.body.id, ['waiting_for_channel']);

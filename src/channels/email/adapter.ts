@@ -26,6 +26,8 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
   setup: 'console',
   instructions: "With IMAP there is nothing to paste. With a provider's inbound webhook (SendGrid Inbound Parse, a Mailgun route), have it post the raw mail to the callback URL with the verify token as the HTTP Basic password.",
   threadsReplies: true,
+  // A mail goes out whole: what the customer's provider takes is the bound (base64 adds a third).
+  filesOut: { maxFiles: 10, maxFileBytes: 18 * 1024 ** 2, maxTotalBytes: 18 * 1024 ** 2, source: 'Gmail and Outlook take mail up to 25 and 20 MB after base64 encoding: support.google.com/mail/answer/6584' },
 
   async send(cfg, to, msg, ctx) {
     const parent = msg.inReplyTo;
@@ -40,6 +42,7 @@ export const emailAdapter: ChannelAdapter<EmailConfig> = {
         subject: replySubject(parentSubject),
         text: msg.content,
         messageId: `<${messageId}>`,
+        ...(msg.files?.length ? { attachments: msg.files.map((f) => ({ filename: f.fileName, content: f.bytes, contentType: f.contentType })) } : {}),
         ...(parent ? { inReplyTo: `<${parent.platformMessageId}>`, references: references.map((r) => `<${r}>`) } : {}),
       }),
     );

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
  */
 
 const THREAD_KEY_LENGTH = 22;
-const OWN_ID = /^pb\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{8})\.([0-9a-f-]{36})@/;
+const OWN_ID = /^pb\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{8})\.([0-9a-f-]{36})(?:\.r\d{1,6})?@/;
 
 const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('base64url');
 const customerTag = (threadKey: string, customer: string) => digest('customer', threadKey, customer.toLowerCase()).slice(0, 8);

@@ -1,5 +1,5 @@
 import { webhookPath, type ChannelAdapter } from '../types';
-import { callBotApi } from './bot-api';
+import { callBotApi, uploadToBotApi } from './bot-api';
 import { telegramConfigSchema, TelegramConfig } from './config';
 import { HANDLED_UPDATE_TYPES } from './update';
 import { telegramWebhook } from './webhook';
@@ -13,15 +13,32 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
   callbackPath: webhookPath('telegram'),
   webhook: telegramWebhook,
 
+  filesOut: { maxFiles: 10, maxFileBytes: 50 * 1024 ** 2, source: 'core.telegram.org/bots/api#sending-files: photos up to 10 MB, other files up to 50 MB by upload' },
+
   async send(cfg, to, msg, ctx) {
-    const result = await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', {
-      chat_id: to.threadKey,
-      text: msg.content,
-      ...(msg.replyToPlatformMessageId && /^\d+$/.test(msg.replyToPlatformMessageId)
+    const quote =
+      msg.replyToPlatformMessageId && /^\d+$/.test(msg.replyToPlatformMessageId)
         ? { reply_parameters: { message_id: Number(msg.replyToPlatformMessageId), allow_sending_without_reply: true } }
-        : {}),
-    });
-    return { platformMessageId: String(result.message_id) };
+        : {};
+    const files = msg.files ?? [];
+    // The text rides on the first file as its caption when it fits; otherwise it goes first, on its own.
+    const caption = files.length > 0 && msg.content.length <= MAX_CAPTION ? msg.content : '';
+    let first: number | undefined;
+    if (msg.content && !caption) {
+      first = (await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', { chat_id: to.threadKey, text: msg.content, ...quote })).message_id;
+    }
+    for (const [i, f] of files.entries()) {
+      const { method, field } = uploadKind(f.contentType, f.bytes.length);
+      const sent = await uploadToBotApi<{ message_id: number }>(
+        ctx.telegramApiBaseUrl,
+        cfg.bot_token,
+        method,
+        { chat_id: to.threadKey, ...(i === 0 && caption ? { caption } : {}), ...(first === undefined ? quote : {}) },
+        { field, name: f.fileName, type: f.contentType, bytes: f.bytes },
+      );
+      first ??= sent.message_id;
+    }
+    return { platformMessageId: String(first) };
   },
 
   async registerWebhook(cfg, hook, ctx) {
@@ -65,3 +82,15 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
     await callBotApi<boolean>(ctx.telegramApiBaseUrl, cfg.bot_token, 'deleteWebhook', {});
   },
 };
+
+/** A caption's limit (core.telegram.org/bots/api#sendphoto: 0-1024 characters). */
+const MAX_CAPTION = 1024;
+const MAX_PHOTO_BYTES = 10 * 1024 ** 2;
+
+/** Which Bot API method shows a file best: a photo (up to 10 MB, as Telegram recompresses it), a video, audio, else a document. */
+function uploadKind(contentType: string, bytes: number): { method: string; field: string } {
+  if (/^image\/(jpeg|png|webp)$/.test(contentType) && bytes <= MAX_PHOTO_BYTES) return { method: 'sendPhoto', field: 'photo' };
+  if (contentType === 'video/mp4') return { method: 'sendVideo', field: 'video' };
+  if (contentType === 'audio/mpeg' || contentType === 'audio/mp4') return { method: 'sendAudio', field: 'audio' };
+  return { method: 'sendDocument', field: 'document' };
+}

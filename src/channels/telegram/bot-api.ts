@@ -7,6 +7,24 @@ const TIMEOUT_MS = 15_000;
  * Calls one Bot API method. Returns `result` or throws a classified PlatformError.
  * The token is part of the URL, so no error message here ever includes the URL.
  */
+/**
+ * A Bot API method that uploads a file (sendPhoto, sendDocument, …): multipart/form-data, the
+ * file under `field`, other parameters as fields (objects as JSON, as Telegram takes them).
+ */
+export async function uploadToBotApi<T>(baseUrl: string, token: string, method: string, params: Record<string, unknown>, file: { field: string; name: string; type: string; bytes: Buffer }): Promise<T> {
+  const url = `${baseUrl.replace(/\/$/, '')}/bot${token}/${method}`;
+  const form = new FormData();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) form.append(k, typeof v === 'string' ? v : JSON.stringify(v));
+  form.append(file.field, new Blob([new Uint8Array(file.bytes)], { type: file.type }), file.name);
+  // Uploads take longer than a call: up to 50 MB at a slow link's pace.
+  const res = await platformFetch('Telegram Bot API', url, { method: 'POST', body: form }, UPLOAD_TIMEOUT_MS);
+  const body = (await readPlatformJson('Telegram', res)) as { ok?: boolean; result?: T; error_code?: number; description?: string };
+  if (res.ok && body.ok === true) return body.result as T;
+  throw classifyTelegramError(res.status, body as TelegramErrorBody);
+}
+
+const UPLOAD_TIMEOUT_MS = 120_000;
+
 export async function callBotApi<T>(baseUrl: string, token: string, method: string, params: object): Promise<T> {
   const url = `${baseUrl.replace(/\/$/, '')}/bot${token}/${method}`;
   const res = await platformFetch('Telegram Bot API', url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) }, TIMEOUT_MS);

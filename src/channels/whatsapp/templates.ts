@@ -30,7 +30,13 @@ export interface TemplateInfo {
   parameters: { header: number; body: number };
 }
 
-const textParameter = z.object({ type: z.literal('text'), text: z.string().trim().min(1, 'must not be empty').max(1024) }).strict();
+// Meta refuses a parameter with a new line, a tab or more than four spaces in a row (error 132018).
+const textParameter = z
+  .object({
+    type: z.literal('text'),
+    text: z.string().trim().min(1, 'must not be empty').max(1024).refine((t) => !/[\n\t]| {5,}/.test(t), 'must be on one line, without tabs or more than four spaces in a row'),
+  })
+  .strict();
 
 /** A template reply, as agents send it: Meta's own shape, text parameters only. */
 export const templateSendSchema = z
@@ -40,6 +46,7 @@ export const templateSendSchema = z
     components: z
       .array(z.object({ type: z.enum(['header', 'body']), parameters: z.array(textParameter).max(20) }).strict())
       .max(2)
+      .refine((cs) => new Set(cs.map((c) => c.type)).size === cs.length, 'has one header and one body at most')
       .default([]),
   })
   .strict();

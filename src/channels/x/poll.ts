@@ -26,6 +26,7 @@ const HAND_ON_BATCH = 200;
 export const xPoll: PollCapability<XConfig> = {
   polls: (cfg) => cfg.inbound === 'polling',
   pausedMessage: (reason) => `polling X failed: ${reason}; update the channel's credentials`,
+  sharesSendCredentials: true,
 
   async poll(cfg, ctx): Promise<PollPage> {
     const { db, channel } = ctx;
