@@ -411,3 +411,33 @@ describe('inbound by IMAP', () => {
     expect(await conversationOf(apiKey, 'ida@customer.example')).toHaveLength(1);
   });
 });
+
+test("an agent's files go out as the reply's MIME attachments, byte for byte; more than a mail can carry is refused when written", async () => {
+  const { apiKey, channel } = await emailChannel();
+  const first = mid();
+  expect((await postMail(channel, await composeMail({ from: 'jo@customer.example', to: 'support@acme.test', subject: 'Invoice', text: 'Send it please', messageId: first }))).status).toBe(200);
+  const [conv] = await conversationOf(apiKey, 'jo@customer.example');
+  const upload = async (bytes: Buffer, type: string, name: string) => {
+    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?id=${randomBytes(6).toString('hex')}&name=${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': type },
+      body: new Uint8Array(bytes),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(50_000)]);
+  const reply = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Attached.', attachments: [await upload(pdf, 'application/pdf', 'invoice.pdf')] });
+  expect(reply.status).toBe(202);
+  const sent = await eventually(async () => provider.submitted.find((m) => m.parsed.inReplyTo === `<${first}>`), 30_000, 'the reply at the SMTP server');
+  expect(sent.parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['invoice.pdf', 'application/pdf']]);
+  expect(sent.parsed.attachments[0].content.equals(pdf)).toBe(true);
+  expect(sent.parsed.text?.trim()).toBe('Attached.');
+
+  // Two 10 MB files: past what a mail takes (18 MiB of files), refused naming the limit; nothing is sent or stored as a reply.
+  const big = [await upload(randomBytes(9.5 * 1024 ** 2), 'application/zip', 'a.zip'), await upload(randomBytes(9.5 * 1024 ** 2), 'application/zip', 'b.zip')];
+  const refused = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Both archives', attachments: big });
+  expect(refused.status).toBe(422);
+  expect(refused.body.error).toMatchObject({ code: 'file_not_accepted', message: expect.stringMatching(/^these files come to 19 MiB; Email takes up to 18 MiB with one reply \(Gmail/) });
+  expect((await messagesOf(apiKey, conv.id, 2)).map((m: any) => m.content)).toEqual(['Send it please', 'Attached.']);
+});

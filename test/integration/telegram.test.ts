@@ -328,3 +328,42 @@ test('a reply still not out a day after it was written is failed, not sent late,
     telegram.setFailureRate('sendMessage', outage, 0);
   }
 });
+
+/** An agent's file for the next reply, as the dashboard uploads it. */
+async function agentUpload(apiKey: string, conversationId: string, bytes: Buffer, type: string, name: string) {
+  const res = await fetch(`${stack.url}/api/conversations/${conversationId}/attachments?id=${randomUUID()}&name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': type },
+    body: new Uint8Array(bytes),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+test("an agent's files reach the customer: a photo with the reply as its caption, then a document, the same bytes", async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 6150001, firstName: 'Ines', text: 'Can you send the invoice?' });
+  const conv = await conversationFor(apiKey, 6150001);
+  const photo = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytesOf(4000)]);
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytesOf(20_000)]);
+  const ids = [await agentUpload(apiKey, conv.id, photo, 'image/png', 'label.png'), await agentUpload(apiKey, conv.id, pdf, 'application/pdf', 'invoice.pdf')];
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Here you go', attachments: ids } });
+  expect(reply.status).toBe(202);
+  const sent = await eventually(async () => {
+    const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
+    return m?.status === 'sent' ? m : undefined;
+  }, 30_000, 'the reply sent');
+  const files = telegram.sentMessages(token).filter((m) => m.file);
+  expect(files.map((m) => [m.file!.method, m.file!.name, m.file!.type, m.text])).toEqual([
+    ['sendPhoto', 'label.png', 'image/png', 'Here you go'],
+    ['sendDocument', 'invoice.pdf', 'application/pdf', ''],
+  ]);
+  expect(files[0].file!.bytes.equals(photo)).toBe(true);
+  expect(files[1].file!.bytes.equals(pdf)).toBe(true);
+  expect(sent.platform_message_id).toBe(String(files[0].message_id));
+  expect(telegram.sentMessages(token).filter((m) => !m.file)).toEqual([]);
+});
+
+function randomBytesOf(n: number): Buffer {
+  return Buffer.from(Array.from({ length: n }, () => randomInt(256)));
+}

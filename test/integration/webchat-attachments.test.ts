@@ -165,15 +165,15 @@ test("an agent's reply carries files to the visitor, who alone may open them", a
 
 test('replies on channels that cannot carry files refuse them, and so does the upload', async () => {
   const mini = await createAccount(stack, 'mini');
-  // A Telegram channel's row and a conversation of it (no Telegram here: the channel's set-up fails, its rows are all this needs).
-  const ch = await request(stack.url, 'POST', '/api/channels', { token: mini.apiKey, json: { type: 'telegram', config: { bot_token: '123456:ABCdefGhIJKlmNoPQRsTUVwxyZ0123456789' } } });
+  // An X channel's row and a conversation of it (no X here: the channel's set-up fails, its rows are all this needs).
+  const ch = await request(stack.url, 'POST', '/api/channels', { token: mini.apiKey, json: { type: 'x', config: { oauth2_user_token: 'x-user-token-0123456789' } } });
   expect(ch.status).toBe(201);
   const [contact] = await stack.db('contacts').insert({ channel_id: ch.body.id, platform_user_id: '42' }).returning('id');
   const [conv] = await stack.db('conversations')
-    .insert({ account_id: mini.accountId, channel_id: ch.body.id, channel_type: 'telegram', contact_id: contact.id, thread_key: '42', workflow_id: `test-${ch.body.id}` })
+    .insert({ account_id: mini.accountId, channel_id: ch.body.id, channel_type: 'x', contact_id: contact.id, thread_key: '42', workflow_id: `test-${ch.body.id}` })
     .returning('id');
   const upload = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${mini.apiKey}`, 'content-type': 'image/png' }, body: new Uint8Array(png()) });
-  expect([upload.status, ((await upload.json()) as any).error]).toEqual([422, { code: 'attachments_not_supported', message: 'replies on telegram cannot carry files yet' }]);
+  expect([upload.status, ((await upload.json()) as any).error]).toEqual([422, { code: 'attachments_not_supported', message: 'replies on x cannot carry files yet' }]);
   const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: mini.apiKey, json: { content: 'see file', attachments: [randomUUID()] } });
   expect([reply.status, reply.body.error.code]).toEqual([422, 'attachments_not_supported']);
   expect(await stack.db('messages').where({ conversation_id: conv.id })).toEqual([]);
