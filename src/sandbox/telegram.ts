@@ -240,7 +240,8 @@ export class TelegramFake {
     const uploads: Uploads = new Map();
     if (type.startsWith('multipart/form-data')) {
       const form = await new Response(new Uint8Array(rawBytes), { headers: { 'content-type': type } }).formData().catch(() => undefined);
-      for (const [k, v] of form?.entries() ?? []) {
+      // Iterated as undici gives it (the build's lib types FormData without its iterator).
+      for (const [k, v] of (form ?? []) as Iterable<[string, string | File]>) {
         if (typeof v === 'string') params[k] = v;
         else uploads.set(k, { name: v.name, type: v.type, bytes: Buffer.from(await v.arrayBuffer()) });
       }
