@@ -17,19 +17,15 @@ import { requireReconnect } from '../../src/db/channel-status';
 import { sealV1 } from '../helpers/legacy-seal';
 import { TelegramFake } from '../../src/sandbox/telegram';
 import { accountWithAdmin, invite } from '../helpers/agents';
-import { channelSecret, connectTelegramChannel, createAccount, eventually, request, Stack, startStack, TEST_ENCRYPTION_KEY } from '../helpers/stack';
+import { channelSecret, connectTelegramChannel, createAccount, eventually, request, Stack, stackWithFake, TEST_ENCRYPTION_KEY } from '../helpers/stack';
 
 let telegram: TelegramFake;
 let stack: Stack;
-
-beforeAll(async () => {
-  telegram = await TelegramFake.start({ allowHttpWebhooks: true });
-  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl });
-});
-afterAll(async () => {
-  await stack?.stop();
-  await telegram?.stop();
-});
+stackWithFake(
+  () => TelegramFake.start({ allowHttpWebhooks: true }),
+  (fake) => ({ TELEGRAM_API_BASE_URL: fake.baseUrl }),
+  (s, f) => ((stack = s), (telegram = f)),
+);
 
 const update = (id: number) => ({ update_id: id, message: { message_id: id, date: 1700000000, chat: { id: 5, type: 'private', first_name: 'X' }, text: `hi ${id}` } });
 const postUpdate = (channelId: string, secret: string, id: number) =>

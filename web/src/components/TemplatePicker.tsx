@@ -1,18 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get } from '../api/client';
 import type { ConversationItem } from '../api/types';
+import type { TemplateInfo as Template } from '../../../src/channels/whatsapp/templates';
 import { sendTemplate } from '../state/conversation';
 import { ErrorLine } from './Feedback';
-
-/** GET /api/channels/:id/templates (the server's TemplateInfo). */
-interface Template {
-  name: string;
-  language: string;
-  category: string | null;
-  header: string | null;
-  body: string;
-  parameters: { header: number; body: number };
-}
 
 const fill = (text: string, values: string[]) => text.replace(/\{\{\s*(\d+)\s*\}\}/g, (m, n: string) => values[Number(n) - 1] || m);
 
