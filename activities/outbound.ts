@@ -3,7 +3,7 @@ import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { adapterFor } from '../src/channels';
 import { PlatformError } from '../src/channels/platform-error';
-import type { AdapterContext, Attachment, OutboundFile } from '../src/channels/types';
+import type { AdapterContext, Attachment, OutboundFile, SendProgress } from '../src/channels/types';
 import { openConfig } from '../src/channels/credentials';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
@@ -36,6 +36,12 @@ const UNSENT = ['pending', 'waiting_for_channel'];
 /** How often a waiting reply looks at its channel again: a reconnected channel's replies go out within this. */
 const PARKED_RETRY_MS = 10_000;
 const PARKED_RETRY_MAX_MS = 60_000;
+/**
+ * No new part of a reply is begun past this much of an attempt (its timeout is 3 min; one
+ * upload may take up to a minute): an attempt never outlives its timeout while uploading, so
+ * the next one, which goes on from the last part recorded, never overlaps it.
+ */
+const SEND_BUDGET_MS = 100_000;
 
 /**
  * Sends one pending reply through its channel's adapter. Runs once per Temporal
@@ -73,6 +79,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     if (!UNSENT.includes(row.status)) return { outcome: 'already_done', platformMessageId: row.platform_message_id ?? undefined };
 
     const attempt = Context.current().info.attempt;
+    const startedAt = Date.now();
     // Waited too long for its channel: failed, saying so (before the general day's limit, which it may equal).
     if (row.status === 'waiting_for_channel' && Date.now() - new Date(row.parked_at ?? row.created_at).getTime() > parkedReplyMaxAgeMs) {
       const reason = `not sent: the channel waited more than ${Math.round(parkedReplyMaxAgeMs / 3_600_000)} hours to be reconnected, and a reply that late is not sent`;
@@ -110,7 +117,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
           content: row.content,
           replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
           ...(row.metadata?.template ? { template: row.metadata.template } : {}),
-          ...(adapter.filesOut ? { files: await filesOf(row.attachments ?? [], row.channel_id) } : {}),
+          ...(adapter.filesOut ? { files: await filesOf(row.attachments ?? [], row.channel_id), parts: progressOf(messageId, row.metadata?.parts_sent ?? {}, startedAt) } : {}),
           inReplyTo: adapter.threadsReplies ? await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id) : undefined,
         },
         adapterContext,
@@ -148,21 +155,43 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     }
   }
 
-  /** The reply's files with their bytes, in the order the agent attached them. */
+  /** The reply's files, in the order the agent attached them; each one's bytes read only when the adapter sends it. */
   async function filesOf(attachments: Attachment[], channelId: string): Promise<OutboundFile[]> {
     const ids = attachments.flatMap((a) => (a.storedMediaId ? [a.storedMediaId] : []));
     if (ids.length === 0) return [];
-    const rows: Array<{ id: string; file_name: string | null; content_type: string; bytes: Buffer }> = await db('stored_media')
+    const rows: Array<{ id: string; file_name: string | null; content_type: string; size: number }> = await db('stored_media')
       .where({ channel_id: channelId })
       .whereIn('id', ids)
-      .select('id', 'file_name', 'content_type', 'bytes');
+      .select('id', 'file_name', 'content_type', 'size');
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => {
       const r = byId.get(id);
       // Swept or deleted since it was attached: nothing to send, and no point retrying.
       if (!r) throw ApplicationFailure.nonRetryable(`a file of this reply (${id}) is no longer stored`, MESSAGE_NOT_FOUND);
-      return { fileName: r.file_name ?? 'file', contentType: r.content_type, bytes: r.bytes };
+      const load = async () => {
+        const row = await db('stored_media').where({ id, channel_id: channelId }).first('bytes');
+        if (!row) throw ApplicationFailure.nonRetryable(`a file of this reply (${id}) is no longer stored`, MESSAGE_NOT_FOUND);
+        return row.bytes as Buffer;
+      };
+      return { fileName: r.file_name ?? `file.${r.content_type.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin'}`, contentType: r.content_type, size: r.size, load };
     });
+  }
+
+  /** What earlier attempts of a reply sent part by part (see SendProgress), and recording each part as it goes. */
+  function progressOf(messageId: string, done: Record<string, string>, startedAt: number): SendProgress {
+    const deadline = startedAt + SEND_BUDGET_MS;
+    return {
+      done,
+      record: (part, platformMessageId) =>
+        persistently(async () => {
+          await db('messages')
+            .where({ id: messageId })
+            .update({ metadata: db.raw("jsonb_set(metadata, '{parts_sent}', COALESCE(metadata->'parts_sent', '{}'::jsonb) || jsonb_build_object(?::text, ?::text))", [part, platformMessageId]) });
+        }),
+      beforePart: () => {
+        if (Date.now() > deadline) throw new PlatformError('unavailable', "the reply's parts take long to send: the rest go in the next attempt");
+      },
+    };
   }
 
   /**

@@ -92,7 +92,8 @@ export function makePollerActivities({ db, secrets, adapterContext, temporal }: 
       if (err.kind === 'auth' && adapter.poll.sharesSendCredentials) {
         if (await requireReconnect(db, ch.id, adapter.poll.pausedMessage(err.message), ch.config)) ctx.log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: ch.id, error: err.message });
       } else {
-        await db('channels').where({ id: ch.id }).update({ status: 'error', status_message: adapter.poll.pausedMessage(err.message), updated_at: db.fn.now() });
+        // A channel already waiting for new credentials stays so: the mailbox's refusal is part of the same story.
+        await db('channels').where({ id: ch.id }).whereNot({ status: 'reconnect_required' }).update({ status: 'error', status_message: adapter.poll.pausedMessage(err.message), updated_at: db.fn.now() });
       }
       return { outcome: 'paused', reason: err.message, polledAt, waitMs: 0 };
     }

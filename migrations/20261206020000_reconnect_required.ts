@@ -8,7 +8,8 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('ALTER TABLE channels DROP CONSTRAINT channels_status_check');
-  // NOT VALID, then VALIDATE: the check of existing rows takes no lock that holds up writes.
+  // Replaced within this migration's transaction: writers wait for it, which is a moment on the
+  // channels table and a scan of messages (run it at a quiet hour on a large inbox).
   await knex.raw("ALTER TABLE channels ADD CONSTRAINT channels_status_check CHECK (status IN ('pending', 'connected', 'error', 'reconnect_required')) NOT VALID");
   await knex.raw('ALTER TABLE channels VALIDATE CONSTRAINT channels_status_check');
   await knex.schema.alterTable('channels', (t) => t.timestamp('reconnect_required_at', { useTz: true }).nullable());

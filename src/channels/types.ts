@@ -117,12 +117,28 @@ export interface OutboundMessage {
   template?: TemplateSend;
   /** The agent's files, in order, for adapters with `filesOut` (web chat's visitors read them from PingBack instead). */
   files?: OutboundFile[];
+  /**
+   * A reply the platform takes in several messages (Telegram: a text, then a file each): what
+   * earlier attempts already sent, by part ("text", "file:0", …), to be skipped now, and where
+   * each part sent is recorded at once, so a retry after a failure part-way sends only the rest.
+   */
+  parts?: SendProgress;
 }
 
 export interface OutboundFile {
   fileName: string;
   contentType: string;
-  bytes: Buffer;
+  size: number;
+  /** The bytes, read when the adapter sends this file (one at a time: a reply may carry 10 files of 50 MB). */
+  load(): Promise<Buffer>;
+}
+
+export interface SendProgress {
+  /** Platform ids of the parts already sent, by part. */
+  done: Readonly<Record<string, string>>;
+  record(part: string, platformMessageId: string): Promise<void>;
+  /** Throws a retryable PlatformError when the attempt has too little time left for another part: the next attempt goes on from there. */
+  beforePart(): void;
 }
 
 /**

@@ -5,14 +5,14 @@ import { isIP, type AddressInfo } from 'node:net';
 
 const MAX_BODY = 10 << 20;
 
-/** The request body as sent (capped at 10 MiB, as a platform's edge would refuse more). */
-export function readBodyBytes(req: http.IncomingMessage): Promise<Buffer> {
+/** The request body as sent (capped at 10 MiB unless `max` says more, as a platform's edge would refuse more). */
+export function readBodyBytes(req: http.IncomingMessage, max = MAX_BODY): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) req.destroy(new Error('request body too large'));
+      if (size > max) req.destroy(new Error('request body too large'));
       else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));

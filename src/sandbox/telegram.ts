@@ -223,7 +223,8 @@ export class TelegramFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const rawBytes = await readBodyBytes(req);
+    // Uploads go up to Telegram's 50 MB (and a little framing); sendFile answers 413 past that.
+    const rawBytes = await readBodyBytes(req, 52 << 20);
     const raw = rawBytes.toString('utf8');
     if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
     const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);

@@ -434,10 +434,10 @@ test("an agent's files go out as the reply's MIME attachments, byte for byte; mo
   expect(sent.parsed.attachments[0].content.equals(pdf)).toBe(true);
   expect(sent.parsed.text?.trim()).toBe('Attached.');
 
-  // Two 10 MB files: past what a mail takes (18 MiB of files), refused naming the limit; nothing is sent or stored as a reply.
+  // Two 9.5 MiB files: past what a mail takes once encoded (13 MiB of files), refused naming the limit; nothing is sent or stored as a reply.
   const big = [await upload(randomBytes(9.5 * 1024 ** 2), 'application/zip', 'a.zip'), await upload(randomBytes(9.5 * 1024 ** 2), 'application/zip', 'b.zip')];
   const refused = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Both archives', attachments: big });
   expect(refused.status).toBe(422);
-  expect(refused.body.error).toMatchObject({ code: 'file_not_accepted', message: expect.stringMatching(/^these files come to 19 MiB; Email takes up to 18 MiB with one reply \(Gmail/) });
+  expect(refused.body.error).toMatchObject({ code: 'file_not_accepted', message: expect.stringMatching(/^these files come to 19 MiB; Email takes up to 13 MiB with one reply \(Outlook/) });
   expect((await messagesOf(apiKey, conv.id, 2)).map((m: any) => m.content)).toEqual(['Send it please', 'Attached.']);
 });

@@ -364,6 +364,26 @@ test("an agent's files reach the customer: a photo with the reply as its caption
   expect(telegram.sentMessages(token).filter((m) => !m.file)).toEqual([]);
 });
 
+test('a reply of several files failing part-way is taken up where it stopped: each file reaches the customer once', async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  await telegram.customerSends(token, { chatId: 6150002, firstName: 'Ivo', text: 'The photos please' });
+  const conv = await conversationFor(apiKey, 6150002);
+  const pics = [1, 2, 3].map(() => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytesOf(3000)]));
+  const ids = [];
+  for (const [i, p] of pics.entries()) ids.push(await agentUpload(apiKey, conv.id, p, 'image/jpeg', `p${i}.jpg`));
+  // The second upload meets an outage: the first photo is out already, and must not go again.
+  telegram.failNext('sendPhoto', { kind: 'server_error' }, 1);
+  let calls = 0;
+  const text = 'x'.repeat(1500); // too long for a caption: sent first, on its own
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: text, attachments: ids } });
+  await eventually(async () => (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id)?.status === 'sent', 30_000, 'the reply sent');
+  calls = telegram.calls('sendPhoto').filter((c) => c.token === token).length;
+  const sent = telegram.sentMessages(token);
+  expect(sent.map((m) => m.file?.name ?? `text:${m.text.length}`)).toEqual(['text:1500', 'p0.jpg', 'p1.jpg', 'p2.jpg']);
+  expect(calls).toBe(4); // three photos and the one refused
+  for (const [i, p] of pics.entries()) expect(sent[i + 1].file!.bytes.equals(p)).toBe(true);
+});
+
 function randomBytesOf(n: number): Buffer {
   return Buffer.from(Array.from({ length: n }, () => randomInt(256)));
 }

@@ -1,4 +1,5 @@
 import { webhookPath, type ChannelAdapter } from '../types';
+import { PlatformError } from '../platform-error';
 import { callBotApi, uploadToBotApi } from './bot-api';
 import { telegramConfigSchema, TelegramConfig } from './config';
 import { HANDLED_UPDATE_TYPES } from './update';
@@ -21,24 +22,41 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
         ? { reply_parameters: { message_id: Number(msg.replyToPlatformMessageId), allow_sending_without_reply: true } }
         : {};
     const files = msg.files ?? [];
+    if (files.length === 0) {
+      const sent = await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', { chat_id: to.threadKey, text: msg.content, ...quote });
+      return { platformMessageId: String(sent.message_id) };
+    }
+    // Several messages: each part recorded as it goes (msg.parts), so a retry sends only what is missing.
+    const done = msg.parts?.done ?? {};
+    const ids: string[] = [];
+    const part = async (name: string, send: () => Promise<{ message_id: number }>) => {
+      if (done[name]) return void ids.push(done[name]);
+      msg.parts?.beforePart();
+      const id = String((await send()).message_id);
+      await msg.parts?.record(name, id);
+      ids.push(id);
+    };
     // The text rides on the first file as its caption when it fits; otherwise it goes first, on its own.
-    const caption = files.length > 0 && msg.content.length <= MAX_CAPTION ? msg.content : '';
-    let first: number | undefined;
+    const caption = msg.content.length <= MAX_CAPTION ? msg.content : '';
     if (msg.content && !caption) {
-      first = (await callBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', { chat_id: to.threadKey, text: msg.content, ...quote })).message_id;
+      await part('text', () => callBotApi(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', { chat_id: to.threadKey, text: msg.content, ...quote }));
     }
     for (const [i, f] of files.entries()) {
-      const { method, field } = uploadKind(f.contentType, f.bytes.length);
-      const sent = await uploadToBotApi<{ message_id: number }>(
-        ctx.telegramApiBaseUrl,
-        cfg.bot_token,
-        method,
-        { chat_id: to.threadKey, ...(i === 0 && caption ? { caption } : {}), ...(first === undefined ? quote : {}) },
-        { field, name: f.fileName, type: f.contentType, bytes: f.bytes },
-      );
-      first ??= sent.message_id;
+      const params = { chat_id: to.threadKey, ...(i === 0 && caption ? { caption } : {}), ...(ids.length === 0 ? quote : {}) };
+      await part(`file:${i}`, async () => {
+        const bytes = await f.load();
+        const kind = uploadKind(f.contentType, bytes.length);
+        const upload = (k: { method: string; field: string }) => uploadToBotApi<{ message_id: number }>(ctx.telegramApiBaseUrl, cfg.bot_token, k.method, params, { field: k.field, name: f.fileName, type: f.contentType, bytes });
+        try {
+          return await upload(kind);
+        } catch (err) {
+          // A photo Telegram will not show as one (too long a side, odd proportions): sent as the file it is.
+          if (kind.method === 'sendPhoto' && err instanceof PlatformError && err.kind === 'rejected' && /PHOTO/.test(err.message)) return upload({ method: 'sendDocument', field: 'document' });
+          throw err;
+        }
+      });
     }
-    return { platformMessageId: String(first) };
+    return { platformMessageId: ids[0] };
   },
 
   async registerWebhook(cfg, hook, ctx) {
@@ -85,7 +103,7 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
 
 /** A caption's limit (core.telegram.org/bots/api#sendphoto: 0-1024 characters). */
 const MAX_CAPTION = 1024;
-const MAX_PHOTO_BYTES = 10 * 1024 ** 2;
+const MAX_PHOTO_BYTES = 10_000_000;
 
 /** Which Bot API method shows a file best: a photo (up to 10 MB, as Telegram recompresses it), a video, audio, else a document. */
 function uploadKind(contentType: string, bytes: number): { method: string; field: string } {

@@ -15,7 +15,8 @@ export async function uploadToBotApi<T>(baseUrl: string, token: string, method: 
   const url = `${baseUrl.replace(/\/$/, '')}/bot${token}/${method}`;
   const form = new FormData();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) form.append(k, typeof v === 'string' ? v : JSON.stringify(v));
-  form.append(file.field, new Blob([new Uint8Array(file.bytes)], { type: file.type }), file.name);
+  // The Buffer itself, not a copy (a file may be 50 MB).
+  form.append(file.field, new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: file.type }), file.name);
   // Uploads take longer than a call: up to 50 MB at a slow link's pace.
   const res = await platformFetch('Telegram Bot API', url, { method: 'POST', body: form }, UPLOAD_TIMEOUT_MS);
   const body = (await readPlatformJson('Telegram', res)) as { ok?: boolean; result?: T; error_code?: number; description?: string };
