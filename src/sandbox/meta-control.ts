@@ -75,7 +75,8 @@ export async function handleControl(fake: MetaFake, url: URL, raw: Buffer, res: 
         fake.expireToken(str('access_token')!);
         return reply(res, 200, { ok: true });
       case '/_sandbox/sent':
-        return reply(res, 200, fake.sentMessages({ from: url.searchParams.get('from') ?? undefined, to: url.searchParams.get('to') ?? undefined }));
+        // Files as their kind, name, type and size: the bytes stay here.
+        return reply(res, 200, fake.sentMessages({ from: url.searchParams.get('from') ?? undefined, to: url.searchParams.get('to') ?? undefined }).map(({ file, ...m }) => (file ? { ...m, file: { kind: file.kind, name: file.name, type: file.type, size: file.size } } : m)));
       default:
         return reply(res, 404, { error: 'unknown sandbox endpoint' });
     }

@@ -30,7 +30,9 @@ export interface MetaFakeOptions {
 }
 export type Layout = 'one-change' | 'change-per-message' | 'entry-per-message';
 export type StatusStep = WaStatusName | { status: 'failed'; error?: object };
-export interface SentMessage { platform: Platform; from: string; to: string; text: string; id: string; replyTo?: string; template?: string; at: number }
+export interface SentMessage { platform: Platform; from: string; to: string; text: string; id: string; replyTo?: string; template?: string; at: number; file?: SentMedia }
+/** A file a WhatsApp message carried (uploaded to /media first); `text` is then its caption. */
+export interface SentMedia { kind: string; name?: string; type: string; size: number; bytes: Buffer }
 /** A message template of a WhatsApp Business Account, as Graph lists it. */
 export interface FakeTemplate { name: string; language: string; status?: string; category?: string; components: Array<{ type: string; format?: string; text?: string }> }
 export interface ApiCall { method: string; path: string; status: number; body?: unknown }
@@ -38,7 +40,7 @@ export interface Delivery { status: number; body: string; payload: object }
 
 interface WaState extends WaBusinessNumber { accessToken: string; appSecret: string; callbackUrl?: string }
 interface IgState { pageId: string; igAccountId: string; accessToken: string; appSecret: string; callbackUrl?: string }
-interface Media { bytes: Buffer; mimeType: string; sha256: string; token?: string }
+interface Media { bytes: Buffer; mimeType: string; sha256: string; token?: string; name?: string }
 
 const WINDOW_MS = 24 * 3600_000;
 const MAX_TEXT = 4096;
@@ -214,7 +216,8 @@ export class MetaFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const raw = await readBodyBytes(req);
+    // Media uploads go up to WhatsApp's 100 MB documents.
+    const raw = await readBodyBytes(req, 101 << 20);
     if (url.pathname.startsWith('/_sandbox/')) return handleControl(this, url, raw, res);
     const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? url.searchParams.get('access_token') ?? undefined;
     const cdn = url.pathname === '/whatsapp_business/attachments/' || url.pathname === '/ig_messaging_cdn/';
@@ -225,6 +228,7 @@ export class MetaFake {
     if (!route) answer = graphError('whatsapp', { code: 2500, message: `Unknown path components: ${url.pathname}` });
     else if (req.method === 'POST' && route[3] === 'messages') answer = this.sendMessage(route[2], token, json);
     else if (req.method === 'GET' && route[3] === 'message_templates') answer = this.listTemplates(route[2], token);
+    else if (req.method === 'POST' && route[3] === 'media') answer = await this.uploadMedia(route[2], token, raw, String(req.headers['content-type'] ?? ''));
     else if (req.method === 'GET' && !route[3]) answer = this.objectInfo(route[2], token) ?? this.mediaInfo(route[2], token);
     else answer = unknownObject('whatsapp', req.method === 'POST' ? 'post' : 'get', route[2]);
     this.log.push({ method: req.method ?? 'GET', path: url.pathname, status: answer.status, body: json });
@@ -248,6 +252,7 @@ export class MetaFake {
     const refused = this.authError(platform, token, (n ?? a)!.accessToken) ?? this.scripted(platform, 'messages');
     if (refused) return refused;
     if (n && body?.type === 'template') return this.sendTemplate(n, body);
+    if (n && ['image', 'video', 'audio', 'document'].includes(body?.type)) return this.sendMedia(n, body);
     const text = n ? body?.text?.body : body?.message?.text;
     const to = String((n ? body?.to : body?.recipient?.id) ?? '');
     if (n && (body?.messaging_product !== 'whatsapp' || body?.type !== 'text')) return failureReply(platform, 'invalid_parameter', this.now());
@@ -272,6 +277,42 @@ export class MetaFake {
     this.sent.push(record);
     if (this.opts.echoes) this.later(() => this.customerSendsInstagram(a!.pageId, { from: to, kind: 'echo', text, mid: record.id }));
     return { status: 200, body: { recipient_id: to, message_id: record.id } };
+  }
+
+  /** POST /{phone-number-id}/media: a file kept for the number's messages to name (multipart: messaging_product, type, file). */
+  private async uploadMedia(id: string, token: string | undefined, raw: Buffer, contentType: string): Promise<GraphReply> {
+    const n = this.numbers.get(id);
+    if (!n) return unknownObject('whatsapp', 'post', id);
+    const refused = this.authError('whatsapp', token, n.accessToken) ?? this.scripted('whatsapp', 'media');
+    if (refused) return refused;
+    const form = contentType.startsWith('multipart/form-data') ? await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType } }).formData().catch(() => undefined) : undefined;
+    const file = form?.get('file');
+    if (!form || form.get('messaging_product') !== 'whatsapp' || !file || typeof file === 'string') {
+      return graphError('whatsapp', { code: 100, message: '(#100) The parameter file is required.', details: 'Upload the file as multipart/form-data with messaging_product=whatsapp' });
+    }
+    const bytes = Buffer.from(await file.arrayBuffer());
+    const mediaId = digits(16);
+    this.media.set(mediaId, { bytes, mimeType: String(form.get('type') ?? file.type), sha256: sha256Base64(bytes), token: n.accessToken, name: file.name });
+    return { status: 200, body: { id: mediaId } };
+  }
+
+  /** A media message (image, video, audio, document) naming an uploaded media id; free-form, so within the 24-hour window only. */
+  private sendMedia(n: WaState, body: any): GraphReply {
+    const to = String(body?.to ?? '');
+    const kind = String(body.type);
+    const m = this.media.get(String(body?.[kind]?.id ?? ''));
+    if (!to || !m || m.token !== n.accessToken) return graphError('whatsapp', { code: 131053, message: '(#131053) Media upload error', details: 'media id not found for this phone number' });
+    const last = this.lastInbound.get(`${n.phoneNumberId}:${to}`);
+    if (last === undefined || this.now() - last > WINDOW_MS) return failureReply('whatsapp', 'outside_window', this.now());
+    const caption = typeof body[kind].caption === 'string' ? body[kind].caption : '';
+    const record: SentMessage = {
+      platform: 'whatsapp', from: n.phoneNumberId, to, text: caption, id: wamid(), at: this.now(),
+      file: { kind, name: body[kind].filename ?? m.name, type: m.mimeType, size: m.bytes.length, bytes: m.bytes },
+    };
+    if (body.context?.message_id) record.replyTo = String(body.context.message_id);
+    this.sent.push(record);
+    if (this.opts.autoStatuses) this.later(() => this.sendStatuses(record.id, ['sent', 'delivered']));
+    return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: record.id }] } };
   }
 
   /** GET /{waba-id}/message_templates, with the token of a number of that account. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { MetaFake } from '../../src/sandbox/meta';
 import { signMetaPayload } from '../../src/channels/meta/signature';
 import { metaJson, waChange, waWebhook } from '../../src/sandbox/meta-payloads';
@@ -323,4 +324,31 @@ test('a reply waiting for its channel fails once it has waited too long; deactiv
   expect((await request(stack.url, 'PATCH', `/api/channels/${channel.id}`, { token: apiKey, json: { is_active: false } })).status).toBe(200);
   expect((await box.messageIn(conv.id, next.body.id, ['failed'])).error).toMatch(/^channel_inactive/);
   expect(meta.sentMessages({ to: from })).toEqual([]);
+});
+
+test("an agent's files reach the customer: uploaded to the number's media store, then an image with the reply as its caption and a document by its name, the same bytes", async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, text: 'the quote please' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  const upload = async (bytes: Buffer, type: string, name: string) => {
+    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?id=${digits(8)}&name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': type }, body: new Uint8Array(bytes) });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(5000)]);
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(30_000)]);
+  const r = await box.reply(conv.id, { content: 'Here is the quote', attachments: [await upload(png, 'image/png', 'plan.png'), await upload(pdf, 'application/pdf', 'quote.pdf')] });
+  expect(r.status).toBe(202);
+  const out = await box.messageIn(conv.id, r.body.id, ['sent']);
+  const sent = meta.sentMessages({ to: from });
+  expect(sent.map((m) => [m.file?.kind, m.file?.name, m.text])).toEqual([
+    ['image', 'plan.png', 'Here is the quote'],
+    ['document', 'quote.pdf', ''],
+  ]);
+  expect(sent[0].file!.bytes.equals(png)).toBe(true);
+  expect(sent[1].file!.bytes.equals(pdf)).toBe(true);
+  expect(out.platform_message_id).toBe(sent[0].id);
+  expect(meta.calls(`/${id}/media`).map((c) => c.status)).toEqual([200, 200]);
 });

@@ -32,6 +32,22 @@ export async function callGraph<T>(ctx: AdapterContext, token: string, method: '
 }
 
 /**
+ * Uploads a file to WhatsApp's media store for a number (POST /{phone-number-id}/media,
+ * multipart): answers the media id a message then names. Kept by Meta for 30 days.
+ */
+export async function uploadWhatsappMedia(ctx: AdapterContext, token: string, phoneNumberId: string, file: { name: string; type: string; bytes: Buffer }): Promise<string> {
+  const form = new FormData();
+  form.append('messaging_product', 'whatsapp');
+  form.append('type', file.type);
+  form.append('file', new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: file.type }), file.name);
+  const res = await graphFetch(graphUrl(ctx, `${phoneNumberId}/media`), { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form }, DOWNLOAD_TIMEOUT_MS);
+  const json = (await readPlatformJson('Meta', res)) as Parameters<typeof classifyGraphError>[1] & { id?: string };
+  if (res.ok && !json?.error && json?.id) return json.id;
+  if (res.ok && !json?.error) throw new PlatformError('unavailable', 'Meta took the upload but returned no media id');
+  throw classifyGraphError(res.status, json);
+}
+
+/**
  * Downloads a media URL Meta handed out, streamed; `token` only for Meta's own media host
  * (WhatsApp). Every hop is checked against the Meta media hosts before it is requested
  * (redirects are followed by hand, at most MAX_REDIRECTS), and the token goes only to

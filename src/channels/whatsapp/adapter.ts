@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { PlatformError } from '../platform-error';
 import type { ChannelAdapter } from '../types';
-import { callGraph, downloadMedia } from '../meta/graph-api';
+import { callGraph, downloadMedia, uploadWhatsappMedia } from '../meta/graph-api';
 import { metaWebhook } from '../meta/webhook';
 import { webhookPath } from '../types';
 import { whatsappConfigSchema, WhatsappConfig, WHATSAPP_SECRET_FIELDS } from './config';
@@ -47,21 +47,52 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
     owns: (cfg, owner) => owner === cfg.phone_number_id,
   }),
 
+  // developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types
+  filesOut: { maxFiles: 10, maxFileBytes: 100 * 1024 ** 2, source: 'developers.facebook.com/docs/whatsapp/cloud-api/reference/media: images 5 MB, audio and video 16 MB, documents 100 MB' },
+
   async send(cfg, to, msg, ctx) {
-    // developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages
-    const body = {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      to: to.threadKey,
-      // A template goes out at any time; text only within 24 hours of the customer's last message.
-      ...(msg.template ? { type: 'template', template: graphTemplate(msg.template) } : { type: 'text', text: { body: msg.content, preview_url: false } }),
-      ...(msg.replyToPlatformMessageId ? { context: { message_id: msg.replyToPlatformMessageId } } : {}),
+    const context = msg.replyToPlatformMessageId ? { context: { message_id: msg.replyToPlatformMessageId } } : {};
+    const post = async (content: object) => {
+      const res = await callGraph<SendResponse>(ctx, cfg.access_token, 'POST', `${cfg.phone_number_id}/messages`, {
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to: to.threadKey,
+        ...content,
+      });
+      const id = res.messages?.[0]?.id;
+      // Accepted without an id would leave statuses unmatched forever: treat as Meta misbehaving, retry.
+      if (!id) throw new PlatformError('unavailable', 'Meta accepted the message but returned no message id');
+      return id;
     };
-    const res = await callGraph<SendResponse>(ctx, cfg.access_token, 'POST', `${cfg.phone_number_id}/messages`, body);
-    const id = res.messages?.[0]?.id;
-    // Accepted without an id would leave statuses unmatched forever: treat as Meta misbehaving, retry.
-    if (!id) throw new PlatformError('unavailable', 'Meta accepted the message but returned no message id');
-    return { platformMessageId: id };
+    const files = msg.files ?? [];
+    if (files.length === 0) {
+      // developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages
+      // A template goes out at any time; text only within 24 hours of the customer's last message.
+      const content = msg.template ? { type: 'template', template: graphTemplate(msg.template) } : { type: 'text', text: { body: msg.content, preview_url: false } };
+      return { platformMessageId: await post({ ...content, ...context }) };
+    }
+    // A message per file (uploaded to the number's media store first), each part recorded as it goes.
+    const done = msg.parts?.done ?? {};
+    const ids: string[] = [];
+    const part = async (name: string, send: () => Promise<string>) => {
+      if (done[name]) return void ids.push(done[name]);
+      msg.parts?.beforePart();
+      const id = await send();
+      await msg.parts?.record(name, id);
+      ids.push(id);
+    };
+    const kinds = files.map((f) => mediaKindOf(f.contentType, f.size));
+    const caption = kinds[0] !== 'audio' && msg.content.length <= MAX_CAPTION ? msg.content : '';
+    if (msg.content && !caption) await part('text', () => post({ type: 'text', text: { body: msg.content, preview_url: false }, ...context }));
+    for (const [i, f] of files.entries()) {
+      await part(`file:${i}`, async () => {
+        const mediaId = await uploadWhatsappMedia(ctx, cfg.access_token, cfg.phone_number_id, { name: f.fileName, type: f.contentType, bytes: await f.load() });
+        const kind = kinds[i];
+        const media = { id: mediaId, ...(i === 0 && caption ? { caption } : {}), ...(kind === 'document' ? { filename: f.fileName } : {}) };
+        return post({ type: kind, [kind]: media, ...(ids.length === 0 ? context : {}) });
+      });
+    }
+    return { platformMessageId: ids[0] };
   },
 
   // The cheapest call the token must be good for: reading its own business number. Run by the
@@ -81,3 +112,18 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
     return { ...media, contentType: info.mime_type ?? media.contentType };
   },
 };
+
+/** A caption's limit (images, videos, documents; audio takes none). */
+const MAX_CAPTION = 1024;
+
+/**
+ * How a file goes: as the kind WhatsApp shows best, within that kind's types and size
+ * (images 5 MB JPEG/PNG, video 16 MB MP4/3GPP, audio 16 MB), else as a document (100 MB).
+ */
+function mediaKindOf(contentType: string, size: number): 'image' | 'video' | 'audio' | 'document' {
+  const MB = 1024 ** 2;
+  if (/^image\/(jpeg|png)$/.test(contentType) && size <= 5 * MB) return 'image';
+  if (/^video\/(mp4|3gpp)$/.test(contentType) && size <= 16 * MB) return 'video';
+  if (/^audio\/(aac|amr|mpeg|mp4|ogg)$/.test(contentType) && size <= 16 * MB) return 'audio';
+  return 'document';
+}
