@@ -37,11 +37,11 @@ const UNSENT = ['pending', 'waiting_for_channel'];
 const PARKED_RETRY_MS = 10_000;
 const PARKED_RETRY_MAX_MS = 60_000;
 /**
- * No new part of a reply is begun past this much of an attempt (its timeout is 3 min; one
- * upload may take up to a minute): an attempt never outlives its timeout while uploading, so
- * the next one, which goes on from the last part recorded, never overlaps it.
+ * No new part of a reply is begun past this much of an attempt (its timeout is 3 min; one part
+ * may take a minute to upload and 15 s to post): an attempt never outlives its timeout while
+ * sending, so the next one, which goes on from the last part recorded, never overlaps it.
  */
-const SEND_BUDGET_MS = 100_000;
+const SEND_BUDGET_MS = 60_000;
 
 /**
  * Sends one pending reply through its channel's adapter. Runs once per Temporal
@@ -301,6 +301,9 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
           sent_at: null,
           attempts: 0,
           parked_at: null,
+          // Every part went out and the platform failed it afterwards (a status): all go again. Failed
+          // part-way (no platform id yet), the parts already out stay recorded and are not sent twice.
+          metadata: trx.raw("CASE WHEN platform_message_id IS NOT NULL THEN metadata - 'parts_sent' ELSE metadata END"),
           retried_at: trx.fn.now(),
           retries: trx.raw('retries + 1'),
           seq: trx.raw("nextval(pg_get_serial_sequence('messages', 'seq'))"),

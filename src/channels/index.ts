@@ -31,7 +31,7 @@ export function requireFileReplies(channelType: ChannelType): void {
 export const repliesWithFiles = (channelType: ChannelType): boolean => Boolean(adapterFor(channelType).repliesWithFiles || adapterFor(channelType).filesOut);
 
 /** 422 naming the file and the limit when a reply's files are more than its platform takes (see FilesOut). */
-export function checkFilesOut(channelType: ChannelType, files: Array<{ fileName?: string; size?: number }>): void {
+export function checkFilesOut(channelType: ChannelType, files: Array<{ fileName?: string; size?: number; mimeType?: string }>): void {
   const rules = adapterFor(channelType).filesOut;
   if (!rules || files.length === 0) return;
   const mib = (n: number) => `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
@@ -41,6 +41,8 @@ export function checkFilesOut(channelType: ChannelType, files: Array<{ fileName?
   const name = CHANNEL_DISPLAY_NAMES[channelType];
   if (files.length > rules.maxFiles) refuse(`${name} takes at most ${rules.maxFiles} files with a reply; this one has ${files.length}`);
   for (const f of files) {
+    const why = rules.refuses?.({ contentType: f.mimeType ?? 'application/octet-stream', size: f.size ?? 0 });
+    if (why) refuse(`${f.fileName ?? 'a file'}: ${why}`);
     if ((f.size ?? 0) > rules.maxFileBytes) refuse(`${f.fileName ?? 'a file'} is ${mib(f.size ?? 0)}; ${name} takes files up to ${mib(rules.maxFileBytes)}`);
   }
   const total = files.reduce((n, f) => n + (f.size ?? 0), 0);

@@ -151,6 +151,8 @@ export interface FilesOut {
   maxFileBytes: number;
   /** Bytes of all the reply's files together (a mail's size limit), when there is such a bound. */
   maxTotalBytes?: number;
+  /** Why the platform would not take this file (its type, or its size for that type), if it would not. */
+  refuses?(file: { contentType: string; size: number }): string | undefined;
   source: string;
 }
 

@@ -43,6 +43,8 @@ interface IgState { pageId: string; igAccountId: string; accessToken: string; ap
 interface Media { bytes: Buffer; mimeType: string; sha256: string; token?: string; name?: string }
 
 const WINDOW_MS = 24 * 3600_000;
+/** What WhatsApp's media store takes (developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types). */
+const WA_MEDIA_TYPES = /^(audio\/(aac|mp4|mpeg|amr|ogg)|text\/plain|application\/(pdf|msword|vnd\.ms-excel|vnd\.ms-powerpoint|vnd\.openxmlformats-officedocument\.(wordprocessingml\.document|spreadsheetml\.sheet|presentationml\.presentation))|image\/(jpeg|png)|video\/(mp4|3gpp))$/;
 const MAX_TEXT = 4096;
 const digits = (n: number) => Array.from(randomBytes(n), (b) => String(b % 10)).join('').replace(/^0/, '1');
 
@@ -291,6 +293,8 @@ export class MetaFake {
       return graphError('whatsapp', { code: 100, message: '(#100) The parameter file is required.', details: 'Upload the file as multipart/form-data with messaging_product=whatsapp' });
     }
     const bytes = Buffer.from(await file.arrayBuffer());
+    const type = String(form.get('type') ?? file.type);
+    if (!WA_MEDIA_TYPES.test(type)) return graphError('whatsapp', { code: 100, message: '(#100) Param file must be a file with one of the following types: audio/aac, audio/mp4, audio/mpeg, audio/amr, audio/ogg, text/plain, application/pdf, application/vnd.ms-powerpoint, application/msword, application/vnd.ms-excel, application/vnd.openxmlformats-officedocument.wordprocessingml.document, application/vnd.openxmlformats-officedocument.presentationml.presentation, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, image/jpeg, image/png, video/mp4, video/3gpp. Received file of type \'' + type + "\'." });
     const mediaId = digits(16);
     this.media.set(mediaId, { bytes, mimeType: String(form.get('type') ?? file.type), sha256: sha256Base64(bytes), token: n.accessToken, name: file.name });
     return { status: 200, body: { id: mediaId } };
@@ -307,7 +311,8 @@ export class MetaFake {
     const caption = typeof body[kind].caption === 'string' ? body[kind].caption : '';
     const record: SentMessage = {
       platform: 'whatsapp', from: n.phoneNumberId, to, text: caption, id: wamid(), at: this.now(),
-      file: { kind, name: body[kind].filename ?? m.name, type: m.mimeType, size: m.bytes.length, bytes: m.bytes },
+      // What the message itself says: a document's filename, nothing for the other kinds.
+      file: { kind, ...(typeof body[kind].filename === 'string' ? { name: body[kind].filename } : {}), type: m.mimeType, size: m.bytes.length, bytes: m.bytes },
     };
     if (body.context?.message_id) record.replyTo = String(body.context.message_id);
     this.sent.push(record);

@@ -344,11 +344,23 @@ test("an agent's files reach the customer: uploaded to the number's media store,
   const out = await box.messageIn(conv.id, r.body.id, ['sent']);
   const sent = meta.sentMessages({ to: from });
   expect(sent.map((m) => [m.file?.kind, m.file?.name, m.text])).toEqual([
-    ['image', 'plan.png', 'Here is the quote'],
+    ['image', undefined, 'Here is the quote'],
     ['document', 'quote.pdf', ''],
   ]);
   expect(sent[0].file!.bytes.equals(png)).toBe(true);
   expect(sent[1].file!.bytes.equals(pdf)).toBe(true);
   expect(out.platform_message_id).toBe(sent[0].id);
   expect(meta.calls(`/${id}/media`).map((c) => c.status)).toEqual([200, 200]);
+
+  // A type WhatsApp takes as no kind of message is refused when the reply is written, naming the file.
+  const gif = await box.reply(conv.id, { content: 'and this', attachments: [await upload(Buffer.from('GIF89a...'), 'image/gif', 'dance.gif')] });
+  expect(gif.status).toBe(422);
+  expect(gif.body.error).toMatchObject({ code: 'file_not_accepted', message: expect.stringMatching(/^dance\.gif: WhatsApp does not take image\/gif files/) });
+
+  // Meta fails the delivered image afterwards (a status): Retry sends the whole reply again, every part.
+  await meta.sendStatuses(sent[0].id, [{ status: 'failed' }]);
+  await box.messageIn(conv.id, r.body.id, ['failed']);
+  expect((await request(stack.url, 'POST', `/api/messages/${r.body.id}/retry`, { token: apiKey })).status).toBe(202);
+  await box.messageIn(conv.id, r.body.id, ['sent']);
+  expect(meta.sentMessages({ to: from }).map((m) => m.file?.kind)).toEqual(['image', 'document', 'image', 'document']);
 });

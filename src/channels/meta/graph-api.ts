@@ -9,6 +9,8 @@ const TIMEOUT_MS = 15_000;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 /** Meta's media URLs answer directly or redirect once to a CDN; a longer chain is not Meta's. */
 const MAX_REDIRECTS = 3;
+/** One upload: the send activity begins no part past its budget, so this keeps an attempt inside its timeout (activities/outbound.ts). */
+const UPLOAD_TIMEOUT_MS = 60_000;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export function graphUrl(ctx: AdapterContext, path: string): string {
@@ -40,7 +42,7 @@ export async function uploadWhatsappMedia(ctx: AdapterContext, token: string, ph
   form.append('messaging_product', 'whatsapp');
   form.append('type', file.type);
   form.append('file', new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: file.type }), file.name);
-  const res = await graphFetch(graphUrl(ctx, `${phoneNumberId}/media`), { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form }, DOWNLOAD_TIMEOUT_MS);
+  const res = await graphFetch(graphUrl(ctx, `${phoneNumberId}/media`), { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form }, UPLOAD_TIMEOUT_MS);
   const json = (await readPlatformJson('Meta', res)) as Parameters<typeof classifyGraphError>[1] & { id?: string };
   if (res.ok && !json?.error && json?.id) return json.id;
   if (res.ok && !json?.error) throw new PlatformError('unavailable', 'Meta took the upload but returned no media id');

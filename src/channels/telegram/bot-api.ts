@@ -15,7 +15,6 @@ export async function uploadToBotApi<T>(baseUrl: string, token: string, method: 
   const url = `${baseUrl.replace(/\/$/, '')}/bot${token}/${method}`;
   const form = new FormData();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) form.append(k, typeof v === 'string' ? v : JSON.stringify(v));
-  // The Buffer itself, not a copy (a file may be 50 MB).
   form.append(file.field, new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: file.type }), file.name);
   // Uploads take longer than a call: up to 50 MB at a slow link's pace.
   const res = await platformFetch('Telegram Bot API', url, { method: 'POST', body: form }, UPLOAD_TIMEOUT_MS);
@@ -24,7 +23,8 @@ export async function uploadToBotApi<T>(baseUrl: string, token: string, method: 
   throw classifyTelegramError(res.status, body as TelegramErrorBody);
 }
 
-const UPLOAD_TIMEOUT_MS = 120_000;
+/** One upload: the send activity begins no part past its budget, so this keeps an attempt inside its timeout (activities/outbound.ts). */
+const UPLOAD_TIMEOUT_MS = 60_000;
 
 export async function callBotApi<T>(baseUrl: string, token: string, method: string, params: object): Promise<T> {
   const url = `${baseUrl.replace(/\/$/, '')}/bot${token}/${method}`;

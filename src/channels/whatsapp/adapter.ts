@@ -48,7 +48,12 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
   }),
 
   // developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types
-  filesOut: { maxFiles: 10, maxFileBytes: 100 * 1024 ** 2, source: 'developers.facebook.com/docs/whatsapp/cloud-api/reference/media: images 5 MB, audio and video 16 MB, documents 100 MB' },
+  filesOut: {
+    maxFiles: 10,
+    maxFileBytes: 100 * 1024 ** 2,
+    refuses: ({ contentType, size }) => (mediaKindOf(contentType, size) ? undefined : `WhatsApp does not take ${contentType} files of this size (images JPEG or PNG up to 5 MB; video MP4 or 3GPP and audio up to 16 MB; documents PDF, text, Word, Excel, PowerPoint up to 100 MB)`),
+    source: 'developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types',
+  },
 
   async send(cfg, to, msg, ctx) {
     const context = msg.replyToPlatformMessageId ? { context: { message_id: msg.replyToPlatformMessageId } } : {};
@@ -81,7 +86,8 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
       await msg.parts?.record(name, id);
       ids.push(id);
     };
-    const kinds = files.map((f) => mediaKindOf(f.contentType, f.size));
+    // Checked when the reply was written (filesOut.refuses); a document is the safe reading of anything else.
+    const kinds = files.map((f) => mediaKindOf(f.contentType, f.size) ?? 'document');
     const caption = kinds[0] !== 'audio' && msg.content.length <= MAX_CAPTION ? msg.content : '';
     if (msg.content && !caption) await part('text', () => post({ type: 'text', text: { body: msg.content, preview_url: false }, ...context }));
     for (const [i, f] of files.entries()) {
@@ -117,13 +123,26 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
 const MAX_CAPTION = 1024;
 
 /**
- * How a file goes: as the kind WhatsApp shows best, within that kind's types and size
- * (images 5 MB JPEG/PNG, video 16 MB MP4/3GPP, audio 16 MB), else as a document (100 MB).
+ * How a file goes, by the types and sizes WhatsApp takes for each kind of message
+ * (developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types);
+ * undefined for a file it takes as none of them.
  */
-function mediaKindOf(contentType: string, size: number): 'image' | 'video' | 'audio' | 'document' {
+function mediaKindOf(contentType: string, size: number): 'image' | 'video' | 'audio' | 'document' | undefined {
   const MB = 1024 ** 2;
   if (/^image\/(jpeg|png)$/.test(contentType) && size <= 5 * MB) return 'image';
-  if (/^video\/(mp4|3gpp)$/.test(contentType) && size <= 16 * MB) return 'video';
+  if (/^video\/(mp4|3gpp|3gp)$/.test(contentType) && size <= 16 * MB) return 'video';
   if (/^audio\/(aac|amr|mpeg|mp4|ogg)$/.test(contentType) && size <= 16 * MB) return 'audio';
-  return 'document';
+  if (WHATSAPP_DOCUMENTS.has(contentType) && size <= 100 * MB) return 'document';
+  return undefined;
 }
+
+const WHATSAPP_DOCUMENTS = new Set([
+  'text/plain',
+  'application/pdf',
+  'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.ms-powerpoint',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+]);
