@@ -9,6 +9,7 @@ import type { SecretBox } from '../src/crypto/secret-box';
 import type { Knex } from 'knex';
 import type { Db } from '../src/db/knex';
 import { requireReconnect } from '../src/db/channel-status';
+import { mediaLink } from '../src/http/media-links';
 import { MESSAGE_NOT_FOUND, WAITING_FOR_CHANNEL } from '../src/temporal/failure-types';
 import { REPLY_SEND_WINDOW_MS, sendAttemptFailedSignal, sendRetryDelayMs } from '../workflows/definitions';
 import { platformFailure } from './platform-failure';
@@ -27,6 +28,8 @@ interface Deps {
   adapterContext: AdapterContext;
   /** Reports failed attempts to the conversation workflow, for its state query. */
   temporal?: Client;
+  /** Where platforms reach PingBack (PUBLIC_BASE_URL): links to a reply's files start there. */
+  publicBaseUrl?: string;
   /** How long a reply may wait for its channel to be reconnected (PARKED_REPLY_MAX_AGE_HOURS); at most a day. */
   parkedReplyMaxAgeMs?: number;
 }
@@ -48,7 +51,7 @@ const SEND_BUDGET_MS = 60_000;
  * attempt: it re-reads the message and the channel every time, so a reply that
  * was already sent is not sent again and a channel switched off meanwhile stops it.
  */
-export function makeOutboundActivities({ db, secrets, adapterContext, temporal, parkedReplyMaxAgeMs = REPLY_SEND_WINDOW_MS }: Deps) {
+export function makeOutboundActivities({ db, secrets, adapterContext, temporal, publicBaseUrl = '', parkedReplyMaxAgeMs = REPLY_SEND_WINDOW_MS }: Deps) {
   async function sendOutbound({ messageId }: { messageId: string }): Promise<SendOutboundResult> {
     const row = await db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
@@ -173,7 +176,13 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         if (!row) throw ApplicationFailure.nonRetryable(`a file of this reply (${id}) is no longer stored`, MESSAGE_NOT_FOUND);
         return row.bytes as Buffer;
       };
-      return { fileName: r.file_name ?? `file.${r.content_type.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin'}`, contentType: r.content_type, size: r.size, load };
+      return {
+        fileName: r.file_name ?? `file.${r.content_type.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin'}`,
+        contentType: r.content_type,
+        size: r.size,
+        load,
+        link: mediaLink(publicBaseUrl, secrets, id),
+      };
     });
   }
 

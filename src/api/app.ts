@@ -12,6 +12,7 @@ import { adminRoutes } from './admin';
 import { attachmentRoutes } from './attachments';
 import { authenticate } from './auth';
 import { channelRoutes } from './channels';
+import { mediaLinkRoutes } from '../http/media-links';
 import { templateRoutes } from './templates';
 import type { AppDeps, AuthState } from './context';
 import { conversationRoutes } from './conversations';
@@ -93,6 +94,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   const widget = widgetAccess(deps);
   app.use(webchatIngress(deps, waiters, widget).routes());
   app.use(webchatAttachmentRoutes(deps, widget).routes());
+  app.use(mediaLinkRoutes(deps).routes());
   app.use(adminRoutes(deps).routes());
   app.use(sessionRoutes(deps).routes());
 

@@ -131,6 +131,8 @@ export interface OutboundFile {
   size: number;
   /** The bytes, read when the adapter sends this file (one at a time: a reply may carry 10 files of 50 MB). */
   load(): Promise<Buffer>;
+  /** An expiring link to the file on PingBack, for a platform that fetches files itself (Instagram). */
+  link: string;
 }
 
 export interface SendProgress {

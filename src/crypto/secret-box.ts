@@ -19,7 +19,7 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 const V1 = 'enc:v1:';
 const V2 = 'enc:v2:';
 
-export type SealPurpose = 'credentials' | 'widget-cursor';
+export type SealPurpose = 'credentials' | 'widget-cursor' | 'media-link';
 
 export class SecretBoxError extends Error {}
 

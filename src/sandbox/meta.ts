@@ -228,6 +228,7 @@ export class MetaFake {
     const route = /^\/(v\d+\.\d+)\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
     let answer: GraphReply;
     if (!route) answer = graphError('whatsapp', { code: 2500, message: `Unknown path components: ${url.pathname}` });
+    else if (req.method === 'POST' && route[3] === 'messages' && json?.message?.attachment) answer = await this.sendIgAttachment(route[2], token, json);
     else if (req.method === 'POST' && route[3] === 'messages') answer = this.sendMessage(route[2], token, json);
     else if (req.method === 'GET' && route[3] === 'message_templates') answer = this.listTemplates(route[2], token);
     else if (req.method === 'POST' && route[3] === 'media') answer = await this.uploadMedia(route[2], token, raw, String(req.headers['content-type'] ?? ''));
@@ -318,6 +319,32 @@ export class MetaFake {
     this.sent.push(record);
     if (this.opts.autoStatuses) this.later(() => this.sendStatuses(record.id, ['sent', 'delivered']));
     return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: record.id }] } };
+  }
+
+  /**
+   * An Instagram attachment message: Instagram fetches the file from `payload.url` itself (so
+   * the fake does too, and keeps what it got); within the 24-hour window, as any message.
+   */
+  private async sendIgAttachment(id: string, token: string | undefined, body: any): Promise<GraphReply> {
+    const a = this.instagram.get(id);
+    if (!a) return unknownObject('instagram', 'post', id);
+    const refused = this.authError('instagram', token, a.accessToken) ?? this.scripted('instagram', 'messages');
+    if (refused) return refused;
+    const to = String(body?.recipient?.id ?? '');
+    const { type, payload } = body.message.attachment ?? {};
+    if (!to || !['image', 'video', 'audio', 'file'].includes(type) || typeof payload?.url !== 'string') return failureReply('instagram', 'invalid_parameter', this.now());
+    const last = this.lastInbound.get(`${a.pageId}:${to}`);
+    if (last === undefined || this.now() - last > WINDOW_MS) return failureReply('instagram', 'outside_window', this.now());
+    const res = await fetch(payload.url, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    if (!res?.ok) return graphError('instagram', { code: 100, message: '(#100) Failed to fetch the file from the url', subcode: 2018008 });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const record: SentMessage = {
+      platform: 'instagram', from: a.pageId, to, text: '', at: this.now(),
+      id: Buffer.from(`ig_message_item:1:IGMessageID:${a.igAccountId}:${digits(12)}`).toString('base64'),
+      file: { kind: type, type: res.headers.get('content-type') ?? 'application/octet-stream', size: bytes.length, bytes },
+    };
+    this.sent.push(record);
+    return { status: 200, body: { recipient_id: to, message_id: record.id } };
   }
 
   /** GET /{waba-id}/message_templates, with the token of a number of that account. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MetaFake } from '../../src/sandbox/meta';
@@ -184,4 +185,43 @@ test('a rate limit is retried, then sent once; an expired token makes the channe
   await box.messageIn(conv.id, r3.body.id, ['sent']);
   await box.messageIn(conv.id, r2.body.id, ['sent']);
   expect(meta.sentMessages({ to: from }).map((m) => m.text)).toEqual(['one', 'two', 'three']);
+});
+
+test("an agent's files reach the customer: the text, then a message per file that Instagram fetches from an expiring PingBack link, the same bytes", async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'instagram');
+  const from = igsid();
+  await meta.customerSendsInstagram(id, { from, text: 'a photo of the crack?' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  const upload = async (bytes: Buffer, type: string, name: string) => {
+    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?id=${digits(8)}&name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': type }, body: new Uint8Array(bytes) });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(6000)]);
+  const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]), randomBytes(9000)]);
+  const r = await box.reply(conv.id, { content: 'Here it is', attachments: [await upload(png, 'image/png', 'crack.png'), await upload(mp4, 'video/mp4', 'walk.mp4')] });
+  expect(r.status).toBe(202);
+  await box.messageIn(conv.id, r.body.id, ['sent']);
+  const sent = meta.sentMessages({ to: from });
+  expect(sent.map((m) => m.file?.kind ?? `text:${m.text}`)).toEqual(['text:Here it is', 'image', 'video']);
+  expect(sent[1].file!.bytes.equals(png)).toBe(true);
+  expect(sent[2].file!.bytes.equals(mp4)).toBe(true);
+
+  // The link was for Instagram: without its token, or with another file's, there is nothing there.
+  const [stored] = await stack.db('stored_media').where({ file_name: 'crack.png' }).orderBy('created_at', 'desc').limit(1).select('id');
+  expect((await fetch(`${stack.url}/media/${stored.id}`)).status).toBe(404);
+  const { mediaLink } = await import('../../src/http/media-links');
+  const { secretBoxFrom } = await import('../../src/config');
+  const expired = mediaLink(stack.config.PUBLIC_BASE_URL, secretBoxFrom(stack.config), stored.id, -1000);
+  expect((await fetch(expired)).status).toBe(404);
+  const fresh = new URL(mediaLink(stack.config.PUBLIC_BASE_URL, secretBoxFrom(stack.config), stored.id));
+  expect((await fetch(`${stack.url}/media/00000000-0000-4000-8000-000000000000${fresh.search}`)).status).toBe(404);
+  const ok = await fetch(`${stack.url}${fresh.pathname}${fresh.search}`);
+  expect([ok.status, ok.headers.get('content-type')]).toEqual([200, 'image/png']);
+
+  // A type Instagram does not take is refused when the reply is written.
+  const pdf = await box.reply(conv.id, { content: 'the report', attachments: [await upload(Buffer.from('%PDF-1.7'), 'application/pdf', 'r.pdf')] });
+  expect(pdf.status).toBe(422);
+  expect(pdf.body.error.message).toMatch(/^r\.pdf: Instagram does not take application\/pdf files/);
 });

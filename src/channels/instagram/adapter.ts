@@ -28,14 +28,40 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
     owns: (cfg, owner) => owner === cfg.instagram_account_id || owner === cfg.page_id,
   }),
 
+  // developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api#send-a-media-message
+  filesOut: {
+    maxFiles: 10,
+    maxFileBytes: 25 * 1024 ** 2,
+    refuses: ({ contentType, size }) => (attachmentTypeOf(contentType, size) ? undefined : `Instagram does not take ${contentType} files of this size (images PNG, JPEG or GIF up to 8 MB; video MP4, OGG, AVI, MOV or WebM and audio AAC, M4A, WAV or MP4 up to 25 MB)`),
+    source: 'developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api: images 8 MB, video and audio 25 MB',
+  },
+
   async send(cfg, to, msg, ctx) {
-    // POST /<PAGE_ID>/messages {recipient:{id:<IGSID>}, message:{text}} → {recipient_id, message_id}
-    const res = await callGraph<{ recipient_id?: string; message_id?: string }>(ctx, cfg.access_token, 'POST', `${cfg.page_id}/messages`, {
-      recipient: { id: to.threadKey },
-      message: { text: msg.content },
-    });
-    if (!res.message_id) throw new PlatformError('unavailable', 'Meta accepted the message but returned no message id');
-    return { platformMessageId: res.message_id };
+    // POST /<PAGE_ID>/messages {recipient:{id:<IGSID>}, message:{text} or {attachment:{type, payload:{url}}}} → {recipient_id, message_id}
+    const post = async (message: object) => {
+      const res = await callGraph<{ recipient_id?: string; message_id?: string }>(ctx, cfg.access_token, 'POST', `${cfg.page_id}/messages`, { recipient: { id: to.threadKey }, message });
+      if (!res.message_id) throw new PlatformError('unavailable', 'Meta accepted the message but returned no message id');
+      return res.message_id;
+    };
+    const files = msg.files ?? [];
+    if (files.length === 0) return { platformMessageId: await post({ text: msg.content }) };
+    // A message takes text or one attachment: the text first, then a message per file, each fetched by
+    // Instagram from an expiring PingBack link; each part recorded as it goes (a retry sends only the rest).
+    const done = msg.parts?.done ?? {};
+    const ids: string[] = [];
+    const part = async (name: string, send: () => Promise<string>) => {
+      if (done[name]) return void ids.push(done[name]);
+      msg.parts?.beforePart();
+      const id = await send();
+      await msg.parts?.record(name, id);
+      ids.push(id);
+    };
+    if (msg.content) await part('text', () => post({ text: msg.content }));
+    for (const [i, f] of files.entries()) {
+      const type = attachmentTypeOf(f.contentType, f.size) ?? 'image';
+      await part(`file:${i}`, () => post({ attachment: { type, payload: { url: f.link } } }));
+    }
+    return { platformMessageId: ids[0] };
   },
 
   // The cheapest call the token must be good for: reading the Page it sends as. Run by the
@@ -53,3 +79,12 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
     return downloadMedia(attachment.url, ctx);
   },
 };
+
+/** The Send API's attachment type for a file Instagram takes, by its types and sizes; undefined otherwise. */
+function attachmentTypeOf(contentType: string, size: number): 'image' | 'video' | 'audio' | undefined {
+  const MB = 1024 ** 2;
+  if (/^image\/(png|jpeg|gif)$/.test(contentType) && size <= 8 * MB) return 'image';
+  if (/^video\/(mp4|ogg|x-msvideo|quicktime|webm)$/.test(contentType) && size <= 25 * MB) return 'video';
+  if (/^audio\/(aac|x-m4a|mp4|wav|x-wav)$/.test(contentType) && size <= 25 * MB) return 'audio';
+  return undefined;
+}
