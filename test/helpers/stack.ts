@@ -167,6 +167,17 @@ export async function channelSecret(stack: Pick<Stack, 'db' | 'config'>, channel
   return openChannelSecret(secretBoxFrom(stack.config), row, field);
 }
 
+/** An agent's file for the next reply of a conversation, uploaded as the dashboard does; its id. */
+export async function agentUpload(stack: Pick<Stack, 'url'>, apiKey: string, conversationId: string, bytes: Buffer, type: string, name: string): Promise<string> {
+  const res = await fetch(`${stack.url}/api/conversations/${conversationId}/attachments?id=${randomUUID()}&name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': type },
+    body: new Uint8Array(bytes),
+  });
+  if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
 export async function createAccount(stack: Stack, plan: 'free' | 'mini' | 'pro' = 'mini'): Promise<{ accountId: string; apiKey: string }> {
   const res = await request(stack.url, 'POST', '/admin/accounts', { token: ADMIN_TOKEN, json: { name: `test ${randomUUID()}`, plan } });
   if (res.status !== 201) throw new Error(`account create failed: ${res.status} ${res.text}`);

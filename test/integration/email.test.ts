@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { composeMail, deliveryStatusNotification, MAIL_TLS_CA_FILE, MailProvider } from '../helpers/mail-provider';
-import { createAccount, eventually, request, Stack, stackWithFake } from '../helpers/stack';
+import { agentUpload, createAccount, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
  * Email both ways from outside, on the real stack: a mail provider on loopback (real SMTP and
@@ -417,15 +417,7 @@ test("an agent's files go out as the reply's MIME attachments, byte for byte; mo
   const first = mid();
   expect((await postMail(channel, await composeMail({ from: 'jo@customer.example', to: 'support@acme.test', subject: 'Invoice', text: 'Send it please', messageId: first }))).status).toBe(200);
   const [conv] = await conversationOf(apiKey, 'jo@customer.example');
-  const upload = async (bytes: Buffer, type: string, name: string) => {
-    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?id=${randomBytes(6).toString('hex')}&name=${name}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': type },
-      body: new Uint8Array(bytes),
-    });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  };
+  const upload = (bytes: Buffer, type: string, name: string) => agentUpload(stack, apiKey, conv.id, bytes, type, name);
   const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(50_000)]);
   const reply = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Attached.', attachments: [await upload(pdf, 'application/pdf', 'invoice.pdf')] });
   expect(reply.status).toBe(202);

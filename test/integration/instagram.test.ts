@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { MetaFake } from '../../src/sandbox/meta';
 import { igWebhook } from '../../src/sandbox/meta-payloads';
 import { channelChecked, digits, inbox, metaChannel } from '../helpers/meta-channels';
-import { eventually, request, Stack, stackWithFake } from '../helpers/stack';
+import { agentUpload, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
  * Instagram from outside: the Graph API fake plays Meta (Send API, 24-hour window,
@@ -193,11 +193,7 @@ test("an agent's files reach the customer: the text, then a message per file tha
   await meta.customerSendsInstagram(id, { from, text: 'a photo of the crack?' });
   const box = inbox(stack, apiKey);
   const conv = await box.conversationFor(from);
-  const upload = async (bytes: Buffer, type: string, name: string) => {
-    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?id=${digits(8)}&name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': type }, body: new Uint8Array(bytes) });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  };
+  const upload = (bytes: Buffer, type: string, name: string) => agentUpload(stack, apiKey, conv.id, bytes, type, name);
   const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(6000)]);
   const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]), randomBytes(9000)]);
   const r = await box.reply(conv.id, { content: 'Here it is', attachments: [await upload(png, 'image/png', 'crack.png'), await upload(mp4, 'video/mp4', 'walk.mp4')] });

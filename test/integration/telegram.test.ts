@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
+import { agentUpload, createAccount, eventually, fakeBotToken, request, Stack, startStack } from '../helpers/stack';
 
 /**
  * Telegram both ways, from outside: the Bot API fake plays Telegram and the
@@ -329,24 +329,13 @@ test('a reply still not out a day after it was written is failed, not sent late,
   }
 });
 
-/** An agent's file for the next reply, as the dashboard uploads it. */
-async function agentUpload(apiKey: string, conversationId: string, bytes: Buffer, type: string, name: string) {
-  const res = await fetch(`${stack.url}/api/conversations/${conversationId}/attachments?id=${randomUUID()}&name=${encodeURIComponent(name)}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': type },
-    body: new Uint8Array(bytes),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
-}
-
 test("an agent's files reach the customer: a photo with the reply as its caption, then a document, the same bytes", async () => {
   const { apiKey, token } = await connectedTelegramChannel();
   await telegram.customerSends(token, { chatId: 6150001, firstName: 'Ines', text: 'Can you send the invoice?' });
   const conv = await conversationFor(apiKey, 6150001);
   const photo = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytesOf(4000)]);
   const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytesOf(20_000)]);
-  const ids = [await agentUpload(apiKey, conv.id, photo, 'image/png', 'label.png'), await agentUpload(apiKey, conv.id, pdf, 'application/pdf', 'invoice.pdf')];
+  const ids = [await agentUpload(stack, apiKey, conv.id, photo, 'image/png', 'label.png'), await agentUpload(stack, apiKey, conv.id, pdf, 'application/pdf', 'invoice.pdf')];
   const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'Here you go', attachments: ids } });
   expect(reply.status).toBe(202);
   const sent = await eventually(async () => {
@@ -370,7 +359,7 @@ test('a reply of several files failing part-way is taken up where it stopped: ea
   const conv = await conversationFor(apiKey, 6150002);
   const pics = [1, 2, 3].map(() => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytesOf(3000)]));
   const ids = [];
-  for (const [i, p] of pics.entries()) ids.push(await agentUpload(apiKey, conv.id, p, 'image/jpeg', `p${i}.jpg`));
+  for (const [i, p] of pics.entries()) ids.push(await agentUpload(stack, apiKey, conv.id, p, 'image/jpeg', `p${i}.jpg`));
   // The second upload meets an outage: the first photo is out already, and must not go again.
   telegram.failNext('sendPhoto', { kind: 'server_error' }, 1);
   let calls = 0;

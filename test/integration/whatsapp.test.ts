@@ -3,7 +3,7 @@ import { MetaFake } from '../../src/sandbox/meta';
 import { signMetaPayload } from '../../src/channels/meta/signature';
 import { metaJson, waChange, waWebhook } from '../../src/sandbox/meta-payloads';
 import { channelChecked, digits, inbox, metaChannel } from '../helpers/meta-channels';
-import { eventually, request, Stack, stackWithFake } from '../helpers/stack';
+import { agentUpload, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
  * WhatsApp from outside: the Graph API fake plays Meta and the customer (signed webhooks,
@@ -332,11 +332,7 @@ test("an agent's files reach the customer: uploaded to the number's media store,
   await meta.customerSendsWhatsapp(id, { from, text: 'the quote please' });
   const box = inbox(stack, apiKey);
   const conv = await box.conversationFor(from);
-  const upload = async (bytes: Buffer, type: string, name: string) => {
-    const res = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?id=${digits(8)}&name=${name}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': type }, body: new Uint8Array(bytes) });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  };
+  const upload = (bytes: Buffer, type: string, name: string) => agentUpload(stack, apiKey, conv.id, bytes, type, name);
   const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(5000)]);
   const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(30_000)]);
   const r = await box.reply(conv.id, { content: 'Here is the quote', attachments: [await upload(png, 'image/png', 'plan.png'), await upload(pdf, 'application/pdf', 'quote.pdf')] });

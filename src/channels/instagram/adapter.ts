@@ -4,6 +4,7 @@ import type { ChannelAdapter } from '../types';
 import { callGraph, downloadMedia } from '../meta/graph-api';
 import { metaWebhook } from '../meta/webhook';
 import { webhookPath } from '../types';
+import { partsOf } from '../send-parts';
 import { instagramConfigSchema, InstagramConfig, INSTAGRAM_SECRET_FIELDS } from './config';
 import { instagramEnvelope, instagramEvents } from './webhook';
 
@@ -47,21 +48,13 @@ export const instagramAdapter: ChannelAdapter<InstagramConfig> = {
     if (files.length === 0) return { platformMessageId: await post({ text: msg.content }) };
     // A message takes text or one attachment: the text first, then a message per file, each fetched by
     // Instagram from an expiring PingBack link; each part recorded as it goes (a retry sends only the rest).
-    const done = msg.parts?.done ?? {};
-    const ids: string[] = [];
-    const part = async (name: string, send: () => Promise<string>) => {
-      if (done[name]) return void ids.push(done[name]);
-      msg.parts?.beforePart();
-      const id = await send();
-      await msg.parts?.record(name, id);
-      ids.push(id);
-    };
-    if (msg.content) await part('text', () => post({ text: msg.content }));
+    const parts = partsOf(msg.parts);
+    if (msg.content) await parts.send('text', () => post({ text: msg.content }));
     for (const [i, f] of files.entries()) {
       const type = attachmentTypeOf(f.contentType, f.size) ?? 'image';
-      await part(`file:${i}`, () => post({ attachment: { type, payload: { url: f.link } } }));
+      await parts.send(`file:${i}`, () => post({ attachment: { type, payload: { url: f.link } } }));
     }
-    return { platformMessageId: ids[0] };
+    return { platformMessageId: parts.ids[0] };
   },
 
   // The cheapest call the token must be good for: reading the Page it sends as. Run by the

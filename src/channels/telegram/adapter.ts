@@ -1,5 +1,6 @@
 import { webhookPath, type ChannelAdapter } from '../types';
 import { PlatformError } from '../platform-error';
+import { partsOf } from '../send-parts';
 import { callBotApi, uploadToBotApi } from './bot-api';
 import { telegramConfigSchema, TelegramConfig } from './config';
 import { HANDLED_UPDATE_TYPES } from './update';
@@ -27,22 +28,15 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
       return { platformMessageId: String(sent.message_id) };
     }
     // Several messages: each part recorded as it goes (msg.parts), so a retry sends only what is missing.
-    const done = msg.parts?.done ?? {};
-    const ids: string[] = [];
-    const part = async (name: string, send: () => Promise<{ message_id: number }>) => {
-      if (done[name]) return void ids.push(done[name]);
-      msg.parts?.beforePart();
-      const id = String((await send()).message_id);
-      await msg.parts?.record(name, id);
-      ids.push(id);
-    };
+    const parts = partsOf(msg.parts);
+    const part = (name: string, send: () => Promise<{ message_id: number }>) => parts.send(name, async () => String((await send()).message_id));
     // The text rides on the first file as its caption when it fits; otherwise it goes first, on its own.
     const caption = msg.content.length <= MAX_CAPTION ? msg.content : '';
     if (msg.content && !caption) {
       await part('text', () => callBotApi(ctx.telegramApiBaseUrl, cfg.bot_token, 'sendMessage', { chat_id: to.threadKey, text: msg.content, ...quote }));
     }
     for (const [i, f] of files.entries()) {
-      const params = { chat_id: to.threadKey, ...(i === 0 && caption ? { caption } : {}), ...(ids.length === 0 ? quote : {}) };
+      const params = { chat_id: to.threadKey, ...(i === 0 && caption ? { caption } : {}), ...(parts.ids.length === 0 ? quote : {}) };
       await part(`file:${i}`, async () => {
         const bytes = await f.load();
         const kind = uploadKind(f.contentType, bytes.length);
@@ -56,7 +50,7 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
         }
       });
     }
-    return { platformMessageId: ids[0] };
+    return { platformMessageId: parts.ids[0] };
   },
 
   async registerWebhook(cfg, hook, ctx) {

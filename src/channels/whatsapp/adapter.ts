@@ -4,6 +4,7 @@ import type { ChannelAdapter } from '../types';
 import { callGraph, downloadMedia, uploadWhatsappMedia } from '../meta/graph-api';
 import { metaWebhook } from '../meta/webhook';
 import { webhookPath } from '../types';
+import { partsOf } from '../send-parts';
 import { whatsappConfigSchema, WhatsappConfig, WHATSAPP_SECRET_FIELDS } from './config';
 import { graphTemplate } from './templates';
 import { whatsappEnvelope, whatsappEvents } from './webhook';
@@ -77,28 +78,20 @@ export const whatsappAdapter: ChannelAdapter<WhatsappConfig> = {
       return { platformMessageId: await post({ ...content, ...context }) };
     }
     // A message per file (uploaded to the number's media store first), each part recorded as it goes.
-    const done = msg.parts?.done ?? {};
-    const ids: string[] = [];
-    const part = async (name: string, send: () => Promise<string>) => {
-      if (done[name]) return void ids.push(done[name]);
-      msg.parts?.beforePart();
-      const id = await send();
-      await msg.parts?.record(name, id);
-      ids.push(id);
-    };
+    const parts = partsOf(msg.parts);
     // Checked when the reply was written (filesOut.refuses); a document is the safe reading of anything else.
     const kinds = files.map((f) => mediaKindOf(f.contentType, f.size) ?? 'document');
     const caption = kinds[0] !== 'audio' && msg.content.length <= MAX_CAPTION ? msg.content : '';
-    if (msg.content && !caption) await part('text', () => post({ type: 'text', text: { body: msg.content, preview_url: false }, ...context }));
+    if (msg.content && !caption) await parts.send('text', () => post({ type: 'text', text: { body: msg.content, preview_url: false }, ...context }));
     for (const [i, f] of files.entries()) {
-      await part(`file:${i}`, async () => {
+      await parts.send(`file:${i}`, async () => {
         const mediaId = await uploadWhatsappMedia(ctx, cfg.access_token, cfg.phone_number_id, { name: f.fileName, type: f.contentType, bytes: await f.load() });
         const kind = kinds[i];
         const media = { id: mediaId, ...(i === 0 && caption ? { caption } : {}), ...(kind === 'document' ? { filename: f.fileName } : {}) };
-        return post({ type: kind, [kind]: media, ...(ids.length === 0 ? context : {}) });
+        return post({ type: kind, [kind]: media, ...(parts.ids.length === 0 ? context : {}) });
       });
     }
-    return { platformMessageId: ids[0] };
+    return { platformMessageId: parts.ids[0] };
   },
 
   // The cheapest call the token must be good for: reading its own business number. Run by the
