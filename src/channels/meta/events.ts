@@ -21,5 +21,7 @@ export function metaTimestamp(value: string | number | undefined): string | unde
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) return undefined;
   // Anything before 2001-09 in ms would be under 1e12: a seconds value.
-  return new Date(n < 1e12 ? n * 1000 : n).toISOString();
+  const ms = n < 1e12 ? n * 1000 : n;
+  // Past what a Date can hold (a forged or garbled value): no time rather than a failed request.
+  return ms <= 8.64e15 ? new Date(ms).toISOString() : undefined;
 }

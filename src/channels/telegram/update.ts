@@ -33,7 +33,8 @@ const message = z.looseObject({
   from: user.optional(),
   sender_chat: chat.optional(),
   chat,
-  date: z.number().int(),
+  // Unix seconds; bounded to what a Date holds, so a garbled one is a 400, not a failed request.
+  date: z.number().int().min(0).max(8.64e12),
   edit_date: z.number().int().optional(),
   text: z.string().optional(),
   caption: z.string().optional(),

@@ -95,7 +95,8 @@ function attachment(type: string | undefined, id: string | undefined, url: strin
   return { type: kind, ...(id ? { platformFileId: id } : {}), ...(url ? { url } : {}) };
 }
 
-const isoFromMs = (ms: string | undefined) => (ms && /^\d+$/.test(ms) ? new Date(Number(ms)).toISOString() : undefined);
+/** Epoch ms as X sends them (a string); nothing for what no Date can hold. */
+const isoFromMs = (ms: string | undefined) => (ms && /^\d{1,16}$/.test(ms) && Number(ms) <= 8.64e15 ? new Date(Number(ms)).toISOString() : undefined);
 
 // --- Account Activity (webhook) ------------------------------------------------------
 

@@ -53,3 +53,9 @@ test.each([
 ])('rejects %s', (_why, body) => {
   expect(telegramUpdateSchema.safeParse(body).success).toBe(false);
 });
+
+test('a message date past what a Date holds is refused by the schema (a 400), not a failed request', () => {
+  const body = { update_id: 9, message: { message_id: 1, date: 1e20, chat: { id: 5, type: 'private', first_name: 'X' }, text: 'hi' } };
+  expect(telegramUpdateSchema.safeParse(body).success).toBe(false);
+  expect(telegramUpdateSchema.safeParse({ ...body, message: { ...body.message, date: 1700000000 } }).success).toBe(true);
+});
