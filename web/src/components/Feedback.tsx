@@ -35,3 +35,19 @@ export function SaveButton({ message }: { message: string | null }) {
     </>
   );
 }
+
+/** "Are you sure?" in place, for a change that cannot be taken back: the question, a danger button, Cancel, and why it failed. */
+export function ConfirmDialog(props: { label: string; confirm: string; onConfirm(): void; onCancel(): void; error: string | null; children: ComponentChildren }) {
+  return (
+    <div class="confirm" role="alertdialog" aria-label={props.label}>
+      <p>{props.children}</p>
+      <button type="button" class="button danger" onClick={props.onConfirm}>
+        {props.confirm}
+      </button>{' '}
+      <button type="button" class="button secondary" onClick={props.onCancel}>
+        Cancel
+      </button>
+      <ErrorLine>{props.error}</ErrorLine>
+    </div>
+  );
+}

@@ -10,7 +10,7 @@ import { compact, defaultsOf, SchemaForm } from '../../components/SchemaForm';
 import { channels, channelTypes, loadChannels, loadChannelTypes } from '../../state/channels';
 import { me } from '../../state/session';
 import { SettingsLayout } from './SettingsLayout';
-import { ActionsHeader, ErrorLine, SaveButton } from '../../components/Feedback';
+import { ActionsHeader, ConfirmDialog, ErrorLine, SaveButton } from '../../components/Feedback';
 
 const STATUS_LABEL = { pending: 'Pending', connected: 'Connected', error: 'Error', reconnect_required: 'Reconnect required' } as const;
 
@@ -56,19 +56,9 @@ export function ActiveToggle({ channel, onDone }: { channel: Channel; onDone?: (
     );
   }
   return confirming ? (
-    <div class="confirm" role="alertdialog" aria-label={`Deactivate ${channel.name}?`}>
-      <p>
-        Deactivate <strong>{channel.name}</strong>? Its conversations are kept, and new customer messages are set aside; replies stop until you activate it
-        again.
-      </p>
-      <button type="button" class="button danger" onClick={() => void set(false)}>
-        Deactivate
-      </button>{' '}
-      <button type="button" class="button secondary" onClick={() => setConfirming(false)}>
-        Cancel
-      </button>
-      <ErrorLine>{error}</ErrorLine>
-    </div>
+    <ConfirmDialog label={`Deactivate ${channel.name}?`} confirm="Deactivate" onConfirm={() => void set(false)} onCancel={() => setConfirming(false)} error={error}>
+      Deactivate <strong>{channel.name}</strong>? Its conversations are kept, and new customer messages are set aside; replies stop until you activate it again.
+    </ConfirmDialog>
   ) : (
     <button type="button" class="button secondary" onClick={() => setConfirming(true)} aria-label={`Deactivate ${channel.name}`}>
       Deactivate
@@ -148,18 +138,9 @@ function RotateSecrets({ channel }: { channel: Channel }) {
     <section aria-labelledby="rotate-heading">
       <h2 id="rotate-heading">Secrets</h2>
       {confirming ? (
-        <div class="confirm" role="alertdialog" aria-label={`Replace the secrets of ${channel.name}?`}>
-          <p>
-            Replace the webhook secret and verify token of <strong>{channel.name}</strong>? The old ones stop working at once. {ROTATE_CONSEQUENCE[channel.type]}
-          </p>
-          <button type="button" class="button danger" onClick={() => void rotate()}>
-            Replace secrets
-          </button>{' '}
-          <button type="button" class="button secondary" onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-          <ErrorLine>{error}</ErrorLine>
-        </div>
+        <ConfirmDialog label={`Replace the secrets of ${channel.name}?`} confirm="Replace secrets" onConfirm={() => void rotate()} onCancel={() => setConfirming(false)} error={error}>
+          Replace the webhook secret and verify token of <strong>{channel.name}</strong>? The old ones stop working at once. {ROTATE_CONSEQUENCE[channel.type]}
+        </ConfirmDialog>
       ) : (
         <p>
           <button type="button" class="button secondary" onClick={() => (setDone(false), setConfirming(true))}>
