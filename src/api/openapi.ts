@@ -142,7 +142,7 @@ export function openApiDocument() {
       '/api/conversations/{id}/attachments': {
         post: {
           summary:
-            "A file for the agent's next reply on a web chat, Telegram, email, WhatsApp or Instagram conversation: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; the same `id` again answers 200 with the first upload. Kept and swept like a visitor's uploads; 422 attachments_not_supported on channels whose replies cannot carry files yet",
+            "A file for the agent's next reply on a conversation: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; the same `id` again answers 200 with the first upload. Kept and swept like a visitor's uploads; 422 attachments_not_supported on channels whose replies cannot carry files yet",
           parameters: [idParam, ...queryParams(uploadQuery)],
           requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
           responses: { 200: { description: 'The upload with this id, stored before' }, 201: { description: '{id, file_name, content_type, size}' }, 400: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },

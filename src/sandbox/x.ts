@@ -11,7 +11,7 @@
  */
 import type http from 'node:http';
 import { listenFake, readBodyBytes, sendJson, type FakeServer } from './http';
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { hmacSha1, parseOAuth1Header, signatureBaseString } from '../channels/x/oauth1';
 import { crcResponseToken, SIGNATURE_HEADER, webhookSignature } from '../channels/x/webhook';
 import {
@@ -20,7 +20,7 @@ import {
 } from './x-world';
 
 export type { XFailure } from './x-world';
-export type XEndpoint = 'users_me' | 'dm_events' | 'dm_send';
+export type XEndpoint = 'users_me' | 'dm_events' | 'dm_send' | 'media_upload';
 export interface XCall {
   endpoint: XEndpoint | 'unknown';
   accountId?: string;
@@ -32,15 +32,32 @@ export interface XCall {
   remaining?: number;
   resetAtMs?: number;
 }
-export interface XSentDm { accountId: string; participantId: string; text: string; eventId: string; auth: 'oauth1' | 'oauth2'; at: number }
-export interface CustomerDm { from: Partial<XUser> & { id: string }; text: string; media?: boolean }
+export interface XSentDm {
+  accountId: string;
+  participantId: string;
+  text: string;
+  eventId: string;
+  auth: 'oauth1' | 'oauth2';
+  at: number;
+  /** The DM's file, as uploaded (POST /2/media/upload). */
+  media?: XUploaded;
+}
+/** A file uploaded for the account's DMs, kept as it came. */
+export interface XUploaded { mediaId: string; category: string; type: string; name: string; size: number; bytes: Buffer }
+/** `media`: a photo with the DM (these bytes, or a few random ones). */
+export interface CustomerDm { from: Partial<XUser> & { id: string }; text: string; media?: boolean | { bytes: Buffer; type: string } }
 
 /** Per-account windows in the spirit of X's 15-minute per-user limits; the numbers are illustrative, not X's published ones (those vary by access tier). Tests shrink them. */
 const DEFAULT_LIMITS: Record<XEndpoint, { limit: number; windowSeconds: number }> = {
   users_me: { limit: 75, windowSeconds: 900 },
   dm_events: { limit: 300, windowSeconds: 900 },
   dm_send: { limit: 200, windowSeconds: 900 },
+  media_upload: { limit: 500, windowSeconds: 900 },
 };
+/** The one-shot upload's media types (docs.x.com/x-api/media/upload-media); images up to 5 MB (best-practices). */
+const ONE_SHOT_TYPES = new Set(['image/jpeg', 'image/pjpeg', 'image/png', 'image/webp', 'image/bmp', 'image/tiff', 'text/srt', 'text/vtt']);
+const ONE_SHOT_CATEGORIES = new Set(['tweet_image', 'dm_image', 'subtitles']);
+const IMAGE_MAX_BYTES = 5 * 1024 ** 2;
 const TIMESTAMP_SKEW_S = 300;
 
 interface Window { resetAtMs: number; used: number }
@@ -55,6 +72,9 @@ export class XFake {
   private readonly nonces = new Set<string>();
   private readonly log: XCall[] = [];
   private readonly sent: XSentDm[] = [];
+  private readonly uploads = new Map<string, XUploaded & { accountId: string }>();
+  /** Customers' DM files, served as ton.twitter.com does, to the account they were sent to. */
+  private readonly dmMedia = new Map<string, { accountId: string; bytes: Buffer; type: string }>();
   private pageSize = 100;
 
   private constructor(private readonly server: FakeServer) {
@@ -101,9 +121,14 @@ export class XFake {
   async customerSends(accountId: string, dm: CustomerDm, via: 'poll' | 'webhook' = 'poll'): Promise<{ event: DmEvent; payload: object; delivery?: { status: number; body: string } }> {
     const account = this.world.account(accountId);
     this.world.upsertUser({ id: dm.from.id, name: dm.from.name ?? 'Customer', username: dm.from.username ?? `customer_${dm.from.id.slice(-4)}` });
-    const media: XMedia | undefined = dm.media
-      ? { id: this.world.nextId(), type: 'photo', url: `https://t.co/${randomBytes(5).toString('base64url')}` }
-      : undefined;
+    let media: XMedia | undefined;
+    if (dm.media) {
+      const id = this.world.nextId();
+      const file = typeof dm.media === 'object' ? dm.media : { bytes: randomBytes(2048), type: 'image/jpeg' };
+      this.dmMedia.set(id, { accountId, ...file });
+      // Like X's DM media URLs (ton.twitter.com/1.1/ton/data/dm/<dm id>/<media id>/<name>), on this fake.
+      media = { id, type: 'photo', url: `${this.baseUrl}/1.1/ton/data/dm/${id}/${randomBytes(6).toString('base64url')}.jpg` };
+    }
     const event = this.world.addDm({ senderId: dm.from.id, recipientId: account.id, text: dm.text, media });
     const payload = accountActivityDm(account.id, event, this.world.users);
     const delivery = via === 'webhook' ? await this.deliver(accountId, payload) : undefined;
@@ -147,21 +172,35 @@ export class XFake {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'fake'}`);
-    const raw = (await readBodyBytes(req)).toString('utf8');
+    const rawBytes = await readBodyBytes(req);
+    const raw = rawBytes.toString('utf8');
     if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
     const query = Object.fromEntries(url.searchParams);
+    const tonMedia = /^\/1\.1\/ton\/data\/dm\/(\d+)\/[^/]+$/.exec(url.pathname);
+    if (req.method === 'GET' && tonMedia) {
+      const auth = this.authenticate(req, url);
+      const file = this.dmMedia.get(tonMedia[1]);
+      if (!auth) return sendJson(res, 401, UNAUTHORIZED);
+      if (!file || file.accountId !== auth.account.id) return sendJson(res, 404, problem(404, 'Not Found Error', 'The requested resource could not be found.', 'https://api.twitter.com/2/problems/resource-not-found'));
+      res.writeHead(200, { 'content-type': file.type, 'content-length': file.bytes.length });
+      return void res.end(file.bytes);
+    }
     const sendTo = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/.exec(url.pathname);
     const endpoint: XEndpoint | undefined =
       req.method === 'GET' && url.pathname === '/2/users/me' ? 'users_me'
         : req.method === 'GET' && url.pathname === '/2/dm_events' ? 'dm_events'
-          : req.method === 'POST' && sendTo ? 'dm_send' : undefined;
+          : req.method === 'POST' && sendTo ? 'dm_send'
+            : req.method === 'POST' && url.pathname === '/2/media/upload' ? 'media_upload' : undefined;
     if (!endpoint) {
       this.log.push({ endpoint: 'unknown', status: 404, at: Date.now(), query });
       return sendJson(res, 404, problem(404, 'Not Found Error', 'The requested resource could not be found.', 'https://api.twitter.com/2/problems/resource-not-found'));
     }
     const auth = this.authenticate(req, url);
+    // A multipart body is read before the window is counted: the window's bookkeeping is synchronous.
+    const form = endpoint === 'media_upload' && auth ? await multipart(String(req.headers['content-type'] ?? ''), rawBytes) : undefined;
     let reply: Reply;
     if (!auth) reply = { status: 401, body: UNAUTHORIZED };
+    else if (endpoint === 'media_upload') reply = this.limited(endpoint, auth.account, () => this.upload(auth.account, form));
     else reply = this.limited(endpoint, auth.account, () => this.dispatch(endpoint, auth.account, auth.kind, url, raw, sendTo?.[1]));
     const remaining = reply.headers?.['x-rate-limit-remaining'];
     const reset = reply.headers?.['x-rate-limit-reset'];
@@ -227,13 +266,38 @@ export class XFake {
     const text = typeof body.text === 'string' ? body.text : '';
     if (!text.trim() && !body.attachments) return invalid('One of text or attachments is required.');
     if (text.length > 10_000) return invalid('text must be at most 10000 characters.');
+    let media: (XUploaded & { accountId: string }) | undefined;
+    if (body.attachments !== undefined) {
+      const list = body.attachments;
+      // A DM carries one media (docs.x.com DM "attachments": an array of one {media_id}).
+      if (!Array.isArray(list) || list.length !== 1 || typeof list[0]?.media_id !== 'string') return invalid('attachments must hold exactly one {"media_id"}.');
+      media = this.uploads.get(list[0].media_id);
+      if (!media || media.accountId !== account.id) return invalid(`The media_id [${list[0].media_id}] is not valid for this user.`);
+      if (!media.category.startsWith('dm_')) return invalid(`The media_id [${media.mediaId}] was not uploaded for DMs (media_category ${media.category}).`);
+    }
     const to = decodeURIComponent(participantId ?? '');
     if (!/^\d{1,19}$/.test(to)) return invalid(`The \`participant_id\` query parameter value [${to}] is not valid`);
     const event = this.world.addDm({ senderId: account.id, recipientId: to, text });
-    this.sent.push({ accountId: account.id, participantId: to, text, eventId: event.id, auth, at: Date.now() });
+    const { accountId: _owner, ...file } = media ?? { accountId: '' };
+    this.sent.push({ accountId: account.id, participantId: to, text, eventId: event.id, auth, at: Date.now(), ...(media ? { media: file as XUploaded } : {}) });
     // X echoes the account's own DMs to its webhook too (aaa-dm-echo-own-message.json).
     if (account.webhookUrl) void this.deliver(account.id, accountActivityDm(account.id, event, this.world.users)).catch(() => undefined);
     return { status: 201, body: { data: { dm_conversation_id: conversationId(account.id, to), dm_event_id: event.id } } };
+  }
+
+  /** POST /2/media/upload, the one-shot form: multipart media, media_category, media_type. */
+  private upload(account: XAccount, form: Map<string, string | { name: string; type: string; bytes: Buffer }> | undefined): Reply {
+    if (!form) return invalid('The request body must be multipart/form-data.');
+    const file = form.get('media');
+    const category = form.get('media_category');
+    if (typeof file !== 'object') return invalid('The `media` field is required.');
+    if (typeof category !== 'string' || !ONE_SHOT_CATEGORIES.has(category)) return invalid(`The \`media_category\` value [${String(category ?? '')}] is not valid for a one-shot upload.`);
+    const type = (typeof form.get('media_type') === 'string' ? String(form.get('media_type')) : file.type).toLowerCase();
+    if (!ONE_SHOT_TYPES.has(type)) return invalid(`The \`media_type\` value [${type}] is not valid for a one-shot upload.`);
+    if (type.startsWith('image/') && file.bytes.length > IMAGE_MAX_BYTES) return invalid(`File size exceeds ${IMAGE_MAX_BYTES} bytes.`);
+    const mediaId = this.world.nextId();
+    this.uploads.set(mediaId, { accountId: account.id, mediaId, category, type, name: file.name, size: file.bytes.length, bytes: file.bytes });
+    return { status: 200, body: { data: { id: mediaId, media_key: `3_${mediaId}`, size: file.bytes.length, expires_after_secs: 86_400 } } };
   }
 
   private dmEvents(account: XAccount, q: URLSearchParams): Reply {
@@ -284,7 +348,9 @@ export class XFake {
           this.failNext(b.endpoint, { kind: b.kind, resetInSeconds: Number(b.reset_in_seconds ?? 5), status: b.status } as XFailure, Number(b.times ?? 1));
           return sendJson(res, 200, { ok: true });
         case '/_sandbox/sent':
-          return sendJson(res, 200, this.sentMessages(url.searchParams.get('account_id') ?? undefined));
+          // Files as their name, type, size and digest: the bytes stay here.
+          return sendJson(res, 200, this.sentMessages(url.searchParams.get('account_id') ?? undefined).map(({ media, ...m }) =>
+            media ? { ...m, media: { media_id: media.mediaId, name: media.name, type: media.type, size: media.size, sha256: createHash('sha256').update(media.bytes).digest('hex') } } : m));
         default:
           return sendJson(res, 404, { error: 'unknown sandbox endpoint' });
       }
@@ -294,3 +360,16 @@ export class XFake {
   }
 }
 
+
+/** A multipart/form-data body's fields and files, as undici reads it; undefined when it is not one. */
+async function multipart(contentType: string, body: Buffer): Promise<Map<string, string | { name: string; type: string; bytes: Buffer }> | undefined> {
+  if (!contentType.startsWith('multipart/form-data')) return undefined;
+  const form = await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData().catch(() => undefined);
+  if (!form) return undefined;
+  const out = new Map<string, string | { name: string; type: string; bytes: Buffer }>();
+  // Iterated as undici gives it (the build's lib types FormData without its iterator).
+  for (const [k, v] of form as unknown as Iterable<[string, string | File]>) {
+    out.set(k, typeof v === 'string' ? v : { name: v.name, type: v.type, bytes: Buffer.from(await v.arrayBuffer()) });
+  }
+  return out;
+}

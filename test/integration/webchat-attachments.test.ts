@@ -163,7 +163,7 @@ test("an agent's reply carries files to the visitor, who alone may open them", a
   await eventually(async () => (await v.read()).find((m) => m.id === fileOnly.body.id), 30_000, 'the file-only reply in the widget');
 });
 
-test('replies on channels that cannot carry files refuse them, and so does the upload', async () => {
+test("a file the channel's platform does not take is refused with the reply, and nothing is written", async () => {
   const mini = await createAccount(stack, 'mini');
   // An X channel's row and a conversation of it (no X here: the channel's set-up fails, its rows are all this needs).
   const ch = await request(stack.url, 'POST', '/api/channels', { token: mini.apiKey, json: { type: 'x', config: { oauth2_user_token: 'x-user-token-0123456789' } } });
@@ -172,12 +172,13 @@ test('replies on channels that cannot carry files refuse them, and so does the u
   const [conv] = await stack.db('conversations')
     .insert({ account_id: mini.accountId, channel_id: ch.body.id, channel_type: 'x', contact_id: contact.id, thread_key: '42', workflow_id: `test-${ch.body.id}` })
     .returning('id');
-  const upload = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${mini.apiKey}`, 'content-type': 'image/png' }, body: new Uint8Array(png()) });
-  expect([upload.status, ((await upload.json()) as any).error]).toEqual([422, { code: 'attachments_not_supported', message: 'replies on x cannot carry files yet' }]);
-  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: mini.apiKey, json: { content: 'see file', attachments: [randomUUID()] } });
-  expect([reply.status, reply.body.error.code]).toEqual([422, 'attachments_not_supported']);
+  const upload = await fetch(`${stack.url}/api/conversations/${conv.id}/attachments?name=notes.pdf`, { method: 'POST', headers: { authorization: `Bearer ${mini.apiKey}`, 'content-type': 'application/pdf' }, body: new Uint8Array(Buffer.from('%PDF-1.7')) });
+  expect(upload.status).toBe(201);
+  const file = (await upload.json()) as any;
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: mini.apiKey, json: { content: 'see file', attachments: [file.id] } });
+  expect([reply.status, reply.body.error.code]).toEqual([422, 'file_not_accepted']);
+  expect(reply.body.error.message).toMatch(/^notes\.pdf: X DMs from PingBack take images/);
   expect(await stack.db('messages').where({ conversation_id: conv.id })).toEqual([]);
-  expect(await stack.db('stored_media').where({ channel_id: ch.body.id })).toEqual([]);
 });
 
 test('an upload sent again with the same id is stored once, and the same id with other bytes is refused', async () => {

@@ -7,7 +7,8 @@ import { silentLogger } from '../../src/log';
 import { XFake } from '../../src/sandbox/x';
 import { accountActivityDm } from '../../src/sandbox/x-world';
 import { fixtureFiles } from '../helpers/fixtures';
-import { eventually, request, Stack, stackWithFake } from '../helpers/stack';
+import { randomBytes } from 'node:crypto';
+import { agentUpload, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 import { xTestKit } from '../helpers/x';
 
 /**
@@ -242,6 +243,39 @@ test('a reply goes out signed with OAuth 1.0a (checked by X); its echo by poll a
   const all = await messagesOf(apiKey, conv.id);
   expect(all.map((m) => [m.direction, m.content])).toEqual([['inbound', 'hello?'], ['outbound', 'Thanks, we are looking into it.']]);
   expect(await storedInbound(channel.id)).toHaveLength(1);
+});
+
+test("files both ways: a customer's photo opens for the agent (fetched signed from X's media host); the agent's images go up to /2/media/upload and out one DM each, the same bytes", async () => {
+  const { apiKey, acct } = await webhookChannel();
+  const ada = customer('Ada');
+  const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(5000)]);
+  await x.customerSends(acct.id, { from: ada, text: 'the label', media: { bytes: photo, type: 'image/jpeg' } }, 'webhook');
+  const conv = await conversationWith(apiKey, ada.id);
+  const [inbound] = await messagesOf(apiKey, conv.id);
+  const opened = await fetch(`${stack.url}/api/conversations/${conv.id}/messages/${inbound.id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect([opened.status, opened.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
+  expect(Buffer.from(await opened.arrayBuffer()).equals(photo)).toBe(true);
+
+  const upload = (bytes: Buffer, type: string, name: string) => agentUpload(stack, apiKey, conv.id, bytes, type, name);
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(6000)]);
+  const webp = Buffer.concat([Buffer.from('RIFF'), randomBytes(4), Buffer.from('WEBP'), randomBytes(3000)]);
+  const r = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'Here it is', attachments: [await upload(png, 'image/png', 'label.png'), await upload(webp, 'image/webp', 'box.webp')] });
+  expect(r.status).toBe(202);
+  const out = await eventually(async () => (await messagesOf(apiKey, conv.id)).find((m) => m.id === r.body.id && m.status === 'sent'), 30_000, 'the reply sent');
+  const sent = x.sentMessages(acct.id);
+  expect(sent.map((m) => [m.text, m.media?.type, m.media?.category])).toEqual([['Here it is', 'image/png', 'dm_image'], ['', 'image/webp', 'dm_image']]);
+  expect(sent[0].media!.bytes.equals(png)).toBe(true);
+  expect(sent[1].media!.bytes.equals(webp)).toBe(true);
+  expect(out.platform_message_id).toBe(sent[0].eventId);
+  expect(x.calls('media_upload', acct.id).map((c) => c.status)).toEqual([200, 200]);
+
+  // What X's one-shot upload does not take is refused when the reply is written, naming the file.
+  for (const [bytes, type, name] of [[Buffer.from('%PDF-1.7'), 'application/pdf', 'r.pdf'], [randomBytes(1000), 'video/mp4', 'clip.mp4']] as const) {
+    const refused = await api(apiKey).post(`/api/conversations/${conv.id}/messages`, { content: 'x', attachments: [await upload(bytes, type, name)] });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: 'file_not_accepted', message: expect.stringMatching(new RegExp(`^${name.replace('.', '\\.')}: X DMs from PingBack take images`)) });
+  }
+  expect(x.sentMessages(acct.id)).toHaveLength(2);
 });
 
 test('with an OAuth 2.0 user token, polling and replies go as bearer requests', async () => {

@@ -17,6 +17,9 @@ export interface XRequest {
   path: string;
   query?: Record<string, string>;
   json?: unknown;
+  /** A multipart body (a media upload): not signed, as OAuth 1.0a signs only form-urlencoded bodies. */
+  form?: FormData;
+  timeoutMs?: number;
   /** Aborts the call (an activity being cancelled). */
   signal?: AbortSignal;
 }
@@ -40,8 +43,8 @@ export async function callXApi<T>(baseUrl: string, cfg: XConfig, req: XRequest):
   const res = await platformFetch(
     'X API',
     url,
-    { method: req.method, headers, body: req.json !== undefined ? JSON.stringify(req.json) : undefined, signal: req.signal },
-    TIMEOUT_MS,
+    { method: req.method, headers, body: req.form ?? (req.json !== undefined ? JSON.stringify(req.json) : undefined), signal: req.signal },
+    req.timeoutMs ?? TIMEOUT_MS,
   );
   const rateLimit = readRateLimit(res.headers);
   // X's errors are classified by status when the body says nothing (a proxy's HTML 429).
