@@ -20,6 +20,14 @@ export interface SendOutboundResult {
   outcome: 'sent' | 'failed' | 'already_done';
   platformMessageId?: string;
   error?: string;
+  /**
+   * False when the platform took the reply but the database could not be told (an outage):
+   * the workflow's history holds the fact, and the workflow records it (recordSent) once the
+   * database is back, instead of the attempt failing and sending the reply again.
+   */
+  recorded?: boolean;
+  /** The attempt that sent it, for recordSent. */
+  attempts?: number;
 }
 
 interface Deps {
@@ -75,6 +83,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         'm.retried_at',
         'm.retries',
         'm.parked_at',
+        'm.send_started_at',
         'ch.status as channel_status',
         'ch.status_message as channel_status_message',
       );
@@ -107,6 +116,23 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
       await db('messages').where({ id: messageId, status: 'waiting_for_channel' }).update({ status: 'pending', error: null, parked_at: null, updated_at: db.fn.now() });
     }
     const adapter = adapterFor(row.channel_type);
+    // An earlier attempt began calling the platform and nobody heard how it ended (its worker
+    // died, the call timed out, the database went away): the reply may be out already. No
+    // platform but email (same Message-ID) can recognise a resend, so it is sent again, and
+    // counted and logged where operators see it (docs/delivery.md).
+    if (row.send_started_at) {
+      Context.current().log.warn('sending a reply again whose earlier attempt may have reached the platform', { message_id: messageId, channel_type: row.channel_type, started_at: row.send_started_at });
+      Context.current().metricMeter.createCounter('pingback_uncertain_sends', 'count', 'Replies sent again after an attempt whose outcome nobody heard (possible duplicates)').add(1, { channel_type: row.channel_type });
+    }
+    // Written down before the platform is called (a write that fails stops the attempt before it sends).
+    // `metadata.uncertain_sends`: how many attempts of this reply may have reached the platform unheard.
+    await db('messages')
+      .where({ id: messageId, status: 'pending' })
+      .update({
+        send_started_at: db.fn.now(),
+        attempts: attempt,
+        ...(row.send_started_at ? { metadata: db.raw("jsonb_set(metadata, '{uncertain_sends}', to_jsonb(COALESCE((metadata->>'uncertain_sends')::int, 0) + 1))") } : {}),
+      });
     // Alive while the platform takes its time (see the workflow's heartbeatTimeout).
     const beat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     try {
@@ -125,14 +151,22 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         },
         adapterContext,
       );
-      // The platform has it now: failing to write that down must not turn into a resend,
-      // so a database blip is waited out here rather than by retrying the whole send.
-      await persistently(() =>
-        finish(messageId, { status: 'sent', platform_message_id: sent.platformMessageId, error: null, attempts: attempt, sent_at: db.fn.now() }),
-      );
-      return { outcome: 'sent', platformMessageId: sent.platformMessageId };
+      // The platform has it now: failing to write that down must not turn into a resend. A blip is
+      // waited out here; a longer outage is handed to the workflow, whose history now holds the fact.
+      try {
+        await persistently(() => recordSent({ messageId, platformMessageId: sent.platformMessageId, attempts: attempt }), 3);
+      } catch (err) {
+        Context.current().log.warn('reply sent, but the database cannot record it yet: the workflow records it when it is back', { message_id: messageId, error: String(err) });
+        return { outcome: 'sent', platformMessageId: sent.platformMessageId, recorded: false, attempts: attempt };
+      }
+      return { outcome: 'sent', platformMessageId: sent.platformMessageId, recorded: true };
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
+      // The platform answered: nothing of this attempt is in doubt any more. (A timeout or a broken
+      // connection has no status, and the marker stays: the request may have got through.)
+      if (err.details.status !== undefined) {
+        await db('messages').where({ id: messageId }).update({ send_started_at: null }).catch(() => undefined);
+      }
       if (!err.retryable) {
         if (err.kind === 'auth') {
           // Nothing gets through until someone gives the channel new credentials: it says so (once),
@@ -245,16 +279,22 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         status: 'failed',
         error: db.raw("CASE WHEN error IS NULL THEN ? ELSE ? || ' (last error: ' || error || ')' END", [reason, reason]),
         next_attempt_at: null,
+        send_started_at: null,
         updated_at: db.fn.now(),
       });
   }
 
-  async function persistently(write: () => Promise<void>): Promise<void> {
+  /** The platform's id of a reply it took: sent. Idempotent; a reply recorded otherwise meanwhile (failed by a timeout) is left as it is. */
+  async function recordSent({ messageId, platformMessageId, attempts }: { messageId: string; platformMessageId: string; attempts: number }): Promise<void> {
+    await finish(messageId, { status: 'sent', platform_message_id: platformMessageId, error: null, attempts, sent_at: db.fn.now() });
+  }
+
+  async function persistently(write: () => Promise<void>, tries = 7): Promise<void> {
     for (let i = 0; ; i++) {
       try {
         return await write();
       } catch (err) {
-        if (i >= 6) throw err;
+        if (i >= tries - 1) throw err;
         await new Promise((r) => setTimeout(r, 250 * 2 ** i));
         Context.current().heartbeat();
       }
@@ -267,7 +307,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
       .where({ id: messageId })
       .whereIn('status', UNSENT)
       .whereExists(conversationRowShared)
-      .update({ ...fields, next_attempt_at: null, updated_at: db.fn.now() });
+      .update({ ...fields, next_attempt_at: null, send_started_at: null, updated_at: db.fn.now() });
   }
 
   /**
@@ -310,6 +350,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
           sent_at: null,
           attempts: 0,
           parked_at: null,
+          send_started_at: null,
           // Every part went out and the platform failed it afterwards (a status): all go again. Failed
           // part-way (no platform id yet), the parts already out stay recorded and are not sent twice.
           metadata: trx.raw("CASE WHEN platform_message_id IS NOT NULL THEN metadata - 'parts_sent' ELSE metadata END"),
@@ -325,5 +366,5 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     });
   }
 
-  return { sendOutbound, markOutboundFailed, requeueFailedReply };
+  return { sendOutbound, recordSent, markOutboundFailed, requeueFailedReply };
 }

@@ -60,7 +60,7 @@ const { persistInbound } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-const { markOutboundFailed, persistMessageStatuses, checkSnooze, requeueFailedReply } = proxyActivities<Activities>({
+const { markOutboundFailed, recordSent, persistMessageStatuses, checkSnooze, requeueFailedReply } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database outages: keep trying, with backoff, for as long as it takes.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
@@ -213,6 +213,11 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       };
       try {
         const r = await scope.run(() => sendOutbound({ messageId: head.messageId }));
+        // Out, but the database was down: recorded from here once it is back, never sent again.
+        // Outside the scope: a hand-over waits for it rather than leaving the next run to resend.
+        if (r.outcome === 'sent' && r.recorded === false && r.platformMessageId) {
+          await recordSent({ messageId: head.messageId, platformMessageId: r.platformMessageId, attempts: r.attempts ?? 1 });
+        }
         // 'already_done': a repeated reply signal for a reply sent earlier, not a second send.
         if (r.outcome === 'failed') totals.failed++;
         else if (r.outcome === 'sent') totals.sent++;

@@ -104,6 +104,7 @@ export class TelegramFake {
   private readonly sent: SentMessage[] = [];
   private readonly log: ApiCall[] = [];
   private latencyMs = 0;
+  private readonly answerHooks: Array<{ method: string; run: () => Promise<void> }> = [];
   private readonly failureRates = new Map<string, Array<{ failure: TelegramFailure; p: number }>>();
 
   private constructor(private readonly server: FakeServer, private readonly allowHttp: boolean) {
@@ -122,6 +123,11 @@ export class TelegramFake {
   }
 
   revokeToken(token: string): void { this.revoked.add(token); }
+
+  /** Runs `hook` once, after the next `method` call was taken and before it is answered: a fault (a database cut) at the worst moment. */
+  onNextAnswer(method: string, hook: () => Promise<void>): void {
+    this.answerHooks.push({ method: method.toLowerCase(), run: hook });
+  }
 
   /**
    * Makes a share of a method's calls fail, each call on its own (for load tests: a
@@ -253,6 +259,8 @@ export class TelegramFake {
     else if (json === undefined) reply = fail(400, "Bad Request: can't parse JSON object");
     else reply = this.dispatch(token, method, params, uploads);
     this.log.push({ token, method, params, status: reply.status });
+    const hook = this.answerHooks.findIndex((h) => h.method === method.toLowerCase());
+    if (hook >= 0) await this.answerHooks.splice(hook, 1)[0].run();
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     sendJson(res, reply.status, reply.body, reply.headers);
   }

@@ -50,3 +50,36 @@ test('database outage: messages wait in Temporal, the API says 503, all recovers
   expect(msgs.map((m: any) => m.content)).toEqual(['before', 'during 0', 'during 1', 'during 2', 'during 3', 'during 4']);
   expect((await request(stack.url, 'GET', '/healthz')).status).toBe(200);
 });
+
+test('an outage right after Telegram took a reply: the reply is recorded sent once the database is back, and Telegram has it once', async () => {
+  const { apiKey, token } = await connectTelegramChannel(stack);
+  expect((await telegram.customerSends(token, { chatId: 660002, firstName: 'Ida', text: 'where is it?' })).status).toBe(200);
+  const conv = await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data?.[0]);
+  // The database goes away between Telegram taking the message and PingBack writing that down.
+  let cut = false;
+  telegram.onNextAnswer('sendMessage', async () => {
+    await proxy.cut();
+    cut = true;
+  });
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'on its way' } });
+  expect(reply.status).toBe(202);
+  await eventually(async () => cut, 30_000, 'the cut at the send');
+  // Longer than the attempt's own few tries at writing: the workflow takes the fact over.
+  await new Promise((r) => setTimeout(r, 6000));
+  await proxy.restore();
+
+  const sent = await eventually(async () => {
+    const r = await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey });
+    return r.status === 200 ? r.body.data.find((m: any) => m.id === reply.body.id && m.status === 'sent') : undefined;
+  }, 90_000, 'the reply recorded sent');
+  const out = telegram.sentMessages(token).filter((m) => m.text === 'on its way');
+  expect(out).toHaveLength(1);
+  expect(sent.platform_message_id).toBe(String(out[0].message_id));
+  // Recorded by the workflow from its history (recordSent), not by sending again.
+  const row = await stack.db('conversations').where({ id: conv.id }).first('workflow_id');
+  const history = await stack.temporal.workflow.getHandle(row.workflow_id).fetchHistory();
+  const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+  expect(scheduled.filter((n) => n === 'sendOutbound')).toHaveLength(1);
+  expect(scheduled).toContain('recordSent');
+  expect(telegram.calls('sendMessage').filter((c) => c.params.text === 'on its way')).toHaveLength(1);
+});

@@ -67,7 +67,13 @@ test('SIGKILL of the worker mid-burst: every reply sent and recorded once', asyn
   }
   const duplicated = delivered.length - replies.length;
   console.log(`worker crash: ${replies.length} replies, ${atKill} delivered before the kill, ${duplicated} delivered twice`);
-  // At most the one send per conversation that was in flight when the worker died.
+  // At most the one send per conversation that was in flight when the worker died, and each one
+  // known: its reply was written down as started before the call, so the attempt after the crash
+  // counted it as uncertain (metadata.uncertain_sends, and the pingback_uncertain_sends metric).
   expect(duplicated).toBeLessThanOrEqual(chats.length);
+  const uncertain = rows.reduce((n, m) => n + Number(m.metadata?.uncertain_sends ?? 0), 0);
+  console.log(`worker crash: ${uncertain} sends were uncertain after the crash`);
+  expect(uncertain).toBeGreaterThanOrEqual(duplicated);
+  expect(uncertain).toBeLessThanOrEqual(chats.length);
   expect(duplicated).toBeGreaterThanOrEqual(0);
 });

@@ -39,6 +39,17 @@ describe('the timeline', () => {
     expect(screen.getByText(/Retrying: attempt 3 failed \(Telegram answered 502\); next try in 4\d s/)).toBeTruthy();
   });
 
+  test('a reply sent again after an attempt cut off mid-send says the customer may see it twice; others do not', () => {
+    const reply = (id: string, seq: number, uncertain: number) =>
+      ({ ...base(id, seq), kind: 'reply', direction: 'outbound', status: 'sent', attempts: 2, error: null, next_attempt_at: null, sent_at: at, author, client_id: null, content: id, ...message, metadata: uncertain ? { uncertain_sends: uncertain } : {} }) as Entry;
+    render(<Timeline conversation={conversation} entries={[reply('twice', 1, 1), reply('once', 2, 0)]} />);
+    const items = screen.getAllByRole('listitem');
+    expect(items[0].textContent).toContain('Sent (may show twice)');
+    expect(items[0].querySelector('.uncertain-send')!.getAttribute('title')).toMatch(/cut off before the platform answered/);
+    expect(items[1].textContent).toContain('Sent');
+    expect(items[1].textContent).not.toContain('twice');
+  });
+
   test("a mail's sender: failed DMARC and not verified say so, a verified one says nothing", () => {
     const mail = (id: string, seq: number, verdict: string) =>
       ({ ...base(id, seq), kind: 'customer_message', direction: 'inbound', status: 'received', content: `mail ${id}`, ...message, metadata: { mail_auth: { verdict, domain: 'bank.example', dmarc: verdict === 'fail' ? 'fail' : 'none', spf: 'fail', dkim: 'none' } } }) as Entry;

@@ -117,7 +117,19 @@ function ReplyStatus({ entry }: { entry: Extract<Entry, { kind: 'reply' }> }) {
     );
   }
   const words = { sent: 'Sent', delivered: 'Delivered', read: 'Read' } as const;
-  return <span class={`reply-status ${entry.status}`}>{words[entry.status]}</span>;
+  // An attempt was cut off mid-send (a worker died) and the reply went again: the platform may show it twice.
+  const twice = Number(entry.metadata?.uncertain_sends ?? 0) > 0;
+  return (
+    <span class={`reply-status ${entry.status}`}>
+      {words[entry.status]}
+      {twice && (
+        <span class="uncertain-send" title="A send of this reply was cut off before the platform answered, so it was sent again: the customer may see it twice.">
+          {' '}
+          (may show twice)
+        </span>
+      )}
+    </span>
+  );
 }
 
 /** The conversation's timeline: customer messages, replies with their author and status, notes, activity. */
