@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
+import { sum } from '../helpers/prometheus';
 import { connectTelegramChannel, eventually, request, Stack, startStack } from '../helpers/stack';
 import { kill9, spawnWorker } from '../helpers/worker-process';
 
@@ -48,7 +50,8 @@ test('SIGKILL of the worker mid-burst: every reply sent and recorded once', asyn
   await kill9(workers[0]);
   const atKill = telegram.sentMessages(token).length;
 
-  workers.push(await spawnWorker(stack.config));
+  const metrics = `127.0.0.1:${await freePort()}`;
+  workers.push(await spawnWorker(stack.config, { WORKER_METRICS_ADDRESS: metrics }));
   const rows = await eventually(async () => {
     const rs = await stack.db('messages').whereIn('id', replies.map((r) => r.id));
     return rs.every((m) => m.status === 'sent') ? rs : undefined;
@@ -75,5 +78,7 @@ test('SIGKILL of the worker mid-burst: every reply sent and recorded once', asyn
   console.log(`worker crash: ${uncertain} sends were uncertain after the crash`);
   expect(uncertain).toBeGreaterThanOrEqual(duplicated);
   expect(uncertain).toBeLessThanOrEqual(chats.length);
+  const scraped = await (await fetch(`http://${metrics}/metrics`)).text();
+  expect(sum(scraped, 'pingback_uncertain_sends')).toBe(uncertain);
   expect(duplicated).toBeGreaterThanOrEqual(0);
 });
