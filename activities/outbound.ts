@@ -229,7 +229,10 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         persistently(async () => {
           await db('messages')
             .where({ id: messageId })
-            .update({ metadata: db.raw("jsonb_set(metadata, '{parts_sent}', COALESCE(metadata->'parts_sent', '{}'::jsonb) || jsonb_build_object(?::text, ?::text))", [part, platformMessageId]) });
+            .update({
+              metadata: db.raw("jsonb_set(metadata, '{parts_sent}', COALESCE(metadata->'parts_sent', '{}'::jsonb) || jsonb_build_object(?::text, ?::text))", [part, platformMessageId]),
+              part_platform_ids: db.raw('array_append(part_platform_ids, ?::text)', [platformMessageId]),
+            });
         }),
       beforePart: () => {
         if (Date.now() > deadline) throw new PlatformError('unavailable', "the reply's parts take long to send: the rest go in the next attempt");
@@ -351,9 +354,19 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
           attempts: 0,
           parked_at: null,
           send_started_at: null,
-          // Every part went out and the platform failed it afterwards (a status): all go again. Failed
-          // part-way (no platform id yet), the parts already out stay recorded and are not sent twice.
-          metadata: trx.raw("CASE WHEN platform_message_id IS NOT NULL THEN metadata - 'parts_sent' ELSE metadata END"),
+          // The platform failed one part afterwards (a status; see statuses.ts): that part goes again, the
+          // rest stay recorded. Failed part-way (no platform id yet), the parts already out are not sent
+          // twice either. A reply of one message the platform failed afterwards goes again whole.
+          metadata: trx.raw(
+            `CASE WHEN metadata \\? 'failed_part' THEN jsonb_set(metadata - 'failed_part', '{parts_sent}', (metadata->'parts_sent') - (metadata->>'failed_part'))
+                  WHEN platform_message_id IS NOT NULL THEN metadata - 'parts_sent'
+                  ELSE metadata END`,
+          ),
+          part_platform_ids: trx.raw(
+            `CASE WHEN metadata \\? 'failed_part' THEN array_remove(part_platform_ids, metadata->'parts_sent'->>(metadata->>'failed_part'))
+                  WHEN platform_message_id IS NOT NULL THEN '{}'
+                  ELSE part_platform_ids END`,
+          ),
           retried_at: trx.fn.now(),
           retries: trx.raw('retries + 1'),
           seq: trx.raw("nextval(pg_get_serial_sequence('messages', 'seq'))"),

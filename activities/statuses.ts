@@ -21,6 +21,20 @@ export interface PersistStatusesResult {
 }
 
 type Status = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+interface Row {
+  id: string;
+  status: Status;
+  platform_message_id: string | null;
+  metadata: { parts_sent?: Record<string, string> } | null;
+  attachments: Array<{ fileName?: string }> | null;
+}
+
+/** A part of a reply in words: its text, or its file by name. */
+function partName(row: Row, part: string | undefined): string {
+  const file = /^file:(\d+)$/.exec(part ?? '');
+  if (!file) return "the reply's text";
+  return row.attachments?.[Number(file[1])]?.fileName ?? `file ${Number(file[1]) + 1} of the reply`;
+}
 
 /**
  * The state machine of an outbound message: it only moves forward. A late `delivered`
@@ -44,27 +58,51 @@ export function makePersistMessageStatuses(db: Db) {
     if (input.updates.length === 0) return { applied: 0, stale: 0, unmatched: [] };
     return db.transaction(async (trx) => {
       const ids = [...new Set(input.updates.map((u) => u.platformMessageId))];
-      const rows: Array<{ id: string; status: Status; platform_message_id: string }> = await trx('messages')
-        .whereIn('conversation_id', trx('conversations').select('id').where({ channel_id: input.channelId }))
-        .where({ direction: 'outbound' })
-        .whereIn('platform_message_id', ids)
-        .forUpdate()
-        .select('id', 'status', 'platform_message_id');
-      const byPlatformId = new Map(rows.map((r) => [r.platform_message_id, { ...r, error: undefined as string | undefined, changed: false }]));
+      const outbound = () =>
+        trx('messages')
+          .whereIn('conversation_id', trx('conversations').select('id').where({ channel_id: input.channelId }))
+          .where({ direction: 'outbound' })
+          .forUpdate()
+          .select('id', 'status', 'platform_message_id', 'metadata', 'attachments');
+      const rows: Row[] = await outbound().whereIn('platform_message_id', ids);
+      // A reply sent as several messages (a text, then a file each): a status about a later one.
+      const rest = ids.filter((id) => !rows.some((r) => r.platform_message_id === id));
+      if (rest.length) rows.push(...(await outbound().whereRaw('cardinality(part_platform_ids) > 0 AND part_platform_ids && ?::text[]', [rest])).filter((r: Row) => !rows.some((k) => k.id === r.id)));
+      const state = new Map(rows.map((r) => [r.id, { ...r, error: undefined as string | undefined, failedPart: undefined as string | undefined, changed: false }]));
+      // Each platform id → its reply, and which part of it that message was.
+      const byPlatformId = new Map<string, { rowId: string; part?: string }>();
+      for (const r of rows) {
+        for (const [part, id] of Object.entries(r.metadata?.parts_sent ?? {})) byPlatformId.set(id, { rowId: r.id, part });
+        if (r.platform_message_id) byPlatformId.set(r.platform_message_id, { rowId: r.id, part: byPlatformId.get(r.platform_message_id)?.part });
+      }
 
       const unmatched: MessageStatusUpdate[] = [];
       let stale = 0;
       for (const u of input.updates) {
-        const row = byPlatformId.get(u.platformMessageId);
-        if (!row) unmatched.push(u);
-        else if (!MAY_FOLLOW[u.status].includes(row.status)) stale++;
-        else Object.assign(row, { status: u.status, error: u.status === 'failed' ? u.error : row.error, changed: true });
+        const hit = byPlatformId.get(u.platformMessageId);
+        const row = hit && state.get(hit.rowId);
+        if (!hit || !row) unmatched.push(u);
+        else if (u.platformMessageId !== row.platform_message_id) {
+          // A later part: its sent/delivered/read add nothing to what the reply's first message says, but
+          // its failure fails the reply (naming the part), whatever the first one reached.
+          // (Still being sent: looked at again once it is recorded, as a status that came before its send.)
+          if (u.status === 'failed' && row.status === 'pending') unmatched.push(u);
+          else if (u.status !== 'failed' || row.status === 'failed') stale++;
+          else Object.assign(row, { status: 'failed', error: `${partName(row, hit.part)}: ${u.error ?? 'the platform reported it failed'}`, failedPart: hit.part, changed: true });
+        } else if (!MAY_FOLLOW[u.status].includes(row.status)) stale++;
+        else Object.assign(row, { status: u.status, error: u.status === 'failed' ? u.error : row.error, failedPart: u.status === 'failed' ? hit.part : undefined, changed: true });
       }
-      const changed = [...byPlatformId.values()].filter((r) => r.changed);
+      const changed = [...state.values()].filter((r) => r.changed);
       for (const r of changed) {
         await trx('messages')
           .where({ id: r.id })
-          .update({ status: r.status, ...(r.status === 'failed' ? { error: r.error ?? 'the platform reported the message failed' } : {}), updated_at: trx.fn.now() });
+          .update({
+            status: r.status,
+            ...(r.status === 'failed' ? { error: r.error ?? 'the platform reported the message failed' } : {}),
+            // Which part Retry sends again (the others reached the customer).
+            ...(r.failedPart ? { metadata: trx.raw('jsonb_set(metadata, ?, to_jsonb(?::text))', ['{failed_part}', r.failedPart]) } : {}),
+            updated_at: trx.fn.now(),
+          });
       }
 
       if (input.recordUnknown) {

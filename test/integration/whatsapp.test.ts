@@ -353,10 +353,30 @@ test("an agent's files reach the customer: uploaded to the number's media store,
   expect(gif.status).toBe(422);
   expect(gif.body.error).toMatchObject({ code: 'file_not_accepted', message: expect.stringMatching(/^dance\.gif: WhatsApp does not take image\/gif files/) });
 
-  // Meta fails the delivered image afterwards (a status): Retry sends the whole reply again, every part.
-  await meta.sendStatuses(sent[0].id, [{ status: 'failed' }]);
-  await box.messageIn(conv.id, r.body.id, ['failed']);
+  // Meta fails the document afterwards (a status about the reply's second message): the reply is
+  // failed naming it, and Retry sends that document again, not the image the customer has.
+  await meta.sendStatuses(sent[0].id, ['delivered']);
+  await meta.sendStatuses(sent[1].id, ['delivered', { status: 'failed' }]);
+  const failed = await box.messageIn(conv.id, r.body.id, ['failed']);
+  expect(failed.error).toMatch(/^quote\.pdf: /);
   expect((await request(stack.url, 'POST', `/api/messages/${r.body.id}/retry`, { token: apiKey })).status).toBe(202);
-  await box.messageIn(conv.id, r.body.id, ['sent']);
-  expect(meta.sentMessages({ to: from }).map((m) => m.file?.kind)).toEqual(['image', 'document', 'image', 'document']);
+  const again = await box.messageIn(conv.id, r.body.id, ['sent']);
+  const resent = meta.sentMessages({ to: from });
+  expect(resent.map((m) => m.file?.kind)).toEqual(['image', 'document', 'document']);
+  expect(resent[2].file!.bytes.equals(pdf)).toBe(true);
+  expect(again.platform_message_id).toBe(sent[0].id);
+  // The new document's statuses reach the reply; the old one's failure again changes nothing.
+  await meta.sendStatuses(sent[1].id, [{ status: 'failed' }]);
+  await meta.sendStatuses(resent[2].id, ['delivered']);
+  await new Promise((res) => setTimeout(res, 1500));
+  expect((await box.messageIn(conv.id, r.body.id, ['sent'])).status).toBe('sent');
+
+  // A reply of one message that Meta fails afterwards goes again whole.
+  const one = await box.reply(conv.id, { content: 'just text' });
+  const oneSent = await box.messageIn(conv.id, one.body.id, ['sent']);
+  await meta.sendStatuses(oneSent.platform_message_id, [{ status: 'failed' }]);
+  await box.messageIn(conv.id, one.body.id, ['failed']);
+  expect((await request(stack.url, 'POST', `/api/messages/${one.body.id}/retry`, { token: apiKey })).status).toBe(202);
+  await box.messageIn(conv.id, one.body.id, ['sent']);
+  expect(meta.sentMessages({ to: from }).filter((m) => m.text === 'just text')).toHaveLength(2);
 });
