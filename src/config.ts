@@ -124,14 +124,15 @@ export const configSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
    * Milliseconds a call into the workflow sandbox may run before the SDK interrupts it and fails
-   * the workflow task (a workflow that never yields); 0 (default) turns the detector off, as Node
-   * starts and joins a watchdog thread for every such call (see src/temporal/workflow-sandbox.ts).
+   * the workflow task (a workflow that never yields); 5000, the SDK's own default. 0 turns the
+   * detector off (patched SDK), saving the watchdog thread Node starts and joins for every such
+   * call: an opt-in for operators who measured they need it (docs/tuning.md, src/temporal/workflow-sandbox.ts).
    */
-  WORKER_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0),
-  /** Whether workflows answer the stack trace query (Temporal UI "Stack Trace"); it costs a captured stack per promise. */
+  WORKER_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(5000),
+  /** Whether workflows answer the stack trace query (Temporal UI "Stack Trace"), as the SDK does by default; false saves a captured stack per promise (patched SDK). */
   WORKER_WORKFLOW_STACK_TRACES: z
     .enum(['true', 'false'], { message: 'must be true or false' })
-    .default('false')
+    .default('true')
     .transform((v) => v === 'true'),
   /** host:port where the worker serves the Temporal SDK's metrics for Prometheus (/metrics); off when unset. */
   WORKER_METRICS_ADDRESS: listenAddress.optional(),

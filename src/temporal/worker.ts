@@ -5,6 +5,9 @@ import { adapterContextFrom } from '../channels/adapter-context';
 import type { Config } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
+import fs from 'node:fs';
+import { ConfigError } from '../config';
+import { PREBUILT_BUNDLE } from './build-bundle';
 import { preloadModules, workflowsPath } from './workflow-bundle';
 import { workflowSandbox } from './workflow-sandbox';
 
@@ -146,6 +149,14 @@ export function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRES
   Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } });
 }
 
-async function bundleOnce(): Promise<{ code: string }> {
+/**
+ * The workflow code: from a worker built with `npm run build` (running dist/*.js), the bundle the
+ * build made (see build-bundle.ts); from TypeScript sources (tsx, tests), bundled now.
+ */
+async function bundleOnce(): Promise<WorkerOptions['workflowBundle']> {
+  if (__filename.endsWith('.js')) {
+    if (!fs.existsSync(PREBUILT_BUNDLE)) throw new ConfigError(`the workflow bundle ${PREBUILT_BUNDLE} is missing: run \`npm run build\`, which makes it`);
+    return { codePath: PREBUILT_BUNDLE };
+  }
   return bundleWorkflowCode({ workflowsPath, preloadModules, logger: Runtime.instance().logger });
 }

@@ -32,12 +32,12 @@ test.each(['WORKER_METRICS_ADDRESS', 'API_METRICS_ADDRESS'] as const)('%s: host:
   expect(() => loadConfig({ ...base, [name]: 'localhost:99999' })).toThrow(new RegExp(`^${name} port must be at most`));
 });
 
-test('workflow sandbox switches: off by default, turned on by name, anything else refused', () => {
+test("workflow sandbox switches: the SDK's defaults, turned off by name, anything else refused", () => {
   const base = { DATABASE_URL: 'postgres://x@h/db' };
-  expect(loadConfig(base)).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 0, WORKER_WORKFLOW_STACK_TRACES: false });
-  expect(loadConfig({ ...base, WORKER_DEADLOCK_TIMEOUT_MS: '5000', WORKER_WORKFLOW_STACK_TRACES: 'true' })).toMatchObject({
-    WORKER_DEADLOCK_TIMEOUT_MS: 5000,
-    WORKER_WORKFLOW_STACK_TRACES: true,
+  expect(loadConfig(base)).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 5000, WORKER_WORKFLOW_STACK_TRACES: true });
+  expect(loadConfig({ ...base, WORKER_DEADLOCK_TIMEOUT_MS: '0', WORKER_WORKFLOW_STACK_TRACES: 'false' })).toMatchObject({
+    WORKER_DEADLOCK_TIMEOUT_MS: 0,
+    WORKER_WORKFLOW_STACK_TRACES: false,
   });
   expect(() => loadConfig({ ...base, WORKER_DEADLOCK_TIMEOUT_MS: '-1' })).toThrow(/^WORKER_DEADLOCK_TIMEOUT_MS /);
   expect(() => loadConfig({ ...base, WORKER_WORKFLOW_STACK_TRACES: 'yes' })).toThrow(/^WORKER_WORKFLOW_STACK_TRACES must be true or false/);

@@ -51,21 +51,22 @@ async function withConversation(settings: ReturnType<typeof config>, fn: (workfl
   }
 }
 
-test('by default a worker runs conversations with no sandbox deadline and without stack traces', async () => {
-  expect(config()).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 0, WORKER_WORKFLOW_STACK_TRACES: false });
-  // Unpatched, the SDK hands node:vm a timeout of 0, which Node refuses on every call: no message would persist.
+test("by default a worker runs conversations as the SDK ships: the deadlock detector on, and the stack trace query shows where a conversation waits", async () => {
+  expect(config()).toMatchObject({ WORKER_DEADLOCK_TIMEOUT_MS: 5000, WORKER_WORKFLOW_STACK_TRACES: true });
+  expect(workflowSandbox(config())).toEqual({ isolateExecutionTimeout: 5000 });
   await withConversation(config(), async (workflowId) => {
-    const handle = env().client.workflow.getHandle(workflowId);
-    expect(await handle.query(stateQuery)).toMatchObject({ conversationId: 'conv-1', totals: { received: 1 } });
     // What the Temporal UI's "Stack Trace" tab shows the operator.
-    await expect(handle.query('__stack_trace')).rejects.toThrow(/stack traces are not enabled/);
+    const stack = await env().client.workflow.getHandle(workflowId).query<string>('__stack_trace');
+    expect(stack).toContain('conversationWorkflow');
   });
 });
 
-test('with WORKER_WORKFLOW_STACK_TRACES=true the stack trace query shows where a conversation waits', async () => {
-  await withConversation(config({ WORKER_WORKFLOW_STACK_TRACES: 'true' }), async (workflowId) => {
-    const stack = await env().client.workflow.getHandle(workflowId).query<string>('__stack_trace');
-    expect(stack).toContain('conversationWorkflow');
+test('the fast path an operator opts into (patched SDK): no sandbox deadline, no stack traces, conversations run', async () => {
+  // Unpatched, the SDK hands node:vm a timeout of 0, which Node refuses on every call: no message would persist.
+  await withConversation(config({ WORKER_DEADLOCK_TIMEOUT_MS: '0', WORKER_WORKFLOW_STACK_TRACES: 'false' }), async (workflowId) => {
+    const handle = env().client.workflow.getHandle(workflowId);
+    expect(await handle.query(stateQuery)).toMatchObject({ conversationId: 'conv-1', totals: { received: 1 } });
+    await expect(handle.query('__stack_trace')).rejects.toThrow(/stack traces are not enabled/);
   });
 });
 
