@@ -60,7 +60,11 @@ const SEND_BUDGET_MS = 60_000;
  * was already sent is not sent again and a channel switched off meanwhile stops it.
  */
 export function makeOutboundActivities({ db, secrets, adapterContext, temporal, publicBaseUrl = '', parkedReplyMaxAgeMs = REPLY_SEND_WINDOW_MS }: Deps) {
-  async function sendOutbound({ messageId }: { messageId: string }): Promise<SendOutboundResult> {
+  /**
+   * `recordLater`: the workflow can record a sent reply itself (recordSent) when the database is
+   * away just after the platform took it; workflows from before that (patched in) cannot.
+   */
+  async function sendOutbound({ messageId, recordLater = false }: { messageId: string; recordLater?: boolean }): Promise<SendOutboundResult> {
     const row = await db('messages as m')
       .join('conversations as c', 'c.id', 'm.conversation_id')
       .join('channels as ch', 'ch.id', 'c.channel_id')
@@ -116,6 +120,17 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
       await db('messages').where({ id: messageId, status: 'waiting_for_channel' }).update({ status: 'pending', error: null, parked_at: null, updated_at: db.fn.now() });
     }
     const adapter = adapterFor(row.channel_type);
+    // Everything the send needs, read before the platform is called, so a failure here is no doubt about it.
+    const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config, row.channel_id));
+    const outbound = {
+      // A retried reply is a new send (email: a new Message-ID, so a bounce of the old one does not match it).
+      id: row.retries > 0 ? `${messageId}.r${row.retries}` : messageId,
+      content: row.content,
+      replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
+      ...(row.metadata?.template ? { template: row.metadata.template } : {}),
+      ...(adapter.filesOut ? { files: await filesOf(row.attachments ?? [], row.channel_id), parts: progressOf(messageId, row.metadata?.parts_sent ?? {}, startedAt) } : {}),
+      inReplyTo: adapter.threadsReplies ? await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id) : undefined,
+    };
     // An earlier attempt began calling the platform and nobody heard how it ended (its worker
     // died, the call timed out, the database went away): the reply may be out already. No
     // platform but email (same Message-ID) can recognise a resend, so it is sent again, and
@@ -136,36 +151,27 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     // Alive while the platform takes its time (see the workflow's heartbeatTimeout).
     const beat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      const cfg = adapter.config.parse(openConfig(secrets, row.channel_type, row.config, row.channel_id));
-      const sent = await adapter.send(
-        cfg,
-        { threadKey: row.thread_key, platformUserId: row.platform_user_id },
-        {
-          // A retried reply is a new send (email: a new Message-ID, so a bounce of the old one does not match it).
-          id: row.retries > 0 ? `${messageId}.r${row.retries}` : messageId,
-          content: row.content,
-          replyToPlatformMessageId: row.metadata?.reply_to_platform_message_id ?? null,
-          ...(row.metadata?.template ? { template: row.metadata.template } : {}),
-          ...(adapter.filesOut ? { files: await filesOf(row.attachments ?? [], row.channel_id), parts: progressOf(messageId, row.metadata?.parts_sent ?? {}, startedAt) } : {}),
-          inReplyTo: adapter.threadsReplies ? await answeredMessage(row.conversation_id, row.metadata?.reply_to_message_id) : undefined,
-        },
-        adapterContext,
-      );
+      const sent = await adapter.send(cfg, { threadKey: row.thread_key, platformUserId: row.platform_user_id }, outbound, adapterContext);
       // The platform has it now: failing to write that down must not turn into a resend. A blip is
       // waited out here; a longer outage is handed to the workflow, whose history now holds the fact.
+      // (A workflow from before recordSent existed cannot take the fact over: its activity tries longer, then fails.)
       try {
-        await persistently(() => recordSent({ messageId, platformMessageId: sent.platformMessageId, attempts: attempt }), 3);
+        await persistently(() => recordSent({ messageId, platformMessageId: sent.platformMessageId, attempts: attempt }), recordLater ? 3 : 7);
       } catch (err) {
+        if (!recordLater) throw err;
         Context.current().log.warn('reply sent, but the database cannot record it yet: the workflow records it when it is back', { message_id: messageId, error: String(err) });
         return { outcome: 'sent', platformMessageId: sent.platformMessageId, recorded: false, attempts: attempt };
       }
       return { outcome: 'sent', platformMessageId: sent.platformMessageId, recorded: true };
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
-      // The platform answered: nothing of this attempt is in doubt any more. (A timeout or a broken
-      // connection has no status, and the marker stays: the request may have got through.)
-      if (err.details.status !== undefined) {
-        await db('messages').where({ id: messageId }).update({ send_started_at: null }).catch(() => undefined);
+      // Nothing of this attempt is in doubt when the platform refused it (a 4xx: it took nothing) or it
+      // is known that nothing went out. A timeout, a broken connection, a 5xx from a gateway or an
+      // answer cut off may hide a message the platform took: the marker stays, for the next attempt.
+      const status = err.details.status;
+      if (err.details.nothingSent || (status !== undefined && status >= 400 && status < 500)) {
+        // This attempt's marker only: a late attempt must not clear the one of the attempt now running.
+        await db('messages').where({ id: messageId, attempts: attempt }).update({ send_started_at: null }).catch(() => undefined);
       }
       if (!err.retryable) {
         if (err.kind === 'auth') {
@@ -235,7 +241,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
             });
         }),
       beforePart: () => {
-        if (Date.now() > deadline) throw new PlatformError('unavailable', "the reply's parts take long to send: the rest go in the next attempt");
+        if (Date.now() > deadline) throw new PlatformError('unavailable', "the reply's parts take long to send: the rest go in the next attempt", { nothingSent: true });
       },
     };
   }
@@ -354,16 +360,16 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
           attempts: 0,
           parked_at: null,
           send_started_at: null,
-          // The platform failed one part afterwards (a status; see statuses.ts): that part goes again, the
+          // The platform failed some parts afterwards (statuses; see statuses.ts): those go again, the
           // rest stay recorded. Failed part-way (no platform id yet), the parts already out are not sent
           // twice either. A reply of one message the platform failed afterwards goes again whole.
           metadata: trx.raw(
-            `CASE WHEN metadata \\? 'failed_part' THEN jsonb_set(metadata - 'failed_part', '{parts_sent}', (metadata->'parts_sent') - (metadata->>'failed_part'))
+            `CASE WHEN metadata \\? 'failed_parts' THEN jsonb_set(metadata - 'failed_parts', '{parts_sent}', (metadata->'parts_sent') - ARRAY(SELECT jsonb_array_elements_text(metadata->'failed_parts')))
                   WHEN platform_message_id IS NOT NULL THEN metadata - 'parts_sent'
                   ELSE metadata END`,
           ),
           part_platform_ids: trx.raw(
-            `CASE WHEN metadata \\? 'failed_part' THEN array_remove(part_platform_ids, metadata->'parts_sent'->>(metadata->>'failed_part'))
+            `CASE WHEN metadata \\? 'failed_parts' THEN ARRAY(SELECT x FROM unnest(part_platform_ids) x WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(metadata->'failed_parts') k WHERE metadata->'parts_sent'->>k = x))
                   WHEN platform_message_id IS NOT NULL THEN '{}'
                   ELSE part_platform_ids END`,
           ),

@@ -25,7 +25,7 @@ interface Row {
   id: string;
   status: Status;
   platform_message_id: string | null;
-  metadata: { parts_sent?: Record<string, string> } | null;
+  metadata: { parts_sent?: Record<string, string>; failed_parts?: string[] } | null;
   attachments: Array<{ fileName?: string }> | null;
 }
 
@@ -68,7 +68,7 @@ export function makePersistMessageStatuses(db: Db) {
       // A reply sent as several messages (a text, then a file each): a status about a later one.
       const rest = ids.filter((id) => !rows.some((r) => r.platform_message_id === id));
       if (rest.length) rows.push(...(await outbound().whereRaw('cardinality(part_platform_ids) > 0 AND part_platform_ids && ?::text[]', [rest])).filter((r: Row) => !rows.some((k) => k.id === r.id)));
-      const state = new Map(rows.map((r) => [r.id, { ...r, error: undefined as string | undefined, failedPart: undefined as string | undefined, changed: false }]));
+      const state = new Map(rows.map((r) => [r.id, { ...r, error: undefined as string | undefined, failedParts: [...(r.metadata?.failed_parts ?? [])], changed: false }]));
       // Each platform id → its reply, and which part of it that message was.
       const byPlatformId = new Map<string, { rowId: string; part?: string }>();
       for (const r of rows) {
@@ -82,15 +82,20 @@ export function makePersistMessageStatuses(db: Db) {
         const hit = byPlatformId.get(u.platformMessageId);
         const row = hit && state.get(hit.rowId);
         if (!hit || !row) unmatched.push(u);
-        else if (u.platformMessageId !== row.platform_message_id) {
-          // A later part: its sent/delivered/read add nothing to what the reply's first message says, but
-          // its failure fails the reply (naming the part), whatever the first one reached.
-          // (Still being sent: looked at again once it is recorded, as a status that came before its send.)
-          if (u.status === 'failed' && row.status === 'pending') unmatched.push(u);
-          else if (u.status !== 'failed' || row.status === 'failed') stale++;
-          else Object.assign(row, { status: 'failed', error: `${partName(row, hit.part)}: ${u.error ?? 'the platform reported it failed'}`, failedPart: hit.part, changed: true });
-        } else if (!MAY_FOLLOW[u.status].includes(row.status)) stale++;
-        else Object.assign(row, { status: u.status, error: u.status === 'failed' ? u.error : row.error, failedPart: u.status === 'failed' ? hit.part : undefined, changed: true });
+        // Still being sent (its parts are known before the reply is): looked at again once it is
+        // recorded, as a status that came before its send is.
+        else if (row.status === 'pending') unmatched.push(u);
+        else if (u.status === 'failed' && hit.part) {
+          // A part the platform failed, whatever the others reached: the reply fails naming every such
+          // part, and Retry sends those again (the customer has the rest).
+          if (row.failedParts.includes(hit.part)) stale++;
+          else {
+            row.failedParts.push(hit.part);
+            Object.assign(row, { status: 'failed', error: `${row.failedParts.map((p) => partName(row, p)).join(', ')}: ${u.error ?? 'the platform reported it failed'}`, changed: true });
+          }
+        } else if (u.platformMessageId !== row.platform_message_id) stale++; // a later part's sent/delivered/read: the first message speaks for the reply
+        else if (!MAY_FOLLOW[u.status].includes(row.status)) stale++;
+        else Object.assign(row, { status: u.status, error: u.status === 'failed' ? u.error : row.error, changed: true });
       }
       const changed = [...state.values()].filter((r) => r.changed);
       for (const r of changed) {
@@ -99,8 +104,8 @@ export function makePersistMessageStatuses(db: Db) {
           .update({
             status: r.status,
             ...(r.status === 'failed' ? { error: r.error ?? 'the platform reported the message failed' } : {}),
-            // Which part Retry sends again (the others reached the customer).
-            ...(r.failedPart ? { metadata: trx.raw('jsonb_set(metadata, ?, to_jsonb(?::text))', ['{failed_part}', r.failedPart]) } : {}),
+            // Which parts Retry sends again (the others reached the customer).
+            ...(r.failedParts.length ? { metadata: trx.raw("jsonb_set(metadata, '{failed_parts}', ?::jsonb)", [JSON.stringify(r.failedParts)]) } : {}),
             updated_at: trx.fn.now(),
           });
       }

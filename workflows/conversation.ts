@@ -47,6 +47,12 @@ const STATUS_FROM_DATABASE = 'conversation-status-from-database';
  * from before drained the old way.
  */
 const DRAIN_HANDS_OVER_SENDS = 'conversation-drain-hands-over-sends';
+/**
+ * Sends after this: when the database is away just after the platform took a reply, the send
+ * activity hands the fact back and the workflow records it (recordSent) instead of the activity
+ * failing into a second send. Asked per send, so a history from before it replays as it ran.
+ */
+const SEND_RECORDS_LATER = 'conversation-send-records-later';
 
 /**
  * Persisting is a local activity: it runs in the worker that holds the workflow,
@@ -212,7 +218,8 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
         scope.cancel();
       };
       try {
-        const r = await scope.run(() => sendOutbound({ messageId: head.messageId }));
+        const recordLater = patched(SEND_RECORDS_LATER);
+        const r = await scope.run(() => sendOutbound({ messageId: head.messageId, recordLater }));
         // Out, but the database was down: recorded from here once it is back, never sent again.
         // Outside the scope: a hand-over waits for it rather than leaving the next run to resend.
         if (r.outcome === 'sent' && r.recorded === false && r.platformMessageId) {

@@ -11,7 +11,13 @@ export class PlatformError extends Error {
   constructor(
     readonly kind: PlatformErrorKind,
     message: string,
-    readonly details: { status?: number; platformCode?: string | number; retryAfterMs?: number } = {},
+    readonly details: {
+      status?: number;
+      platformCode?: string | number;
+      retryAfterMs?: number;
+      /** Known not to have reached the customer (a refusal before the call, a stop between parts): no doubt about a resend. */
+      nothingSent?: boolean;
+    } = {},
   ) {
     super(message);
     this.name = 'PlatformError';

@@ -365,11 +365,24 @@ test("an agent's files reach the customer: uploaded to the number's media store,
   expect(resent.map((m) => m.file?.kind)).toEqual(['image', 'document', 'document']);
   expect(resent[2].file!.bytes.equals(pdf)).toBe(true);
   expect(again.platform_message_id).toBe(sent[0].id);
-  // The new document's statuses reach the reply; the old one's failure again changes nothing.
+  // The old document's failure, told again, changes nothing; the new one's reaches the reply.
   await meta.sendStatuses(sent[1].id, [{ status: 'failed' }]);
-  await meta.sendStatuses(resent[2].id, ['delivered']);
-  await new Promise((res) => setTimeout(res, 1500));
-  expect((await box.messageIn(conv.id, r.body.id, ['sent'])).status).toBe('sent');
+  await meta.sendStatuses(sent[0].id, ['read']);
+  expect((await box.messageIn(conv.id, r.body.id, ['read'])).status).toBe('read');
+  await meta.sendStatuses(resent[2].id, [{ status: 'failed' }]);
+  expect((await box.messageIn(conv.id, r.body.id, ['failed'])).error).toMatch(/^quote\.pdf: /);
+
+  // Both files failed: the reply names both, and Retry sends both again.
+  const two = await box.reply(conv.id, { content: 'again', attachments: [await upload(png, 'image/png', 'a.png'), await upload(pdf, 'application/pdf', 'b.pdf')] });
+  await box.messageIn(conv.id, two.body.id, ['sent']);
+  const [img, doc] = meta.sentMessages({ to: from }).slice(-2);
+  await meta.sendStatuses(doc.id, [{ status: 'failed' }]);
+  await meta.sendStatuses(img.id, [{ status: 'failed' }]);
+  await eventually(async () => ((await box.messageIn(conv.id, two.body.id, ['failed'])).error?.startsWith('b.pdf, a.png: ') ? true : undefined), 30_000, 'both files named');
+  const before = meta.sentMessages({ to: from }).length;
+  expect((await request(stack.url, 'POST', `/api/messages/${two.body.id}/retry`, { token: apiKey })).status).toBe(202);
+  await box.messageIn(conv.id, two.body.id, ['sent']);
+  expect(meta.sentMessages({ to: from }).slice(before).map((m) => m.file?.kind)).toEqual(['image', 'document']);
 
   // A reply of one message that Meta fails afterwards goes again whole.
   const one = await box.reply(conv.id, { content: 'just text' });

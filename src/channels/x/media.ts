@@ -36,7 +36,8 @@ export async function uploadDmImage(baseUrl: string, cfg: XConfig, file: { name:
   form.append('media', new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: file.type }), file.name);
   const { body } = await callXApi<{ data?: { id?: string } }>(baseUrl, cfg, { method: 'POST', path: '/2/media/upload', form, timeoutMs: UPLOAD_TIMEOUT_MS });
   const id = body.data?.id;
-  if (!id) throw new PlatformError('unavailable', 'X took the upload but returned no media id');
+  // The DM was not sent: a retry uploads again, and the customer sees nothing twice.
+  if (!id) throw new PlatformError('unavailable', 'X took the upload but returned no media id', { nothingSent: true });
   return id;
 }
 
