@@ -134,8 +134,12 @@ export const configSchema = z.object({
     .enum(['true', 'false'], { message: 'must be true or false' })
     .default('true')
     .transform((v) => v === 'true'),
-  /** host:port where the worker serves the Temporal SDK's metrics for Prometheus (/metrics); off when unset. */
+  /** host:port where the worker serves the Temporal SDK's metrics for Prometheus (/metrics) and its probes (/livez, /readyz); off when unset. */
   WORKER_METRICS_ADDRESS: listenAddress.optional(),
+  /** After SIGTERM, how long activities in flight may finish before they are cancelled (and retried by another worker). */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  /** After SIGTERM, how long requests in flight may finish before the api closes their connections. */
+  API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** host:port where the api serves its own metrics (webhooks, Temporal signals) for Prometheus; off when unset. */
   API_METRICS_ADDRESS: listenAddress.optional(),
 });

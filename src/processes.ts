@@ -13,6 +13,7 @@ import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
 import { conversationSignaller } from './temporal/conversations';
 import { installWorkerRuntime, WorkerGroup } from './temporal/worker';
+import { serveWorkerHealth } from './temporal/worker-health';
 import { reconcilePollers } from './temporal/pollers';
 import { createApiMetrics, serveMetrics } from './metrics/api-metrics';
 
@@ -72,9 +73,14 @@ export async function startApi(
     async stop() {
       const swept = sweeper.stop();
       app.shutdown();
-      // Open event streams end, so the server can close.
+      // Open event streams end, so the server can close: it takes no new connection, idle
+      // keep-alive ones close now, and requests in flight get API_SHUTDOWN_GRACE_MS to finish.
       await events.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), config.API_SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(deadline);
       await metricsServer?.stop();
       await swept;
     },
@@ -82,17 +88,26 @@ export async function startApi(
 }
 
 export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running> {
-  installWorkerRuntime(config);
-  const workers = await WorkerGroup.create({ config, ...deps });
-  const done = workers.run().catch((err) => {
+  const coreMetricsUrl = await installWorkerRuntime(config);
+  // Up before the SDK workers, so /livez answers while they connect (and /readyz says they are not ready yet).
+  let workers: WorkerGroup | undefined;
+  const health = config.WORKER_METRICS_ADDRESS ? await serveWorkerHealth(config.WORKER_METRICS_ADDRESS, { workers: () => workers, temporal: deps.temporal, db: deps.db, coreMetricsUrl: coreMetricsUrl! }) : undefined;
+  try {
+    workers = await WorkerGroup.create({ config, ...deps });
+  } catch (err) {
+    await health?.stop();
+    throw err;
+  }
+  const group = workers;
+  const done = group.run().catch((err) => {
     log.error('worker stopped with an error', { error: String(err) });
     process.exitCode = 1;
   });
   log.info('worker polling', {
     task_queue: config.TEMPORAL_TASK_QUEUE,
     temporal: config.TEMPORAL_ADDRESS,
-    instances: workers.size,
-    ...(config.WORKER_METRICS_ADDRESS ? { metrics: `http://${config.WORKER_METRICS_ADDRESS}/metrics` } : {}),
+    instances: group.size,
+    ...(health ? { metrics: `${health.url}/metrics`, probes: [`${health.url}/livez`, `${health.url}/readyz`] } : {}),
   });
   // Every polling channel's poller running, of this version's type (see reconcilePollers); in the background, and given up on at stop.
   let stopping = false;
@@ -104,9 +119,10 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
     async stop() {
       // The SDK already begins shutting down on SIGINT/SIGTERM by itself.
       stopping = true;
-      workers.shutdown();
+      group.shutdown();
       await done;
-      await workers.close();
+      await group.close();
+      await health?.stop();
     },
   };
 }

@@ -22,12 +22,13 @@ import { dashboard } from '../http/dashboard';
 import { securityHeaders } from '../http/security-headers';
 import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
 import { sessionRoutes } from './session';
+import { healthRoutes } from '../http/health';
 import { userRoutes } from './users';
 import { eventRoutes } from './events';
 import { channelTypeRoutes } from './channel-types';
 
 export type App = Koa & {
-  /** Ends what holds requests open (the web chat's long polls), so the server can close at once. */
+  /** Ends what holds requests open (the web chat's long polls), so the server can close at once; /readyz answers 503 from then on. */
   shutdown(): void;
 };
 
@@ -35,7 +36,13 @@ export type App = Koa & {
 export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<AppDeps, 'channelLookup'>>): App {
   const deps: AppDeps = { ...input, channelLookup: input.channelLookup ?? new ChannelLookup(input.db) };
   const waiters = new WidgetWaiters(deps.db, deps.log);
-  const app = Object.assign(new Koa(), { shutdown: () => waiters.close() });
+  let shuttingDown = false;
+  const app = Object.assign(new Koa(), {
+    shutdown: () => {
+      shuttingDown = true;
+      waiters.close();
+    },
+  });
   // The client's address (web chat limits) from X-Forwarded-For only when a proxy of ours
   // wrote it: the last TRUSTED_PROXY_HOPS entries, never the ones a client can send itself.
   app.proxy = deps.config.TRUSTED_PROXY_HOPS > 0;
@@ -88,6 +95,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
     ctx.body = { ok: true };
   });
   app.use(root.routes());
+  app.use(healthRoutes({ db: deps.db, temporal: deps.temporal, shuttingDown: () => shuttingDown }).routes());
   app.use(docsRoutes().routes());
   // Every platform's webhooks, through its adapter's `webhook` (src/inbound/webhooks.ts); the web widget's own routes.
   app.use(webhookRoutes(deps).routes());

@@ -163,7 +163,17 @@ export function openApiDocument() {
       },
       ...webhookPaths(),
       ...widgetPaths(),
-      '/healthz': { get: { summary: 'Liveness and database reachability', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
+      '/healthz': { get: { summary: 'The process and PostgreSQL (kept for existing checks; see /livez and /readyz)', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
+      '/livez': { get: { summary: 'Liveness: the process answers', security: [], responses: { 200: { description: '{"status":"ok"}' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: Temporal answers and the api is not shutting down',
+          description:
+            'Answers {status: ready | not_ready | shutting_down, checks: {temporal, postgres}} (each {ok, error?, ms}). PostgreSQL is reported but does not make the api unready: webhooks are acknowledged while it is down (Temporal holds them), and the inbox API answers 503 database_unavailable meanwhile.',
+          security: [],
+          responses: { 200: { description: 'ready' }, 503: { description: 'Temporal unreachable, or shutting down' } },
+        },
+      },
       '/media/{id}': {
         get: {
           summary:

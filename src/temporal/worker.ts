@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Db } from '../db/knex';
 import fs from 'node:fs';
+import net from 'node:net';
 import { ConfigError } from '../config';
 import { PREBUILT_BUNDLE } from './build-bundle';
 import { preloadModules, workflowsPath } from './workflow-bundle';
@@ -32,6 +33,7 @@ export interface WorkerDeps {
     | 'WORKER_STICKY_QUEUE_TIMEOUT_MS'
     | 'WORKER_DEADLOCK_TIMEOUT_MS'
     | 'WORKER_WORKFLOW_STACK_TRACES'
+    | 'WORKER_SHUTDOWN_GRACE_MS'
   >;
   db: Db;
   secrets: SecretBox;
@@ -85,6 +87,8 @@ export class WorkerGroup {
               : share(config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS),
             maxCachedWorkflows: share(config.WORKER_MAX_CACHED_WORKFLOWS),
             stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_MS,
+            // A send in flight at SIGTERM finishes rather than being cut off mid-call (an uncertain send).
+            shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
             ...workflowSandbox(config),
           });
           members.push({ worker, connection });
@@ -126,6 +130,18 @@ export class WorkerGroup {
     if (failure) throw failure;
   }
 
+  /** Whether every member is running with its workflow and activity pollers polling (the worker's /readyz). */
+  polling(): { ok: boolean; error?: string } {
+    for (const [i, m] of this.members.entries()) {
+      const st = m.worker.getStatus();
+      if (st.runState !== 'RUNNING') return { ok: false, error: `worker ${i + 1} of ${this.members.length} is ${st.runState.toLowerCase()}` };
+      if (st.workflowPollerState !== 'POLLING' || st.activityPollerState !== 'POLLING') {
+        return { ok: false, error: `worker ${i + 1} of ${this.members.length}: workflow poller ${st.workflowPollerState.toLowerCase()}, activity poller ${st.activityPollerState.toLowerCase()}` };
+      }
+    }
+    return { ok: true };
+  }
+
   /** Begins a graceful shutdown of every member still running; `run()` resolves when all are done. */
   shutdown(): void {
     for (const m of this.members) if (m.worker.getState() === 'RUNNING') m.worker.shutdown();
@@ -140,13 +156,28 @@ export class WorkerGroup {
  * The SDK runtime is process-wide and fixed at its first use, so this runs before any
  * worker connects. With WORKER_METRICS_ADDRESS set, the SDK core serves its own metrics
  * (task latencies, sticky cache hits and misses, free slots, activity failures) for
- * Prometheus. The members share the one endpoint without a label of their own: counters and
- * histograms add up over them, while a gauge (cache size, free slots) shows whichever member
- * reported last.
+ * Prometheus on a loopback port, which the worker's own server (worker-health.ts) relays
+ * at WORKER_METRICS_ADDRESS beside its probes; answers that port's URL. The members share
+ * the one endpoint without a label of their own: counters and histograms add up over them,
+ * while a gauge (cache size, free slots) shows whichever member reported last.
  */
-export function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRESS'>): void {
-  if (!config.WORKER_METRICS_ADDRESS) return;
-  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } });
+export async function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRESS'>): Promise<string | undefined> {
+  if (!config.WORKER_METRICS_ADDRESS) return undefined;
+  const port = await loopbackPort();
+  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } });
+  return `http://127.0.0.1:${port}/metrics`;
+}
+
+/** A loopback port free now (the SDK core binds it itself, a moment later). */
+function loopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /**

@@ -39,6 +39,8 @@ test('database outage: messages wait in Temporal, the API says 503, all recovers
   expect(api.status).toBe(503);
   expect(api.body.error.code).toBe('database_unavailable');
   expect((await request(stack.url, 'GET', '/healthz')).status).toBe(503);
+  // Still ready: webhooks are acknowledged meanwhile, so the api must stay in rotation.
+  expect(await request(stack.url, 'GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', checks: { postgres: { ok: false } } } });
 
   await new Promise((r) => setTimeout(r, 2000));
   await proxy.restore();

@@ -32,6 +32,11 @@ test('the worker serves Temporal SDK metrics for Prometheus at WORKER_METRICS_AD
     return r.text();
   };
   expect(await scrape()).toMatch(/^temporal_/m);
+  // The probes beside the metrics: alive, and ready once its SDK workers poll and Temporal answers.
+  expect(await (await fetch(`http://${address}/livez`)).json()).toEqual({ status: 'ok' });
+  const ready = await fetch(`http://${address}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toMatchObject({ status: 'ready', checks: { workers: { ok: true }, temporal: { ok: true }, postgres: { ok: true } } });
 
   // A Telegram channel: its set-up workflow runs, and a customer message starts a conversation.
   const { apiKey, token } = await connectTelegramChannel(stack);
