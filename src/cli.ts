@@ -31,7 +31,7 @@ const USAGE = `pingback <command>
                              PINGBACK_ENCRYPTION_OLD_KEYS can be dropped; safe to run again
   sandbox                    run the platform fakes (Telegram Bot API, X API, Meta Graph API) for offline use
 
-Configuration is by environment variables only; see README.md.`;
+Configuration is by environment variables only; see docs/configuration.md.`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

@@ -14,7 +14,7 @@ export interface PreparedStatement {
 /**
  * Runs a named prepared statement on a connection borrowed from knex's pool (knex
  * cannot name one). For a statement on the hot path, planning cost more CPU in
- * PostgreSQL than running it (see README "Benchmark").
+ * PostgreSQL than running it (see docs/benchmark.md).
  */
 export async function queryPrepared<Row>(db: Db, statement: PreparedStatement): Promise<Row[]> {
   const connection = await db.client.acquireConnection();

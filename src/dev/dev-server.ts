@@ -40,7 +40,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     // be written to SQLite and forwarded instead of handed over. (Writing to one partition while
     // reading four was tried: polls on the other three wait for forwarding, and replies slowed.)
     // A data file from before this setting may hold tasks in partitions 1-3, which are no longer
-    // read: see README "Upgrading the dev data".
+    // read: see docs/development.md, "Upgrading the dev data".
     '--dynamic-config-value',
     'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',

@@ -1,6 +1,6 @@
 /**
  * The Meta fake's control API under /_sandbox/, so a person can drive it with curl
- * (see README, "Try WhatsApp offline"). Loopback only, so no auth.
+ * (see docs/channels/whatsapp.md, "Try it offline"). Loopback only, so no auth.
  */
 import type http from 'node:http';
 import type { MetaFake, StatusStep } from './meta';

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: PingBack's real stack on this machine (API and worker as their
  * own processes, the Telegram sandbox as the platform), measured against the
- * ceiling of the Temporal server it runs on. See README "Benchmark".
+ * ceiling of the Temporal server it runs on. See docs/benchmark.md.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -51,7 +51,7 @@ const { values: opts } = parseArgs({
     'worker-instances': { type: 'string' },
     // Runs the worker processes under `nice -n N`: on one host, the ingress and Temporal get the CPU
     // first and the worker takes what is left, as when workers run on hosts of their own. Everything
-    // here shares one host, so by default the worker runs as README "Sharing a host" says to run it
+    // here shares one host, so by default the worker runs as docs/tuning.md ("Sharing a host") says to run it
     // there (and docker-compose.yml does: cpu_shares, and a 30 s sticky timeout, below); 0 to compare.
     'worker-nice': { type: 'string', default: '10' },
     out: { type: 'string', default: 'test-results/bench.json' },
@@ -74,7 +74,7 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 const now = () => performance.timeOrigin + performance.now();
 
 const WORKER_ENV = {
-  // A deprioritised worker lets its backlog grow longer: the sticky timeout README "Sharing a host" pairs with it.
+  // A deprioritised worker lets its backlog grow longer: the sticky timeout docs/tuning.md ("Sharing a host") pairs with it.
   ...(WORKER_NICE > 0 ? { WORKER_STICKY_QUEUE_TIMEOUT_MS: '30000' } : {}),
   ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WORKER_') && e[1] !== undefined)),
 };
