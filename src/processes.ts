@@ -24,7 +24,7 @@ export interface Running {
 export function connectDeps(config: Config) {
   const secrets = secretBoxFrom(config);
   const db = createDb(config.DATABASE_URL, { max: 20 });
-  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, secrets });
   return { db, temporal, secrets };
 }
 

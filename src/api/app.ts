@@ -22,6 +22,7 @@ import { dashboard } from '../http/dashboard';
 import { securityHeaders } from '../http/security-headers';
 import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
 import { sessionRoutes } from './session';
+import { codecRoutes } from '../http/codec';
 import { healthRoutes } from '../http/health';
 import { userRoutes } from './users';
 import { eventRoutes } from './events';
@@ -96,6 +97,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   });
   app.use(root.routes());
   app.use(healthRoutes({ db: deps.db, temporal: deps.temporal, shuttingDown: () => shuttingDown }).routes());
+  app.use(codecRoutes(deps).routes());
   app.use(docsRoutes().routes());
   // Every platform's webhooks, through its adapter's `webhook` (src/inbound/webhooks.ts); the web widget's own routes.
   app.use(webhookRoutes(deps).routes());

@@ -164,6 +164,21 @@ export function openApiDocument() {
       ...webhookPaths(),
       ...widgetPaths(),
       '/healthz': { get: { summary: 'The process and PostgreSQL (kept for existing checks; see /livez and /readyz)', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
+      ...Object.fromEntries(
+        (['decode', 'encode'] as const).map((op) => [
+          `/codec/${op}`,
+          {
+            post: {
+              summary: op === 'decode' ? "Decode Temporal payloads (the operator's codec server)" : 'Encode Temporal payloads as PingBack writes them',
+              description:
+                "Temporal's remote codec protocol, for the Temporal UI and CLI (`--codec-endpoint <PUBLIC_BASE_URL>/codec --codec-auth 'Bearer <PINGBACK_ADMIN_TOKEN>'`): {payloads: [{metadata: {key: base64}, data: base64}]} in and out, at most 1,000. Payloads hold every tenant's messages: the admin token only. CORS for TEMPORAL_UI_URL's origin.",
+              security: [{ adminToken: [] }],
+              responses: { 200: { description: '{payloads}' }, 400: errorBody, 401: errorBody, 422: errorBody },
+            },
+            options: { summary: "CORS preflight from the Temporal UI's origin (TEMPORAL_UI_URL)", security: [], responses: { 204: { description: 'allowed methods and headers, for that origin only' } } },
+          },
+        ]),
+      ),
       '/livez': { get: { summary: 'Liveness: the process answers', security: [], responses: { 200: { description: '{"status":"ok"}' } } } },
       '/readyz': {
         get: {

@@ -19,7 +19,7 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 const V1 = 'enc:v1:';
 const V2 = 'enc:v2:';
 
-export type SealPurpose = 'credentials' | 'widget-cursor' | 'media-link';
+export type SealPurpose = 'credentials' | 'widget-cursor' | 'media-link' | 'temporal-payloads';
 
 export class SecretBoxError extends Error {}
 
@@ -94,6 +94,33 @@ export class SecretBox {
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       throw new SecretBoxError('sealed value failed authentication (tampered, moved from where it was sealed, or the wrong key)');
+    }
+  }
+
+  /**
+   * Bytes sealed with the current key: `iv (12) | tag (16) | ciphertext`, and the key's id to
+   * store beside them (Temporal payloads keep it in their metadata).
+   */
+  sealBytes(plain: Uint8Array, boundTo = ''): { keyId: string; sealed: Buffer } {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.current.derived, iv);
+    cipher.setAAD(Buffer.from(boundTo, 'utf8'));
+    const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return { keyId: this.current.id, sealed: Buffer.concat([iv, cipher.getAuthTag(), ct]) };
+  }
+
+  openBytes(keyId: string, sealed: Uint8Array, boundTo = ''): Buffer {
+    const key = this.byId.get(keyId);
+    if (!key) throw new SecretBoxError(`sealed with an unknown key (${keyId}); is PINGBACK_ENCRYPTION_OLD_KEYS missing one?`);
+    if (sealed.length < 28) throw new SecretBoxError('sealed value is malformed');
+    const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key.derived, bytes.subarray(0, 12), { authTagLength: 16 });
+      decipher.setAuthTag(bytes.subarray(12, 28));
+      decipher.setAAD(Buffer.from(boundTo, 'utf8'));
+      return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);
+    } catch {
+      throw new SecretBoxError('sealed value failed authentication (tampered, or the wrong key)');
     }
   }
 

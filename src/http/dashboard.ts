@@ -6,7 +6,7 @@ import { webchatConfigSchema } from '../channels/webchat/config';
 import { pageSecurityHeaders } from './security-headers';
 
 /** Paths the API, the platforms and the widget own: never the dashboard's. */
-const NOT_THE_DASHBOARD = /^\/(api|auth|admin|webhooks|widget|widget\.js|docs|openapi\.json|healthz|livez|readyz)(\/|$)/;
+const NOT_THE_DASHBOARD = /^\/(api|auth|admin|webhooks|widget|widget\.js|docs|openapi\.json|healthz|livez|readyz|codec)(\/|$)/;
 
 /**
  * The dashboard's pages only ever load PingBack's own files, so everything else is refused:

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { ConfigError } from '../config';
 import { PREBUILT_BUNDLE } from './build-bundle';
+import { dataConverterFor } from './payload-codec';
 import { preloadModules, workflowsPath } from './workflow-bundle';
 import { workflowSandbox } from './workflow-sandbox';
 
@@ -80,6 +81,7 @@ export class WorkerGroup {
             taskQueue: config.TEMPORAL_TASK_QUEUE,
             workflowBundle: bundle,
             activities,
+            dataConverter: dataConverterFor(secrets),
             maxConcurrentActivityTaskExecutions: share(config.WORKER_MAX_CONCURRENT_ACTIVITIES),
             // The SDK would lower slots to the cache size itself, but not when they are given this way.
             maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CACHED_WORKFLOWS > 0

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { configSchema, Config, secretBoxFrom } from '../../src/config';
 import { ChannelSecretField, openChannelSecret } from '../../src/channels/credentials';
 import { createDb, Db } from '../../src/db/knex';
 import type { Logger } from '../../src/log';
 import { startApi } from '../../src/processes';
 import { WorkerGroup } from '../../src/temporal/worker';
+import { createTemporalClient } from '../../src/temporal/client';
 import { freePort } from '../../src/dev/dev-server';
 import { quietTemporalRuntime } from './runtime';
 
@@ -62,8 +63,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   });
   const db = createDb(config.DATABASE_URL, { max: 10 });
   const secrets = secretBoxFrom(config);
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, secrets });
   const log = captureLogger();
   // The api as `pingback api` starts it (metrics included, when the config asks for them).
   const api = await startApi(config, log, { db, secrets, temporal });
@@ -101,7 +101,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
     async stop() {
       await stopWorker();
       await api.stop();
-      await connection.close();
+      await temporal.connection.close();
       await db.destroy();
     },
   };

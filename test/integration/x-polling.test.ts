@@ -5,6 +5,7 @@ import { channelPollerWorkflow, pollerStateQuery } from '../../workflows/channel
 import { XFake } from '../../src/sandbox/x';
 import { secretBoxFrom } from '../../src/config';
 import { reconcilePollers } from '../../src/temporal/pollers';
+import { dataConverterFor, PayloadEncryptionCodec } from '../../src/temporal/payload-codec';
 import { eventually, Stack, stackWithFake } from '../helpers/stack';
 import { xTestKit } from '../helpers/x';
 
@@ -180,15 +181,18 @@ test('the poller continues as new as its history grows, missing nothing across r
   expect(latest.status.name).toBe('RUNNING');
 });
 
-/** Every payload of a workflow's history, decoded: what Temporal stores and carries for it. */
+/**
+ * A workflow's history with every activity result decrypted (payload-codec.ts): what Temporal
+ * carries for it, as if it were in the clear, so the test shows the poller hands on no DM content
+ * whether or not payloads are encrypted.
+ */
 async function historyText(workflowId: string): Promise<{ text: string; results: any[] }> {
   const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-  const decode = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v);
-  const text = JSON.stringify(history, (_k, v) => decode(v));
-  const results = (history.events ?? [])
-    .flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? [])
-    .map((p) => JSON.parse(decode(p.data) as string));
-  return { text, results };
+  const codec = new PayloadEncryptionCodec(secretBoxFrom(stack.config));
+  const utf8 = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v);
+  const payloads = (history.events ?? []).flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
+  const results = (await codec.decode(payloads)).map((p) => JSON.parse(utf8(p.data) as string));
+  return { text: JSON.stringify([history, results], (_k, v) => utf8(v)), results };
 }
 
 test('a long backlog: many pages, in several calls and across rate-limit windows, handed on oldest first; the workflow carries only a token', async () => {
@@ -255,6 +259,7 @@ test('the poller workflow sleeps what its activity says and reads no clock of it
       namespace: stack.config.TEMPORAL_NAMESPACE,
       taskQueue,
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      dataConverter: dataConverterFor(secretBoxFrom(stack.config)),
       activities: { pollChannel: async (input: PollChannelInput) => script[calls.push(input) - 1] },
     });
     const channelId = randomUUID();
