@@ -27,8 +27,16 @@ export interface SentFile { method: string; name: string; type: string; size: nu
 type Uploads = Map<string, { name: string; type: string; bytes: Buffer }>;
 export interface ApiCall { token: string; method: string; params: Record<string, unknown>; status: number }
 export interface CustomerMessage {
-  chatId: number; firstName?: string; lastName?: string; username?: string; text?: string; photo?: boolean; caption?: string;
+  chatId: number; firstName?: string; lastName?: string; username?: string; text?: string; caption?: string;
+  /** A photo (these JPEG bytes, or a few random ones), kept for the bot to download (getFile). */
+  photo?: boolean | { bytes: Buffer };
+  /** A file sent as a document. */
+  document?: { bytes: Buffer; name: string; type: string };
 }
+/** What Bot API's getFile hands out: served at /file/bot<token>/<file_path> to that bot. */
+interface KeptFile { botId: number; path: string; bytes: Buffer }
+/** Bots download files up to 20 MB (core.telegram.org/bots/api#getfile). */
+const DOWNLOAD_MAX_BYTES = 20 * 1024 ** 2;
 
 const TOKEN_RE = /^\d{1,20}:[A-Za-z0-9_-]{30,64}$/;
 const WEBHOOK_PORTS = new Set(['443', '80', '88', '8443']);
@@ -85,7 +93,7 @@ function failureReply(f: TelegramFailure): Reply {
   }
 }
 
-function photoSizes(): object[] {
+function photoSizes(): Array<{ file_id: string; file_unique_id: string; file_size: number; width: number; height: number }> {
   const unique = randomBytes(9).toString('base64url');
   return [[90, 67], [320, 240], [800, 600], [1280, 960]].map(([width, height], i) => ({
     file_id: `AgACAgIAAxkBAA${randomBytes(48).toString('base64url')}`,
@@ -105,6 +113,7 @@ export class TelegramFake {
   private readonly log: ApiCall[] = [];
   private latencyMs = 0;
   private readonly answerHooks: Array<{ method: string; run: () => Promise<void> }> = [];
+  private readonly files = new Map<string, KeptFile>();
   private readonly failureRates = new Map<string, Array<{ failure: TelegramFailure; p: number }>>();
 
   private constructor(private readonly server: FakeServer, private readonly allowHttp: boolean) {
@@ -165,7 +174,7 @@ export class TelegramFake {
   async customerSends(token: string, msg: CustomerMessage): Promise<{ status: number; update: object; body: string }> {
     const bot = this.bot(token);
     if (!bot.webhook) throw new Error(`TelegramFake: no webhook is set for bot ${bot.id}`);
-    if (!msg.photo && !msg.text) throw new Error('TelegramFake: a customer message needs text or photo');
+    if (!msg.photo && !msg.text && !msg.document) throw new Error('TelegramFake: a customer message needs text, a photo or a document');
     const key = String(msg.chatId);
     const state: ChatState = bot.chats.get(key) ?? { chat: newChat(msg.chatId, 'Customer'), lastMessageId: 0, messages: new Map() };
     if (msg.firstName) state.chat = newChat(msg.chatId, msg.firstName);
@@ -178,7 +187,11 @@ export class TelegramFake {
       from: { ...person, is_bot: false, language_code: 'en' },
       chat: { ...state.chat },
       date: nowSeconds(),
-      ...(msg.photo ? { photo: photoSizes(), ...(msg.caption && { caption: msg.caption }) } : { text: msg.text }),
+      ...(msg.photo
+        ? { photo: this.keep(bot, photoSizes(), typeof msg.photo === 'object' ? msg.photo.bytes : randomBytes(4096), 'photos/file.jpg'), ...(msg.caption && { caption: msg.caption }) }
+        : msg.document
+          ? { document: this.keep(bot, [{ file_id: `BQACAgIAAxkBAA${randomBytes(48).toString('base64url')}`, file_unique_id: `AgAD${randomBytes(9).toString('base64url')}`, file_name: msg.document.name, mime_type: msg.document.type, file_size: msg.document.bytes.length }], msg.document.bytes, `documents/${msg.document.name}`)[0], ...(msg.caption && { caption: msg.caption }) }
+          : { text: msg.text }),
     };
     state.messages.set(message.message_id, message);
     if (bot.allowedUpdates && !bot.allowedUpdates.includes('message')) {
@@ -186,6 +199,12 @@ export class TelegramFake {
     }
     const update = { update_id: ++bot.lastUpdateId, message };
     return { ...(await this.deliver(bot, update)), update };
+  }
+
+  /** Keeps the bytes behind each of these file objects (a photo's sizes share them), for getFile. */
+  private keep<T extends { file_id: string }>(bot: Bot, objects: T[], bytes: Buffer, path: string): T[] {
+    for (const o of objects) this.files.set(o.file_id, { botId: bot.id, path: path.replace('file', `file_${this.files.size}`), bytes });
+    return objects;
   }
 
   async redeliver(token: string, update: object): Promise<{ status: number; body: string }> {
@@ -233,6 +252,14 @@ export class TelegramFake {
     const rawBytes = await readBodyBytes(req, 52 << 20);
     const raw = rawBytes.toString('utf8');
     if (url.pathname.startsWith('/_sandbox/')) return this.control(url, raw, res);
+    // A file getFile handed out: https://api.telegram.org/file/bot<token>/<file_path>.
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (download && req.method === 'GET') {
+      const kept = TOKEN_RE.test(download[1]) && !this.revoked.has(download[1]) ? [...this.files.values()].find((f) => f.botId === this.bot(download[1]).id && f.path === download[2]) : undefined;
+      if (!kept) return sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': kept.bytes.length });
+      return void res.end(kept.bytes);
+    }
     const route = /^\/bot([^/]*)\/([^/]*)$/.exec(url.pathname);
     const token = route?.[1] ?? '';
     const method = route?.[2] ?? '';
@@ -278,6 +305,12 @@ export class TelegramFake {
       case 'getwebhookinfo': return ok(this.webhookInfoResult(bot));
       case 'getupdates': // updates only ever go to the webhook here, so there is never anything to fetch
         return bot.webhook ? fail(409, WEBHOOK_CONFLICT) : ok([]);
+      case 'getfile': {
+        const kept = this.files.get(arg(p, 'file_id'));
+        if (!kept || kept.botId !== bot.id) return fail(400, 'Bad Request: invalid file_id');
+        if (kept.bytes.length > DOWNLOAD_MAX_BYTES) return fail(400, 'Bad Request: file is too big');
+        return ok({ file_id: arg(p, 'file_id'), file_unique_id: `u${kept.path.length}`, file_size: kept.bytes.length, file_path: kept.path });
+      }
       case 'sendmessage': return this.sendMessage(token, bot, me, p);
       case 'sendphoto': return this.sendFile(token, bot, me, p, uploads, 'photo');
       case 'senddocument': return this.sendFile(token, bot, me, p, uploads, 'document');

@@ -329,6 +329,27 @@ test('a reply still not out a day after it was written is failed, not sent late,
   }
 });
 
+test("a customer's photo and document open for the agent: fetched from Telegram's file server (getFile), the same bytes", async () => {
+  const { apiKey, token } = await connectedTelegramChannel();
+  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytesOf(3000)]);
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytesOf(5000)]);
+  await telegram.customerSends(token, { chatId: 6150009, firstName: 'Ola', photo: { bytes: jpeg }, caption: 'the label' });
+  await telegram.customerSends(token, { chatId: 6150009, firstName: 'Ola', document: { bytes: pdf, name: 'receipt.pdf', type: 'application/pdf' } });
+  const conv = await conversationFor(apiKey, 6150009);
+  const msgs = await eventually(async () => {
+    const r = await request(stack.url, 'GET', `/api/conversations/${conv.id}/messages`, { token: apiKey });
+    return r.body.data.length === 2 ? r.body.data : undefined;
+  }, 30_000, 'both messages stored');
+  const open = (m: any) => fetch(`${stack.url}/api/conversations/${conv.id}/messages/${m.id}/attachments/0`, { headers: { authorization: `Bearer ${apiKey}` } });
+  const photo = await open(msgs[0]);
+  expect([photo.status, photo.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
+  expect(Buffer.from(await photo.arrayBuffer()).equals(jpeg)).toBe(true);
+  const doc = await open(msgs[1]);
+  expect([doc.status, doc.headers.get('content-type')]).toEqual([200, 'application/pdf']);
+  expect(Buffer.from(await doc.arrayBuffer()).equals(pdf)).toBe(true);
+  expect(telegram.calls('getFile').map((c) => c.status)).toEqual([200, 200]);
+});
+
 test("an agent's files reach the customer: a photo with the reply as its caption, then a document, the same bytes", async () => {
   const { apiKey, token } = await connectedTelegramChannel();
   await telegram.customerSends(token, { chatId: 6150001, firstName: 'Ines', text: 'Can you send the invoice?' });

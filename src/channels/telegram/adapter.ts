@@ -1,7 +1,7 @@
 import { webhookPath, type ChannelAdapter } from '../types';
 import { PlatformError } from '../platform-error';
 import { partsOf } from '../send-parts';
-import { callBotApi, uploadToBotApi } from './bot-api';
+import { callBotApi, downloadBotFile, uploadToBotApi } from './bot-api';
 import { telegramConfigSchema, TelegramConfig } from './config';
 import { HANDLED_UPDATE_TYPES } from './update';
 import { telegramWebhook } from './webhook';
@@ -62,6 +62,14 @@ export const telegramAdapter: ChannelAdapter<TelegramConfig> = {
       allowed_updates: HANDLED_UPDATE_TYPES,
     });
     return { account: me.username ? `@${me.username}` : String(me.id) };
+  },
+
+  async fetchMedia(cfg, attachment, ctx) {
+    if (typeof attachment.platformFileId !== 'string') throw new PlatformError('rejected', 'this attachment has no Telegram file id');
+    const file = await downloadBotFile(ctx.telegramApiBaseUrl, cfg.bot_token, attachment.platformFileId);
+    // Telegram's file server says octet-stream; the message said what it is (photos are JPEG).
+    const type = attachment.mimeType ?? (attachment.type === 'image' ? 'image/jpeg' : attachment.type === 'sticker' ? 'image/webp' : undefined);
+    return { body: file.body, contentType: type ?? file.contentType ?? 'application/octet-stream', contentLength: file.contentLength };
   },
 
   // core.telegram.org/bots/api#getwebhookinfo: where updates go, how many wait, the last delivery error.
