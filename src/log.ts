@@ -1,21 +1,58 @@
-/** One JSON line per event: greppable by operators, parseable by log shippers. */
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-type Level = keyof typeof LEVELS;
+import pino from 'pino';
+
+/**
+ * One JSON line per event, through pino: the api, the worker and the Temporal SDK inside it
+ * (its Runtime logger, installRuntimeLogging) write the same format at the same LOG_LEVEL, so a
+ * log shipper parses them all alike: `{"level":"info","time":"…","msg":"…",…fields}`.
+ */
+export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
   debug(msg: string, fields?: object): void;
   info(msg: string, fields?: object): void;
   warn(msg: string, fields?: object): void;
   error(msg: string, fields?: object): void;
+  /** A logger whose every line also carries these fields (a request's id, a workflow's). */
+  child(bindings: object): Logger;
 }
 
-export function createLogger(level: Level = 'info', sink: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
-  const min = LEVELS[level];
-  const at = (lvl: Level) => (msg: string, fields: object = {}) => {
-    if (LEVELS[lvl] < min) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+/**
+ * Field names that hold secrets wherever they appear in a line's fields, removed by pino's
+ * redaction: a second line of defence behind the masking of channel configs (src/channels/mask.ts).
+ */
+export const REDACTED_PATHS = [
+  'password', '*.password', 'token', '*.token', 'access_token', '*.access_token', 'bot_token', '*.bot_token',
+  'api_key', '*.api_key', 'secret', '*.secret', 'authorization', '*.authorization', 'cookie', '*.cookie',
+  'config.*', 'headers.authorization', 'headers.cookie',
+];
+
+function wrap(p: pino.Logger): Logger {
+  const at = (lvl: Level) => (msg: string, fields?: object) => (fields ? p[lvl](fields, msg) : p[lvl](msg));
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (bindings) => wrap(p.child(bindings)) };
+}
+
+export interface LoggerOptions {
+  /** Human-readable lines (pino-pretty) instead of JSON: `npm start` on a terminal. */
+  pretty?: boolean;
+  /** Where lines go (tests capture them); stdout otherwise. */
+  destination?: pino.DestinationStream;
+}
+
+export function pinoLogger(level: Level = 'info', opts: LoggerOptions = {}): pino.Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: undefined,
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  if (opts.pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export function createLogger(level: Level = 'info', opts: LoggerOptions = {}): Logger {
+  return wrap(pinoLogger(level, opts));
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };

@@ -15,7 +15,8 @@ import { conversationSignaller } from './temporal/conversations';
 import { installWorkerRuntime, WorkerGroup } from './temporal/worker';
 import { serveWorkerHealth } from './temporal/worker-health';
 import { reconcilePollers } from './temporal/pollers';
-import { createApiMetrics, serveMetrics } from './metrics/api-metrics';
+import { createApiMetrics } from './metrics/api-metrics';
+import { processRegistry, serveMetrics } from './metrics/process-metrics';
 
 export interface Running {
   stop(): Promise<void>;
@@ -88,10 +89,10 @@ export async function startApi(
 }
 
 export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running> {
-  const coreMetricsUrl = await installWorkerRuntime(config);
+  const coreMetricsUrl = await installWorkerRuntime(config, log);
   // Up before the SDK workers, so /livez answers while they connect (and /readyz says they are not ready yet).
   let workers: WorkerGroup | undefined;
-  const health = config.WORKER_METRICS_ADDRESS ? await serveWorkerHealth(config.WORKER_METRICS_ADDRESS, { workers: () => workers, temporal: deps.temporal, db: deps.db, coreMetricsUrl: coreMetricsUrl! }) : undefined;
+  const health = config.WORKER_METRICS_ADDRESS ? await serveWorkerHealth(config.WORKER_METRICS_ADDRESS, { workers: () => workers, temporal: deps.temporal, db: deps.db, coreMetricsUrl: coreMetricsUrl!, registry: processRegistry() }) : undefined;
   try {
     workers = await WorkerGroup.create({ config, ...deps });
   } catch (err) {

@@ -23,6 +23,8 @@ import { securityHeaders } from '../http/security-headers';
 import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
 import { sessionRoutes } from './session';
 import { codecRoutes } from '../http/codec';
+import { requestId } from '../http/request-id';
+import type { Logger } from '../log';
 import { healthRoutes } from '../http/health';
 import { userRoutes } from './users';
 import { eventRoutes } from './events';
@@ -49,6 +51,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.proxy = deps.config.TRUSTED_PROXY_HOPS > 0;
   app.maxIpsCount = deps.config.TRUSTED_PROXY_HOPS;
 
+  app.use(requestId(deps.log));
   app.use(securityHeaders({ https: deps.config.PUBLIC_BASE_URL.startsWith('https:') }));
   app.use(async (ctx, next) => {
     const started = performance.now();
@@ -66,7 +69,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
       const appErr = toAppError(err);
       if (appErr.status >= 500) {
         const cause = appErr.code === 'internal_error' ? err : appErr.cause;
-        deps.log.error('request failed', {
+        (ctx.state.log as Logger).error('request failed', {
           method: ctx.method,
           path: ctx.path,
           code: appErr.code,
@@ -77,9 +80,9 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
       ctx.body = { error: { code: appErr.code, message: appErr.message, ...(appErr.details ? { details: appErr.details } : {}) } };
     }
     const ms = performance.now() - started;
-    if (deps.metrics && ctx.path.startsWith('/webhooks/')) deps.metrics.webhook(ctx.method, ctx.path, ctx.status, ms / 1000);
+    deps.metrics?.request(ctx, ms / 1000);
     // Paths only: query strings and bodies can carry secrets.
-    deps.log.debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) });
+    (ctx.state.log as Logger).debug('request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) });
   });
 
   // Errors Koa meets after an answer has started (a streamed body): a client going away is not one.

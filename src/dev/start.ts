@@ -63,7 +63,8 @@ export async function start(): Promise<void> {
   // Whatever fails after the dev server is up (a port taken, PostgreSQL down), the dev server stops with us.
   try {
     const config = loadConfig();
-    const log = createLogger(config.LOG_LEVEL);
+    // Readable lines on a terminal (pino-pretty); JSON when piped, as the api and worker write in production.
+    const log = createLogger(config.LOG_LEVEL, { pretty: Boolean(process.stdout.isTTY) });
     if (!userDb && (await ensureDatabase(config.DATABASE_URL))) say(`created database ${new URL(config.DATABASE_URL).pathname.slice(1)}`);
     const applied = await migrateLatest(config.DATABASE_URL);
     if (applied.length) say(`migrations applied: ${applied.join(', ')}`);

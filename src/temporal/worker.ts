@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import { adapterContextFrom } from '../channels/adapter-context';
@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { ConfigError } from '../config';
 import { PREBUILT_BUNDLE } from './build-bundle';
+import type { Logger } from '../log';
 import { dataConverterFor } from './payload-codec';
+import { sdkLevel, sdkLogger } from './sdk-logger';
 import { preloadModules, workflowsPath } from './workflow-bundle';
 import { workflowSandbox } from './workflow-sandbox';
 
@@ -155,19 +157,26 @@ export class WorkerGroup {
 }
 
 /**
- * The SDK runtime is process-wide and fixed at its first use, so this runs before any
- * worker connects. With WORKER_METRICS_ADDRESS set, the SDK core serves its own metrics
- * (task latencies, sticky cache hits and misses, free slots, activity failures) for
- * Prometheus on a loopback port, which the worker's own server (worker-health.ts) relays
- * at WORKER_METRICS_ADDRESS beside its probes; answers that port's URL. The members share
+ * The SDK runtime is process-wide and fixed at its first use, so this runs before any worker
+ * connects. Its logs (the SDK's own, workflows' and activities', and core's, forwarded) go to
+ * PingBack's logger (sdk-logger.ts) at LOG_LEVEL. With WORKER_METRICS_ADDRESS set, the SDK core
+ * serves its own metrics (task latencies, sticky cache hits and misses, free slots, activity
+ * failures) for Prometheus on a loopback port, which the worker's own server (worker-health.ts)
+ * relays at WORKER_METRICS_ADDRESS beside its probes; answers that port's URL. The members share
  * the one endpoint without a label of their own: counters and histograms add up over them,
  * while a gauge (cache size, free slots) shows whichever member reported last.
  */
-export async function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRESS'>): Promise<string | undefined> {
-  if (!config.WORKER_METRICS_ADDRESS) return undefined;
-  const port = await loopbackPort();
-  Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } });
-  return `http://127.0.0.1:${port}/metrics`;
+export async function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRESS' | 'LOG_LEVEL'>, log: Logger): Promise<string | undefined> {
+  const port = config.WORKER_METRICS_ADDRESS ? await loopbackPort() : undefined;
+  const level = sdkLevel(config.LOG_LEVEL);
+  Runtime.install({
+    logger: sdkLogger(log),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: level, other: level }), forward: {} },
+      ...(port ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } : {}),
+    },
+  });
+  return port ? `http://127.0.0.1:${port}/metrics` : undefined;
 }
 
 /** A loopback port free now (the SDK core binds it itself, a moment later). */

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { configSchema, Config, secretBoxFrom } from '../../src/config';
 import { ChannelSecretField, openChannelSecret } from '../../src/channels/credentials';
 import { createDb, Db } from '../../src/db/knex';
-import type { Logger } from '../../src/log';
+import { createLogger, type Logger } from '../../src/log';
 import { startApi } from '../../src/processes';
 import { WorkerGroup } from '../../src/temporal/worker';
 import { createTemporalClient } from '../../src/temporal/client';
@@ -29,11 +29,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** A capturing logger: tests check that no secret ever reaches a log line. */
+/** The real logger, its lines captured: tests check that no secret ever reaches a log line. */
 function captureLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields: object = {}) => void lines.push(JSON.stringify({ level, msg, ...fields }));
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const log = createLogger('debug', { destination: { write: (line: string) => void lines.push(line.trimEnd()) } });
+  return Object.assign(log, { lines });
 }
 
 /**

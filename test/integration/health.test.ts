@@ -54,3 +54,13 @@ test('once the api is shutting down /readyz is 503, so a load balancer stops sen
     expect(await request(url, 'GET', '/readyz')).toMatchObject({ status: 503, body: { status: 'shutting_down' } });
   });
 });
+
+test("every request has an id: the caller's X-Request-Id when it is a sane token, else a new one; answered, and on the request's log lines", async () => {
+  const given = await fetch(`${stack.url}/livez`, { headers: { 'x-request-id': 'lb-7f3a:01' } });
+  expect(given.headers.get('x-request-id')).toBe('lb-7f3a:01');
+  const odd = await fetch(`${stack.url}/livez`, { headers: { 'x-request-id': 'no spaces <allowed>' } });
+  expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  const lines = stack.log.lines.map((l) => JSON.parse(l));
+  expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', request_id: 'lb-7f3a:01', path: '/livez', status: 200 }));
+  expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', request_id: odd.headers.get('x-request-id') }));
+});
