@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Client } from '@temporalio/client';
+import type { Registry } from 'prom-client';
 import type { Db } from '../db/knex';
 import { checkPostgres, checkTemporal } from '../http/health';
 import type { WorkerGroup } from './worker';
@@ -7,8 +8,10 @@ import type { WorkerGroup } from './worker';
 /**
  * What the worker serves at WORKER_METRICS_ADDRESS:
  * - `/metrics`: the Temporal SDK core's own Prometheus page (task latencies, sticky cache, slots,
- *   PingBack's activity counters), which core serves on a loopback port of its own; relayed here
- *   so probes and metrics share the one address an operator configures.
+ *   PingBack's activity metrics), which core serves on a loopback port of its own; relayed here
+ *   so probes and metrics share the one address an operator configures. Then `registry`'s: the
+ *   Node.js process's own (CPU, memory, event-loop lag, GC; see process-metrics.ts), which core
+ *   cannot see.
  * - `/livez`: the process answers.
  * - `/readyz`: every SDK worker is running and polling, and Temporal answers; PostgreSQL is
  *   reported (activities wait out an outage by retrying) but does not make the worker unready.
@@ -17,7 +20,7 @@ import type { WorkerGroup } from './worker';
  */
 export async function serveWorkerHealth(
   address: string,
-  deps: { workers: () => WorkerGroup | undefined; temporal: Client; db: Db; coreMetricsUrl: string },
+  deps: { workers: () => WorkerGroup | undefined; temporal: Client; db: Db; coreMetricsUrl: string; registry?: Registry },
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -40,8 +43,11 @@ export async function serveWorkerHealth(
     if (path === '/metrics') {
       void fetch(deps.coreMetricsUrl, { signal: AbortSignal.timeout(5_000) })
         .then(async (r) => {
+          const core = await r.text();
+          // Both pages are in the text format, and their names apart (temporal_*, pingback_*; process_*, nodejs_*).
+          const own = r.ok && deps.registry ? await deps.registry.metrics() : '';
           res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain; version=0.0.4' });
-          res.end(await r.text());
+          res.end(own ? `${core}${core.endsWith('\n') || !core ? '' : '\n'}${own}` : core);
         })
         .catch((err: unknown) => send(503, { error: { code: 'metrics_unavailable', message: `the SDK's metrics did not answer: ${String(err)}` } }));
       return;

@@ -1,11 +1,13 @@
 import { freePort } from '../../src/dev/dev-server';
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { sample } from '../helpers/prometheus';
+import { matching, sample, sum } from '../helpers/prometheus';
 import { connectTelegramChannel, eventually, request, Stack, stackWithFake } from '../helpers/stack';
 
 /**
- * An operator sets API_METRICS_ADDRESS and scrapes the api: every webhook is counted by channel
- * type and answer, with how long it took and how long Temporal took to accept its signal.
+ * An operator sets API_METRICS_ADDRESS and scrapes the api: every request is counted by its
+ * route's template and answer, every webhook by channel type and answer, with how long it took
+ * and how long Temporal took to accept its signal; the process's own CPU, memory, event-loop lag
+ * and GC; and the channels by status.
  */
 let stack: Stack;
 let telegram: TelegramFake;
@@ -40,6 +42,10 @@ test('webhooks and the signals they became are counted and timed at API_METRICS_
     return r.body.data.length === 2 ? r.body.data : undefined;
   });
   expect((await request(stack.url, 'POST', `/api/conversations/${convs[0].id}/messages`, { token: apiKey, json: { content: 'hello' } })).status).toBe(202);
+  // Refused by the API's authentication, before its route ran; a dashboard page; a path nobody serves.
+  expect((await request(stack.url, 'GET', `/api/conversations/${convs[0].id}`)).status).toBe(401);
+  expect((await request(stack.url, 'GET', `/inbox/${convs[0].id}`)).status).not.toBe(404);
+  expect((await request(stack.url, 'GET', `/api/nothing-here/${convs[0].id}`, { token: apiKey })).status).toBe(404);
 
   const res = await fetch(stack.metricsUrl!);
   expect(res.status).toBe(200);
@@ -58,6 +64,34 @@ test('webhooks and the signals they became are counted and timed at API_METRICS_
   expect(signalSeconds).toBeGreaterThan(0);
   expect(signalSeconds).toBeLessThan(sample(text, 'pingback_webhook_duration_seconds_sum', { channel_type: 'telegram' })!);
   expect(sample(text, 'pingback_temporal_signal_duration_seconds_count', { kind: 'reply', outcome: 'ok' })).toBe(1);
+
+  // Every request, by the template of the route it went to: never a path with its ids in it.
+  const webhookRoute = '/webhooks/telegram/:channelId';
+  expect(sample(text, 'pingback_http_requests_total', { method: 'POST', route: webhookRoute, status: '200' })).toBe(2);
+  expect(sample(text, 'pingback_http_requests_total', { method: 'POST', route: webhookRoute, status: '401' })).toBe(1);
+  expect(sample(text, 'pingback_http_requests_total', { method: 'GET', route: webhookRoute, status: '405' })).toBe(1);
+  expect(sample(text, 'pingback_http_requests_total', { method: 'POST', route: 'unmatched', status: '404' })).toBe(1);
+  expect(sample(text, 'pingback_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
+  expect(sample(text, 'pingback_http_requests_total', { method: 'POST', route: '/api/conversations/:id/messages', status: '202' })).toBe(1);
+  expect(sample(text, 'pingback_http_requests_total', { method: 'GET', route: '/api/conversations/:id', status: '401' })).toBe(1);
+  expect(sum(text, 'pingback_http_requests_total', { method: 'GET', route: '/api/conversations', status: '200' })).toBeGreaterThanOrEqual(1);
+  expect(sum(text, 'pingback_http_requests_total', { method: 'GET', route: 'dashboard' })).toBe(1);
+  expect(sample(text, 'pingback_http_request_duration_seconds_count', { method: 'POST', route: webhookRoute })).toBe(3);
+  expect(sample(text, 'pingback_http_request_duration_seconds_bucket', { method: 'POST', route: webhookRoute, le: '+Inf' })).toBe(3);
+  const routes = new Set(matching(text, 'pingback_http_requests_total').map((s) => s.labels.route));
+  for (const route of routes) expect(route === 'unmatched' || route === 'dashboard' || route.startsWith('/')).toBe(true);
+  for (const id of [channelId, convs[0].id, convs[1].id]) expect(text).not.toContain(id);
+
+  // The process's own: CPU, memory, event-loop lag, GC.
+  expect(sample(text, 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
+  expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
+  expect(sample(text, 'nodejs_heap_size_used_bytes', {})).toBeGreaterThan(0);
+  expect(sample(text, 'nodejs_eventloop_lag_seconds', {})).toBeGreaterThanOrEqual(0);
+  expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+  // The channels, counted from the database at the scrape (every test's: the database is shared).
+  expect(sum(text, 'pingback_channels', { type: 'telegram' })).toBeGreaterThanOrEqual(1);
+  expect(matching(text, 'pingback_channels').every((s) => Object.keys(s.labels).sort().join() === 'status,type')).toBe(true);
+  expect(text).toContain('# TYPE pingback_stored_bytes gauge');
 
   const other = await fetch(stack.metricsUrl!.replace('/metrics', '/'));
   expect(other.status).toBe(404);
