@@ -55,6 +55,21 @@ const PARKED_RETRY_MAX_MS = 60_000;
 const SEND_BUDGET_MS = 60_000;
 
 /**
+ * How an attempt at a reply ended, for the worker's metrics (the SDK core serves them beside its
+ * own): `pingback_sends`, one per attempt; and, once a reply is out or has failed for good,
+ * `pingback_send_attempts`, the attempts it took. An attempt stopped by an error of PingBack's
+ * own (the database away) is not counted here: `temporal_activity_execution_failed` has it.
+ */
+function countSend(channelType: string, outcome: 'sent' | 'failed' | 'retrying' | 'waiting_for_channel', attempt: number): void {
+  const meter = Context.current().metricMeter;
+  const tags = { channel_type: channelType, outcome };
+  meter.createCounter('pingback_sends', 'attempts', 'Attempts to send a reply, by channel type and how each ended: sent, failed (for good), retrying, waiting_for_channel').add(1, tags);
+  if (outcome === 'sent' || outcome === 'failed') {
+    meter.createHistogram('pingback_send_attempts', 'int', 'attempts', 'Attempts a reply took until it was sent or failed for good, by channel type and outcome').record(attempt, tags);
+  }
+}
+
+/**
  * Sends one pending reply through its channel's adapter. Runs once per Temporal
  * attempt: it re-reads the message and the channel every time, so a reply that
  * was already sent is not sent again and a channel switched off meanwhile stops it.
@@ -100,21 +115,24 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     if (row.status === 'waiting_for_channel' && Date.now() - new Date(row.parked_at ?? row.created_at).getTime() > parkedReplyMaxAgeMs) {
       const reason = `not sent: the channel waited more than ${Math.round(parkedReplyMaxAgeMs / 3_600_000)} hours to be reconnected, and a reply that late is not sent`;
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      countSend(row.channel_type, 'failed', attempt);
       return { outcome: 'failed', error: reason };
     }
     // Written more than a day ago and still not out (an outage outlasting runs of the workflow): failed, not sent late.
     if (Date.now() - new Date(row.retried_at ?? row.created_at).getTime() > REPLY_SEND_WINDOW_MS) {
       const reason = 'not sent within 24 hours of being written: the platform could not be reached for that long';
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      countSend(row.channel_type, 'failed', attempt);
       return { outcome: 'failed', error: reason };
     }
     if (!row.is_active) {
       const reason = 'channel_inactive: the channel was deactivated before this reply could be sent';
       await finish(messageId, { status: 'failed', error: reason, attempts: attempt });
+      countSend(row.channel_type, 'failed', attempt);
       return { outcome: 'failed', error: reason };
     }
     // Credentials the platform refused a moment ago would only be refused again: wait for new ones.
-    if (row.channel_status === 'reconnect_required') return park(messageId, row.channel_status_message, attempt);
+    if (row.channel_status === 'reconnect_required') return park(messageId, row.channel_status_message, attempt, row.channel_type);
     // Reconnected: it is an ordinary pending reply again, its wait over.
     if (row.status === 'waiting_for_channel') {
       await db('messages').where({ id: messageId, status: 'waiting_for_channel' }).update({ status: 'pending', error: null, parked_at: null, updated_at: db.fn.now() });
@@ -152,6 +170,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
     const beat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     try {
       const sent = await adapter.send(cfg, { threadKey: row.thread_key, platformUserId: row.platform_user_id }, outbound, adapterContext);
+      countSend(row.channel_type, 'sent', attempt);
       // The platform has it now: failing to write that down must not turn into a resend. A blip is
       // waited out here; a longer outage is handed to the workflow, whose history now holds the fact.
       // (A workflow from before recordSent existed cannot take the fact over: its activity tries longer, then fails.)
@@ -180,9 +199,10 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
           if (await requireReconnect(db, row.channel_id, `credentials rejected: ${err.message}; update the channel's credentials to reconnect it`, row.config)) {
             Context.current().log.warn('channel needs reconnecting: the platform refused its credentials', { channel_id: row.channel_id, error: err.message });
           }
-          return park(messageId, err.message, attempt);
+          return park(messageId, err.message, attempt, row.channel_type);
         }
         await finish(messageId, { status: 'failed', error: err.message, attempts: attempt });
+        countSend(row.channel_type, 'failed', attempt);
         throw platformFailure(err);
       }
       // When the next try comes: the platform's own delay, or the retry policy's backoff.
@@ -191,6 +211,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         .where({ id: messageId, status: 'pending' })
         .update({ attempts: attempt, error: err.message, next_attempt_at: new Date(Date.now() + nextTryMs), updated_at: db.fn.now() });
       await reportAttempt({ messageId, attempt, error: err.message, retryInMs: err.details.retryAfterMs });
+      countSend(row.channel_type, 'retrying', attempt);
       // Telegram's retry_after and its peers: the platform's delay, not our backoff.
       throw platformFailure(err);
     } finally {
@@ -251,7 +272,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
    * PARKED_RETRY_MS without calling the platform (the channel's status is read first), so the
    * replies of a conversation go out in the order they were written once it is.
    */
-  async function park(messageId: string, why: string | null, attempt: number): Promise<never> {
+  async function park(messageId: string, why: string | null, attempt: number, channelType: string): Promise<never> {
     await db('messages')
       .where({ id: messageId })
       .whereIn('status', UNSENT)
@@ -262,6 +283,7 @@ export function makeOutboundActivities({ db, secrets, adapterContext, temporal, 
         parked_at: db.raw('COALESCE(parked_at, now())'),
         updated_at: db.fn.now(),
       });
+    countSend(channelType, 'waiting_for_channel', attempt);
     throw ApplicationFailure.create({
       type: WAITING_FOR_CHANNEL,
       message: 'waiting for the channel to be reconnected',

@@ -173,11 +173,15 @@ export async function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_
     logger: sdkLogger(log),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: level, other: level }), forward: {} },
-      ...(port ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } : {}),
+      // PingBack's own histograms need buckets of their own (core's default ones are milliseconds, from 50).
+      ...(port ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}`, histogramBucketOverrides: { pingback_send_attempts: SEND_ATTEMPTS_BUCKETS } } } } : {}),
     },
   });
   return port ? `http://127.0.0.1:${port}/metrics` : undefined;
 }
+
+/** Attempts a reply took (activities/outbound.ts): most go in one; retries every 2 min at most for a day make up to ~720. */
+const SEND_ATTEMPTS_BUCKETS = [1, 2, 3, 5, 10, 20, 50, 100, 250, 500, 1000];
 
 /** A loopback port free now (the SDK core binds it itself, a moment later). */
 function loopbackPort(): Promise<number> {
