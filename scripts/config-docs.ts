@@ -31,6 +31,12 @@ export const DESCRIPTIONS: Record<string, string> = {
   TEMPORAL_ADDRESS: 'The Temporal frontend (gRPC) the api and workers connect to. Set, `npm start` starts no dev server of its own.',
   TEMPORAL_NAMESPACE: 'The Temporal namespace of every workflow; register the search attributes on it once (`pingback search-attributes`).',
   TEMPORAL_TASK_QUEUE: 'The task queue the api starts workflows on and workers poll.',
+  TEMPORAL_API_KEY: 'An API key for Temporal Cloud (or a cluster that takes them), sent as a bearer token; turns TLS on unless `TEMPORAL_TLS=false`.',
+  TEMPORAL_TLS: 'Connect to Temporal over TLS. Unset: on when an API key or any `TEMPORAL_TLS_*` file is given, off otherwise.',
+  TEMPORAL_TLS_CLIENT_CERT_PATH: "mTLS: the client certificate (PEM) the api and workers present; with `TEMPORAL_TLS_CLIENT_KEY_PATH`. Read at start.",
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'mTLS: the private key (PEM) of `TEMPORAL_TLS_CLIENT_CERT_PATH`. Read at start.',
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: "The CA certificates (PEM) that signed the Temporal frontend's certificate, when the system does not trust it already.",
+  TEMPORAL_TLS_SERVER_NAME: "The name to check the frontend's certificate against (SNI), when it differs from `TEMPORAL_ADDRESS`'s host.",
   TEMPORAL_SIGNAL_TIMEOUT_MS:
     'How long a webhook waits for Temporal to accept its signal before answering 503 (the platform redelivers).',
   HOST: 'The address the api listens on.',

@@ -21,6 +21,16 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('pingback'),
+  // A secured cluster or Temporal Cloud, under the variable names the Temporal SDKs' environment configuration uses.
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).refine((p) => readablePem(p, 'CERTIFICATE'), 'must be a readable PEM certificate').optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).refine((p) => readablePem(p, 'PRIVATE KEY'), 'must be a readable PEM private key').optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).refine((p) => readablePem(p, 'CERTIFICATE'), 'must be a readable PEM file of CA certificates').optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   /** Milliseconds the ingress waits for Temporal to accept a signal before answering 503. */
   TEMPORAL_SIGNAL_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   HOST: z.string().default('0.0.0.0'),
@@ -144,6 +154,15 @@ export const configSchema = z.object({
   API_METRICS_ADDRESS: listenAddress.optional(),
 });
 
+/** A PEM file holding a block of this kind (`CERTIFICATE`, `PRIVATE KEY` in any of its forms), read at start. */
+function readablePem(path: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): boolean {
+  try {
+    return new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(fs.readFileSync(path, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** EMAIL_TLS_CA_FILE is read at start, so a wrong path stops the process there, not at the first mail. */
 function readableCertificates(path: string): boolean {
   try {
@@ -194,5 +213,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const why = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
     throw new ConfigError(`${name} ${why}`);
   }
-  return parsed.data;
+  const c = parsed.data;
+  if (Boolean(c.TEMPORAL_TLS_CLIENT_CERT_PATH) !== Boolean(c.TEMPORAL_TLS_CLIENT_KEY_PATH)) {
+    throw new ConfigError('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mTLS needs the certificate and its key)');
+  }
+  if (c.TEMPORAL_TLS === false && (c.TEMPORAL_TLS_CLIENT_CERT_PATH || c.TEMPORAL_TLS_SERVER_CA_CERT_PATH || c.TEMPORAL_TLS_SERVER_NAME)) {
+    throw new ConfigError('TEMPORAL_TLS is false, but TLS settings are given (TEMPORAL_TLS_*): remove one or the other');
+  }
+  return c;
 }

@@ -11,6 +11,7 @@ import { EventHub, eventsSweep } from './events/hub';
 import { endedSessionsSweep, stillAllowed } from './auth/sessions';
 import type { Logger } from './log';
 import { createTemporalClient } from './temporal/client';
+import { temporalConnectionOptions } from './temporal/connection-options';
 import { conversationSignaller } from './temporal/conversations';
 import { installWorkerRuntime, WorkerGroup } from './temporal/worker';
 import { serveWorkerHealth } from './temporal/worker-health';
@@ -25,7 +26,7 @@ export interface Running {
 export function connectDeps(config: Config) {
   const secrets = secretBoxFrom(config);
   const db = createDb(config.DATABASE_URL, { max: 20 });
-  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, secrets });
+  const temporal = createTemporalClient({ connection: temporalConnectionOptions(config), namespace: config.TEMPORAL_NAMESPACE, secrets });
   return { db, temporal, secrets };
 }
 

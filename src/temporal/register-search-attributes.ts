@@ -1,12 +1,12 @@
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
 
 /**
  * Adds PingBack's search attributes to a namespace; attributes already there are
  * left alone, so it is safe to run on every deploy.
  */
-export async function registerSearchAttributes(address: string, namespace: string): Promise<string[]> {
-  const connection = await Connection.connect({ address });
+export async function registerSearchAttributes(to: string | ConnectionOptions, namespace: string): Promise<string[]> {
+  const connection = await Connection.connect(typeof to === 'string' ? { address: to } : to);
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const have = new Set(Object.keys(existing.customAttributes ?? {}));

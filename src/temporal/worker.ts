@@ -10,6 +10,7 @@ import net from 'node:net';
 import { ConfigError } from '../config';
 import { PREBUILT_BUNDLE } from './build-bundle';
 import type { Logger } from '../log';
+import { temporalConnectionOptions, type TemporalConnectionSettings } from './connection-options';
 import { dataConverterFor } from './payload-codec';
 import { sdkLevel, sdkLogger } from './sdk-logger';
 import { preloadModules, workflowsPath } from './workflow-bundle';
@@ -18,7 +19,7 @@ import { workflowSandbox } from './workflow-sandbox';
 export interface WorkerDeps {
   config: Pick<
     Config,
-    | 'TEMPORAL_ADDRESS'
+    | keyof TemporalConnectionSettings
     | 'TEMPORAL_NAMESPACE'
     | 'TEMPORAL_TASK_QUEUE'
     | 'TELEGRAM_API_BASE_URL'
@@ -75,7 +76,7 @@ export class WorkerGroup {
     try {
       for (let i = 0; i < n; i++) {
         // A connection each: the SDK core refuses a second worker on the same task queue over one client.
-        const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+        const connection = await NativeConnection.connect(temporalConnectionOptions(config));
         try {
           const worker = await Worker.create({
             connection,

@@ -63,7 +63,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   });
   const db = createDb(config.DATABASE_URL, { max: 10 });
   const secrets = secretBoxFrom(config);
-  const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, secrets });
+  const temporal = createTemporalClient({ connection: { address: config.TEMPORAL_ADDRESS }, namespace: config.TEMPORAL_NAMESPACE, secrets });
   const log = captureLogger();
   // The api as `pingback api` starts it (metrics included, when the config asks for them).
   const api = await startApi(config, log, { db, secrets, temporal });

@@ -38,7 +38,7 @@ test('/livez answers; /readyz is ready with Temporal and PostgreSQL answering, a
 });
 
 test('/readyz is 503 when Temporal does not answer, with the reason; /livez still answers', async () => {
-  const unreachable = createTemporalClient({ address: `127.0.0.1:${await freePort()}`, namespace: 'default', secrets: secretBoxFrom(stack.config) });
+  const unreachable = createTemporalClient({ connection: { address: `127.0.0.1:${await freePort()}` }, namespace: 'default', secrets: secretBoxFrom(stack.config) });
   await withApp({ temporal: unreachable }, async (url) => {
     const r = await request(url, 'GET', '/readyz');
     expect(r.status).toBe(503);
