@@ -1,7 +1,8 @@
 # PingBack's api, worker and migrate commands: `docker run pingback api|worker|migrate`.
-FROM node:20-slim AS build
+# Node 22, a current LTS line (maintained into 2027); PingBack runs on Node 20 and later.
+FROM node:22-slim AS build
 WORKDIR /app
-# The lockfile is npm 11's, and the dashboard's build tools (Vite 8) install with it; node:20 ships npm 10.
+# The lockfile is npm 11's, and the dashboard's build tools (Vite 8) install with it; node:22 ships npm 10.
 RUN npm install -g npm@11
 COPY package.json package-lock.json ./
 # The Temporal SDK patch (src/temporal/workflow-sandbox.ts), applied by npm ci's postinstall.
@@ -16,7 +17,7 @@ COPY web ./web
 # `npm ci` runs `prepare` (npm run build), which compiles to dist/ and builds the dashboard.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
-FROM node:20-slim
+FROM node:22-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules

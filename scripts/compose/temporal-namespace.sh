@@ -1,0 +1,10 @@
+#!/bin/sh
+# The namespace PingBack runs in, created once the server answers (admin-tools image's temporal CLI).
+set -eu
+ns=${TEMPORAL_NAMESPACE:-default}
+until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do sleep 2; done
+if temporal operator namespace describe -n "$ns" --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; then
+  echo "namespace $ns exists"
+else
+  temporal operator namespace create -n "$ns" --retention "${TEMPORAL_RETENTION:-7d}" --address "$TEMPORAL_ADDRESS"
+fi
