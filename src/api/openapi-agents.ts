@@ -1,25 +1,34 @@
 import { z } from 'zod';
-import { countsSchema, conversationItemSchema, inboxEventSchema, timelineEntrySchema } from '../inbox/schemas';
+import { countsSchema, conversationItemSchema, inboxEventSchema, meSchema, timelineEntrySchema } from '../inbox/schemas';
 import { userSchema } from '../db/users';
 import { listConversationsQuery, markReadSchema, updateConversationSchema } from './conversations';
 import { listMessagesQuery, noteSchema, replySchema } from './conversation-messages';
-import { errorBody, idParam, json, queryParams } from './openapi-helpers';
+import { errorBody, idParam, json, ok, output, queryParams, ref } from './openapi-helpers';
 import { loginSchema, setPasswordSchema } from './session';
 import { inviteUserSchema, updateUserSchema } from './users';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const ok = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
-const page = (item: string) => ({ type: 'object', properties: { data: { type: 'array', items: ref(item) }, next_cursor: { type: ['string', 'null'] } } });
-const output = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+const page = (item: string) => ({ type: 'object', required: ['data', 'next_cursor'], properties: { data: { type: 'array', items: ref(item) }, next_cursor: { type: ['string', 'null'] } } });
+
+/** GET /api/conversations/{id}: the conversation, and its workflow's state query as it answers now (not a stored shape). */
+const conversationDetailSchema = conversationItemSchema.extend({
+  live: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe(
+      "The conversation workflow's state query: conversationId, channelId, channelType, threadKey, inboundWaiting, pendingSends (replies queued or retrying, with attempts and lastError), totals {received, sent, failed}. null when Temporal does not answer within 2 seconds",
+    ),
+});
 
 /** The answers' shapes, from the schemas the presenters are typed by. */
 export function agentSchemas() {
   return {
     Conversation: output(conversationItemSchema),
+    ConversationDetail: output(conversationDetailSchema),
     TimelineEntry: output(timelineEntrySchema),
     InboxEvent: output(inboxEventSchema),
     Counts: output(countsSchema),
     User: output(userSchema),
+    Me: output(meSchema),
   };
 }
 
@@ -51,7 +60,7 @@ export function agentPaths() {
     '/api/me': {
       get: {
         summary: 'Who is asking: the user (or API key), their role, the account and its plan, and csrf_token, which a session sends as X-CSRF-Token with every change',
-        responses: { 200: { description: '{auth, role, user, api_key, csrf_token, account}' }, 401: errorBody },
+        responses: { 200: ok('Who is asking', ref('Me')), 401: errorBody },
       },
     },
     '/api/users': {
@@ -100,7 +109,7 @@ export function agentPaths() {
       get: {
         summary: 'One conversation, with `live`: the workflow state (queued and retrying replies)',
         parameters: [idParam],
-        responses: { 200: ok('Conversation and live', ref('Conversation')), 404: errorBody },
+        responses: { 200: ok('Conversation and live', ref('ConversationDetail')), 404: errorBody },
       },
       patch: {
         summary:

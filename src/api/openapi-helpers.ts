@@ -2,6 +2,11 @@ import { z } from 'zod';
 
 /** Pieces every part of the OpenAPI description uses. */
 export const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
+/** A response's shape: what the schema's parse gives, the way presenters build it (no extra fields). */
+export const output = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** A JSON answer with a schema (a `ref`, or an inline JSON Schema). */
+export const ok = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
 export const errorBody = {
   description: 'Error',
   content: {

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './admin';
 import { updateChannelSchema } from './channels';
 import { agentPaths, agentSchemas } from './openapi-agents';
-import { errorBody, idParam, json, queryParams } from './openapi-helpers';
+import { errorBody, idParam, json, ok, output, queryParams, ref } from './openapi-helpers';
+import { channelSummarySchema } from '../inbox/schemas';
 import { adapterFor, webhookChannels } from '../channels';
 import { widgetMessageSchema, widgetMessagesQuery } from '../widget/routes';
 import { uploadQuery } from '../http/upload';
@@ -25,6 +26,17 @@ const createChannelBody = {
   },
 };
 const channelIdParam = { ...idParam, name: 'channelId' };
+
+/** A channel as admins (and API keys) see it (src/api/channels.ts): the summary agents see, and how to connect it. */
+const channelSchema = channelSummarySchema.extend({
+  config: z.record(z.string(), z.unknown()).describe("The channel type's config (see its *Config schema), every secret masked"),
+  setup: z.enum(['api', 'console', 'none']).describe('api: PingBack registers with the platform; console: paste callback_url and verify_token into its settings; none'),
+  callback_url: z.string().describe("Where the platform delivers the channel's webhooks"),
+  verify_token: z.string(),
+  created_at: z.string().describe('ISO 8601 time'),
+});
+/** What GET /api/channels… answers: the whole channel to admins, its summary to agents. */
+const channelForRole = { anyOf: [ref('Channel'), ref('ChannelSummary')] };
 
 /** The OpenAPI description, derived from the same zod schemas the routes validate with. */
 export function openApiDocument() {
@@ -50,6 +62,8 @@ export function openApiDocument() {
         ...Object.fromEntries(
           CHANNEL_TYPES.map((t) => [configSchemaName(t), z.toJSONSchema(adapterFor(t).config, { io: 'input', unrepresentable: 'any' })]),
         ),
+        Channel: output(channelSchema),
+        ChannelSummary: output(channelSummarySchema),
         ...agentSchemas(),
       },
     },
@@ -100,18 +114,21 @@ export function openApiDocument() {
         post: {
           summary: 'Connect a channel. Config is validated per type; secrets come back masked.',
           requestBody: { required: true, content: createChannelBody },
-          responses: { 201: { description: 'The channel, with callback_url and status' }, 403: errorBody, 422: errorBody, 503: errorBody },
+          responses: { 201: ok('The channel, with callback_url and status', ref('Channel')), 403: errorBody, 422: errorBody, 503: errorBody },
         },
-        get: { summary: 'List channels', responses: { 200: { description: '{data: Channel[]}' } } },
+        get: {
+          summary: "List channels: admins and API keys see each whole (config masked, callback_url, verify_token), agents its summary",
+          responses: { 200: ok('{data: Channel[]} (agents: ChannelSummary[])', { type: 'object', required: ['data'], properties: { data: { type: 'array', items: channelForRole } } }) },
+        },
       },
       '/api/channels/{id}': {
-        get: { summary: 'One channel', parameters: [idParam], responses: { 200: { description: 'Channel' }, 404: errorBody } },
+        get: { summary: 'One channel: whole for admins and API keys, its summary for agents', parameters: [idParam], responses: { 200: ok('Channel (agents: ChannelSummary)', channelForRole), 404: errorBody } },
         patch: {
           summary:
             'Rename, change config (merged; a secret sent back masked keeps the stored one; changing a mail server host, port or user needs its password again, 422 otherwise) or switch on/off; reactivation is checked against the plan',
           parameters: [idParam],
           requestBody: { required: true, content: json(updateChannelSchema) },
-          responses: { 200: { description: 'Channel' }, 403: errorBody, 404: errorBody, 422: errorBody, 503: errorBody },
+          responses: { 200: ok('Channel', ref('Channel')), 403: errorBody, 404: errorBody, 422: errorBody, 503: errorBody },
         },
       },
       '/api/channels/{id}/templates': {
@@ -135,7 +152,7 @@ export function openApiDocument() {
           summary:
             "New webhook_secret and verify_token for a channel (admins), the old ones refused from now on (by every api process within 5 seconds, the life of its channel cache): a Telegram channel's webhook is registered again with the new secret (status pending until it is), the answer shows the new verify_token to paste into Meta's or the mail provider's settings, and web chat visitors start new sessions (their conversations stay). 503 when the re-registration cannot be handed to Temporal; nothing changes then",
           parameters: [idParam],
-          responses: { 200: { description: 'Channel, with its new verify_token' }, 403: errorBody, 404: errorBody, 503: errorBody },
+          responses: { 200: ok('Channel, with its new verify_token', ref('Channel')), 403: errorBody, 404: errorBody, 503: errorBody },
         },
       },
       ...agentPaths(),
@@ -241,7 +258,8 @@ function widgetPaths() {
   return {
     '/widget.js': {
       get: {
-        summary: 'The chat widget a site embeds: <script src="…/widget.js" data-channel="CHANNEL_ID" async></script>',
+        summary: 'The chat widget a site embeds',
+        description: 'A site adds it with `<script src="…/widget.js" data-channel="CHANNEL_ID" async></script>`.',
         security: [],
         responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: { type: 'string' } } } } },
       },
