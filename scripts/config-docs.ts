@@ -28,6 +28,8 @@ export const REGENERATE = 'npx tsx scripts/config-docs.ts';
  */
 export const DESCRIPTIONS: Record<string, string> = {
   DATABASE_URL: '`npm start` defaults it to `postgres://postgres@127.0.0.1:5432/pingback` (and creates that database).',
+  DATABASE_POOL_MAX:
+    "Size it so that all processes together stay under the server's `max_connections` (a managed PostgreSQL's is often 100): processes × (this + 1) plus headroom for `pingback migrate` and your tools.",
   TEMPORAL_ADDRESS: 'The Temporal frontend (gRPC) the api and workers connect to. Set, `npm start` starts no dev server of its own.',
   TEMPORAL_NAMESPACE: 'The Temporal namespace of every workflow; register the search attributes on it once (`pingback search-attributes`).',
   TEMPORAL_TASK_QUEUE: 'The task queue the api starts workflows on and workers poll.',

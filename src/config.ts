@@ -18,6 +18,8 @@ const listenAddress = z
 
 export const configSchema = z.object({
   DATABASE_URL: url.describe('PostgreSQL connection string, e.g. postgres://user@host:5432/pingback'),
+  /** Connections each api or worker process keeps to PostgreSQL, at most (the event stream's listener is one more). */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(500).default(20),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('pingback'),

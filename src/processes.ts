@@ -25,7 +25,7 @@ export interface Running {
 
 export function connectDeps(config: Config) {
   const secrets = secretBoxFrom(config);
-  const db = createDb(config.DATABASE_URL, { max: 20 });
+  const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
   const temporal = createTemporalClient({ connection: temporalConnectionOptions(config), namespace: config.TEMPORAL_NAMESPACE, secrets });
   return { db, temporal, secrets };
 }
