@@ -63,8 +63,9 @@ test('every answer, JSON, errors and pages alike, is not to be sniffed, framed o
     // Served over plain http here: no HSTS.
     expect(r.headers.get('strict-transport-security')).toBeNull();
   }
+  // The API viewer's page (its own policy: test/integration/api-docs.test.ts) runs PingBack's scripts only.
   const docs = await request(stack.url, 'GET', '/docs');
-  expect(docs.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  expect(docs.headers.get('content-security-policy')).toMatch(/^default-src 'none'; script-src 'self'; .*frame-ancestors 'none'$/);
 });
 
 test('behind https (PUBLIC_BASE_URL), browsers are told to stay on https', async () => {
