@@ -70,3 +70,38 @@ test('search-attributes registers what a fresh namespace lacks, and is safe to r
     await stopChild(server);
   }
 });
+
+test('--version prints the package version; help COMMAND (or COMMAND --help) tells what one command does, its options and variables', async () => {
+  const { configSchema } = await import('../../src/config');
+  const pkg = JSON.parse(await import('node:fs').then((fs) => fs.promises.readFile(path.join(ROOT, 'package.json'), 'utf8')));
+  const version = await pingback(['--version'], {});
+  expect([version.code, version.stdout]).toEqual([0, `pingback ${pkg.version}\n`]);
+
+  const usage = await pingback(['help'], {});
+  expect(usage.stdout).toContain('help [COMMAND]');
+  const commands = ['start', 'api', 'worker', 'migrate', 'search-attributes', 'account', 'keys', 'sandbox', 'help'];
+  const known = Object.keys(configSchema.shape);
+  // Variables only `start` and `sandbox` read, outside the processes' configuration.
+  const extra = ['TEMPORAL_DEV_PORT', 'TEMPORAL_UI_PORT', 'PINGBACK_DATA_DIR', 'SANDBOX_TELEGRAM_PORT', 'SANDBOX_META_PORT', 'SANDBOX_X_PORT'];
+  const helps = new Map<string, string>();
+  for (const command of commands) {
+    const r = await pingback(['help', command], {});
+    helps.set(command, r.stdout);
+    expect([command, r.code, r.stderr]).toEqual([command, 0, '']);
+    expect(r.stdout.startsWith(`pingback ${command}`)).toBe(true);
+    // Every variable a help lists is one PingBack reads (a prefix* names at least one).
+    expect([command, command === 'help' || /\nVariables[^\n]*:\n/.test(r.stdout)]).toEqual([command, true]);
+    for (const name of r.stdout.split(/\nVariables[^\n]*:\n/)[1]?.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*\*?/g) ?? []) {
+      const ok = name.endsWith('*') ? known.some((k) => k.startsWith(name.slice(0, -1))) : known.includes(name) || extra.includes(name);
+      expect([command, name, ok]).toEqual([command, name, true]);
+    }
+  }
+  expect(helps.get('account')).toMatch(/--admin-email[\s\S]*set-plan --id ACCOUNT_ID/);
+  // --help on a command shows its help and runs nothing (no DATABASE_URL here: `api` itself would stop).
+  const apiHelp = await pingback(['api', '--help'], {});
+  expect([apiHelp.code, apiHelp.stderr, apiHelp.stdout]).toEqual([0, '', helps.get('api')]);
+  expect(apiHelp.stdout).toContain('PINGBACK_ENCRYPTION_KEY');
+  const unknown = await pingback(['help', 'frobnicate'], {});
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/^unknown command "frobnicate"/);
+});
