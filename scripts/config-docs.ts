@@ -117,6 +117,10 @@ export const DESCRIPTIONS: Record<string, string> = {
     'After SIGTERM, how long requests in flight may finish before the api closes their connections; `/readyz` answers 503 from the start of the shutdown ([operations](operations.md#shutting-down)).',
   API_METRICS_ADDRESS:
     "`host:port` where the api serves its own metrics at `/metrics` for Prometheus, apart from the public port ([operations](operations.md#metrics)). `docker-compose.yml` sets `0.0.0.0:9465`.",
+  OTEL_EXPORTER_OTLP_ENDPOINT:
+    "Turns traces on: the api and the worker send their spans to this OpenTelemetry collector over OTLP/HTTP (JSON), at `<url>/v1/traces`, e.g. `http://otel-collector:4318`. The exporter's own variables (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_BSP_*`) apply too. Unset, nothing is recorded or sent ([operations](operations.md#traces)).",
+  OTEL_SERVICE_NAME:
+    'The `service.name` of every span the process sends (`OTEL_RESOURCE_ATTRIBUTES` adds others); unset, `pingback-api` for the api and `pingback-worker` for the worker.',
 };
 
 export interface ConfigVariable {

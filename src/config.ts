@@ -154,6 +154,10 @@ export const configSchema = z.object({
   API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** host:port where the api serves its own metrics (webhooks, Temporal signals) for Prometheus; off when unset. */
   API_METRICS_ADDRESS: listenAddress.optional(),
+  /** OpenTelemetry collector's OTLP/HTTP base URL (spans go to <url>/v1/traces); traces are off when unset. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL').optional(),
+  /** The service name traces carry; unset, pingback-api and pingback-worker. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
 /** A PEM file holding a block of this kind (`CERTIFICATE`, `PRIVATE KEY` in any of its forms), read at start. */
