@@ -18,6 +18,7 @@ import { serveWorkerHealth } from './temporal/worker-health';
 import { reconcilePollers } from './temporal/pollers';
 import { createApiMetrics } from './metrics/api-metrics';
 import { processRegistry, serveMetrics } from './metrics/process-metrics';
+import { startTracing } from './telemetry/tracing';
 
 export interface Running {
   stop(): Promise<void>;
@@ -26,7 +27,7 @@ export interface Running {
 export function connectDeps(config: Config) {
   const secrets = secretBoxFrom(config);
   const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
-  const temporal = createTemporalClient({ connection: temporalConnectionOptions(config), namespace: config.TEMPORAL_NAMESPACE, secrets });
+  const temporal = createTemporalClient({ connection: temporalConnectionOptions(config), namespace: config.TEMPORAL_NAMESPACE, secrets, tracing: Boolean(config.OTEL_EXPORTER_OTLP_ENDPOINT) });
   return { db, temporal, secrets };
 }
 
@@ -35,6 +36,8 @@ export async function startApi(
   log: Logger,
   deps: { db: Db; temporal: Client; secrets: SecretBox },
 ): Promise<Running & { url: string; metricsUrl?: string }> {
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stopped last, so the last requests' spans go out.
+  const stopTracing = startTracing('pingback-api', config, log);
   const metrics = config.API_METRICS_ADDRESS ? createApiMetrics() : undefined;
   metrics?.countStorage(() => storedMediaTotals(deps.db));
   metrics?.countChannels(async () =>
@@ -47,7 +50,10 @@ export async function startApi(
   const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
   const policy = { idleHours: config.SESSION_IDLE_HOURS, maxDays: config.SESSION_MAX_DAYS };
   const events = new EventHub(deps.db, config.DATABASE_URL, log, { stillAllowed: (owners) => stillAllowed(deps.db, policy, owners) });
-  await events.start();
+  await events.start().catch(async (err) => {
+    await stopTracing();
+    throw err;
+  });
   const app = createApp({ ...deps, signaller, config, log, metrics, events });
   const metricsServer = metrics ? await serveMetrics(config.API_METRICS_ADDRESS!, metrics.registry) : undefined;
   const server = http.createServer(app.callback());
@@ -57,6 +63,7 @@ export async function startApi(
   }).catch(async (err) => {
     await metricsServer?.stop();
     await events.close();
+    await stopTracing();
     throw err;
   });
   const { port } = server.address() as { port: number };
@@ -85,12 +92,15 @@ export async function startApi(
       clearTimeout(deadline);
       await metricsServer?.stop();
       await swept;
+      await stopTracing();
     },
   };
 }
 
 export async function startWorker(config: Config, log: Logger, deps: { db: Db; temporal: Client; secrets: SecretBox }): Promise<Running> {
   const coreMetricsUrl = await installWorkerRuntime(config, log);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; before the workers, which take its interceptors and sinks.
+  const stopTracing = startTracing('pingback-worker', config, log);
   // Up before the SDK workers, so /livez answers while they connect (and /readyz says they are not ready yet).
   let workers: WorkerGroup | undefined;
   const health = config.WORKER_METRICS_ADDRESS ? await serveWorkerHealth(config.WORKER_METRICS_ADDRESS, { workers: () => workers, temporal: deps.temporal, db: deps.db, coreMetricsUrl: coreMetricsUrl!, registry: processRegistry() }) : undefined;
@@ -98,6 +108,7 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
     workers = await WorkerGroup.create({ config, ...deps });
   } catch (err) {
     await health?.stop();
+    await stopTracing();
     throw err;
   }
   const group = workers;
@@ -125,6 +136,8 @@ export async function startWorker(config: Config, log: Logger, deps: { db: Db; t
       await done;
       await group.close();
       await health?.stop();
+      // The workflows' and activities' last spans, flushed once the workers have stopped.
+      await stopTracing();
     },
   };
 }

@@ -24,6 +24,8 @@ import { SESSION_COOKIE, sessionUser } from '../auth/sessions';
 import { sessionRoutes } from './session';
 import { codecRoutes } from '../http/codec';
 import { requestId } from '../http/request-id';
+import { requestSpans } from '../telemetry/request-spans';
+import { currentTracing } from '../telemetry/tracing';
 import type { Logger } from '../log';
 import { healthRoutes } from '../http/health';
 import { userRoutes } from './users';
@@ -51,6 +53,8 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
   app.proxy = deps.config.TRUSTED_PROXY_HOPS > 0;
   app.maxIpsCount = deps.config.TRUSTED_PROXY_HOPS;
 
+  // Traces on (startTracing, OTEL_EXPORTER_OTLP_ENDPOINT): a span for each request, around everything it does.
+  if (currentTracing()) app.use(requestSpans());
   app.use(requestId(deps.log));
   app.use(securityHeaders({ https: deps.config.PUBLIC_BASE_URL.startsWith('https:') }));
   app.use(async (ctx, next) => {

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { SecretBox } from '../crypto/secret-box';
 import type { temporalConnectionOptions } from './connection-options';
 import { dataConverterFor } from './payload-codec';
@@ -9,13 +10,19 @@ export interface TemporalClientOptions {
   namespace: string;
   /** Payloads are encrypted with keys derived from these (see payload-codec.ts). */
   secrets: SecretBox;
+  /**
+   * Traces on (OTEL_EXPORTER_OTLP_ENDPOINT): each workflow call (signal-with-start, signal, update)
+   * is a span, and the trace goes on in the workflow's headers, to its tasks and activities.
+   */
+  tracing?: boolean;
 }
 
 /**
  * A lazily connecting client: the API starts, and answers 503 on webhooks,
  * while Temporal is unreachable, and recovers by itself when it comes back.
  */
-export function createTemporalClient({ connection: options, namespace, secrets }: TemporalClientOptions): Client {
+export function createTemporalClient({ connection: options, namespace, secrets, tracing }: TemporalClientOptions): Client {
   const connection = Connection.lazy(options);
-  return new Client({ connection, namespace, dataConverter: dataConverterFor(secrets) });
+  const interceptors = tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+  return new Client({ connection, namespace, dataConverter: dataConverterFor(secrets), interceptors });
 }
