@@ -1,18 +1,36 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
 import { PlatformError } from './platform-error';
+
+const tracer = trace.getTracer('pingback-platforms');
 
 /**
  * One HTTP request to a platform, for every platform client (Telegram's Bot API, Meta's
  * Graph API, X's API v2): a timeout, joined with the caller's abort signal (an activity being
  * cancelled); a network failure classified as `unavailable`. No message here includes the
  * URL: Telegram's holds the bot token.
+ *
+ * With traces on, each call is a `platform.request` span (a child of the activity attempt that
+ * makes it) with the platform's name, the method and the answer's HTTP status, until the answer's
+ * headers; never the URL, for the same reason.
  */
 export async function platformFetch(platform: string, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([timeout, init.signal]) : timeout });
-  } catch (err) {
-    throw new PlatformError('unavailable', `${platform} unreachable: ${describeNetworkError(err, timeoutMs)}`);
-  }
+  const method = (init.method ?? 'GET').toUpperCase();
+  return tracer.startActiveSpan('platform.request', { kind: SpanKind.CLIENT, attributes: { 'pingback.platform': platform, [ATTR_HTTP_REQUEST_METHOD]: method } }, async (span) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([timeout, init.signal]) : timeout });
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.status);
+      if (res.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${res.status}` }).setAttribute(ATTR_ERROR_TYPE, String(res.status));
+      return res;
+    } catch (err) {
+      const failure = new PlatformError('unavailable', `${platform} unreachable: ${describeNetworkError(err, timeoutMs)}`);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message }).setAttribute(ATTR_ERROR_TYPE, (err as Error).name === 'TimeoutError' ? 'timeout' : 'unavailable');
+      throw failure;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /**

@@ -8,12 +8,13 @@ import type { Db } from '../db/knex';
 import fs from 'node:fs';
 import net from 'node:net';
 import { ConfigError } from '../config';
-import { PREBUILT_BUNDLE } from './build-bundle';
+import { PREBUILT_BUNDLE, PREBUILT_TRACED_BUNDLE } from './build-bundle';
 import type { Logger } from '../log';
 import { temporalConnectionOptions, type TemporalConnectionSettings } from './connection-options';
 import { dataConverterFor } from './payload-codec';
 import { sdkLevel, sdkLogger } from './sdk-logger';
-import { preloadModules, workflowsPath } from './workflow-bundle';
+import { bundleOptions } from './workflow-bundle';
+import { workerTracing } from './worker-tracing';
 import { workflowSandbox } from './workflow-sandbox';
 
 export interface WorkerDeps {
@@ -42,7 +43,7 @@ export interface WorkerDeps {
   db: Db;
   secrets: SecretBox;
   temporal: Client;
-  /** A prebuilt workflow bundle (tests build one per suite instead of per file). */
+  /** A prebuilt workflow bundle (tests build one per suite instead of per file); with traces on, one built with the tracing interceptors. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -70,8 +71,10 @@ export class WorkerGroup {
       adapterContext: adapterContextFrom(config),
       parkedReplyMaxAgeMs: config.PARKED_REPLY_MAX_AGE_HOURS * 3_600_000,
     });
+    // Traces on (startTracing, OTEL_EXPORTER_OTLP_ENDPOINT): the SDK's OpenTelemetry interceptors and sinks.
+    const tracing = workerTracing();
     // Bundled once: every member loads the same code into a V8 context of its own.
-    const bundle = workflowBundle ?? (await bundleOnce());
+    const bundle = workflowBundle ?? (await bundleOnce(tracing !== undefined));
     const members: Array<{ worker: Worker; connection: NativeConnection }> = [];
     try {
       for (let i = 0; i < n; i++) {
@@ -95,6 +98,7 @@ export class WorkerGroup {
             // A send in flight at SIGTERM finishes rather than being cut off mid-call (an uncertain send).
             shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
             ...workflowSandbox(config),
+            ...tracing,
           });
           members.push({ worker, connection });
         } catch (err) {
@@ -200,10 +204,11 @@ function loopbackPort(): Promise<number> {
  * The workflow code: from a worker built with `npm run build` (running dist/*.js), the bundle the
  * build made (see build-bundle.ts); from TypeScript sources (tsx, tests), bundled now.
  */
-async function bundleOnce(): Promise<WorkerOptions['workflowBundle']> {
+async function bundleOnce(traced: boolean): Promise<WorkerOptions['workflowBundle']> {
   if (__filename.endsWith('.js')) {
-    if (!fs.existsSync(PREBUILT_BUNDLE)) throw new ConfigError(`the workflow bundle ${PREBUILT_BUNDLE} is missing: run \`npm run build\`, which makes it`);
-    return { codePath: PREBUILT_BUNDLE };
+    const prebuilt = traced ? PREBUILT_TRACED_BUNDLE : PREBUILT_BUNDLE;
+    if (!fs.existsSync(prebuilt)) throw new ConfigError(`the workflow bundle ${prebuilt} is missing: run \`npm run build\`, which makes it`);
+    return { codePath: prebuilt };
   }
-  return bundleWorkflowCode({ workflowsPath, preloadModules, logger: Runtime.instance().logger });
+  return bundleWorkflowCode({ ...bundleOptions({ traced }), logger: Runtime.instance().logger });
 }

@@ -19,3 +19,15 @@ export const preloadModules = [
   require.resolve('../../workflows/definitions'),
   require.resolve('./search-attributes'),
 ];
+
+/**
+ * The interceptors of the bundle a worker runs with traces on (OTEL_EXPORTER_OTLP_ENDPOINT): the
+ * Temporal SDK's OpenTelemetry ones, and PingBack's own (workflows/tracing.ts). Not preloaded:
+ * they keep a tracer, its context and its spans per workflow.
+ */
+export const tracingInterceptorModules = [require.resolve('../../workflows/tracing')];
+
+/** What bundleWorkflowCode is given, for the plain bundle or the traced one. */
+export function bundleOptions(opts: { traced: boolean }) {
+  return { workflowsPath, preloadModules, workflowInterceptorModules: opts.traced ? tracingInterceptorModules : [] };
+}
