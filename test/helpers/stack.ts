@@ -40,7 +40,11 @@ function captureLogger(): Logger & { lines: string[] } {
  * The real thing, in-process: the Koa app on an ephemeral port and a worker on a
  * task queue of its own, against the suite's PostgreSQL and Temporal dev server.
  */
-export async function startStack(overrides: Partial<Record<keyof Config, string>> = {}, opts: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  overrides: Partial<Record<keyof Config, string>> = {},
+  /** workflowBundle: another bundle's path than the suite's (the traced one, test/helpers/tracing.ts). */
+  opts: { worker?: boolean; workflowBundle?: string } = {},
+): Promise<Stack> {
   quietTemporalRuntime();
   // The public URL must be known before the app is built: channels' callback URLs come from it.
   const port = await freePort();
@@ -63,7 +67,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
   });
   const db = createDb(config.DATABASE_URL, { max: 10 });
   const secrets = secretBoxFrom(config);
-  const temporal = createTemporalClient({ connection: { address: config.TEMPORAL_ADDRESS }, namespace: config.TEMPORAL_NAMESPACE, secrets });
+  const temporal = createTemporalClient({ connection: { address: config.TEMPORAL_ADDRESS }, namespace: config.TEMPORAL_NAMESPACE, secrets, tracing: Boolean(config.OTEL_EXPORTER_OTLP_ENDPOINT) });
   const log = captureLogger();
   // The api as `pingback api` starts it (metrics included, when the config asks for them).
   const api = await startApi(config, log, { db, secrets, temporal });
@@ -75,7 +79,7 @@ export async function startStack(overrides: Partial<Record<keyof Config, string>
       db,
       secrets,
       temporal,
-      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      workflowBundle: { codePath: opts.workflowBundle ?? process.env.TEST_WORKFLOW_BUNDLE! },
     });
     running = { workers, done: workers.run() };
   };
