@@ -17,14 +17,15 @@ export interface Logger {
 }
 
 /**
- * Field names that hold secrets wherever they appear in a line's fields, removed by pino's
- * redaction: a second line of defence behind the masking of channel configs (src/channels/mask.ts).
+ * Field names that hold secrets, removed by pino's redaction wherever they appear up to three
+ * levels deep (pino's paths do not recurse): a second line of defence behind the masking of
+ * channel configs (src/channels/mask.ts). A `config` object is removed whole.
  */
-export const REDACTED_PATHS = [
-  'password', '*.password', 'token', '*.token', 'access_token', '*.access_token', 'bot_token', '*.bot_token',
-  'api_key', '*.api_key', 'secret', '*.secret', 'authorization', '*.authorization', 'cookie', '*.cookie',
-  'config.*', 'headers.authorization', 'headers.cookie',
+const SECRET_FIELDS = [
+  'password', 'token', 'bot_token', 'access_token', 'access_token_secret', 'oauth2_user_token', 'api_key', 'api_secret',
+  'app_secret', 'client_secret', 'webhook_secret', 'verify_token', 'secret', 'authorization', 'cookie', 'config',
 ];
+export const REDACTED_PATHS = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
 function wrap(p: pino.Logger): Logger {
   const at = (lvl: Level) => (msg: string, fields?: object) => (fields ? p[lvl](fields, msg) : p[lvl](msg));
@@ -46,6 +47,8 @@ export function pinoLogger(level: Level = 'info', opts: LoggerOptions = {}): pin
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Errors as their type, message and stack (the SDK logs `{ error }`, PingBack `{ err }` or a string).
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
   if (opts.pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   return opts.destination ? pino(options, opts.destination) : pino(options);

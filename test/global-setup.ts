@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { preloadModules, workflowsPath } from '../src/temporal/workflow-bundle';
+import { bundleOptions } from '../src/temporal/workflow-bundle';
 import { ensureDatabase, migrateLatest } from '../src/db/migrate';
 import { freePort, onFreePort } from '../src/dev/dev-server';
 import { serverPort, startTemporal, temporalKindFromEnv } from '../src/dev/temporal-server';
@@ -33,7 +33,8 @@ export default async function globalSetup(): Promise<void> {
   // Bundling workflows takes seconds; do it once, every test worker loads the result.
   const dir = path.resolve(__dirname, '../test-results');
   fs.mkdirSync(dir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath, preloadModules, logger: quietLogger });
+  // The bundle PingBack's worker runs (its failure converter included), without traces.
+  const { code } = await bundleWorkflowCode({ ...bundleOptions({ traced: false }), logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, code);
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;

@@ -103,7 +103,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
     ctx.body = { ok: true };
   });
   app.use(root.routes());
-  app.use(healthRoutes({ db: deps.db, temporal: deps.temporal, shuttingDown: () => shuttingDown }).routes());
+  app.use(healthRoutes({ db: deps.db, temporal: deps.temporal, shuttingDown: () => shuttingDown, log: deps.log }).routes());
   app.use(codecRoutes(deps).routes());
   app.use(docsRoutes().routes());
   // Every platform's webhooks, through its adapter's `webhook` (src/inbound/webhooks.ts); the web widget's own routes.

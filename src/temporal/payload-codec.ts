@@ -1,6 +1,7 @@
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { SecretBox } from '../crypto/secret-box';
+import { failureConverterPath } from './failure-converter';
 
 /** How an encrypted payload says what it is (the metadata Temporal's encryption samples use). */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -44,5 +45,5 @@ export class PayloadEncryptionCodec implements PayloadCodec {
   }
 }
 
-/** What every PingBack client and worker converts payloads with. */
-export const dataConverterFor = (secrets: SecretBox): DataConverter => ({ payloadCodecs: [new PayloadEncryptionCodec(secrets)] });
+/** What every PingBack client and worker converts payloads and failures with (failures: failure-converter.ts, loaded by path, as the workflow bundle names it too). */
+export const dataConverterFor = (secrets: SecretBox): DataConverter => ({ payloadCodecs: [new PayloadEncryptionCodec(secrets)], failureConverterPath });

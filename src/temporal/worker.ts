@@ -1,5 +1,6 @@
 import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import { IllegalStateError } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import { adapterContextFrom } from '../channels/adapter-context';
 import type { Config } from '../config';
@@ -174,14 +175,22 @@ export class WorkerGroup {
 export async function installWorkerRuntime(config: Pick<Config, 'WORKER_METRICS_ADDRESS' | 'LOG_LEVEL'>, log: Logger): Promise<string | undefined> {
   const port = config.WORKER_METRICS_ADDRESS ? await loopbackPort() : undefined;
   const level = sdkLevel(config.LOG_LEVEL);
-  Runtime.install({
-    logger: sdkLogger(log),
-    telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: level, other: level }), forward: {} },
-      // PingBack's own histograms need buckets of their own (core's default ones are milliseconds, from 50).
-      ...(port ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}`, histogramBucketOverrides: { pingback_send_attempts: SEND_ATTEMPTS_BUCKETS } } } } : {}),
-    },
-  });
+  // `npm start` without a Temporal CLI asks the SDK's test server (TestWorkflowEnvironment), which has
+  // set the runtime up already: the worker then runs on that one, its lines in the SDK's format.
+  try {
+    Runtime.install({
+      logger: sdkLogger(log),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level, other: level }), forward: {} },
+        // PingBack's own histograms need buckets of their own (core's default ones are milliseconds, from 50).
+        ...(port ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}`, histogramBucketOverrides: { pingback_send_attempts: SEND_ATTEMPTS_BUCKETS } } } } : {}),
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof IllegalStateError)) throw err;
+    log.warn('the Temporal SDK runtime was set up before the worker (the SDK test server): its logs and metrics stay as they were');
+    return undefined;
+  }
   return port ? `http://127.0.0.1:${port}/metrics` : undefined;
 }
 

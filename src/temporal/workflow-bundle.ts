@@ -13,6 +13,9 @@
  */
 export const workflowsPath = require.resolve('../../workflows');
 
+/** Failures with their message and stack encrypted (failure-converter.ts), in workflows as in activities. */
+export const failureConverterPath = require.resolve('./failure-converter');
+
 export const preloadModules = [
   '@temporalio/workflow',
   '@temporalio/common',
@@ -29,5 +32,5 @@ export const tracingInterceptorModules = [require.resolve('../../workflows/traci
 
 /** What bundleWorkflowCode is given, for the plain bundle or the traced one. */
 export function bundleOptions(opts: { traced: boolean }) {
-  return { workflowsPath, preloadModules, workflowInterceptorModules: opts.traced ? tracingInterceptorModules : [] };
+  return { workflowsPath, preloadModules, workflowInterceptorModules: opts.traced ? tracingInterceptorModules : [], failureConverterPath };
 }

@@ -36,9 +36,17 @@ test("a conversation's history on the server holds no message text; PingBack and
   expect((await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: reply } })).status).toBe(202);
   await eventually(async () => telegram.sentMessages(token).some((m) => m.text === reply), 30_000, 'the reply sent');
 
+  // A reply the platform refuses: the failure's words (which can quote a customer) are encrypted too.
+  telegram.failNext('sendMessage', { kind: 'blocked' });
+  const refused = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'are you there?' } });
+  await eventually(async () => (await stack.db('messages').where({ id: refused.body.id }).first('status'))?.status === 'failed', 30_000, 'the refused reply failed');
+
   const history = await raw.workflow.getHandle(conv.workflow_id).fetchHistory();
+  const failures = history.events!.flatMap((e) => (e.activityTaskFailedEventAttributes?.failure ? [e.activityTaskFailedEventAttributes.failure] : []));
+  expect(failures.length).toBeGreaterThan(0);
+  for (const f of failures) expect([f.message, Boolean(f.encodedAttributes)]).toEqual(['Encoded failure', true]);
   const dump = JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
-  for (const words of [secret, reply]) {
+  for (const words of [secret, reply, 'bot was blocked by the user']) {
     expect(dump).not.toContain(words);
     expect(dump).not.toContain(b64(words).slice(0, 24));
   }

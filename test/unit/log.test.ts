@@ -18,9 +18,29 @@ test('one JSON line per event: level as a word, ISO time, msg, fields; below LOG
 test('secrets in fields are redacted by name, however they got there; a child binds its fields to every line', () => {
   const { log, lines } = capture();
   const req = log.child({ request_id: 'r-1' });
-  req.warn('odd', { token: 't0ps3cret', headers: { authorization: 'Bearer abc', host: 'x' }, config: { bot_token: '123:ABC' }, channel: { password: 'hunter2', host: 'imap.example' } });
-  expect(lines[0]).toMatchObject({ request_id: 'r-1', token: '[redacted]', headers: { authorization: '[redacted]', host: 'x' }, config: { bot_token: '[redacted]' }, channel: { password: '[redacted]', host: 'imap.example' } });
-  expect(JSON.stringify(lines)).not.toMatch(/t0ps3cret|Bearer abc|123:ABC|hunter2/);
+  req.warn('odd', {
+    token: 't0ps3cret',
+    headers: { authorization: 'Bearer abc', host: 'x' },
+    config: { bot_token: '123:ABC' },
+    channel: { password: 'hunter2', host: 'imap.example', config: { app_secret: 'meta-s3cret' } },
+    error: { response: { headers: { authorization: 'Bearer deep' } } },
+    x: { api_secret: 'x-s3cret', access_token_secret: 'x-t0ken' },
+  });
+  expect(lines[0]).toMatchObject({
+    request_id: 'r-1',
+    token: '[redacted]',
+    headers: { authorization: '[redacted]', host: 'x' },
+    config: '[redacted]',
+    channel: { password: '[redacted]', host: 'imap.example', config: '[redacted]' },
+    x: { api_secret: '[redacted]', access_token_secret: '[redacted]' },
+  });
+  expect(JSON.stringify(lines)).not.toMatch(/t0ps3cret|Bearer abc|123:ABC|hunter2|meta-s3cret|x-s3cret|x-t0ken/);
+});
+
+test('an Error in a field is logged with its type, message and stack, not as {}', () => {
+  const { log, lines } = capture();
+  log.error('Activity failed', { error: new TypeError('boom') });
+  expect(lines[0].error).toMatchObject({ type: 'TypeError', message: 'boom', stack: expect.stringContaining('TypeError: boom') });
 });
 
 test("the Temporal SDK's lines in the same format: its metadata as snake_case fields, a conversation's channel bound from its workflow id", () => {
