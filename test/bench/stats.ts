@@ -186,3 +186,13 @@ export function cpuSecondsOf(comm: string): number {
 }
 
 const readProc = (file: string): string => require('node:fs').readFileSync(`/proc/${file}`, 'utf8');
+
+/** How many of `timesMs` fell in each whole second from `startMs` (earlier ones in the first). */
+export function perSecond(timesMs: number[], startMs: number): number[] {
+  const counts: number[] = [];
+  for (const t of timesMs) {
+    const s = Math.max(0, Math.floor((t - startMs) / 1000));
+    counts[s] = (counts[s] ?? 0) + 1;
+  }
+  return Array.from(counts, (v) => v ?? 0);
+}
