@@ -1,7 +1,7 @@
 /**
  * The benchmark's page: a pure function from the run's JSON (test/bench/run.ts) to Markdown and
  * the SVG charts beside it. `npm run bench -- --report docs/benchmark.md` writes both;
- * `npm run bench -- --from test-results/bench.json --report docs/benchmark.md` re-renders a saved run.
+ * `npx tsx test/bench/run.ts --from test-results/bench.json --report docs/benchmark.md` re-renders a saved run.
  */
 import { cdfPoints, formatNumber, lineChart, Line, stackedBars } from './svg';
 
@@ -242,12 +242,13 @@ function perSecondChart(r: BenchReport, conversations: number, what: 'committed'
     lines.push({ label: `probe, round ${round.round}`, color: COLORS.probe, opacity, dashed: true, points: probe.map((v, s) => [s + 0.5, v ?? null]) });
   });
   const legend = [
-    { label: rounds > 1 ? `PingBack (rounds 1–${rounds}, later fainter)` : 'PingBack', color: COLORS.pingback },
-    { label: rounds > 1 ? `probe (rounds 1–${rounds})` : 'probe', color: COLORS.probe, dashed: true },
+    { label: what === 'committed' ? 'PingBack' : 'PingBack: webhook ack', color: COLORS.pingback },
+    { label: what === 'committed' ? 'probe' : 'probe: signal-with-start', color: COLORS.probe, dashed: true },
   ];
+  const of = `${count(conversations)} conversations${rounds > 1 ? ` (${rounds} rounds, later ones fainter)` : ''}`;
   return what === 'committed'
     ? lineChart({
-        title: `Committed messages per second, ${count(conversations)} conversations`,
+        title: `Committed messages per second, ${of}`,
         xLabel: `seconds since the block started (the offer lasts ${num(r.settings.seconds)} s; then the backlog drains)`,
         yLabel: 'committed /s',
         lines,
@@ -255,9 +256,9 @@ function perSecondChart(r: BenchReport, conversations: number, what: 'committed'
         marks: [{ y: r.settings.offered_rate_per_s, label: `offered ${num(r.settings.offered_rate_per_s)}/s` }],
       })
     : lineChart({
-        title: `Ingress p99 per second, ${count(conversations)} conversations`,
+        title: `Ingress p99 per second, ${of}`,
         xLabel: 'seconds since the block started',
-        yLabel: 'PingBack webhook ack · probe signal, p99 ms',
+        yLabel: 'p99 ms',
         lines,
         legend,
       });
@@ -393,7 +394,7 @@ const method = (docs: string, sample: number) => [
   "- **PingBack**: Telegram webhooks offered open-loop at the fixed rate (a slow system builds a backlog rather than slowing the offer), spread evenly over the count's conversations, while agents reply through the API at `--reply-rate` and the platform answers 10 % of sends with 429 (`retry_after` 1 s) and 10 % with 502.",
   "- **Committed messages /s**: the steady rate, the slope between the 10th and 90th percentile commit of the block (the last message's latency is not read as lost throughput). A side counts as having kept up when it committed everything offered at 99 % of the offered rate or more; the commit-rate target counts as met when PingBack kept up in every round, as nothing could have committed more.",
   "- **Ingress p99**: the p99 of the webhook's acknowledgement as the platform sees it, against the p99 of the probe's signal-with-start as its client sees it.",
-  "- **CPU per committed message**: CPU seconds (from /proc) each process used from the block's start until its last message committed, divided by the messages committed. PingBack: its api, its worker processes, the Temporal server and all of the machine's PostgreSQL. The probe: its client and worker live in the benchmark's process and count as its worker (the benchmark's load generation for it included); Temporal and PostgreSQL as for PingBack. PingBack's blocks also carry the agents' replies, the visibility reads below and the bench's own polling, which the probe's do not: its ratio is the conservative one. The Telegram fake and PingBack's load generator are not counted.",
+  "- **CPU per committed message**: CPU seconds (from /proc) each process used from the block's start until its last message committed, divided by the messages committed. PingBack: its api, its worker processes, the Temporal server and all of the machine's PostgreSQL. The probe: its client and worker live in the benchmark's process and count as its worker (the benchmark's load generation for it included); Temporal and PostgreSQL as for PingBack. PingBack's blocks also carry the agents' replies and the visibility reads below, which the probe's do not (both carry the benchmark's polling for their rows): PingBack's side of the ratio is the heavier one. The Telegram fake and PingBack's load generator are not counted.",
   `- **Webhook accepted → visible in the API**: for one acknowledged webhook in ${sample || 'N'} (\`--visible-sample\`, 10 by default; 0 turns it off), the benchmark looks for its row in PostgreSQL every 50 ms and, once there, reads the conversation through \`GET /api/conversations/:id/messages?order=desc\` with the account's API key; the figure is from the webhook's acknowledgement to that read's answer showing the message (read again if it did not). So it is late by up to one 50 ms look (25 ms on average) and includes a real API read; those reads (one per sampled message) are part of PingBack's load.`,
   "- **Agent reply accepted → platform accepted**: from the API's 202 for `POST /api/conversations/:id/messages` to the Telegram fake accepting the `sendMessage` (its own clock, the same process's), retries after the injected 429s and 502s included; replies that failed for good are left out.",
   "- **Webhook sent → row committed**: every message, from the webhook sent to its row's `created_at`.",
@@ -409,9 +410,11 @@ const method = (docs: string, sample: number) => [
   'npm run bench -- --temporal server # the full Temporal server on PostgreSQL (scripts/temporal-server.sh)',
   'npm run bench -- --workers 2       # two worker processes (--worker-instances N: SDK workers per process)',
   'npm run bench -- --worker-nice 0   # the worker at the same CPU priority as the rest',
-  'npm run bench -- --from test-results/bench.json --report docs/benchmark.md   # re-render a saved run, nothing started',
+  'npx tsx test/bench/run.ts --from test-results/bench.json --report docs/benchmark.md   # re-render a saved run, nothing started or built',
   'BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" npm run bench   # and profile PingBack\'s api and worker',
   '```',
+  '',
+  "A full run takes longer than the 9 minutes it took before 2026-12-06: the probe's conversations are seeded too (10,100 of them, at the offered rate) and the probe runs once per count per round.",
   '',
   `While it runs it prints a progress line per phase to stderr every few seconds (the phase, its elapsed time, messages offered, acknowledged and committed so far). \`WORKER_*\` variables in the environment reach PingBack's worker and the probe's settings alike, and are recorded. Everything shares one host here, so by default the worker runs as ["Sharing a host"](${docs}tuning.md#sharing-a-host) advises: \`nice -n 10\`, with a 30 s sticky timeout.`,
 ];

@@ -66,13 +66,15 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   return ticks;
 }
 
-/** Ticks of a log axis: 1, 2, 5 times each power of ten within [min, max], widened to whole decades. */
+/** Ticks of a log axis: 1, 2, 5 times powers of ten, from the last at or below min to the first at or above max. */
 export function logTicks(min: number, max: number): number[] {
-  const lo = Math.floor(Math.log10(Math.max(min, 1e-9)));
-  const hi = Math.ceil(Math.log10(Math.max(max, min * 10, 1e-9)));
+  min = Math.max(min, 1e-9);
+  max = Math.max(max, min * 2);
   const ticks: number[] = [];
-  for (let e = lo; e <= hi; e++) for (const m of [1, 2, 5]) ticks.push(Number((m * 10 ** e).toPrecision(12)));
-  return ticks.filter((t) => t >= 10 ** lo && t <= 10 ** hi);
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) for (const m of [1, 2, 5]) ticks.push(Number((m * 10 ** e).toPrecision(12)));
+  const first = ticks.filter((t) => t <= min).pop() ?? ticks[0];
+  const last = ticks.find((t) => t >= max) ?? ticks[ticks.length - 1];
+  return ticks.filter((t) => t >= first && t <= last);
 }
 
 export const formatNumber = (v: number) => (Math.abs(v) >= 1000 ? v.toLocaleString('en-US', { maximumFractionDigits: 0 }) : String(Number(v.toPrecision(3))));

@@ -183,7 +183,8 @@ test('charts: escaped text, nulls break lines, empty data, log axes, CDF points'
   expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&#39;');
   expect(niceTicks(0, 97)).toEqual([0, 20, 40, 60, 80, 100]);
   expect(niceTicks(0, 0.9, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-  expect(logTicks(3, 2500)).toEqual([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]);
+  expect(logTicks(3, 2500)).toEqual([2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
+  expect(logTicks(100, 1000)).toEqual([100, 200, 500, 1000]);
   expect(cdfPoints([30, 10, 20, 40])).toEqual([[10, 0.25], [20, 0.5], [30, 0.75], [40, 1]]);
 });
 
