@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
 import { PlatformError } from './platform-error';
+import type { MediaDownload } from './types';
 
 const tracer = trace.getTracer('pingback-platforms');
 
@@ -60,4 +61,14 @@ function describeNetworkError(err: unknown, timeoutMs?: number): string {
   if ((err as Error).name === 'TimeoutError') return timeoutMs === undefined ? 'timed out' : `no answer in ${timeoutMs} ms`;
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err as Error).message;
+}
+
+/** A platform's file answer (status checked by the caller) as PingBack streams it on: its body, type and length when said. */
+export function streamedMedia(res: Response): MediaDownload {
+  const length = Number(res.headers.get('content-length'));
+  return {
+    body: res.body as ReadableStream<Uint8Array>,
+    contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+    contentLength: Number.isFinite(length) && length > 0 ? length : undefined,
+  };
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { listenOnAddress } from '../http/listen-address';
 
 /**
  * A process's own registry (never prom-client's global one, so a test can build several apps in
@@ -52,15 +53,9 @@ export async function serveMetrics(address: string, registry: Registry): Promise
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'not_found', message: 'metrics are served at GET /metrics' } }));
   });
-  const split = address.lastIndexOf(':');
-  const host = address.slice(0, split).replace(/^\[(.*)\]$/, '$1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(address.slice(split + 1)), host, resolve);
-  });
-  const { port } = server.address() as { port: number };
+  const base = await listenOnAddress(server, address);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
+    url: `${base}/metrics`,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Db } from '../db/knex';
 import { checkPostgres, checkTemporal } from '../http/health';
 import type { WorkerGroup } from './worker';
+import { listenOnAddress } from '../http/listen-address';
 
 /**
  * What the worker serves at WORKER_METRICS_ADDRESS:
@@ -54,15 +55,9 @@ export async function serveWorkerHealth(
     }
     send(404, { error: { code: 'not_found', message: 'the worker serves GET /metrics, /livez and /readyz' } });
   });
-  const split = address.lastIndexOf(':');
-  const host = address.slice(0, split).replace(/^\[(.*)\]$/, '$1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(address.slice(split + 1)), host, resolve);
-  });
-  const { port } = server.address() as { port: number };
+  const base = await listenOnAddress(server, address);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: base,
     stop: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -1,5 +1,5 @@
 import { PlatformError } from '../platform-error';
-import { platformFetch, readPlatformJson } from '../platform-fetch';
+import { platformFetch, readPlatformJson, streamedMedia } from '../platform-fetch';
 import type { AdapterContext, MediaDownload } from '../types';
 import { classifyGraphError } from './errors';
 import { checkMediaUrl } from './media-hosts';
@@ -83,12 +83,7 @@ async function mediaOf(res: Response): Promise<MediaDownload> {
     }
     throw classifyGraphError(res.status, json);
   }
-  const length = Number(res.headers.get('content-length'));
-  return {
-    body: res.body as ReadableStream<Uint8Array>,
-    contentType: res.headers.get('content-type') ?? 'application/octet-stream',
-    contentLength: Number.isFinite(length) && length > 0 ? length : undefined,
-  };
+  return streamedMedia(res);
 }
 
 const graphFetch = (url: string, init: RequestInit, timeoutMs: number) => platformFetch('Meta Graph API', url, init, timeoutMs);

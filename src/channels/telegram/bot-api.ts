@@ -1,5 +1,6 @@
 import { PlatformError } from '../platform-error';
-import { platformFetch, readPlatformJson } from '../platform-fetch';
+import type { MediaDownload } from '../types';
+import { platformFetch, readPlatformJson, streamedMedia } from '../platform-fetch';
 import { classifyTelegramError, TelegramErrorBody } from './errors';
 
 const TIMEOUT_MS = 15_000;
@@ -43,7 +44,7 @@ const DOWNLOAD_TIMEOUT_MS = 120_000;
  * then it is fetched from the file endpoint (core.telegram.org/bots/api#getfile: bots download
  * files up to 20 MB). The token is in both URLs, so no error message includes either.
  */
-export async function downloadBotFile(baseUrl: string, token: string, fileId: string): Promise<{ body: ReadableStream<Uint8Array>; contentType?: string; contentLength?: number }> {
+export async function downloadBotFile(baseUrl: string, token: string, fileId: string): Promise<MediaDownload> {
   const file = await callBotApi<{ file_path?: string; file_size?: number }>(baseUrl, token, 'getFile', { file_id: fileId });
   if (!file.file_path) throw new PlatformError('rejected', 'Telegram keeps no copy of this file for the bot to download');
   const res = await platformFetch('Telegram file server', `${baseUrl.replace(/\/$/, '')}/file/bot${token}/${file.file_path}`, {}, DOWNLOAD_TIMEOUT_MS);
@@ -51,6 +52,5 @@ export async function downloadBotFile(baseUrl: string, token: string, fileId: st
     await res.body?.cancel();
     throw new PlatformError(res.status >= 500 ? 'unavailable' : 'rejected', `Telegram's file server answered HTTP ${res.status}`, { status: res.status });
   }
-  const length = Number(res.headers.get('content-length'));
-  return { body: res.body as ReadableStream<Uint8Array>, contentType: res.headers.get('content-type') ?? undefined, contentLength: Number.isFinite(length) && length > 0 ? length : undefined };
+  return streamedMedia(res);
 }

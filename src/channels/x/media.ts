@@ -1,5 +1,5 @@
 import { PlatformError } from '../platform-error';
-import { platformFetch } from '../platform-fetch';
+import { platformFetch, streamedMedia } from '../platform-fetch';
 import type { FilesOut, MediaDownload } from '../types';
 import { callXApi } from './api';
 import { xAuthOf, type XConfig } from './config';
@@ -69,10 +69,5 @@ export async function downloadDmMedia(baseUrl: string, cfg: XConfig, rawUrl: str
     await res.body?.cancel();
     throw classifyXError(res.status, undefined);
   }
-  const length = Number(res.headers.get('content-length'));
-  return {
-    body: res.body as ReadableStream<Uint8Array>,
-    contentType: res.headers.get('content-type') ?? 'application/octet-stream',
-    contentLength: Number.isFinite(length) && length > 0 ? length : undefined,
-  };
+  return streamedMedia(res);
 }
