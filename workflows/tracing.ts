@@ -15,8 +15,12 @@
  * of the signal (or update) that queued a message is remembered, and the activity that
  * persists it, or sends, records or fails the reply, is scheduled in it: its trace is the
  * webhook's, or the agent's request's.
+ *
+ * And one thing PingBack changes: the context manager. The SDK's makes an AsyncLocalStorage per
+ * workflow, whose cost grows with the square of the workflows cached (workflows/tracing-context.ts);
+ * this one keeps every workflow's context in one shared storage.
  */
-import { context, type Context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 import { interceptors as openTelemetry } from '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors';
 import type {
   ActivityInput,
@@ -29,12 +33,16 @@ import type {
   WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { inboundSignal, replySignal, retryReplyUpdate } from './definitions';
+import { traceContextStorage } from './tracing-context';
 
 /** Replies whose trace is kept: far more than a conversation queues at once. */
 const KEPT_REPLIES = 200;
 
 export const interceptors = (): WorkflowInterceptors => {
+  // Makes this workflow's tracer, and registers the SDK's context manager, replaced at once.
   const sdk = openTelemetry();
+  context.disable();
+  context.setGlobalContextManager(new SharedContextManager());
   const traces = new QueuedTraces();
   return {
     // Inside the SDK's: the active context there is the signal's span.
@@ -44,6 +52,35 @@ export const interceptors = (): WorkflowInterceptors => {
     internals: sdk.internals,
   };
 };
+
+/** The SDK's context manager (lib/workflow/context-manager.js), on the storage every workflow shares. */
+class SharedContextManager implements ContextManager {
+  private readonly storage = traceContextStorage();
+
+  active(): Context {
+    return (this.storage.getStore() as Context | undefined) ?? ROOT_CONTEXT;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    const cb = thisArg == null ? fn : (fn.bind(thisArg) as F);
+    return this.storage.run(ctx, cb, ...args);
+  }
+
+  bind<T>(ctx: Context, target: T): T {
+    if (typeof target !== 'function') throw new TypeError(`only functions can be bound to a context, not ${typeof target}`);
+    const bound = (...args: unknown[]) => this.with(ctx, () => (target as (...a: unknown[]) => unknown)(...args));
+    return bound as T;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  /** Shared: one workflow leaving the cache (the SDK's interceptors disable theirs then) must not turn it off for the others. */
+  disable(): this {
+    return this;
+  }
+}
 
 class QueuedTraces {
   /** An inbound message (the signal's argument, the same object persistInbound is given) → its signal's context. */

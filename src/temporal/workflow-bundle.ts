@@ -26,11 +26,17 @@ export const preloadModules = [
 /**
  * The interceptors of the bundle a worker runs with traces on (OTEL_EXPORTER_OTLP_ENDPOINT): the
  * Temporal SDK's OpenTelemetry ones, and PingBack's own (workflows/tracing.ts). Not preloaded:
- * they keep a tracer, its context and its spans per workflow.
+ * they keep a tracer and its spans per workflow (and OpenTelemetry's API, which they register
+ * with, must stay writable, which the SDK's shared modules are not).
  */
 export const tracingInterceptorModules = [require.resolve('../../workflows/tracing')];
 
+/** Preloaded besides, in the traced bundle: the one storage of every workflow's trace context (see the module). */
+export const tracingPreloadModules = [require.resolve('../../workflows/tracing-context')];
+
 /** What bundleWorkflowCode is given, for the plain bundle or the traced one. */
 export function bundleOptions(opts: { traced: boolean }) {
-  return { workflowsPath, preloadModules, workflowInterceptorModules: opts.traced ? tracingInterceptorModules : [], failureConverterPath };
+  return opts.traced
+    ? { workflowsPath, preloadModules: [...preloadModules, ...tracingPreloadModules], workflowInterceptorModules: tracingInterceptorModules, failureConverterPath }
+    : { workflowsPath, preloadModules, workflowInterceptorModules: [], failureConverterPath };
 }

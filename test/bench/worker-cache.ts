@@ -7,13 +7,14 @@
  *   N=10000 npm run bench:worker-cache             # cache holds all of them (default 20,000)
  *   N=10000 CACHE=2000 npm run bench:worker-cache  # most messages miss the cache and replay
  *   N=10000 INSTANCES=4 npm run bench:worker-cache # four SDK Workers in this process share the cache
+ *   N=2000 TRACED=1 npm run bench:worker-cache     # the traced bundle (OTEL_EXPORTER_OTLP_ENDPOINT set), its spans dropped
  */
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { freePort, startDevServer } from '../../src/dev/dev-server';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { conversationSignaller } from '../../src/temporal/conversations';
-import { preloadModules, workflowsPath } from '../../src/temporal/workflow-bundle';
+import { bundleOptions } from '../../src/temporal/workflow-bundle';
 import { sandboxSettingsFromEnv, workflowSandbox } from '../../src/temporal/workflow-sandbox';
 import type { InboundMessage } from '../../src/channels/types';
 import { openLoop } from './stats';
@@ -22,6 +23,7 @@ import { quietLogger } from '../helpers/runtime';
 const N = Number(process.env.N ?? 2000);
 const CACHE = Number(process.env.CACHE ?? 20_000);
 const INSTANCES = Number(process.env.INSTANCES ?? 1);
+const TRACED = process.env.TRACED === '1';
 const MESSAGES = 2000;
 const RATE = Number(process.env.RATE ?? 100);
 const STRIDE = 7919; // prime: spreads the messages over all N conversations
@@ -35,7 +37,10 @@ async function main() {
   if (!cli) throw new Error('no Temporal CLI');
   const dev = await startDevServer({ cli, port: await freePort(), logLevel: 'error' });
   let persisted = 0;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, preloadModules, logger: quietLogger });
+  const workflowBundle = await bundleWorkflowCode({ ...bundleOptions({ traced: TRACED }), logger: quietLogger });
+  // Traced: the workflows' spans reach the worker's sink (worker-tracing.ts), and are counted, not sent.
+  let spans = 0;
+  const sinks = TRACED ? { exporter: { export: { fn: (_info: unknown, batch: unknown[]) => void (spans += batch.length) } } } : undefined;
   const workers = await Promise.all(
     Array.from({ length: INSTANCES }, async () =>
       Worker.create({
@@ -43,6 +48,7 @@ async function main() {
         connection: await NativeConnection.connect({ address: dev.address }),
         taskQueue: 'worker-cache',
         workflowBundle,
+        sinks,
         maxCachedWorkflows: Math.ceil(CACHE / INSTANCES),
         // The sandbox as PingBack's worker runs it (WORKER_DEADLOCK_TIMEOUT_MS, WORKER_WORKFLOW_STACK_TRACES).
         ...workflowSandbox(sandboxSettingsFromEnv()),
@@ -83,6 +89,7 @@ async function main() {
       cpu_ms_per_message: Math.round(msPerMessage * 100) / 100,
       messages_per_s: Math.round(MESSAGES / ((Date.now() - started) / 1000)),
       rss_mb: Math.round(process.memoryUsage().rss / 1e6),
+      ...(TRACED ? { traced: true, spans } : {}),
     }));
   };
   const running = workers.map((w) => w.run());
