@@ -80,11 +80,14 @@ export function logTicks(min: number, max: number): number[] {
 export const formatNumber = (v: number) => (Math.abs(v) >= 1000 ? v.toLocaleString('en-US', { maximumFractionDigits: 0 }) : String(Number(v.toPrecision(3))));
 
 function frame(width: number, height: number, title: string, body: string[]): string {
+  // A long title shrinks to fit (about 0.66 em a character at this weight) rather than run off the chart.
+  const room = width - MARGIN.left - 8;
+  const titleSize = Math.max(10, Math.min(14, Math.floor(room / (title.length * 0.66))));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" ${FONT} font-size="12">`,
     `<title>${escapeXml(title)}</title>`,
     `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${MARGIN.left}" y="22" font-size="14" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
+    `<text x="${MARGIN.left}" y="22" font-size="${titleSize}" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
     ...body,
     '</svg>',
     '',
