@@ -49,7 +49,11 @@ export function healthRoutes(deps: { db: Db; temporal: Client; shuttingDown: () 
   let last: { at: number; checks: Promise<{ temporal: Check; postgres: Check }> } | undefined;
   const checks = () => {
     if (!last || Date.now() - last.at > 1_000) {
-      const run = Promise.all([checkTemporal(deps.temporal), checkPostgres(deps.db)]).then(([temporal, postgres]) => ({ temporal, postgres }));
+      const run = Promise.all([checkTemporal(deps.temporal), checkPostgres(deps.db)]).then(([temporal, postgres]) => {
+        // Once per check, not once per probe that reads it.
+        if (!temporal.ok) deps.log?.warn('not ready: Temporal does not answer', { error: temporal.error });
+        return { temporal, postgres };
+      });
       last = { at: Date.now(), checks: run };
     }
     return last.checks;
@@ -58,7 +62,6 @@ export function healthRoutes(deps: { db: Db; temporal: Client; shuttingDown: () 
   router.get('/readyz', async (ctx) => {
     const { temporal, postgres } = await checks();
     const ready = temporal.ok && !deps.shuttingDown();
-    if (!temporal.ok) (ctx.state.log ?? deps.log)?.warn('not ready: Temporal does not answer', { error: temporal.error });
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: deps.shuttingDown() ? 'shutting_down' : ready ? 'ready' : 'not_ready', checks: { temporal: publicView(temporal), postgres: publicView(postgres) } };
   });
