@@ -115,15 +115,15 @@ export interface EventHubOptions {
  *
  * Ids are taken before commit, so the table can show id 12 while 11 is still to come (its
  * transaction commits later) or will never come (it rolled back). The hub stops at such a
- * gap until every transaction that was writing events when it saw the gap has ended: only
+ * gap until every transaction that was writing events when it saw the gap has ended (only
  * those can hold the missing id, since an id is taken by an INSERT that already holds its
- * lock on the table. Others' transactions, however long, hold nothing up (PostgreSQL's
+ * lock on the table), then reads again, since one of them may have filled it meanwhile. Others' transactions, however long, hold nothing up (PostgreSQL's
  * pg_locks, readable by any role, names them).
  */
 export class EventHub {
   private position: Position = 0n;
   /** The gap the hub waits at, and the transactions that were writing events when it was found. */
-  private gap: { at: Position; writers: string[] } | undefined;
+  private gap: { at: Position; writers: string[]; settled: boolean } | undefined;
   private readonly subscriptions = new Map<string, Set<Subscription>>();
   private listener: Client | undefined;
   private pumping: Promise<void> | undefined;
@@ -279,25 +279,42 @@ export class EventHub {
       // The run of rows up to the first gap that may still fill.
       const ready: EventRow[] = [];
       let expected = this.position + 1n;
+      let readAgain = false;
       for (const r of rows) {
         const id = BigInt(r.id);
-        if (id !== expected && !(await this.gapSettled(expected))) break;
+        if (id !== expected) {
+          const gap = await this.gapState(expected);
+          readAgain = gap === 'just-settled';
+          if (gap !== 'settled') break;
+        }
         ready.push(r);
         expected = id + 1n;
       }
-      heldBack = ready.length < rows.length;
+      heldBack = !readAgain && ready.length < rows.length;
       if (ready.length > 0) await this.dispatch(ready);
-      if (heldBack || rows.length < BATCH || this.closed) break;
+      if (this.closed) break;
+      if (readAgain) continue;
+      if (heldBack || rows.length < BATCH) break;
     }
     this.schedule(heldBack ? HELD_BACK_RECHECK_MS : SAFETY_POLL_MS);
   }
 
-  /** Whether the ids from `at` up to the next visible row can no longer appear: their writers, if any, have ended. */
-  private async gapSettled(at: Position): Promise<boolean> {
-    if (this.gap?.at !== at) this.gap = { at, writers: await this.eventWriters() };
-    if (this.gap.writers.length > 0 && (await this.stillRunning(this.gap.writers))) return false;
-    this.gap = undefined;
-    return true;
+  /**
+   * Whether the ids from `at` up to the next visible row may still appear: 'open' while a
+   * transaction that was writing events when the gap was found is running. When the last of
+   * them has ended the gap is 'just-settled', and the rows must be read again before passing
+   * it: those rows were read before the writers ended, and a writer that committed in between
+   * filled the gap unseen. Passed on the next read, which started after they ended ('settled').
+   */
+  private async gapState(at: Position): Promise<'open' | 'just-settled' | 'settled'> {
+    if (this.gap?.at !== at) this.gap = { at, writers: await this.eventWriters(), settled: false };
+    if (this.gap.settled) {
+      this.gap = undefined;
+      return 'settled';
+    }
+    if (this.gap.writers.length > 0 && (await this.stillRunning(this.gap.writers))) return 'open';
+    this.gap.settled = true;
+    return 'just-settled';
   }
 
   /** The transactions (other than this connection's) holding the lock an INSERT into events takes. */
