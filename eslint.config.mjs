@@ -42,9 +42,9 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              regex: '^(\\.\\./)+(activities|src/(?!channels/types$|temporal/(search-attributes|failure-types)$))',
+              regex: '^(\\.\\./)+(activities|src/(?!channels/types$|temporal/(search-attributes|failure-types|request-id-header)$))',
               allowTypeImports: true,
-              message: 'only types from outside workflows/ (runtime code there may do I/O); src/channels/types, src/temporal/search-attributes and failure-types are pure',
+              message: 'only types from outside workflows/ (runtime code there may do I/O); src/channels/types, src/temporal/search-attributes, failure-types and request-id-header are pure',
             },
           ],
         },

@@ -3,6 +3,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import type { SecretBox } from '../crypto/secret-box';
 import type { temporalConnectionOptions } from './connection-options';
 import { dataConverterFor } from './payload-codec';
+import { RequestIdClientInterceptor } from './request-ids';
 
 export interface TemporalClientOptions {
   /** Where and how to connect (connection-options.ts): the address, TLS, an API key. */
@@ -23,6 +24,7 @@ export interface TemporalClientOptions {
  */
 export function createTemporalClient({ connection: options, namespace, secrets, tracing }: TemporalClientOptions): Client {
   const connection = Connection.lazy(options);
-  const interceptors = tracing ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
-  return new Client({ connection, namespace, dataConverter: dataConverterFor(secrets), interceptors });
+  // The request ids first: the trace's interceptor then sees (and spans) the call as it goes out.
+  const workflow = [new RequestIdClientInterceptor(), ...(tracing ? [new OpenTelemetryWorkflowClientInterceptor()] : [])];
+  return new Client({ connection, namespace, dataConverter: dataConverterFor(secrets), interceptors: { workflow } });
 }

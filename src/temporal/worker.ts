@@ -13,6 +13,7 @@ import { PREBUILT_BUNDLE, PREBUILT_TRACED_BUNDLE } from './build-bundle';
 import type { Logger } from '../log';
 import { temporalConnectionOptions, type TemporalConnectionSettings } from './connection-options';
 import { dataConverterFor } from './payload-codec';
+import { requestIdActivityInterceptors } from './request-ids';
 import { sdkLevel, sdkLogger } from './sdk-logger';
 import { bundleOptions } from './workflow-bundle';
 import { workerTracing } from './worker-tracing';
@@ -99,7 +100,9 @@ export class WorkerGroup {
             // A send in flight at SIGTERM finishes rather than being cut off mid-call (an uncertain send).
             shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
             ...workflowSandbox(config),
-            ...tracing,
+            // Request ids on activities' log lines (request-ids.ts), and traces when they are on.
+            interceptors: { activity: [requestIdActivityInterceptors, ...(tracing?.interceptors?.activity ?? [])] },
+            sinks: tracing?.sinks,
           });
           members.push({ worker, connection });
         } catch (err) {

@@ -21,7 +21,14 @@ export const preloadModules = [
   '@temporalio/common',
   require.resolve('../../workflows/definitions'),
   require.resolve('./search-attributes'),
+  require.resolve('../../workflows/request-ids'),
 ];
+
+/**
+ * The interceptors of both bundles: the ids of the requests behind a message, carried from the
+ * signal that brought it to the activity that persists or sends it (workflows/request-ids.ts).
+ */
+export const requestIdInterceptorModules = [require.resolve('../../workflows/request-ids')];
 
 /**
  * The interceptors of the bundle a worker runs with traces on (OTEL_EXPORTER_OTLP_ENDPOINT): the
@@ -37,6 +44,6 @@ export const tracingPreloadModules = [require.resolve('../../workflows/tracing-c
 /** What bundleWorkflowCode is given, for the plain bundle or the traced one. */
 export function bundleOptions(opts: { traced: boolean }) {
   return opts.traced
-    ? { workflowsPath, preloadModules: [...preloadModules, ...tracingPreloadModules], workflowInterceptorModules: tracingInterceptorModules, failureConverterPath }
-    : { workflowsPath, preloadModules, workflowInterceptorModules: [], failureConverterPath };
+    ? { workflowsPath, preloadModules: [...preloadModules, ...tracingPreloadModules], workflowInterceptorModules: [...requestIdInterceptorModules, ...tracingInterceptorModules], failureConverterPath }
+    : { workflowsPath, preloadModules, workflowInterceptorModules: requestIdInterceptorModules, failureConverterPath };
 }
