@@ -17,6 +17,7 @@ export const BENCH_DEFAULTS = {
   workers: 1,
   workerNice: 10,
   visibleSample: 10,
+  calmRate: 20,
 };
 
 export interface Summary {
@@ -48,9 +49,23 @@ export interface CountResult {
   end_to_end: {
     committed_ms: Summary;
     visible_ms: Summary;
+    /** Runs from before the event stream was measured have none. */
+    stream_ms?: Summary;
     reply_ms: Summary;
     visible_samples_ms: number[];
+    stream_samples_ms?: number[];
     reply_samples_ms: number[];
+  };
+  /** The calm block after the rounds (--calm-rate): end-to-end figures at a rate the stack keeps up with. */
+  calm?: {
+    offered_rate_per_s: number;
+    committed_per_s: number;
+    kept_up: boolean;
+    committed_ms: Summary;
+    visible_ms: Summary;
+    stream_ms: Summary;
+    reply_ms: Summary;
+    stream_samples_ms: number[];
   };
 }
 
@@ -92,6 +107,8 @@ export interface BenchReport {
     worker_instances: number;
     worker_nice: number;
     visible_sample_every: number;
+    /** Absent in runs from before the calm block. */
+    calm_rate_per_s?: number;
     worker_env: Record<string, string>;
   };
   verdict: { met: number; of: number };
@@ -150,6 +167,7 @@ export function nonDefaultSettings(s: BenchReport['settings']): string[] {
   check('--workers', s.workers, d.workers);
   check('--worker-nice', s.worker_nice, d.workerNice);
   check('--visible-sample', s.visible_sample_every, d.visibleSample);
+  if (s.calm_rate_per_s !== undefined) check('--calm-rate', s.calm_rate_per_s, d.calmRate);
   return out;
 }
 
@@ -208,8 +226,23 @@ export function endToEndTable(r: BenchReport): string {
   const rows = [`| p50 / p99 (samples) | ${r.counts.map((c) => `${count(c.conversations)} conversations`).join(' | ')} |`, `|---|${r.counts.map(() => '---').join('|')}|`];
   const add = (name: string, f: (c: CountResult) => string) => rows.push(`| ${name} | ${r.counts.map(f).join(' | ')} |`);
   add('webhook accepted → visible in `GET /api/conversations/:id/messages`', (c) => ms(c.end_to_end.visible_ms));
+  if (r.counts.some((c) => c.end_to_end.stream_ms)) add('webhook accepted → `message.created` on an open event stream (every message)', (c) => (c.end_to_end.stream_ms ? ms(c.end_to_end.stream_ms) : '–'));
   add('agent reply accepted (202) → platform accepted it', (c) => ms(c.end_to_end.reply_ms));
   add('webhook sent → message row committed (every message)', (c) => ms(c.end_to_end.committed_ms));
+  return rows.join('\n');
+}
+
+/** The calm block's end-to-end figures, when the run had one. */
+export function calmTable(r: BenchReport): string | undefined {
+  const counts = r.counts.filter((c) => c.calm);
+  if (counts.length === 0) return undefined;
+  const rows = [`| p50 / p99 (samples) | ${counts.map((c) => `${count(c.conversations)} conversations`).join(' | ')} |`, `|---|${counts.map(() => '---').join('|')}|`];
+  const add = (name: string, f: (c: NonNullable<CountResult['calm']>) => string) => rows.push(`| ${name} | ${counts.map((c) => f(c.calm!)).join(' | ')} |`);
+  add('committed messages /s (kept up with the offer?)', (c) => `${num(c.committed_per_s)} (${c.kept_up ? 'yes' : 'no'})`);
+  add('webhook accepted → visible in `GET /api/conversations/:id/messages`', (c) => ms(c.visible_ms));
+  add('webhook accepted → `message.created` on an open event stream', (c) => ms(c.stream_ms));
+  add('agent reply accepted (202) → platform accepted it', (c) => ms(c.reply_ms));
+  add('webhook sent → message row committed', (c) => ms(c.committed_ms));
   return rows.join('\n');
 }
 
@@ -357,6 +390,7 @@ export function renderReport(r: BenchReport, opts: { chartsHref: string; docsHre
     '',
     endToEndTable(r),
     '',
+    ...calmSection(r),
     img('latency-visible.svg'),
     '',
     img('latency-reply.svg'),
@@ -385,6 +419,18 @@ export function renderReport(r: BenchReport, opts: { chartsHref: string; docsHre
   return { markdown: out.join('\n'), charts: cs };
 }
 
+function calmSection(r: BenchReport): string[] {
+  const table = calmTable(r);
+  if (!table) return [];
+  const rate = r.counts.find((c) => c.calm)!.calm!.offered_rate_per_s;
+  return [
+    `The rounds offer more than this host keeps up with, so the figures above include the backlog that builds. Busy but not overloaded, at ${num(rate)} webhooks/s (one block per count after the rounds, replies at ${num(r.settings.reply_rate_per_s)}/s):`,
+    '',
+    table,
+    '',
+  ];
+}
+
 const method = (docs: string, sample: number) => [
   '## How it is measured',
   '',
@@ -396,6 +442,8 @@ const method = (docs: string, sample: number) => [
   "- **Ingress p99**: the p99 of the webhook's acknowledgement as the platform sees it, against the p99 of the probe's signal-with-start as its client sees it.",
   "- **CPU per committed message**: CPU seconds (from /proc) each process used from the block's start until its last message committed, divided by the messages committed. PingBack: its api, its worker processes, the Temporal server and all of the machine's PostgreSQL. The probe: its client and worker live in the benchmark's process and count as its worker (the benchmark's load generation for it included); Temporal and PostgreSQL as for PingBack. PingBack's blocks also carry the agents' replies and the visibility reads below, which the probe's do not (both carry the benchmark's polling for their rows): PingBack's side of the ratio is the heavier one. The Telegram fake and PingBack's load generator are not counted.",
   `- **Webhook accepted → visible in the API**: for one acknowledged webhook in ${sample || 'N'} (\`--visible-sample\`, 10 by default; 0 turns it off), the benchmark looks for its row in PostgreSQL every 50 ms and, once there, reads the conversation through \`GET /api/conversations/:id/messages?order=desc\` with the account's API key; the figure is from the webhook's acknowledgement to that read's answer showing the message (read again if it did not). So it is late by up to one 50 ms look (25 ms on average) and includes a real API read; those reads (one per sampled message) are part of PingBack's load.`,
+  "- **Webhook accepted → `message.created` on an open event stream**: one `GET /api/events` stream held open with the account's API key during each block (as one agent's dashboard), every customer message's `message.created` timed from its webhook's acknowledgement; an event that arrived before the acknowledgement counts as 0 ms. The stream is part of PingBack's load.",
+  "- **Calm block**: after the rounds, one more PingBack block per count at `--calm-rate` webhooks/s (20 by default; 0 turns it off), not compared with the probe: the end-to-end figures of an inbox working below its ceiling.",
   "- **Agent reply accepted → platform accepted**: from the API's 202 for `POST /api/conversations/:id/messages` to the Telegram fake accepting the `sendMessage` (its own clock, the same process's), retries after the injected 429s and 502s included; replies that failed for good are left out.",
   "- **Webhook sent → row committed**: every message, from the webhook sent to its row's `created_at`.",
   '',
@@ -405,7 +453,7 @@ const method = (docs: string, sample: number) => [
   '',
   '```sh',
   'npm run bench -- --report docs/benchmark.md   # the defaults, and this page with its charts (docs/benchmark/*.svg)',
-  'npm run bench                      # defaults: --temporal dev --rate 100 --seconds 20 --rounds 3 --conversations 100,10000 --reply-rate 10 --warmup 10 --worker-nice 10 --visible-sample 10',
+  'npm run bench                      # defaults: --temporal dev --rate 100 --seconds 20 --rounds 3 --conversations 100,10000 --reply-rate 10 --warmup 10 --worker-nice 10 --visible-sample 10 --calm-rate 20',
   'npm run bench -- --rounds 1        # each block measured once',
   'npm run bench -- --temporal server # the full Temporal server on PostgreSQL (scripts/temporal-server.sh)',
   'npm run bench -- --workers 2       # two worker processes (--worker-instances N: SDK workers per process)',

@@ -5,6 +5,7 @@
  * (`--report docs/benchmark.md`; test/bench/report.ts). See docs/benchmark.md.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import EventSource from 'eventsource';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -59,6 +60,9 @@ const { values: opts } = parseArgs({
     'worker-nice': { type: 'string', default: String(BENCH_DEFAULTS.workerNice) },
     // One acknowledged webhook in N is followed until GET /api/conversations/:id/messages shows it; 0: none.
     'visible-sample': { type: 'string', default: String(BENCH_DEFAULTS.visibleSample) },
+    // After the rounds, one block per count at this rate, well inside what the stack keeps up with:
+    // the end-to-end figures of an inbox that is busy but not overloaded. 0: none.
+    'calm-rate': { type: 'string', default: String(BENCH_DEFAULTS.calmRate) },
     out: { type: 'string', default: 'test-results/bench.json' },
     // Also write the Markdown page and its SVG charts (into a directory named after the page, beside it).
     report: { type: 'string' },
@@ -80,6 +84,8 @@ const WORKER_NICE = Number(opts['worker-nice']);
 if (!Number.isInteger(WORKER_NICE) || WORKER_NICE < 0 || WORKER_NICE > 19) throw new Error('--worker-nice: an integer from 0 to 19');
 const VISIBLE_SAMPLE = Number(opts['visible-sample']);
 if (!Number.isInteger(VISIBLE_SAMPLE) || VISIBLE_SAMPLE < 0) throw new Error('--visible-sample: an integer, 0 or more');
+const CALM_RATE = Number(opts['calm-rate']);
+if (!(CALM_RATE >= 0)) throw new Error('--calm-rate: a number, 0 or more');
 if (opts.from && !opts.report) throw new Error('--from: give --report, the page to write');
 const PROBE_SENDERS = 64;
 /** A progress line per phase this often. */
@@ -173,6 +179,14 @@ async function main() {
     } finally {
       await probe.stop();
     }
+    // Calm: the same conversations at a rate the stack keeps up with, for the end-to-end figures alone.
+    const calm = new Map<number, ScenarioResult>();
+    if (CALM_RATE > 0) {
+      for (const s of live) {
+        calm.set(s.conversations, await runScenario({ ...s, round: ROUNDS, rate: CALM_RATE, where: `calm · ${fmtCount(s.conversations)} conversations` }));
+        settled = await settle(pids, `the calm block at ${s.conversations} conversations`);
+      }
+    }
     // The worst case, for context: every message is a new customer's first, so starts a workflow.
     const newCount = CONVERSATION_COUNTS[CONVERSATION_COUNTS.length - 1];
     const fresh = { ...(await runScenario({ ...common, conversations: newCount, chatBase: 1_000_000 * (CONVERSATION_COUNTS.length + 1), kind: 'new', round: 0, where: 'context' })), settled };
@@ -184,7 +198,7 @@ async function main() {
     await settle(pids, 'the last scenario');
     const direct = await runDirect(db, env, { channelId, accountId, secret });
 
-    const counts = CONVERSATION_COUNTS.map((_, k) => countResult(rounds.map((r) => r.blocks[k])));
+    const counts = CONVERSATION_COUNTS.map((n, k) => countResult(rounds.map((r) => r.blocks[k]), calm.get(n)));
     const fewRate = median(rounds.map((r) => r.blocks[0].pingback.inbound.committed_per_s));
     const report: FullReport = {
       date: new Date().toISOString(),
@@ -202,6 +216,7 @@ async function main() {
         worker_instances: WORKER_INSTANCES,
         worker_nice: WORKER_NICE,
         visible_sample_every: VISIBLE_SAMPLE,
+        calm_rate_per_s: CALM_RATE,
         worker_env: WORKER_ENV,
       },
       verdict: {
@@ -399,6 +414,8 @@ interface ScenarioInput {
   kind: 'live' | 'new';
   /** 0-based: each round's messages go on where the last round's stopped, and are told apart by their text. */
   round: number;
+  /** Webhooks offered per second; RATE unless said (the calm block). */
+  rate?: number;
   /** For progress lines: the round and count. */
   where: string;
 }
@@ -537,10 +554,52 @@ function visibilityWatcher(s: ScenarioInput) {
 }
 
 /** Raw samples of a block, kept out of the per-round JSON and pooled per count. */
-const blockSamples = new WeakMap<object, { committed: number[]; visible: number[]; reply: number[] }>();
+const blockSamples = new WeakMap<object, { committed: number[]; visible: number[]; stream: number[]; reply: number[] }>();
+
+/**
+ * Webhook accepted → `message.created` on an open event stream (GET /api/events, the dashboard's
+ * live view) with the account's API key, for every message of a live block: the figure an agent
+ * with the inbox open feels. One stream, as one open dashboard; its reads are part of PingBack's load.
+ */
+async function streamWatcher(s: ScenarioInput) {
+  const ackedAt = new Map<string, number>();
+  /** Events that arrived before the webhook's answer reached the benchmark: 0 ms. */
+  const early = new Set<string>();
+  const samples: number[] = [];
+  const es = new EventSource(`${s.base}/api/events`, { headers: { authorization: `Bearer ${s.apiKey}` } });
+  es.addEventListener('message.created', (m) => {
+    const at = now();
+    const e = JSON.parse((m as MessageEvent).data) as { data: { kind: string; conversation_id: string; platform_message_id?: string | null } };
+    if (e.data.kind !== 'customer_message') return;
+    const key = `${e.data.conversation_id}/${e.data.platform_message_id}`;
+    const t = ackedAt.get(key);
+    if (t === undefined) return void early.add(key);
+    samples.push(at - t);
+    ackedAt.delete(key);
+  });
+  await new Promise<void>((resolve, reject) => {
+    es.onopen = () => resolve();
+    es.onerror = (err) => reject(new Error(`event stream: ${JSON.stringify(err)}`));
+  });
+  es.onerror = () => log('event stream: the connection broke; EventSource reconnects with Last-Event-ID');
+  return {
+    add(conversationId: string, platformMessageId: string, acked: number) {
+      const key = `${conversationId}/${platformMessageId}`;
+      if (early.delete(key)) samples.push(0);
+      else ackedAt.set(key, acked);
+    },
+    async finish(timeoutMs = 30_000) {
+      const deadline = now() + timeoutMs;
+      while (ackedAt.size > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      es.close();
+      return { samples: samples.map((v) => round(v)), never_seen: ackedAt.size };
+    },
+  };
+}
 
 async function runScenario(s: ScenarioInput) {
-  log(`${s.where} · PingBack: ${RATE}/s for ${SECONDS}s across ${fmtCount(s.conversations)} ${s.kind} conversations, replies ${REPLY_RATE}/s`);
+  const rate = s.rate ?? RATE;
+  log(`${s.where} · PingBack: ${rate}/s for ${SECONDS}s across ${fmtCount(s.conversations)} ${s.kind} conversations, replies ${REPLY_RATE}/s`);
   const sentAt = new Map<string, number>();
   const ackMs: number[] = [];
   const ackBySecond: number[][] = [];
@@ -560,6 +619,7 @@ async function runScenario(s: ScenarioInput) {
     for (const c of convs) conversationIds.set(Number(c.thread_key), c.id);
   }
   const watcher = conversationIds.size > 0 ? visibilityWatcher(s) : undefined;
+  const stream = conversationIds.size > 0 ? await streamWatcher(s) : undefined;
   const cpu = cpuMeter(s.pids);
   const countersBefore = await serverCounters(s.metricsUrl);
   const apiBefore = await apiTimings(s.apiMetricsUrl);
@@ -569,7 +629,7 @@ async function runScenario(s: ScenarioInput) {
   );
   const started = now();
   const offset = s.round * Math.round(RATE * SECONDS);
-  const inbound = openLoop(RATE, SECONDS, async (i) => {
+  const inbound = openLoop(rate, SECONDS, async (i) => {
     offered++;
     const n = offset + i;
     const chatId = s.chatBase + (s.kind === 'live' ? (n * STRIDE) % s.conversations : n % s.conversations);
@@ -585,6 +645,7 @@ async function runScenario(s: ScenarioInput) {
     sentAt.set(`${chatId}/${messageId}`, t0);
     const conversationId = conversationIds.get(chatId);
     if (watcher && conversationId && i % VISIBLE_SAMPLE === 0) watcher.add(conversationId, messageId, acked);
+    if (stream && conversationId) stream.add(conversationId, messageId, acked);
   });
   // Agents answer conversations that exist by then; a share of sends hit 429 or 5xx at the platform.
   s.fake.setFailureRate('sendMessage', { kind: 'rate_limit', retryAfter: 1 }, 0.1);
@@ -615,6 +676,7 @@ async function runScenario(s: ScenarioInput) {
   const countersAfter = await serverCounters(s.metricsUrl);
   const apiAfter = await apiTimings(s.apiMetricsUrl);
   const visible = await watcher?.finish();
+  const streamed = await stream?.finish();
   const e2e: number[] = [];
   for (const r of rows) {
     const t0 = sentAt.get(`${r.thread_key}/${r.platform_message_id}`);
@@ -648,7 +710,7 @@ async function runScenario(s: ScenarioInput) {
         temporal_signal: msOrNull(histogramQuantile(0.99, apiBefore.signal, apiAfter.signal)),
       },
       committed: rows.length,
-      ...commitRates(commitTimes, started, load.offered),
+      ...commitRates(commitTimes, started, load.offered, rate),
       committed_by_second: perSecond(commitTimes, started),
       end_to_end_ms: summary(e2e),
     },
@@ -656,6 +718,8 @@ async function runScenario(s: ScenarioInput) {
     visible: visible
       ? { sample_every: VISIBLE_SAMPLE, ms: summary(visible.samples), api_reads: visible.api_reads, api_reads_too_early: visible.api_reads_too_early, never_seen: visible.never_seen }
       : null,
+    // Webhook accepted → its message.created on an open event stream, every message (see streamWatcher).
+    stream: streamed ? { ms: summary(streamed.samples), never_seen: streamed.never_seen } : null,
     cpu_seconds: roundCpu(cpuUsed),
     cpu_ms_per_message: perMessage(inboundCpu, rows.length),
     // The server's work from the scenario's start until its last message committed, the replies'
@@ -671,7 +735,7 @@ async function runScenario(s: ScenarioInput) {
       end_to_end_ms: summary(replyMs),
     },
   };
-  blockSamples.set(result, { committed: e2e, visible: visible?.samples ?? [], reply: replyMs });
+  blockSamples.set(result, { committed: e2e, visible: visible?.samples ?? [], stream: streamed?.samples ?? [], reply: replyMs });
   return result;
 }
 
@@ -954,12 +1018,12 @@ type FullReport = BenchReport & { rounds: Round[]; context: BenchReport['context
  * up with the offer (within 1 %), and, for comparison with earlier runs, all of them over the time
  * from the block's start to its last commit.
  */
-function commitRates(commitTimesMs: number[], startedMs: number, offered: number) {
+function commitRates(commitTimesMs: number[], startedMs: number, offered: number, offeredRate = RATE) {
   const rate = steadyRate(commitTimesMs);
   return {
     committed_per_s: round(rate),
     // Every message offered acknowledged and committed (a refused one would come back as a redelivery), at the offered rate.
-    kept_up: rate >= 0.99 * RATE && commitTimesMs.length >= offered,
+    kept_up: rate >= 0.99 * offeredRate && commitTimesMs.length >= offered,
     committed_per_s_to_last_commit: round(commitTimesMs.length / ((Math.max(...commitTimesMs) - startedMs) / 1000)),
   };
 }
@@ -974,7 +1038,7 @@ function blockRatios(probe: ProbeResult, pingback: ScenarioResult): Ratios {
 }
 
 /** One count over the rounds: each figure and ratio the median of the rounds', the latencies pooled. */
-function countResult(blocks: Block[]): CountResult {
+function countResult(blocks: Block[], calm: ScenarioResult | undefined): CountResult {
   const med = (f: (b: Block) => number, digits = 2) => {
     const values = blocks.map(f).filter(Number.isFinite);
     return values.length ? round(median(values), digits) : NaN;
@@ -990,7 +1054,8 @@ function countResult(blocks: Block[]): CountResult {
     cpu_per_message: med((b) => b.ratios.cpu_per_message),
   };
   const pingbackKeptUp = blocks.every((b) => b.pingback.inbound.kept_up);
-  const pooled = (k: 'committed' | 'visible' | 'reply') => blocks.flatMap((b) => blockSamples.get(b.pingback)?.[k] ?? []);
+  const pooled = (k: 'committed' | 'visible' | 'stream' | 'reply') => blocks.flatMap((b) => blockSamples.get(b.pingback)?.[k] ?? []);
+  const calmSamples = calm ? blockSamples.get(calm) : undefined;
   return {
     conversations: blocks[0].conversations,
     pingback: {
@@ -1016,10 +1081,25 @@ function countResult(blocks: Block[]): CountResult {
     end_to_end: {
       committed_ms: summary(pooled('committed')),
       visible_ms: summary(pooled('visible')),
+      stream_ms: summary(pooled('stream')),
       reply_ms: summary(pooled('reply')),
       visible_samples_ms: pooled('visible').map((v) => round(v)),
+      stream_samples_ms: pooled('stream').map((v) => round(v)),
       reply_samples_ms: pooled('reply').map((v) => round(v)),
     },
+    calm:
+      calm && calmSamples
+        ? {
+            offered_rate_per_s: CALM_RATE,
+            committed_per_s: calm.inbound.committed_per_s,
+            kept_up: calm.inbound.kept_up,
+            committed_ms: summary(calmSamples.committed),
+            visible_ms: summary(calmSamples.visible),
+            stream_ms: summary(calmSamples.stream),
+            reply_ms: summary(calmSamples.reply),
+            stream_samples_ms: calmSamples.stream.map((v) => round(v)),
+          }
+        : undefined,
   };
 }
 

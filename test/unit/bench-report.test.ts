@@ -192,3 +192,18 @@ test('perSecond counts commits into whole seconds from the block start', () => {
   expect(perSecond([1000, 1500, 2999, 3000, 5200, 900], 1000)).toEqual([3, 1, 1, 0, 1]);
   expect(perSecond([], 0)).toEqual([]);
 });
+
+test('the event stream and the calm block: shown when the run measured them, left out of a run from before', () => {
+  const calm = { offered_rate_per_s: 20, committed_per_s: 20, kept_up: true, committed_ms: summary(70, 150), visible_ms: summary(90, 200), stream_ms: summary(75, 160), reply_ms: summary(40, 1100), stream_samples_ms: [70, 80] };
+  const withBoth = report({ calm_rate_per_s: 20 });
+  withBoth.counts = withBoth.counts.map((c) => ({ ...c, end_to_end: { ...c.end_to_end, stream_ms: summary(95, 400), stream_samples_ms: [90, 100] }, calm }));
+  const page = renderReport(withBoth, { chartsHref: 'benchmark' }).markdown;
+  expect(page).toContain('| webhook accepted → `message.created` on an open event stream (every message) | 95 / 400 ms (200) | 95 / 400 ms (200) |');
+  expect(page).toContain('Busy but not overloaded, at 20 webhooks/s');
+  expect(page).toContain('| committed messages /s (kept up with the offer?) | 20 (yes) | 20 (yes) |');
+  expect(page).not.toContain('--calm-rate 20 (default');
+
+  const before = renderReport(report(), { chartsHref: 'benchmark' }).markdown;
+  expect(before).not.toContain('open event stream (every message)');
+  expect(before).not.toContain('Busy but not overloaded');
+});
