@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { accountSummary, issueApiKey } from '../db/accounts';
+import { accountSummary, issueApiKey, listApiKeys } from '../db/accounts';
 import { isUuid } from '../db/ids';
 import { notFound } from '../errors';
 import { readJsonBody } from '../http/body';
@@ -18,18 +18,14 @@ export function accountRoutes(deps: AppDeps): Router<AuthState> {
   });
 
   router.get('/api-keys', adminOnly, async (ctx) => {
-    const rows = await db('api_keys')
-      .where({ account_id: ctx.state.accountId })
-      .orderBy('created_at')
-      .select('id', 'name', 'prefix', 'created_at', 'last_used_at', 'revoked_at');
-    ctx.body = { data: rows };
+    ctx.body = { data: await listApiKeys(db, ctx.state.accountId) };
   });
 
   router.post('/api-keys', adminOnly, async (ctx) => {
     const input = validate(createApiKeySchema, (await readJsonBody(ctx)).json);
-    const { key, row } = await issueApiKey(db, ctx.state.accountId, input.name);
+    const issued = await issueApiKey(db, ctx.state.accountId, input.name);
     ctx.status = 201;
-    ctx.body = { ...row, api_key: key };
+    ctx.body = issued;
   });
 
   router.delete('/api-keys/:id', adminOnly, async (ctx) => {

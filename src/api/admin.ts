@@ -22,6 +22,18 @@ export const updateAccountSchema = z
   .refine((v) => v.name !== undefined || v.plan !== undefined, 'give name or plan');
 export const createApiKeySchema = z.object({ name: z.string().trim().min(1).max(100).default('default') }).strict();
 
+/** POST /admin/accounts: the account, its first API key (shown once) and, given admin_email, its first admin's link to set a password. */
+export const createdAccountSchema = z.object({
+  account_id: z.uuid(),
+  name: z.string(),
+  plan: planSchema,
+  api_key: z.string().describe('pb_…: shown once, stored hashed'),
+  admin_user_id: z.uuid().optional(),
+  admin_set_password_url: z.string().optional().describe('Single use'),
+  admin_set_password_expires_at: z.string().optional().describe('ISO 8601 time'),
+});
+type CreatedAccount = z.infer<typeof createdAccountSchema>;
+
 /** Operator routes, guarded by PINGBACK_ADMIN_TOKEN. */
 export function adminRoutes(deps: AppDeps): Router {
   const router = new Router({ prefix: '/admin' });
@@ -45,8 +57,8 @@ export function adminRoutes(deps: AppDeps): Router {
       name: account.name,
       plan: account.plan,
       api_key: apiKey,
-      ...(created ? { admin_user_id: created.user.id, admin_set_password_url: created.setPasswordUrl, admin_set_password_expires_at: created.expiresAt } : {}),
-    };
+      ...(created ? { admin_user_id: created.user.id, admin_set_password_url: created.setPasswordUrl, admin_set_password_expires_at: created.expiresAt.toISOString() } : {}),
+    } satisfies CreatedAccount;
   });
 
   router.get('/accounts/:id', async (ctx) => {
@@ -69,9 +81,9 @@ export function adminRoutes(deps: AppDeps): Router {
     const id = accountId(ctx.params.id);
     const input = validate(createApiKeySchema, (await readJsonBody(ctx)).json);
     if (!(await deps.db('accounts').where({ id }).first('id'))) throw notFound('account');
-    const { key, row } = await issueApiKey(deps.db, id, input.name);
+    const issued = await issueApiKey(deps.db, id, input.name);
     ctx.status = 201;
-    ctx.body = { ...row, api_key: key };
+    ctx.body = issued;
   });
 
   return router;

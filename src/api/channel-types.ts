@@ -1,10 +1,32 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { adapterFor } from '../channels';
-import { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES } from '../channels/types';
-import type { Plan } from '../plans';
-import { PLAN_LIMITS } from '../plans';
+import { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, channelTypeSchema } from '../channels/types';
+import { PLAN_LIMITS, planSchema, type Plan } from '../plans';
 import type { AppDeps, AuthState } from './context';
+
+/** One channel type as the "connect a channel" forms need it. */
+export const channelTypeInfoSchema = z.object({
+  type: channelTypeSchema,
+  display_name: z.string(),
+  setup: z.enum(['api', 'console', 'none']).describe('api: PingBack registers with the platform; console: paste callback_url and verify_token into its settings; none'),
+  /** Where to paste what, in a line. */
+  instructions: z.string(),
+  /** Whether the plan lets the account connect (or reactivate) one now. */
+  allowed: z.boolean(),
+  blocked_reason: z.string().nullable(),
+  /** The cheapest plan that includes the type, when the account's does not. */
+  plan_needed: planSchema.nullable(),
+  /** Config fields that are secrets: masked when the channel is shown. */
+  secret_fields: z.array(z.string()),
+  config_schema: z.record(z.string(), z.unknown()).describe('The config as JSON Schema, from the zod schema that validates it'),
+});
+/** GET /api/channel-types. */
+export const channelTypesSchema = z.object({
+  plan: planSchema,
+  usage: z.object({ active_channels: z.number().int(), max_active_channels: z.number().int() }),
+  data: z.array(channelTypeInfoSchema),
+});
 
 /** The cheapest plan that allows a channel type, for "upgrade to …" where it is locked. */
 const cheapestPlanFor = (type: string): Plan | null =>
@@ -41,11 +63,11 @@ export function channelTypeRoutes(deps: AppDeps): Router<AuthState> {
           allowed: blocked === null,
           blocked_reason: blocked,
           plan_needed: typeAllowed ? null : cheapestPlanFor(type),
-          secret_fields: adapter.secretFields,
+          secret_fields: [...adapter.secretFields],
           config_schema: z.toJSONSchema(adapter.config, { io: 'input', unrepresentable: 'any' }),
         };
       }),
-    };
+    } satisfies z.infer<typeof channelTypesSchema>;
   });
   return router;
 }

@@ -15,6 +15,7 @@ import { channelSetupWorkflowId } from '../temporal/ids';
 import type { AppDeps, AuthState } from './context';
 import { adminOnly } from './auth';
 import { presentChannelSummary } from '../inbox/channels';
+import { channelStatusSchema } from '../inbox/schemas';
 import { validate } from './validate';
 
 export const createChannelSchema = z.object({
@@ -31,6 +32,22 @@ export const updateChannelSchema = z
     is_active: z.boolean().optional(),
   })
   .strict();
+
+/** GET /api/channels/{id}/health: how the channel stands at its platform, asked just now. */
+export const channelHealthSchema = z.object({
+  checked_at: z.string().describe('ISO 8601 time'),
+  /** Nothing needs attention: the channel is on and the platform took its credentials (and, for Telegram, its webhook points here). */
+  ok: z.boolean(),
+  status: channelStatusSchema,
+  is_active: z.boolean(),
+  /** The platform account the credentials act for (a bot's @username, a number, an address); null when nothing was asked or it refused. */
+  account: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()).describe('Facts the platform reported, as it named them'),
+  problems: z.array(z.string()).describe('What needs attention, in words; none when all is well'),
+  /** The platform's refusal (rate_limited, unavailable, rejected, auth: see PlatformError), when it refused: its answer, not an error of this request. */
+  error: z.object({ kind: z.enum(['rate_limited', 'unavailable', 'rejected', 'auth']), message: z.string() }).nullable(),
+});
+type ChannelHealthAnswer = z.infer<typeof channelHealthSchema>;
 
 const CONSOLE_HINT = "waiting for the platform: paste callback_url and verify_token into the platform's webhook settings";
 const CHECKING = 'checking the credentials with the platform';
@@ -190,7 +207,7 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
     const adapter = adapterFor(row.type);
     const checked = { checked_at: new Date().toISOString(), status: row.status, is_active: row.is_active };
     if (!adapter.health && !adapter.checkCredentials) {
-      ctx.body = { ...checked, ok: row.is_active, account: null, details: {}, problems: row.is_active ? [] : ['the channel is deactivated'], error: null };
+      ctx.body = { ...checked, ok: row.is_active, account: null, details: {}, problems: row.is_active ? [] : ['the channel is deactivated'], error: null } satisfies ChannelHealthAnswer;
       return;
     }
     try {
@@ -199,11 +216,11 @@ export function channelRoutes(deps: AppDeps): Router<AuthState> {
         ? await adapter.health(cfg, adapterContext, { callbackUrl: callbackUrl(deps.config.PUBLIC_BASE_URL, row.type, row.id) })
         : await adapter.checkCredentials!(cfg, adapterContext).then((c) => ({ account: c.account, details: { platform_account_id: c.platformAccountId }, problems: [] as string[] }));
       const problems = [...(row.is_active ? [] : ['the channel is deactivated']), ...health.problems];
-      ctx.body = { ...checked, ok: problems.length === 0, account: health.account ?? null, details: health.details, problems, error: null };
+      ctx.body = { ...checked, ok: problems.length === 0, account: health.account ?? null, details: health.details, problems, error: null } satisfies ChannelHealthAnswer;
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
       // The platform's own answer is the result here, not a failure of this request.
-      ctx.body = { ...checked, ok: false, account: null, details: {}, problems: [err.message], error: { kind: err.kind, message: err.message } };
+      ctx.body = { ...checked, ok: false, account: null, details: {}, problems: [err.message], error: { kind: err.kind, message: err.message } } satisfies ChannelHealthAnswer;
     }
   });
 

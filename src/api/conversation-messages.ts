@@ -8,7 +8,7 @@ import { attachedFileIds } from '../channels/webchat/fields';
 import { readJsonBody } from '../http/body';
 import { authorColumns } from '../inbox/activity';
 import { loadEntries, timelinePage } from '../inbox/timeline';
-import type { TimelineEntry } from '../inbox/schemas';
+import { timelineEntrySchema, type TimelineEntry } from '../inbox/schemas';
 import type { AppDeps, AuthState } from './context';
 import { actorOf, findConversation } from './conversations';
 import { decodeCursor, encodeCursor, messageCursor } from './cursor';
@@ -49,6 +49,15 @@ export const replySchema = z
 export const noteSchema = z
   .object({ content: z.string().trim().min(1, 'must not be empty').max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`), client_id: clientId })
   .strict();
+
+/** POST /api/messages/{id}/retry: the conversation's workflow took the reply again. */
+export const retryQueuedSchema = z.object({
+  queued: z.literal(true),
+  /** Its place among the conversation's queued replies: 1 goes out next. */
+  position: z.number().int(),
+  /** The reply as the timeline shows it now. */
+  message: timelineEntrySchema,
+});
 
 /** A conversation's timeline, and what agents add to it: replies (sent to the customer) and private notes (never sent). */
 export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
@@ -205,7 +214,7 @@ export function conversationMessageRoutes(deps: AppDeps): Router<AuthState> {
     const result = await deps.signaller.retryReply(conversationRef({ id: conv.channel_id, account_id: ctx.state.accountId, type: conv.channel_type }, conv.thread_key), ctx.params.id);
     if (!result.queued) throw new AppError(409, 'not_failed', `only a failed reply can be retried; this one is ${result.status}`, { status: result.status });
     ctx.status = 202;
-    ctx.body = { queued: true, position: result.position, message: await entry(ctx.state.accountId, ctx.params.id, 'messages') };
+    ctx.body = { queued: true, position: result.position, message: await entry(ctx.state.accountId, ctx.params.id, 'messages') } satisfies z.infer<typeof retryQueuedSchema>;
   });
 
   router.post('/conversations/:id/notes', async (ctx) => {

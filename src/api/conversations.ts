@@ -55,6 +55,8 @@ export const updateConversationSchema = z
   });
 
 export const markReadSchema = z.object({ message_id: z.uuid() }).strict();
+/** POST /api/conversations/{id}/read: the customer messages after the user's read marker now (counted up to 100). */
+export const readMarkerSchema = z.object({ unread_count: z.number().int() });
 
 export const actorOf = (state: AuthState): ActorRef =>
   state.principal.kind === 'user' ? { userId: state.principal.userId } : { apiKeyId: state.principal.keyId };
@@ -172,7 +174,7 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
        ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_seq = GREATEST(conversation_reads.last_read_seq, EXCLUDED.last_read_seq), updated_at = now()`,
       [userId, conv.id, seq.seq],
     );
-    ctx.body = { unread_count: (await findConversation(db, ctx.state, conv.id)).unread_count };
+    ctx.body = { unread_count: (await findConversation(db, ctx.state, conv.id)).unread_count } satisfies z.infer<typeof readMarkerSchema>;
   });
 
   return router;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { countsSchema, conversationItemSchema, inboxEventSchema, meSchema, timelineEntrySchema } from '../inbox/schemas';
 import { userSchema } from '../db/users';
-import { listConversationsQuery, markReadSchema, updateConversationSchema } from './conversations';
-import { listMessagesQuery, noteSchema, replySchema } from './conversation-messages';
+import { listConversationsQuery, markReadSchema, readMarkerSchema, updateConversationSchema } from './conversations';
+import { listMessagesQuery, noteSchema, replySchema, retryQueuedSchema } from './conversation-messages';
+import { channelTypesSchema } from './channel-types';
 import { errorBody, idParam, json, ok, output, queryParams, ref } from './openapi-helpers';
 import { loginSchema, setPasswordSchema } from './session';
-import { inviteUserSchema, updateUserSchema } from './users';
+import { invitationSchema, inviteUserSchema, passwordLinkSchema, updateUserSchema } from './users';
 
 const page = (item: string) => ({ type: 'object', required: ['data', 'next_cursor'], properties: { data: { type: 'array', items: ref(item) }, next_cursor: { type: ['string', 'null'] } } });
 
@@ -70,7 +71,7 @@ export function agentPaths() {
       post: {
         summary: 'Admins: invite a user. Answers invitation_url (single use, valid 7 days) to pass on; 409 email_taken',
         requestBody: { required: true, content: json(inviteUserSchema) },
-        responses: { 201: { description: '{user, invitation_url, expires_at}' }, 403: errorBody, 409: errorBody, 422: errorBody },
+        responses: { 201: ok('The user, invited, and the link to pass on', output(invitationSchema)), 403: errorBody, 409: errorBody, 422: errorBody },
       },
     },
     '/api/users/{id}': {
@@ -85,14 +86,14 @@ export function agentPaths() {
       post: {
         summary: 'Admins: a link to set a new password (single use, valid 7 days; a user who never set one gets a new invitation)',
         parameters: [idParam],
-        responses: { 201: { description: '{reset_url, expires_at}' }, 403: errorBody, 404: errorBody, 409: errorBody },
+        responses: { 201: ok('The link to pass on', output(passwordLinkSchema)), 403: errorBody, 404: errorBody, 409: errorBody },
       },
     },
     '/api/channel-types': {
       get: {
         summary:
           "What can be connected: each channel type's display name, config as JSON Schema (from the schema that validates it), secret fields, setup (api, console, none) and instructions, and whether the account's plan allows it now (blocked_reason, plan_needed)",
-        responses: { 200: { description: '{plan, usage, data: ChannelType[]}' } },
+        responses: { 200: ok('{plan, usage, data: ChannelType[]}', output(channelTypesSchema)) },
       },
     },
     '/api/conversations': {
@@ -139,7 +140,7 @@ export function agentPaths() {
           "Send a failed reply again, through its conversation's workflow (an update: the answer says it was queued), behind any reply already queued; its attempts start over and its day to go out counts from now. 409 not_failed for a reply that is not failed (with its `status`), 409 channel_inactive while its channel is off, 404 for anything that is not a reply this user can see",
         parameters: [idParam],
         responses: {
-          202: ok('Queued: `{queued: true, position, message}` (position 1 = next to go out; message as in the timeline)', { type: 'object' }),
+          202: ok('Queued: `{queued: true, position, message}` (position 1 = next to go out; message as in the timeline)', output(retryQueuedSchema)),
           404: errorBody,
           409: errorBody,
           503: errorBody,
@@ -159,7 +160,7 @@ export function agentPaths() {
         summary: "Move the signed-in user's read marker forward to a message (never back); answers the conversation's unread_count",
         parameters: [idParam],
         requestBody: { required: true, content: json(markReadSchema) },
-        responses: { 200: { description: '{unread_count}' }, 400: errorBody, 404: errorBody, 422: errorBody },
+        responses: { 200: ok('{unread_count}', output(readMarkerSchema)), 400: errorBody, 404: errorBody, 422: errorBody },
       },
     },
     '/api/events': {

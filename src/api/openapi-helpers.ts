@@ -7,6 +7,8 @@ export const output = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'outpu
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 /** A JSON answer with a schema (a `ref`, or an inline JSON Schema). */
 export const ok = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
+/** `{data: Item[]}`, as the unpaged lists answer. */
+export const list = (item: string) => ({ type: 'object', required: ['data'], properties: { data: { type: 'array', items: ref(item) } } });
 export const errorBody = {
   description: 'Error',
   content: {

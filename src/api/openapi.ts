@@ -1,12 +1,17 @@
 import { z } from 'zod';
-import { createAccountSchema, createApiKeySchema, updateAccountSchema } from './admin';
-import { updateChannelSchema } from './channels';
+import { createAccountSchema, createApiKeySchema, createdAccountSchema, updateAccountSchema } from './admin';
+import { channelHealthSchema, updateChannelSchema } from './channels';
 import { agentPaths, agentSchemas } from './openapi-agents';
-import { errorBody, idParam, json, ok, output, queryParams, ref } from './openapi-helpers';
+import { errorBody, idParam, json, list, ok, output, queryParams, ref } from './openapi-helpers';
 import { channelSummarySchema } from '../inbox/schemas';
 import { adapterFor, webhookChannels } from '../channels';
-import { widgetMessageSchema, widgetMessagesQuery } from '../widget/routes';
-import { uploadQuery } from '../http/upload';
+import { templateInfoSchema } from '../channels/whatsapp/templates';
+import { accountSchema, apiKeySchema, issuedApiKeySchema } from '../db/accounts';
+import { webhookSetAsideSchema } from '../inbound/webhooks';
+import { codecPayloadsSchema } from '../http/codec';
+import { healthzSchema, livenessSchema, readinessSchema } from '../http/health';
+import { widgetMessageAcceptedSchema, widgetMessageSchema, widgetMessagesQuery, widgetMessagesSchema, widgetSettingsSchema, widgetVisitorSchema } from '../widget/routes';
+import { uploadedFileSchema, uploadQuery } from '../http/upload';
 import { MAX_ATTACHMENTS_PER_MESSAGE } from '../channels/webchat/fields';
 import { CLAIMED_TTL_DAYS, MAX_UNLINKED_UPLOADS, UNLINKED_TTL_HOURS } from '../db/stored-media';
 import { CHANNEL_TYPES, type ChannelType, type WebhookOperationDocs } from '../channels/types';
@@ -64,6 +69,14 @@ export function openApiDocument() {
         ),
         Channel: output(channelSchema),
         ChannelSummary: output(channelSummarySchema),
+        Account: output(accountSchema),
+        ApiKey: output(apiKeySchema),
+        IssuedApiKey: output(issuedApiKeySchema),
+        MessageTemplate: output(templateInfoSchema),
+        UploadedFile: output(uploadedFileSchema),
+        CodecPayloads: output(codecPayloadsSchema),
+        Readiness: output(readinessSchema),
+        WebhookSetAside: output(webhookSetAsideSchema),
         ...agentSchemas(),
       },
     },
@@ -74,17 +87,17 @@ export function openApiDocument() {
           summary: 'Create an account and its first API key (shown once)',
           security: [{ adminToken: [] }],
           requestBody: { required: true, content: json(createAccountSchema) },
-          responses: { 201: { description: 'account_id, plan, api_key' }, 401: errorBody, 422: errorBody },
+          responses: { 201: ok('The account and its first API key; with admin_email, the first admin and their link to set a password', output(createdAccountSchema)), 401: errorBody, 422: errorBody },
         },
       },
       '/admin/accounts/{id}': {
-        get: { summary: 'An account: plan, limits, usage', security: [{ adminToken: [] }], parameters: [idParam], responses: { 200: { description: 'Account' }, 404: errorBody } },
+        get: { summary: 'An account: plan, limits, usage', security: [{ adminToken: [] }], parameters: [idParam], responses: { 200: ok('Account', ref('Account')), 404: errorBody } },
         patch: {
           summary: 'Rename or change plan; a downgrade the active channels exceed is refused naming them',
           security: [{ adminToken: [] }],
           parameters: [idParam],
           requestBody: { required: true, content: json(updateAccountSchema) },
-          responses: { 200: { description: 'Account' }, 404: errorBody, 409: errorBody, 422: errorBody },
+          responses: { 200: ok('Account', ref('Account')), 404: errorBody, 409: errorBody, 422: errorBody },
         },
       },
       '/admin/accounts/{id}/api-keys': {
@@ -93,18 +106,18 @@ export function openApiDocument() {
           security: [{ adminToken: [] }],
           parameters: [idParam],
           requestBody: { required: true, content: json(createApiKeySchema) },
-          responses: { 201: { description: 'id, name, prefix, api_key' }, 404: errorBody, 422: errorBody },
+          responses: { 201: ok('The key, shown this once', ref('IssuedApiKey')), 404: errorBody, 422: errorBody },
         },
       },
       '/api/account': {
-        get: { summary: "The caller's account: plan, what it allows (max_active_channels, channel_types, max_stored_bytes), current usage (active channels, stored_bytes: the files PingBack keeps for it)", responses: { 200: { description: 'Account' } } },
+        get: { summary: "The caller's account: plan, what it allows (max_active_channels, channel_types, max_stored_bytes), current usage (active channels, stored_bytes: the files PingBack keeps for it)", responses: { 200: ok('Account', ref('Account')) } },
       },
       '/api/api-keys': {
-        get: { summary: "The account's API keys (prefix only, never the key)", responses: { 200: { description: '{data: ApiKey[]}' } } },
+        get: { summary: "The account's API keys (prefix only, never the key), oldest first, revoked ones included", responses: { 200: ok('{data: ApiKey[]}', list('ApiKey')) } },
         post: {
           summary: 'Issue an API key (shown once)',
           requestBody: { required: true, content: json(createApiKeySchema) },
-          responses: { 201: { description: 'id, name, prefix, api_key' }, 422: errorBody },
+          responses: { 201: ok('The key, shown this once', ref('IssuedApiKey')), 422: errorBody },
         },
       },
       '/api/api-keys/{id}': {
@@ -136,7 +149,7 @@ export function openApiDocument() {
           summary:
             "A WhatsApp channel's approved message templates, read from its WhatsApp Business Account through the Graph API each time: `{data: [{name, language, category, header, body, parameters: {header, body}}]}`. What a reply may send once the conversation's 24-hour window has closed. 422 business_account_id_required without the account's ID in the channel's settings, 422 templates_not_supported on other channels, 502/503 with Meta's words when Graph refuses or is unreachable",
           parameters: [idParam],
-          responses: { 200: { description: 'The approved templates' }, 404: errorBody, 422: errorBody, 502: errorBody, 503: errorBody },
+          responses: { 200: ok('The approved templates: {data: MessageTemplate[]}', list('MessageTemplate')), 404: errorBody, 422: errorBody, 502: errorBody, 503: errorBody },
         },
       },
       '/api/channels/{id}/health': {
@@ -144,7 +157,7 @@ export function openApiDocument() {
           summary:
             "Asks the channel's platform now how it stands (admins): `{checked_at, ok, status, is_active, account, details, problems, error}`. Telegram: getMe and getWebhookInfo (where the webhook points, `pending_update_count`, Telegram's last delivery error); WhatsApp, Instagram, X, email: the credentials check (a Graph call, /2/users/me, SMTP and IMAP logins). A platform refusing is `ok: false` with its words in `error`, not an error of this request. Read only",
           parameters: [idParam],
-          responses: { 200: { description: 'What the platform said' }, 403: errorBody, 404: errorBody },
+          responses: { 200: ok('What the platform said', output(channelHealthSchema)), 403: errorBody, 404: errorBody },
         },
       },
       '/api/channels/{id}/rotate-secrets': {
@@ -162,7 +175,7 @@ export function openApiDocument() {
             "A file for the agent's next reply on a conversation: the raw bytes as the body, its MIME type as Content-Type (415 otherwise), up to WEBCHAT_ATTACHMENT_MAX_BYTES (413). Answers {id, file_name, content_type, size}; the same `id` again answers 200 with the first upload. Kept and swept like a visitor's uploads; 422 attachments_not_supported on channels whose replies cannot carry files yet",
           parameters: [idParam, ...queryParams(uploadQuery)],
           requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { 200: { description: 'The upload with this id, stored before' }, 201: { description: '{id, file_name, content_type, size}' }, 400: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },
+          responses: { 200: ok('The upload with this id, stored before', ref('UploadedFile')), 201: ok('The upload', ref('UploadedFile')), 400: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },
         },
       },
       '/api/conversations/{id}/messages/{messageId}/attachments/{index}': {
@@ -180,7 +193,7 @@ export function openApiDocument() {
       },
       ...webhookPaths(),
       ...widgetPaths(),
-      '/healthz': { get: { summary: 'The process and PostgreSQL (kept for existing checks; see /livez and /readyz)', security: [], responses: { 200: { description: 'ok' }, 503: errorBody } } },
+      '/healthz': { get: { summary: 'The process and PostgreSQL (kept for existing checks; see /livez and /readyz)', security: [], responses: { 200: ok('ok', output(healthzSchema)), 503: errorBody } } },
       ...Object.fromEntries(
         (['decode', 'encode'] as const).map((op) => [
           `/codec/${op}`,
@@ -190,20 +203,21 @@ export function openApiDocument() {
               description:
                 "Temporal's remote codec protocol, for the Temporal UI and CLI (`--codec-endpoint <PUBLIC_BASE_URL>/codec --codec-auth 'Bearer <PINGBACK_ADMIN_TOKEN>'`): {payloads: [{metadata: {key: base64}, data: base64}]} in and out, at most 1,000. Payloads hold every tenant's messages: the admin token only. CORS for TEMPORAL_UI_URL's origin.",
               security: [{ adminToken: [] }],
-              responses: { 200: { description: '{payloads}' }, 400: errorBody, 401: errorBody, 422: errorBody },
+              requestBody: { required: true, content: json(codecPayloadsSchema) },
+              responses: { 200: ok(op === 'decode' ? 'The payloads decoded, in order' : 'The payloads encoded, in order', ref('CodecPayloads')), 400: errorBody, 401: errorBody, 422: errorBody },
             },
             options: { summary: "CORS preflight from the Temporal UI's origin (TEMPORAL_UI_URL)", security: [], responses: { 204: { description: 'allowed methods and headers, for that origin only' } } },
           },
         ]),
       ),
-      '/livez': { get: { summary: 'Liveness: the process answers', security: [], responses: { 200: { description: '{"status":"ok"}' } } } },
+      '/livez': { get: { summary: 'Liveness: the process answers', security: [], responses: { 200: ok('Alive', output(livenessSchema)) } } },
       '/readyz': {
         get: {
           summary: 'Readiness: Temporal answers and the api is not shutting down',
           description:
-            'Answers {status: ready | not_ready | shutting_down, checks: {temporal, postgres}} (each {ok, error?, ms}). PostgreSQL is reported but does not make the api unready: webhooks are acknowledged while it is down (Temporal holds them), and the inbox API answers 503 database_unavailable meanwhile.',
+            'Answers {status: ready | not_ready | shutting_down, checks: {temporal, postgres}} (each {ok, ms}; a failed check\'s reason goes to the api\'s log, not to this public answer; checked at most once a second). PostgreSQL is reported but does not make the api unready: webhooks are acknowledged while it is down (Temporal holds them), and the inbox API answers 503 database_unavailable meanwhile.',
           security: [],
-          responses: { 200: { description: 'ready' }, 503: { description: 'Temporal unreachable, or shutting down' } },
+          responses: { 200: ok('ready', ref('Readiness')), 503: ok('not_ready (Temporal unreachable) or shutting_down', ref('Readiness')) },
         },
       },
       '/media/{id}': {
@@ -228,10 +242,15 @@ function webhookPaths() {
     ...(docs.requestBody ? { requestBody: docs.requestBody } : {}),
     responses: { 200: docs.ok, ...Object.fromEntries(docs.errors.map((status) => [status, errorBody])) },
   });
+  /** A delivery may also be set aside whole (src/inbound/webhooks.ts): the platform's answer or that one. */
+  const delivery = (docs: WebhookOperationDocs) => {
+    const answer = docs.ok.content?.['application/json'] as { schema: object } | undefined;
+    return answer ? { ...docs, ok: ok(`${docs.ok.description}; a delivery set aside whole: WebhookSetAside`, { anyOf: [answer.schema, ref('WebhookSetAside')] }) } : docs;
+  };
   return Object.fromEntries(
     webhookChannels().map(({ type, hook }) => [
       `/webhooks/${type}/{channelId}`,
-      { ...(hook.docs.get ? { get: operation(hook.docs.get) } : {}), post: operation(hook.docs.post) },
+      { ...(hook.docs.get ? { get: operation(hook.docs.get) } : {}), post: operation(delivery(hook.docs.post)) },
     ]),
   );
 }
@@ -269,7 +288,7 @@ function widgetPaths() {
         summary: "What the widget shows: active, welcome_message, brand_color, logo_url (the channel's webchat config)",
         security: [],
         parameters: [channelIdParam],
-        responses: { 200: { description: '{channel_id, active, welcome_message, brand_color, logo_url}' }, 403: errorBody, 404: errorBody },
+        responses: { 200: ok('The widget settings', output(widgetSettingsSchema)), 403: errorBody, 404: errorBody },
       },
       options: preflight('the widget settings'),
     },
@@ -278,7 +297,7 @@ function widgetPaths() {
         summary: 'Start a visitor: a token (Authorization: Bearer) that names this visitor on this channel; its conversation starts with its first message. Limited per IP address (WEBCHAT_VISITORS_PER_MINUTE)',
         security: [],
         parameters: [channelIdParam],
-        responses: { 201: { description: '{visitor_id, token}' }, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
+        responses: { 201: ok('The visitor and its token', output(widgetVisitorSchema)), 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
       },
       options: preflight('starting a visitor'),
     },
@@ -289,14 +308,14 @@ function widgetPaths() {
         security: visitor,
         parameters: [channelIdParam],
         requestBody: { required: true, content: json(widgetMessageSchema) },
-        responses: { 202: { description: '{id, status: "accepted"}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+        responses: { 202: ok('Accepted: Temporal has it', output(widgetMessageAcceptedSchema)), 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       get: {
         summary:
           "The visitor's conversation oldest first from `cursor` ({data, cursor}; pass cursor back to get only what is new; a cursor is sealed and names its visitor). Agents' replies appear once sent, in the order agents wrote them; `wait` (seconds, up to 25) holds an empty answer open until something arrives, one open poll per visitor (a newer one ends the older); 120 reads per visitor per minute",
         security: visitor,
         parameters: [channelIdParam, ...queryParams(widgetMessagesQuery)],
-        responses: { 200: { description: '{data: [{id, from: "visitor"|"agent", content, created_at, client_message_id?, attachments?}], cursor}: every message carries attachments, the visitor\'s or the agent\'s files as {id, file_name, content_type, size}' }, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+        responses: { 200: ok("The messages from the cursor on, each with its files (the visitor's or the agent's), and the cursor to pass back", output(widgetMessagesSchema)), 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
       },
       options: preflight('messages'),
     },
@@ -307,8 +326,8 @@ function widgetPaths() {
         parameters: [channelIdParam, ...queryParams(uploadQuery)],
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
         responses: {
-          200: { description: 'The upload with this id, stored before' },
-          201: { description: '{id, file_name, content_type, size}' },
+          200: ok('The upload with this id, stored before', ref('UploadedFile')),
+          201: ok('The upload', ref('UploadedFile')),
           400: errorBody,
           401: errorBody,
           403: errorBody,

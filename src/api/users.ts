@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { endUserSessions } from '../auth/sessions';
 import { isUuid } from '../db/ids';
 import type { Db } from '../db/knex';
-import { createUser, emailSchema, issuePasswordLink, presentUser, roleSchema, USER_COLUMNS, userNameSchema, type UserRow } from '../db/users';
+import { createUser, emailSchema, issuePasswordLink, presentUser, roleSchema, USER_COLUMNS, userNameSchema, userSchema, type UserRow } from '../db/users';
 import { AppError, notFound } from '../errors';
 import { readJsonBody } from '../http/body';
 import { PLAN_LIMITS } from '../plans';
@@ -18,6 +18,11 @@ export const updateUserSchema = z
   .object({ name: userNameSchema.optional(), role: roleSchema.optional(), disabled: z.boolean().optional() })
   .strict()
   .refine((v) => v.name !== undefined || v.role !== undefined || v.disabled !== undefined, 'give name, role or disabled');
+
+/** POST /api/users/invitations: the user, invited, and the single-use link to pass on to them. */
+export const invitationSchema = z.object({ user: userSchema, invitation_url: z.string(), expires_at: z.string().describe('ISO 8601 time') });
+/** POST /api/users/{id}/password-reset: a single-use link to set a new password (a new invitation for a user who never set one). */
+export const passwordLinkSchema = z.object({ reset_url: z.string(), expires_at: z.string().describe('ISO 8601 time') });
 
 /** The people of the account: who is signed in (/me), the team, invitations and password links. */
 export function userRoutes(deps: AppDeps): Router<AuthState> {
@@ -61,7 +66,7 @@ export function userRoutes(deps: AppDeps): Router<AuthState> {
     });
     deps.log.info('user invited', { user_id: user.id, role: user.role });
     ctx.status = 201;
-    ctx.body = { user: presentUser(user), invitation_url: link.url, expires_at: link.expires_at };
+    ctx.body = { user: presentUser(user), invitation_url: link.url, expires_at: link.expires_at.toISOString() } satisfies z.infer<typeof invitationSchema>;
   });
 
   router.patch('/users/:id', adminOnly, async (ctx) => {
@@ -98,7 +103,7 @@ export function userRoutes(deps: AppDeps): Router<AuthState> {
     // A user who never set a password gets a fresh invitation.
     const link = await issuePasswordLink(db, user.id, user.password_hash ? 'password_reset' : 'invitation', config.PUBLIC_BASE_URL);
     ctx.status = 201;
-    ctx.body = { reset_url: link.url, expires_at: link.expires_at };
+    ctx.body = { reset_url: link.url, expires_at: link.expires_at.toISOString() } satisfies z.infer<typeof passwordLinkSchema>;
   });
 
   return router;

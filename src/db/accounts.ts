@@ -1,12 +1,51 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { hashToken } from '../auth/tokens';
+import { channelTypeSchema, type ChannelType } from '../channels/types';
 import { DomainError } from '../errors';
-import { PLAN_LIMITS, type Plan } from '../plans';
+import { PLAN_LIMITS, planSchema, type Plan } from '../plans';
 import { storedBytes } from './stored-media';
 import { createUser, issuePasswordLink, type UserRow } from './users';
 import type { Db } from './knex';
 
 export { PLANS, planSchema, type Plan } from '../plans';
+
+const timestamp = z.string().describe('ISO 8601 time');
+/** What JSON.stringify makes of a timestamp column's Date, made here so the answer's type says it. */
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+/** An account as the API shows it (GET /api/account, GET and PATCH /admin/accounts/{id}): what its plan allows and what it uses. */
+export const accountSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  plan: planSchema,
+  created_at: timestamp,
+  limits: z.object({ max_active_channels: z.number().int(), channel_types: z.array(channelTypeSchema), max_stored_bytes: z.number().int() }),
+  usage: z.object({
+    active_channels: z.number().int(),
+    total_channels: z.number().int(),
+    /** Only the types it has active channels of. */
+    active_channels_by_type: z.partialRecord(channelTypeSchema, z.number().int()),
+    /** The files PingBack keeps for the account (stored_media). */
+    stored_bytes: z.number().int(),
+  }),
+});
+export type Account = z.infer<typeof accountSchema>;
+
+/** An API key as GET /api/api-keys lists it: its prefix, never the key. */
+export const apiKeySchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string().describe('The first 10 characters of the key, to recognise it by'),
+  created_at: timestamp,
+  last_used_at: timestamp.nullable(),
+  revoked_at: timestamp.nullable(),
+});
+export type ApiKey = z.infer<typeof apiKeySchema>;
+
+/** A key just issued (POST /api/api-keys, /admin/accounts/{id}/api-keys): the one time `api_key` is shown. */
+export const issuedApiKeySchema = apiKeySchema.pick({ id: true, name: true, prefix: true, created_at: true }).extend({ api_key: z.string().describe('pb_…: shown once, stored hashed') });
+export type IssuedApiKey = z.infer<typeof issuedApiKeySchema>;
 
 
 /** `pb_` + 40 base64url chars: recognisable in logs and secret scanners, 240 bits of entropy. */
@@ -25,7 +64,7 @@ export async function createAccount(
 ) {
   return db.transaction(async (trx) => {
     const [account] = await trx('accounts').insert({ name: input.name, plan: input.plan }).returning(['id', 'name', 'plan', 'created_at']);
-    const { key } = await issueApiKey(trx, account.id, 'default');
+    const { api_key: key } = await issueApiKey(trx, account.id, 'default');
     let admin: { user: UserRow; setPasswordUrl: string; expiresAt: Date } | undefined;
     if (input.admin) {
       if (!publicBaseUrl) throw new Error('the first admin\'s link needs the public URL');
@@ -43,12 +82,25 @@ export async function createAccount(
 }
 
 /** A new key; only its hash is kept, so this is the one time it can be shown. */
-export async function issueApiKey(db: Db, accountId: string, name: string) {
+export async function issueApiKey(db: Db, accountId: string, name: string): Promise<IssuedApiKey> {
   const key = newApiKey();
   const [row] = await db('api_keys')
     .insert({ account_id: accountId, name, key_hash: hashToken(key), prefix: key.slice(0, 10) })
     .returning(['id', 'name', 'prefix', 'created_at']);
-  return { key, row };
+  return { id: row.id, name: row.name, prefix: row.prefix, created_at: iso(row.created_at), api_key: key };
+}
+
+/** The account's keys, oldest first, revoked ones included. */
+export async function listApiKeys(db: Db, accountId: string): Promise<ApiKey[]> {
+  const rows = await db('api_keys').where({ account_id: accountId }).orderBy('created_at').select('id', 'name', 'prefix', 'created_at', 'last_used_at', 'revoked_at');
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    created_at: iso(r.created_at),
+    last_used_at: r.last_used_at ? iso(r.last_used_at) : null,
+    revoked_at: r.revoked_at ? iso(r.revoked_at) : null,
+  }));
 }
 
 export async function accountForApiKey(db: Db, key: string): Promise<{ id: string; plan: Plan; key_id: string; key_name: string } | undefined> {
@@ -91,14 +143,14 @@ export async function setPlan(db: Db, accountId: string, plan: Plan) {
 }
 
 /** What the account's plan allows and what it uses. */
-export async function accountSummary(db: Db, accountId: string) {
+export async function accountSummary(db: Db, accountId: string): Promise<Account> {
   const account = await db('accounts').where({ id: accountId }).first('id', 'name', 'plan', 'created_at');
   if (!account) throw new DomainError('not_found', 'not_found', 'account not found');
-  const rows: Array<{ type: string; is_active: boolean; n: string }> = await db('channels')
+  const rows: Array<{ type: ChannelType; is_active: boolean; n: string }> = await db('channels')
     .where({ account_id: accountId })
     .groupBy('type', 'is_active')
     .select('type', 'is_active', db.raw('count(*) as n'));
-  const byType: Record<string, number> = {};
+  const byType: Account['usage']['active_channels_by_type'] = {};
   let active = 0;
   let total = 0;
   for (const r of rows) {
@@ -113,8 +165,8 @@ export async function accountSummary(db: Db, accountId: string) {
     id: account.id,
     name: account.name,
     plan: account.plan,
-    created_at: account.created_at,
-    limits: { max_active_channels: limits.maxChannels, channel_types: limits.channelTypes, max_stored_bytes: limits.maxStoredBytes },
+    created_at: iso(account.created_at),
+    limits: { max_active_channels: limits.maxChannels, channel_types: [...limits.channelTypes], max_stored_bytes: limits.maxStoredBytes },
     usage: { active_channels: active, total_channels: total, active_channels_by_type: byType, stored_bytes: await storedBytes(db, accountId) },
   };
 }

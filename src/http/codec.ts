@@ -7,13 +7,13 @@ import { validate } from '../api/validate';
 import { readJsonBody } from './body';
 import { PayloadEncryptionCodec } from '../temporal/payload-codec';
 
-/** A payload as Temporal's codec server protocol carries it: proto3 JSON, bytes as base64. */
-const payloadsSchema = z.object({
+/** Payloads as Temporal's codec server protocol carries them, in and out: proto3 JSON, bytes as base64. */
+export const codecPayloadsSchema = z.object({
   payloads: z
     .array(z.object({ metadata: z.record(z.string(), z.base64()).default({}), data: z.base64().default('') }))
     .max(1000),
 });
-type WirePayload = z.infer<typeof payloadsSchema>['payloads'][number];
+type WirePayload = z.infer<typeof codecPayloadsSchema>['payloads'][number];
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -59,9 +59,9 @@ export function codecRoutes(deps: AppDeps): Router {
   for (const op of ['encode', 'decode'] as const) {
     router.options(`/${op}`, () => undefined);
     router.post(`/${op}`, requireAdmin(deps), async (ctx) => {
-      const { payloads } = validate(payloadsSchema, (await readJsonBody(ctx, MAX_BODY_BYTES)).json);
+      const { payloads } = validate(codecPayloadsSchema, (await readJsonBody(ctx, MAX_BODY_BYTES)).json);
       const out = await codec[op](payloads.map(fromWire));
-      ctx.body = { payloads: out.map(toWire) };
+      ctx.body = { payloads: out.map(toWire) } satisfies z.infer<typeof codecPayloadsSchema>;
     });
   }
   return router;

@@ -1,7 +1,20 @@
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { Db } from '../db/knex';
 import type { Logger } from '../log';
+
+/** GET /livez. */
+export const livenessSchema = z.object({ status: z.literal('ok') });
+/** A readiness check as /readyz shows it: its reason goes to the api's log, not to a public answer. */
+const checkViewSchema = z.object({ ok: z.boolean(), ms: z.number().int().describe('How long it took') });
+/** GET /readyz, 200 and 503 alike. */
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not_ready', 'shutting_down']),
+  checks: z.object({ temporal: checkViewSchema, postgres: checkViewSchema.describe('Reported; does not make the api unready') }),
+});
+/** GET /healthz (src/api/app.ts): the process reaches PostgreSQL; 503 database_unavailable otherwise. */
+export const healthzSchema = z.object({ ok: z.literal(true) });
 
 /** How long a readiness check waits for PostgreSQL or Temporal before calling it down. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -42,7 +55,7 @@ export const checkTemporal = (temporal: Client) => timed(() => temporal.workflow
 export function healthRoutes(deps: { db: Db; temporal: Client; shuttingDown: () => boolean; log?: Logger }) {
   const router = new Router();
   router.get('/livez', (ctx) => {
-    ctx.body = { status: 'ok' };
+    ctx.body = { status: 'ok' } satisfies z.infer<typeof livenessSchema>;
   });
   // Anyone can reach the public port: the checks run at most once a second however often it is
   // asked, and answer without their error text (internal addresses); the api logs that instead.
@@ -58,12 +71,15 @@ export function healthRoutes(deps: { db: Db; temporal: Client; shuttingDown: () 
     }
     return last.checks;
   };
-  const publicView = ({ ok, ms }: Check) => ({ ok, ms });
+  const publicView = ({ ok, ms }: Check): z.infer<typeof checkViewSchema> => ({ ok, ms });
   router.get('/readyz', async (ctx) => {
     const { temporal, postgres } = await checks();
     const ready = temporal.ok && !deps.shuttingDown();
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: deps.shuttingDown() ? 'shutting_down' : ready ? 'ready' : 'not_ready', checks: { temporal: publicView(temporal), postgres: publicView(postgres) } };
+    ctx.body = {
+      status: deps.shuttingDown() ? 'shutting_down' : ready ? 'ready' : 'not_ready',
+      checks: { temporal: publicView(temporal), postgres: publicView(postgres) },
+    } satisfies z.infer<typeof readinessSchema>;
   });
   return router;
 }

@@ -33,7 +33,17 @@ export async function readUpload(ctx: Context, maxBytes: number): Promise<{ cont
   return { contentType, bytes };
 }
 
-/** An upload as the API answers it. */
-export function uploadView(info: StoredMediaInfo) {
+/** An upload as the API answers it (POST /api/conversations/{id}/attachments, /widget/{channelId}/attachments), and a widget message's files. */
+export const uploadedFileSchema = z.object({
+  /** What a message's or a reply's `attachments` names it by. */
+  id: z.uuid(),
+  file_name: z.string().nullable(),
+  content_type: z.string(),
+  /** Bytes. */
+  size: z.number().int(),
+});
+export type UploadedFile = z.infer<typeof uploadedFileSchema>;
+
+export function uploadView(info: StoredMediaInfo): UploadedFile {
   return { id: info.id, file_name: info.file_name, content_type: info.content_type, size: info.size };
 }

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../api/context';
 import { webhookChannels } from '../channels';
@@ -12,6 +13,13 @@ import { readRawBody } from '../http/body';
 import { addressKey, RateLimiter } from '../http/rate-limit';
 import { deliverEvents, digestKey, setAsideWhole } from './deliver';
 import type { IngressChannel } from './channel-lookup';
+
+/**
+ * What a webhook answers a delivery set aside whole, besides its platform's own answer: the
+ * channel is off (channel_inactive), or the events are not this channel's (the adapter's
+ * foreignReason: not_for_this_channel, other_account). Kept in ignored_events.
+ */
+export const webhookSetAsideSchema = z.object({ ok: z.literal(true), ignored: z.string() });
 
 /** Webhook requests for channels that do not exist, per address: platforms never send these; someone guessing does. */
 const UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE = 30;
@@ -83,7 +91,7 @@ export function webhookRoutes(deps: AppDeps): Router {
       const setAside = async (reason: string) => {
         await setAsideWhole(deps.db, channel.id, reason, parsed.whole.ids.length ? parsed.whole : { ...parsed.whole, ids: [digestKey(body)] });
         deps.log.info('webhook ignored', { channel_id: channel.id, type, reason });
-        ctx.body = { ok: true, ignored: reason };
+        ctx.body = { ok: true, ignored: reason } satisfies z.infer<typeof webhookSetAsideSchema>;
       };
       if (!channel.is_active) {
         await deliverEvents(deps, channel, unreadable);

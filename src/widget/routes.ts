@@ -15,6 +15,7 @@ import { attachedFileIds, widgetClientId } from '../channels/webchat/fields';
 import type { WidgetWaiters } from './waiters';
 import { WIDGET_SCRIPT } from './widget-script';
 import { conversationRef } from '../channels/types';
+import { uploadedFileSchema, type UploadedFile } from '../http/upload';
 
 export const widgetMessageSchema = z
   .object({
@@ -34,6 +35,41 @@ export const widgetMessagesQuery = z.object({
   /** Seconds to hold the request open when there is nothing new (long polling). */
   wait: z.coerce.number().int().min(0).max(25).default(0),
 });
+
+const timestamp = z.string().describe('ISO 8601 time');
+
+/** GET /widget/{channelId}: what the widget needs to draw itself (the channel's webchat config). */
+export const widgetSettingsSchema = z.object({
+  channel_id: z.uuid(),
+  active: z.boolean(),
+  welcome_message: z.string().nullable(),
+  brand_color: z.string().nullable(),
+  logo_url: z.string().nullable(),
+});
+/** POST /widget/{channelId}/visitors: the token names this visitor on this channel (Authorization: Bearer). */
+export const widgetVisitorSchema = z.object({ visitor_id: z.string(), token: z.string() });
+/** POST /widget/{channelId}/messages: the message's id (the widget's own `id`, when it sent one), once Temporal has it. */
+export const widgetMessageAcceptedSchema = z.object({ id: z.string(), status: z.literal('accepted') });
+/** GET /widget/{channelId}/messages: the visitor's conversation from `cursor` on, each message with its files. */
+export const widgetMessagesSchema = z.object({
+  data: z.array(
+    z.discriminatedUnion('from', [
+      z.object({
+        id: z.uuid(),
+        from: z.literal('visitor'),
+        /** The widget's own `id` for it (a generated one when it sent none). */
+        client_message_id: z.string(),
+        content: z.string(),
+        attachments: z.array(uploadedFileSchema),
+        created_at: timestamp,
+      }),
+      z.object({ id: z.uuid(), from: z.literal('agent'), content: z.string(), attachments: z.array(uploadedFileSchema), created_at: timestamp.describe('When it was sent') }),
+    ]),
+  ),
+  /** Sealed; pass it back to get only what is new. */
+  cursor: z.string(),
+});
+type WidgetMessage = z.infer<typeof widgetMessagesSchema>['data'][number];
 
 const PAGE = 100;
 /** Reads per visitor per minute: a widget long-polling with wait=25 makes about three. */
@@ -84,7 +120,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
       welcome_message: config.welcome_message ?? null,
       brand_color: config.brand_color ?? null,
       logo_url: config.logo_url ?? null,
-    };
+    } satisfies z.infer<typeof widgetSettingsSchema>;
   });
 
   router.post('/widget/:channelId/visitors', async (ctx) => {
@@ -93,7 +129,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     await limited(ctx, visitorsPerAddress.take(`${channel.id}:${addressKey(ctx.ip)}`));
     const { visitorId, token } = newVisitorToken(channel.id, openChannelSecret(deps.secrets, channel, 'webhook_secret'), { ttlMs: deps.config.WEBCHAT_VISITOR_TOKEN_DAYS * 86_400_000 });
     ctx.status = 201;
-    ctx.body = { visitor_id: visitorId, token };
+    ctx.body = { visitor_id: visitorId, token } satisfies z.infer<typeof widgetVisitorSchema>;
   });
 
   router.post('/widget/:channelId/messages', async (ctx) => {
@@ -119,7 +155,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     };
     await deps.signaller.inbound(conversationRef(channel, visitorId), message);
     ctx.status = 202;
-    ctx.body = { id: message.platformMessageId, status: 'accepted' };
+    ctx.body = { id: message.platformMessageId, status: 'accepted' } satisfies z.infer<typeof widgetMessageAcceptedSchema>;
   });
 
   /**
@@ -145,7 +181,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
     while (page.data.length === 0 && (await waiters.wait(channel.id, visitorId, after, deadline - Date.now(), gone.signal))) {
       page = await visitorPage(channel.id, visitorId, after);
     }
-    ctx.body = { data: page.data, cursor: cursors.seal(`${visitorId}:${page.last}`, channel.id) };
+    ctx.body = { data: page.data, cursor: cursors.seal(`${visitorId}:${page.last}`, channel.id) } satisfies z.infer<typeof widgetMessagesSchema>;
   });
 
   /** A cursor this endpoint gave this visitor, or 400. Sealed: it would otherwise show the instance's message count. */
@@ -170,7 +206,7 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
       .orderBy('m.seq', 'asc')
       .limit(PAGE)
       .select('m.id', 'm.seq', 'm.direction', 'm.status', 'm.content', 'm.attachments', 'm.platform_message_id', 'm.created_at', 'm.retried_at', 'm.sent_at');
-    const data = [];
+    const data: WidgetMessage[] = [];
     let last = after;
     for (const r of rows) {
       // A retried reply is held from its retry (it took a new seq then).
@@ -179,8 +215,8 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
       if (r.direction === 'outbound' && (r.status === 'failed' || r.status === 'pending' || r.status === 'waiting_for_channel')) continue;
       data.push(
         r.direction === 'inbound'
-          ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, attachments: uploadsOf(r.attachments), created_at: r.created_at }
-          : { id: r.id, from: 'agent', content: r.content, attachments: uploadsOf(r.attachments), created_at: r.sent_at ?? r.created_at },
+          ? { id: r.id, from: 'visitor', client_message_id: r.platform_message_id, content: r.content, attachments: uploadsOf(r.attachments), created_at: iso(r.created_at) }
+          : { id: r.id, from: 'agent', content: r.content, attachments: uploadsOf(r.attachments), created_at: iso(r.sent_at ?? r.created_at) },
       );
     }
     return { data, last };
@@ -190,10 +226,14 @@ export function webchatIngress(deps: AppDeps, waiters: WidgetWaiters, access: Wi
 }
 
 /** A message's files (the visitor's, or an agent's reply's), as the widget lists them. */
-function uploadsOf(attachments: Attachment[]) {
+function uploadsOf(attachments: Attachment[]): UploadedFile[] {
   return attachments.flatMap((a) =>
     typeof a.storedMediaId === 'string'
-      ? [{ id: a.storedMediaId, file_name: a.fileName ?? null, content_type: a.mimeType ?? 'application/octet-stream', size: a.size }]
+      ? // A kept file's attachment records its size (claimUploads).
+        [{ id: a.storedMediaId, file_name: a.fileName ?? null, content_type: a.mimeType ?? 'application/octet-stream', size: a.size as number }]
       : [],
   );
 }
+
+/** What JSON.stringify makes of a timestamp column's Date, made here so the answer's type says it. */
+const iso = (d: Date) => new Date(d).toISOString();

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { ok, output } from '../../api/openapi-helpers';
 import { safeEqual } from '../../crypto/safe-equal';
 import { AppError } from '../../errors';
 import { readRawBody } from '../../http/body';
@@ -10,6 +12,9 @@ import { MAX_MAIL_BYTES, parseEmail } from './parse';
 const MAIL_TYPES = ['message/rfc822', 'application/octet-stream'];
 /** A form carries the mail beside the provider's own parsed copy of it: room for both. */
 const MAX_FORM_BYTES = 3 * MAX_MAIL_BYTES;
+
+/** The 200 answer: the mail is with Temporal, or it was recorded in ignored_events (an auto-reply, a bounce, PingBack's own mail …) and why. */
+const emailAnswerSchema = z.object({ ok: z.literal(true), ignored: z.string().optional() });
 
 /**
  * Mail for email channels, above all those with `inbound: {"method": "webhook"}`: the mail
@@ -51,7 +56,7 @@ export const emailWebhook: WebhookCapability<EmailConfig> = {
     const event = channel.is_active ? await checkedEmailEvent(raw, parsed, channel.config, channel.context, { keepFiles: true }) : emailEvent(parsed, { keepFiles: true });
     return { events: [event], whole: { ids: [`email:${parsed.summary.message_id}`], payload: parsed.summary } };
   },
-  answer: ({ ignored }) => (ignored.length ? { ok: true, ignored: ignored[0] } : { ok: true }),
+  answer: ({ ignored }): z.infer<typeof emailAnswerSchema> => (ignored.length ? { ok: true, ignored: ignored[0] } : { ok: true }),
   docs: {
     post: {
       summary:
@@ -71,7 +76,7 @@ export const emailWebhook: WebhookCapability<EmailConfig> = {
           },
         },
       },
-      ok: { description: '{ok: true} once Temporal holds the message, or {ok: true, ignored: reason}' },
+      ok: ok('{ok: true} once Temporal holds the message, or {ok: true, ignored: reason}', output(emailAnswerSchema)),
       errors: [400, 401, 404, 413, 415, 503],
     },
   },

@@ -1,10 +1,14 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { ok, output } from '../../api/openapi-helpers';
 import { safeEqual } from '../../crypto/safe-equal';
 import { AppError } from '../../errors';
 import { parseJson, parsePlatformPayload } from '../../http/body';
 import type { WebhookCapability } from '../types';
 import type { MetaWebhookEvent } from './events';
 import { answerVerification, SIGNATURE_HEADER, verifyMetaSignature } from './signature';
+
+/** The 200 answer (Meta ignores it): how many of the delivery's messages and statuses Temporal took, and how many events were recorded in ignored_events. */
+const metaAnswerSchema = z.object({ ok: z.literal(true), messages: z.number().int(), statuses: z.number().int(), ignored: z.number().int() });
 
 /**
  * A Meta product's webhook (WhatsApp, Instagram): the same handshake, signature and answer;
@@ -42,7 +46,7 @@ export function metaWebhook<Config extends { app_secret?: string }, Envelope>(pr
     },
     owns: (owner, channel) => product.owns(channel.config, owner),
     foreignReason: 'not_for_this_channel',
-    answer: ({ messages, statuses, ignored }) => ({ ok: true, messages, statuses, ignored: ignored.length }),
+    answer: ({ messages, statuses, ignored }): z.infer<typeof metaAnswerSchema> => ({ ok: true, messages, statuses, ignored: ignored.length }),
     docs: {
       get: {
         summary: `Meta's verification handshake for a ${product.name} channel: hub.challenge as text/plain when hub.mode=subscribe and hub.verify_token is the channel's`,
@@ -53,7 +57,7 @@ export function metaWebhook<Config extends { app_secret?: string }, Envelope>(pr
       post: {
         summary: `Meta's ${product.name} webhook. Checks X-Hub-Signature-256 over the raw body; 200 once Temporal accepted every message and status`,
         parameters: [{ name: 'X-Hub-Signature-256', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } }],
-        ok: { description: 'Accepted (or ignored and recorded)' },
+        ok: ok('Accepted (or ignored and recorded)', output(metaAnswerSchema)),
         errors: [400, 401, 404, 503],
       },
     },

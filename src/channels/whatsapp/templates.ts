@@ -20,15 +20,18 @@ interface GraphTemplate {
   components?: Array<{ type: string; format?: string; text?: string }>;
 }
 
-/** What agents pick from: an approved template, its text, and how many parameters each part takes. */
-export interface TemplateInfo {
-  name: string;
-  language: string;
-  category: string | null;
-  header: string | null;
-  body: string;
-  parameters: { header: number; body: number };
-}
+/** What agents pick from (GET /api/channels/{id}/templates): an approved template, its text, and how many parameters each part takes. */
+export const templateInfoSchema = z.object({
+  name: z.string(),
+  language: z.string(),
+  /** Meta's: MARKETING, UTILITY, AUTHENTICATION. */
+  category: z.string().nullable(),
+  /** The header's text with its {{1}} placeholders; null for none or a media header. */
+  header: z.string().nullable(),
+  body: z.string(),
+  parameters: z.object({ header: z.number().int(), body: z.number().int() }),
+});
+export type TemplateInfo = z.infer<typeof templateInfoSchema>;
 
 // Meta refuses a parameter with a new line, a tab or more than four spaces in a row (error 132018).
 const textParameter = z

@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ok, output } from '../../api/openapi-helpers';
 import { AppError } from '../../errors';
 import { parseJson, parsePlatformPayload } from '../../http/body';
 import type { InboundEvent, WebhookCapability } from '../types';
@@ -52,6 +54,14 @@ export function verifyWebhookSignature(consumerSecret: string, rawBody: Buffer, 
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** The CRC check's answer: "sha256=" + base64(HMAC-SHA256(api_secret, crc_token)). */
+const crcAnswerSchema = z.object({ response_token: z.string() });
+/** A delivery's 200 answer (X ignores it): the DMs Temporal took, or why there were none (the account's own messages echoed, an event PingBack could not read, kept in ignored_events, or events it has no use for). */
+const xAnswerSchema = z.union([
+  z.object({ ok: z.literal(true), messages: z.number().int() }),
+  z.object({ ok: z.literal(true), ignored: z.enum(['own_messages', 'unreadable_event', 'event_kind_not_handled']) }),
+]);
+
 /**
  * X's Account Activity webhook. X runs a CRC check (GET) when the webhook is registered and
  * then hourly; a failed one stops deliveries. Deliveries (POST) are answered 200 only once
@@ -75,7 +85,7 @@ export const xWebhook: WebhookCapability<XConfig> = {
     if (!api_secret) {
       throw new AppError(400, 'missing_consumer_secret', "the channel has no api_secret (consumer secret) to answer X's CRC check with; add it to the channel's config");
     }
-    return { body: { response_token: crcResponseToken(api_secret, token) } };
+    return { body: { response_token: crcResponseToken(api_secret, token) } satisfies z.infer<typeof crcAnswerSchema> };
   },
   async verify(req, channel) {
     const raw = await req.body();
@@ -101,7 +111,7 @@ export const xWebhook: WebhookCapability<XConfig> = {
   // Another account's events are not this channel's; until the channel's own account is known, nothing is routed (503).
   owns: async (owner, channel) => owner === (await channel.platformAccountId()),
   foreignReason: 'other_account',
-  answer: ({ messages, ignored, skipped }) =>
+  answer: ({ messages, ignored, skipped }): z.infer<typeof xAnswerSchema> =>
     messages
       ? { ok: true, messages }
       : { ok: true, ignored: skipped.includes('own_message') ? 'own_messages' : ignored.includes('unreadable_event') ? 'unreadable_event' : 'event_kind_not_handled' },
@@ -110,13 +120,13 @@ export const xWebhook: WebhookCapability<XConfig> = {
       summary:
         "X's CRC check: {response_token: \"sha256=\" + base64(HMAC-SHA256(api_secret, crc_token))}, for channels with inbound \"webhook\" only; a token that is not X's shape is refused, so the check can never sign a forged body",
       parameters: [{ name: 'crc_token', in: 'query', required: true, schema: { type: 'string', pattern: CRC_TOKEN.source } }],
-      ok: { description: '{response_token}' },
+      ok: ok('{response_token}', output(crcAnswerSchema)),
       errors: [400, 404],
     },
     post: {
       summary: "X's Account Activity webhook. Checks x-twitter-webhooks-signature over the raw body; DMs are signalled, echoes and other events acknowledged",
       parameters: [{ name: SIGNATURE_HEADER, in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=' } }],
-      ok: { description: 'Accepted by Temporal (or ignored and recorded)' },
+      ok: ok('Accepted by Temporal (or ignored and recorded)', output(xAnswerSchema)),
       errors: [400, 401, 404, 503],
     },
   },
