@@ -16,6 +16,8 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   temporal?: Client;
   parkedReplyMaxAgeMs?: number;
+  /** CONVERSATION_QUIET_END_HOURS, for conversations a poller starts. */
+  conversationQuietEndMs?: number;
 }
 
 /** Activities are made over their dependencies; the worker passes real ones, tests may pass others. */

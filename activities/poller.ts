@@ -9,14 +9,10 @@ import type { SecretBox } from '../src/crypto/secret-box';
 import type { Db } from '../src/db/knex';
 import { deliverEvents } from '../src/inbound/deliver';
 import { conversationSignaller } from '../src/temporal/conversations';
+import type { ActivityDeps } from './index';
 import { platformFailure } from './platform-failure';
 
-interface Deps {
-  db: Db;
-  secrets: SecretBox;
-  adapterContext: AdapterContext;
-  temporal?: Client;
-}
+type Deps = Pick<ActivityDeps, 'db' | 'secrets' | 'adapterContext' | 'temporal' | 'conversationQuietEndMs'>;
 
 export interface PollChannelInput {
   channelId: string;
@@ -49,7 +45,7 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
  * what the workflow does next: an outage is retried (the activity's retry policy), a rate
  * limit waited out, anything else pauses the poller with the platform's words on the channel.
  */
-export function makePollerActivities({ db, secrets, adapterContext, temporal }: Deps) {
+export function makePollerActivities({ db, secrets, adapterContext, temporal, conversationQuietEndMs }: Deps) {
   async function pollChannel(input: PollChannelInput): Promise<PollChannelResult> {
     const polledAt = new Date().toISOString();
     const rateLimited = (notBeforeMs: number, resume: PollResume | undefined): PollChannelResult => ({
@@ -70,7 +66,7 @@ export function makePollerActivities({ db, secrets, adapterContext, temporal }: 
     if (!temporal) throw new Error('pollChannel needs a Temporal client to signal conversations');
 
     const ctx = Context.current();
-    const signaller = conversationSignaller(temporal, ctx.info.taskQueue, SIGNAL_TIMEOUT_MS);
+    const signaller = conversationSignaller(temporal, ctx.info.taskQueue, SIGNAL_TIMEOUT_MS, undefined, conversationQuietEndMs);
     const channel = { id: ch.id as string, account_id: ch.account_id as string, type: ch.type };
     let page: PollPage;
     try {

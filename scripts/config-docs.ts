@@ -91,6 +91,8 @@ export const DESCRIPTIONS: Record<string, string> = {
     'MiB of files that all mail by webhook may leave on a channel in a day (0: none kept); past it the mail is taken and its attachments marked `dropped`.',
   PARKED_REPLY_MAX_AGE_HOURS:
     'How long a reply may wait for its channel to be reconnected before it fails instead of going out late (at most 24).',
+  CONVERSATION_QUIET_END_HOURS:
+    "A conversation's workflow ends once it has had nothing to do for this long (nothing to store or send, no snooze to wait out), so workers cache only live conversations; the next message, reply or status starts a new run of it by signal-with-start. It ends between one and two periods after its last activity. 0: runs never end (a cached idle conversation costs a worker memory and its busy conversations CPU, docs/tuning.md). Fractions allowed; runs started before a change keep the period they started with.",
   MAIL_FILES_RETENTION_DAYS:
     'Days a file kept from mail by webhook stays; then it is deleted (its message stays, and opening the file says why).',
   TEMPORAL_UI_URL:

@@ -47,7 +47,7 @@ export async function startApi(
       channels: Number(r.n),
     })),
   );
-  const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal);
+  const signaller = conversationSignaller(deps.temporal, config.TEMPORAL_TASK_QUEUE, config.TEMPORAL_SIGNAL_TIMEOUT_MS, metrics?.signal, config.CONVERSATION_QUIET_END_HOURS * 3_600_000);
   const policy = { idleHours: config.SESSION_IDLE_HOURS, maxDays: config.SESSION_MAX_DAYS };
   const events = new EventHub(deps.db, config.DATABASE_URL, log, { stillAllowed: (owners) => stillAllowed(deps.db, policy, owners) });
   await events.start().catch(async (err) => {

@@ -53,6 +53,12 @@ const DRAIN_HANDS_OVER_SENDS = 'conversation-drain-hands-over-sends';
  * failing into a second send. Asked per send, so a history from before it replays as it ran.
  */
 const SEND_RECORDS_LATER = 'conversation-send-records-later';
+/**
+ * A run with a quiet period (input.quietEndMs) ends after it, instead of waiting in a worker's
+ * cache and on the server for a customer who may never write again; the next signal starts a
+ * new run. Histories from before had no such timer.
+ */
+const QUIET_END = 'conversation-quiet-end';
 
 /**
  * Persisting is a local activity: it runs in the worker that holds the workflow,
@@ -121,17 +127,27 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   let sendCancelled = false;
   let persisting = false;
 
-  setHandler(inboundSignal, (m) => void inbox.push(m));
+  // Anything that reaches the workflow: a quiet period starts over (see QUIET_END).
+  let touched = 0;
+  setHandler(inboundSignal, (m) => {
+    touched++;
+    inbox.push(m);
+  });
   // Delivery statuses of sent replies, stored in order beside inbound (see message-statuses.ts).
   const statuses = messageStatusQueue(input.pendingStatuses ?? [], async (updates, recordUnknown) =>
     persistMessageStatuses({ channelId: input.channelId, updates, recordUnknown }),
   );
-  setHandler(messageStatusSignal, (u) => statuses.push(u));
+  setHandler(messageStatusSignal, (u) => {
+    touched++;
+    statuses.push(u);
+  });
   setHandler(replySignal, ({ messageId }) => {
+    touched++;
     // The API may signal again after a timeout; one queue entry per reply.
     if (!outbox.some((p) => p.messageId === messageId)) outbox.push(queued(messageId));
   });
   setHandler(retryReplyUpdate, async ({ messageId }) => {
+    touched++;
     // Its send finishing right now (failed, being recorded): the retry comes after that, not instead.
     const settled = await condition(() => !outbox.some((p) => p.messageId === messageId && p.state === 'sending'), '10s');
     if (!settled || outbox.some((p) => p.messageId === messageId)) return { queued: false as const, status: 'pending' };
@@ -158,6 +174,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   // Status changes made in the inbox: the database has them, and the snooze loop reads them from it.
   let statusChanges = input.snoozeCheckPending ? 1 : 0;
   setHandler(conversationStatusSignal, ({ status, asOf }) => {
+    touched++;
     // Workflows that took status signals before the inbox had snoozes set the attribute from the signal.
     if (!patched(STATUS_FROM_DATABASE)) {
       if (status === 'resolved' && asOf && lastInboundAt > asOf) return;
@@ -273,7 +290,24 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
 
   const loops = Promise.all([persistLoop(), sendLoop(), snoozeLoop(), statuses.run(() => sending, () => draining)]);
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
-  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents);
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
+  const idle = () =>
+    inbox.length === 0 && outbox.length === 0 && !persisting && !sending && statuses.pending().length === 0 && !snoozeWaiting && statusChanges === statusChangesRead;
+  let quiet = false;
+  if (input.quietEndMs && input.quietEndMs > 0 && patched(QUIET_END)) {
+    // One timer per quiet period, not one per message: a busy conversation pays a timer a day.
+    // The run ends between one and two periods after the last thing it had to do.
+    for (;;) {
+      const seen = touched;
+      if (await condition(() => historyFull(), input.quietEndMs)) break;
+      if (touched === seen && idle()) {
+        quiet = true;
+        break;
+      }
+    }
+  } else {
+    await condition(() => historyFull());
+  }
   draining = true;
   handOver = patched(DRAIN_HANDS_OVER_SENDS);
   if (handOver && sending) {
@@ -288,6 +322,9 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
   // ends the task first, with their results recorded.
   if (handOver) await sleep(1);
   await condition(allHandlersFinished);
+  // Quiet, and nothing arrived while the loops stopped: done. The conversation is in PostgreSQL;
+  // the next signal-with-start begins a new run, with an empty history.
+  if (quiet && idle()) return;
   // Whatever arrived meanwhile travels with the new run.
   await continueAsNew<typeof conversationWorkflow>({
     ...input,

@@ -17,6 +17,11 @@ export interface ConversationInput extends ConversationRef {
   snoozeCheckPending?: boolean;
   /** Continue-as-new past this many history events (Temporal may suggest it earlier). */
   maxHistoryEvents?: number;
+  /**
+   * The run ends once it has had nothing to do for this long (CONVERSATION_QUIET_END_HOURS); the
+   * next message, reply or status starts a new run by signal-with-start. Absent or 0: never.
+   */
+  quietEndMs?: number;
 }
 
 export interface ReplyRequest {

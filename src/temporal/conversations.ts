@@ -39,6 +39,8 @@ export function conversationSignaller(
   timeoutMs: number,
   /** Told how long each signal took and how it ended (the api's metrics). */
   observe: (kind: SignalKind, outcome: 'ok' | 'not_found' | 'error', seconds: number) => void = () => undefined,
+  /** A run this signaller starts ends after this long quiet (CONVERSATION_QUIET_END_HOURS); 0: never. */
+  quietEndMs = 0,
 ): ConversationSignaller {
   const timed = async <T>(kind: SignalKind, call: () => Promise<T>, outcome: (result: T) => 'ok' | 'not_found' = () => 'ok'): Promise<T> => {
     const started = performance.now();
@@ -68,7 +70,7 @@ export function conversationSignaller(
       { key: AccountIdKey, value: ref.accountId },
       { key: ConversationStatusKey, value: status },
     ],
-    args: [{ accountId: ref.accountId, channelId: ref.channelId, channelType: ref.channelType, threadKey: ref.threadKey }] as [
+    args: [{ accountId: ref.accountId, channelId: ref.channelId, channelType: ref.channelType, threadKey: ref.threadKey, ...(quietEndMs > 0 ? { quietEndMs } : {}) }] as [
       Parameters<typeof conversationWorkflow>[0],
     ],
   });

@@ -32,6 +32,7 @@ export interface WorkerDeps {
     | 'EMAIL_ALLOWED_HOSTS'
     | 'MAIL_AUTH_DNS_SERVERS'
     | 'PARKED_REPLY_MAX_AGE_HOURS'
+    | 'CONVERSATION_QUIET_END_HOURS'
     | 'PUBLIC_BASE_URL'
     | 'WORKER_INSTANCES'
     | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
@@ -72,6 +73,7 @@ export class WorkerGroup {
       publicBaseUrl: config.PUBLIC_BASE_URL,
       adapterContext: adapterContextFrom(config),
       parkedReplyMaxAgeMs: config.PARKED_REPLY_MAX_AGE_HOURS * 3_600_000,
+      conversationQuietEndMs: config.CONVERSATION_QUIET_END_HOURS * 3_600_000,
     });
     // Traces on (startTracing, OTEL_EXPORTER_OTLP_ENDPOINT): the SDK's OpenTelemetry interceptors and sinks.
     const tracing = workerTracing();

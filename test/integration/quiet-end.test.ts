@@ -1,0 +1,61 @@
+import { TelegramFake } from '../../src/sandbox/telegram';
+import { connectTelegramChannel, eventually, request, Stack, stackWithFake } from '../helpers/stack';
+
+/**
+ * CONVERSATION_QUIET_END_HOURS: a conversation's workflow ends once it has had nothing to do for
+ * that long, so a worker's cache holds only live conversations; the next message starts a new run
+ * of the same workflow id and lands in the same conversation. Here the period is about two seconds.
+ */
+let telegram: TelegramFake;
+let stack: Stack;
+stackWithFake(
+  () => TelegramFake.start({ allowHttpWebhooks: true }),
+  (fake) => ({ TELEGRAM_API_BASE_URL: fake.baseUrl, CONVERSATION_QUIET_END_HOURS: String(2 / 3600) }),
+  (s, fake) => ((stack = s), (telegram = fake)),
+);
+
+const status = async (workflowId: string, runId?: string) => (await stack.temporal.workflow.getHandle(workflowId, runId).describe()).status.name;
+
+test('a quiet conversation ends its run; the next message starts another, in the same conversation, and replies go out from it', async () => {
+  const { apiKey, token } = await connectTelegramChannel(stack);
+  const chatId = 990_100 + Math.floor(Math.random() * 100);
+  await telegram.customerSends(token, { chatId, firstName: 'Quiet', text: 'first' });
+  const conversation = await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data?.[0], 30_000, 'the conversation');
+  const reply = await request(stack.url, 'POST', `/api/conversations/${conversation.id}/messages`, { token: apiKey, json: { content: 'before the quiet' } });
+  expect(reply.status).toBe(202);
+  await eventually(async () => telegram.sentMessages(token).some((m) => m.text === 'before the quiet'), 30_000, 'the first reply out');
+
+  const workflowId: string = (await stack.db('conversations').where({ id: conversation.id }).first('workflow_id')).workflow_id;
+  const first = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+  // Between one and two quiet periods after the reply went out.
+  await eventually(async () => (await status(workflowId, first)) === 'COMPLETED', 30_000, 'the quiet run completed');
+  // Its history ends with the run completing: no continue-as-new, nothing carried.
+  const events = (await stack.temporal.workflow.getHandle(workflowId, first).fetchHistory()).events ?? [];
+  expect(events.some((e) => e.workflowExecutionCompletedEventAttributes)).toBe(true);
+  expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
+
+  // The customer writes again: a new run, the same conversation; a reply goes out from the new run.
+  await telegram.customerSends(token, { chatId, firstName: 'Quiet', text: 'second' });
+  await eventually(async () => {
+    const rows = await stack.db('messages').where({ conversation_id: conversation.id, direction: 'inbound' }).pluck('content');
+    return rows.includes('second') ? rows : undefined;
+  }, 30_000, 'the second message stored in the same conversation');
+  const second = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+  expect(second).not.toBe(first);
+  const again = await request(stack.url, 'POST', `/api/conversations/${conversation.id}/messages`, { token: apiKey, json: { content: 'after the quiet' } });
+  expect(again.status).toBe(202);
+  await eventually(async () => telegram.sentMessages(token).some((m) => m.text === 'after the quiet'), 30_000, 'the second reply out');
+  expect((await stack.db('conversations').where({ channel_id: conversation.channel_id })).length).toBe(1);
+
+  // A conversation with a reply still retrying is not quiet: it does not end while the platform fails.
+  telegram.setFailureRate('sendMessage', { kind: 'server_error' }, 1);
+  try {
+    const stuck = await request(stack.url, 'POST', `/api/conversations/${conversation.id}/messages`, { token: apiKey, json: { content: 'while Telegram fails' } });
+    expect(stuck.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(await status(workflowId, second)).toBe('RUNNING');
+  } finally {
+    telegram.setFailureRate('sendMessage', { kind: 'server_error' }, 0);
+  }
+  await eventually(async () => telegram.sentMessages(token).some((m) => m.text === 'while Telegram fails'), 60_000, 'the retried reply out');
+});
