@@ -69,7 +69,7 @@ export async function deliverEvents(
           if (typeof message.metadata.files_dropped === 'string') (outcome.filesDropped ??= []).push(message.metadata.files_dropped);
           await deps.signaller.inbound(ref, message);
           outcome.messages++;
-        } else if ((await deps.signaller.messageStatus(ref, ev.update)) === 'no_conversation') {
+        } else if ((await deps.signaller.messageStatus(ref, ev.update, (workflowId) => conversationExists(deps.db, workflowId))) === 'no_conversation') {
           // A status for a message PingBack never sent (another tool on the same number, a bounce of someone else's mail).
           ignore('unknown_message', eventIdOf(ev), ev.payload ?? ev.update);
         } else {
@@ -144,4 +144,9 @@ async function withKeptFiles(db: Db, channel: InboundChannel, message: InboundMe
   // Past a limit the message is still the customer's words: it goes in, saying its files were not kept.
   if ('dropped' in kept) return { ...message, attachments: message.attachments.map((a) => ({ ...a, dropped: kept.dropped })), metadata: { ...message.metadata, files_dropped: kept.dropped } };
   return { ...message, attachments: message.attachments.map((a, i) => ({ ...a, storedMediaId: kept.ids[i] })) };
+}
+
+/** Whether PingBack has this conversation (its workflow's run may have ended after a quiet period). */
+async function conversationExists(db: Db, workflowId: string): Promise<boolean> {
+  return Boolean(await db('conversations').where({ workflow_id: workflowId }).first('id'));
 }

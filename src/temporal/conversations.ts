@@ -18,11 +18,12 @@ export interface ConversationSignaller {
   retryReply(ref: ConversationRef, messageId: string): Promise<RetryReplyResult>;
   status(ref: ConversationRef, change: ConversationStatusChange): Promise<void>;
   /**
-   * A delivery status for an outbound message. Signals the running workflow only, never
-   * starts one: a status for a conversation PingBack never had (a message sent from
-   * another tool on the same number) answers `no_conversation` instead.
+   * A delivery status for an outbound message. Signals the running workflow; a status for a
+   * conversation PingBack never had (a message sent from another tool on the same number)
+   * answers `no_conversation`. One whose run ended after a quiet period
+   * (CONVERSATION_QUIET_END_HOURS) starts a new run when `known` says the conversation exists.
    */
-  messageStatus(ref: ConversationRef, update: MessageStatusUpdate): Promise<'signalled' | 'no_conversation'>;
+  messageStatus(ref: ConversationRef, update: MessageStatusUpdate, known?: (workflowId: string) => Promise<boolean>): Promise<'signalled' | 'no_conversation'>;
 }
 
 /**
@@ -108,18 +109,23 @@ export function conversationSignaller(
           signalArgs: [change],
         }),
       ),
-    messageStatus: async (ref, update) => {
-      const { threadKey } = boundRef(ref);
-      const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, threadKey);
+    messageStatus: async (ref, update, known) => {
+      const bounded = boundRef(ref);
+      const workflowId = conversationWorkflowId(ref.channelType, ref.channelId, bounded.threadKey);
       const signal = async () => {
         try {
           await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).signal(messageStatusSignal, update));
           return 'signalled' as const;
         } catch (err) {
           // An answer from Temporal, not a failure of it.
-          if (err instanceof WorkflowNotFoundError) return 'no_conversation' as const;
-          throw err;
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
         }
+        if (!(await known?.(workflowId))) return 'no_conversation' as const;
+        // Its run ended quiet: a new one stores the status.
+        await client.withDeadline(Date.now() + timeoutMs, () =>
+          client.workflow.signalWithStart(conversationWorkflow, { ...base(bounded, workflowId), signal: messageStatusSignal, signalArgs: [update] }),
+        );
+        return 'signalled' as const;
       };
       try {
         return await timed('message_status', signal, (r) => (r === 'signalled' ? 'ok' : 'not_found'));

@@ -1,5 +1,8 @@
+import { MetaFake } from '../../src/sandbox/meta';
 import { TelegramFake } from '../../src/sandbox/telegram';
-import { connectTelegramChannel, eventually, request, Stack, stackWithFake } from '../helpers/stack';
+import { conversationWorkflowId } from '../../src/temporal/ids';
+import { digits, inbox, metaChannel } from '../helpers/meta-channels';
+import { connectTelegramChannel, eventually, request, Stack, startStack } from '../helpers/stack';
 
 /**
  * CONVERSATION_QUIET_END_HOURS: a conversation's workflow ends once it has had nothing to do for
@@ -7,12 +10,16 @@ import { connectTelegramChannel, eventually, request, Stack, stackWithFake } fro
  * of the same workflow id and lands in the same conversation. Here the period is about two seconds.
  */
 let telegram: TelegramFake;
+let meta: MetaFake;
 let stack: Stack;
-stackWithFake(
-  () => TelegramFake.start({ allowHttpWebhooks: true }),
-  (fake) => ({ TELEGRAM_API_BASE_URL: fake.baseUrl, CONVERSATION_QUIET_END_HOURS: String(2 / 3600) }),
-  (s, fake) => ((stack = s), (telegram = fake)),
-);
+beforeAll(async () => {
+  [telegram, meta] = await Promise.all([TelegramFake.start({ allowHttpWebhooks: true }), MetaFake.start()]);
+  stack = await startStack({ TELEGRAM_API_BASE_URL: telegram.baseUrl, META_GRAPH_BASE_URL: meta.baseUrl, CONVERSATION_QUIET_END_HOURS: String(2 / 3600) });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await Promise.all([telegram?.stop(), meta?.stop()]);
+});
 
 const status = async (workflowId: string, runId?: string) => (await stack.temporal.workflow.getHandle(workflowId, runId).describe()).status.name;
 
@@ -58,4 +65,29 @@ test('a quiet conversation ends its run; the next message starts another, in the
     telegram.setFailureRate('sendMessage', { kind: 'server_error' }, 0);
   }
   await eventually(async () => telegram.sentMessages(token).some((m) => m.text === 'while Telegram fails'), 60_000, 'the retried reply out');
+});
+
+test("a delivery status after the run ended quiet starts a new run that records it; a status for a conversation PingBack never had starts none", async () => {
+  const { apiKey, id } = await metaChannel(stack, meta, 'whatsapp');
+  const from = digits(11);
+  await meta.customerSendsWhatsapp(id, { from, name: 'Reads Later', text: 'hello?' });
+  const box = inbox(stack, apiKey);
+  const conv = await box.conversationFor(from);
+  const reply = await box.reply(conv.id, { content: 'hi!' });
+  expect(reply.status).toBe(202);
+  const wamid = (await box.messageIn(conv.id, reply.body.id, ['sent'])).platform_message_id;
+  const workflowId: string = (await stack.db('conversations').where({ id: conv.id }).first('workflow_id')).workflow_id;
+  const first = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+  await eventually(async () => (await status(workflowId, first)) === 'COMPLETED', 30_000, 'the quiet run completed');
+
+  // Days later, in this test seconds: the customer reads it.
+  await meta.sendStatuses(wamid, ['read']);
+  await box.messageIn(conv.id, reply.body.id, ['read']);
+  expect((await stack.temporal.workflow.getHandle(workflowId).describe()).runId).not.toBe(first);
+
+  // Someone else's message on the same number: no conversation, no workflow started for it.
+  const stranger = digits(11);
+  await meta.sendStatuses('wamid.not-pingbacks', ['delivered'], { phoneNumberId: id, recipient: stranger });
+  await eventually(async () => (await stack.db('ignored_events').where({ reason: 'unknown_message' }).whereRaw('payload::text LIKE ?', ['%wamid.not-pingbacks%']).first()) ?? undefined, 30_000, 'the stranger\'s status set aside');
+  await expect(stack.temporal.workflow.getHandle(conversationWorkflowId('whatsapp', conv.channel_id, stranger)).describe()).rejects.toThrow(/not found/i);
 });
