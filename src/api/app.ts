@@ -27,7 +27,7 @@ import { requestId } from '../http/request-id';
 import { requestSpans } from '../telemetry/request-spans';
 import { currentTracing } from '../telemetry/tracing';
 import type { Logger } from '../log';
-import { healthRoutes } from '../http/health';
+import { healthRoutes, type Healthz } from '../http/health';
 import { userRoutes } from './users';
 import { eventRoutes } from './events';
 import { channelTypeRoutes } from './channel-types';
@@ -100,7 +100,7 @@ export function createApp(input: Omit<AppDeps, 'channelLookup'> & Partial<Pick<A
     await deps.db.raw('select 1').catch(() => {
       throw new AppError(503, 'database_unavailable', 'PostgreSQL is not reachable');
     });
-    ctx.body = { ok: true };
+    ctx.body = { ok: true } satisfies Healthz;
   });
   app.use(root.routes());
   app.use(healthRoutes({ db: deps.db, temporal: deps.temporal, shuttingDown: () => shuttingDown, log: deps.log }).routes());

@@ -15,6 +15,7 @@ export const readinessSchema = z.object({
 });
 /** GET /healthz (src/api/app.ts): the process reaches PostgreSQL; 503 database_unavailable otherwise. */
 export const healthzSchema = z.object({ ok: z.literal(true) });
+export type Healthz = z.infer<typeof healthzSchema>;
 
 /** How long a readiness check waits for PostgreSQL or Temporal before calling it down. */
 const CHECK_TIMEOUT_MS = 2_000;
