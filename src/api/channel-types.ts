@@ -21,6 +21,7 @@ export const channelTypeInfoSchema = z.object({
   secret_fields: z.array(z.string()),
   config_schema: z.record(z.string(), z.unknown()).describe('The config as JSON Schema, from the zod schema that validates it'),
 });
+export type ChannelTypeInfo = z.infer<typeof channelTypeInfoSchema>;
 /** GET /api/channel-types. */
 export const channelTypesSchema = z.object({
   plan: planSchema,

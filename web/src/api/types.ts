@@ -18,6 +18,8 @@ export { CONVERSATION_STATUSES, EVENT_TYPES } from '../../../src/inbox/constants
 export { CHANNEL_DISPLAY_NAMES, CHANNEL_TYPES, type ChannelType } from '../../../src/channels/names';
 import type { ChannelType } from '../../../src/channels/names';
 import type { ChannelSummary } from '../../../src/inbox/schemas';
+import type { ChannelTypeInfo as ServerChannelTypeInfo } from '../../../src/api/channel-types';
+export type { ApiKey } from '../../../src/db/accounts';
 
 /** GET /api/channels (admins see the config, secrets masked). */
 export interface Channel extends ChannelSummary {
@@ -28,17 +30,8 @@ export interface Channel extends ChannelSummary {
   created_at?: string;
 }
 
-export interface ChannelTypeInfo {
-  type: ChannelType;
-  display_name: string;
-  setup: 'api' | 'console' | 'none';
-  instructions: string;
-  allowed: boolean;
-  blocked_reason: string | null;
-  plan_needed: string | null;
-  secret_fields: string[];
-  config_schema: JsonSchema;
-}
+/** GET /api/channel-types: each type's config schema as the form reads it. */
+export type ChannelTypeInfo = Omit<ServerChannelTypeInfo, 'config_schema'> & { config_schema: JsonSchema };
 
 export interface JsonSchema {
   type?: string;
@@ -55,15 +48,6 @@ export interface JsonSchema {
   maxLength?: number;
   pattern?: string;
   description?: string;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
 }
 
 export interface Page<T> {
