@@ -21,8 +21,11 @@ import type {
 } from '@temporalio/workflow';
 import { mergeRequestIds, requestIdFields, requestIdsFrom, requestIdsHeader } from '../src/temporal/request-id-header';
 
-/** Replies whose request is kept: far more than a conversation queues at once. */
-const KEPT_REPLIES = 200;
+/**
+ * Replies whose requests are kept: more than a conversation queues at once (an entry is not
+ * removed when its reply is done, so this bounds what a busy cached conversation holds: ~5 KB).
+ */
+const KEPT_REPLIES = 32;
 
 export const interceptors = (): WorkflowInterceptors => {
   const memory = new QueuedRequestIds();
@@ -45,8 +48,11 @@ class QueuedRequestIds {
       for (const value of Object.values(arg)) if (Array.isArray(value)) for (const v of value) if (typeof v === 'object' && v !== null) this.objects.set(v, ids);
       const messageId = (arg as { messageId?: unknown }).messageId;
       if (typeof messageId === 'string') {
+        // Added to, not replaced: a retry asked while the reply is still failing, or a signal
+        // repeated, must not take the original request's lines away from it.
+        const before = this.replies.get(messageId);
         this.replies.delete(messageId);
-        this.replies.set(messageId, ids);
+        this.replies.set(messageId, mergeRequestIds([before, ids]));
         if (this.replies.size > KEPT_REPLIES) this.replies.delete(this.replies.keys().next().value!);
       }
     }
@@ -81,14 +87,16 @@ class RememberRequestIds implements WorkflowInboundCallsInterceptor {
     return this.handling(input.args, requestIdsFrom(input.headers), () => next(input));
   }
 
+  /** Lines written until the handler's first await carry the ids (the handlers here write none after it). */
   private handling<T>(args: unknown[], ids: string[], run: () => T): T {
     if (ids.length === 0) return run();
     this.memory.remember(args, ids);
+    const outer = this.memory.handling;
     this.memory.handling = ids;
     try {
       return run();
     } finally {
-      this.memory.handling = [];
+      this.memory.handling = outer;
     }
   }
 }

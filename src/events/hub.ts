@@ -122,8 +122,12 @@ export interface EventHubOptions {
  */
 export class EventHub {
   private position: Position = 0n;
-  /** The gap the hub waits at, and the transactions that were writing events when it was found. */
-  private gap: { at: Position; writers: string[]; settled: boolean } | undefined;
+  /**
+   * The gaps the hub waits at: from `at` up to `upTo` (the last row of the read that found them),
+   * the transactions that were writing events just after that read, and whether all of them
+   * have ended since (`settled`: a read started after that passes every gap below `upTo`).
+   */
+  private gap: { at: Position; upTo: Position; writers: string[]; settled: boolean } | undefined;
   private readonly subscriptions = new Map<string, Set<Subscription>>();
   private listener: Client | undefined;
   private pumping: Promise<void> | undefined;
@@ -283,7 +287,7 @@ export class EventHub {
       for (const r of rows) {
         const id = BigInt(r.id);
         if (id !== expected) {
-          const gap = await this.gapState(expected);
+          const gap = await this.gapState(expected, BigInt(rows[rows.length - 1].id));
           readAgain = gap === 'just-settled';
           if (gap !== 'settled') break;
         }
@@ -300,20 +304,22 @@ export class EventHub {
   }
 
   /**
-   * Whether the ids from `at` up to the next visible row may still appear: 'open' while a
-   * transaction that was writing events when the gap was found is running. When the last of
-   * them has ended the gap is 'just-settled', and the rows must be read again before passing
-   * it: those rows were read before the writers ended, and a writer that committed in between
-   * filled the gap unseen. Passed on the next read, which started after they ended ('settled').
+   * Whether the missing ids from `at` (below the read's last row, `readUpTo`) may still appear:
+   * 'open' while a transaction that was writing events just after the read is running. Every
+   * id below the read's last row was handed out before the read (ids grow with time: the
+   * sequence hands out one at a time, CACHE 1), so its transaction had ended by then or was
+   * among those writers. When the last of them has ended the gaps are 'just-settled', and the
+   * rows must be read again before passing them: a writer that committed after the read filled
+   * its gap unseen. The next read, which started after they ended, passes every gap below
+   * `upTo` ('settled'), with no more questions to pg_locks: one re-read per batch, not per gap.
    */
-  private async gapState(at: Position): Promise<'open' | 'just-settled' | 'settled'> {
-    if (this.gap?.at !== at) this.gap = { at, writers: await this.eventWriters(), settled: false };
-    if (this.gap.settled) {
-      this.gap = undefined;
-      return 'settled';
-    }
-    if (this.gap.writers.length > 0 && (await this.stillRunning(this.gap.writers))) return 'open';
-    this.gap.settled = true;
+  private async gapState(at: Position, readUpTo: Position): Promise<'open' | 'just-settled' | 'settled'> {
+    const covered = this.gap && at >= this.gap.at && at <= this.gap.upTo;
+    if (!covered) this.gap = { at, upTo: readUpTo, writers: await this.eventWriters(), settled: false };
+    const gap = this.gap!;
+    if (gap.settled) return 'settled';
+    if (gap.writers.length > 0 && (await this.stillRunning(gap.writers))) return 'open';
+    gap.settled = true;
     return 'just-settled';
   }
 

@@ -9,7 +9,8 @@ import { requestIdFields, requestIdsFrom, requestIdsHeader } from './request-id-
  */
 const current = new AsyncLocalStorage<readonly string[]>();
 
-export const withRequestIds = <T>(ids: readonly string[], fn: () => T): T => (ids.length > 0 ? current.run(ids, fn) : fn());
+/** Runs `fn` as work for these requests, and for none other: an activity with none does not inherit its caller's. */
+export const withRequestIds = <T>(ids: readonly string[], fn: () => T): T => current.run(ids, fn);
 export const currentRequestIds = (): readonly string[] => current.getStore() ?? [];
 
 /** Adds the ids of the request being served to what it starts, signals or updates. */

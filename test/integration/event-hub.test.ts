@@ -14,7 +14,8 @@ let db: Db;
 let hub: EventHub;
 beforeAll(async () => {
   db = createDb(url, { max: 4 });
-  hub = new EventHub(db, url, silentLogger, { stillAllowed: async () => ({ sessions: new Set(), apiKeys: new Set() }) });
+  // The stream's owner stays allowed: other suites' sign-outs make the hub check its streams again.
+  hub = new EventHub(db, url, silentLogger, { stillAllowed: async () => ({ sessions: new Set(), apiKeys: new Set(['k']) }) });
   await hub.start();
 });
 afterAll(async () => {
@@ -36,27 +37,30 @@ test('an event whose transaction commits while the hub is checking the gap it le
   const late = new Client({ connectionString: url });
   await late.connect();
   // The moment that matters: the hub has read the rows (the later id, not the earlier one) and
-  // now asks PostgreSQL who is still writing events; the earlier id's transaction commits just then.
-  const hubInternals = hub as unknown as { eventWriters(): Promise<string[]> };
-  const eventWriters = hubInternals.eventWriters.bind(hub);
+  // is about to ask PostgreSQL who is still writing events; the earlier id's transaction commits
+  // just then. Armed for a gap at or below that id only: other suites write events meanwhile.
+  const hubInternals = hub as unknown as { gapState(at: bigint, upTo: bigint): Promise<string> };
+  const gapState = hubInternals.gapState.bind(hub);
+  let lateId: bigint | undefined;
   let committedInBetween = false;
-  hubInternals.eventWriters = async () => {
-    if (!committedInBetween) {
+  hubInternals.gapState = async (at, upTo) => {
+    if (lateId !== undefined && !committedInBetween && at <= lateId) {
       committedInBetween = true;
       await late.query('COMMIT');
     }
-    return eventWriters();
+    return gapState(at, upTo);
   };
   try {
     await late.query('BEGIN');
     await addChannel(late, accountId, 'took the earlier id');
+    lateId = BigInt((await late.query("SELECT currval('events_id_seq')::text AS id")).rows[0].id);
     await addChannel(db, accountId, 'committed first');
     const names = () => got.filter((e) => e.type === 'channel.created').map((e) => (e.data as { name: string }).name);
     await eventually(async () => names().length === 2, 20_000, 'both channels on the stream');
     expect(committedInBetween).toBe(true);
     expect(names()).toEqual(['took the earlier id', 'committed first']);
   } finally {
-    hubInternals.eventWriters = eventWriters;
+    hubInternals.gapState = gapState;
     await late.query('ROLLBACK').catch(() => undefined);
     await late.end();
     sub.close();

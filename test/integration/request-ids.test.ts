@@ -76,4 +76,21 @@ test("a webhook's and a reply's X-Request-Id are on the worker's lines of the ac
   const madeId = made.headers.get('x-request-id')!;
   expect(madeId).not.toBe('not an id!');
   await lineOf(madeId, 'sendOutbound');
+
+  // A reply the platform refused, retried from the dashboard: the retry's lines carry both requests,
+  // so either id finds what happened to the reply.
+  telegram.setFailureRate('sendMessage', { kind: 'blocked' }, 1);
+  const refusedId = `req-refused-${randomUUID()}`;
+  const refused = await request(stack.url, 'POST', `/api/conversations/${conversation.id}/messages`, { token: apiKey, json: { content: 'blocked for now' }, headers: { 'x-request-id': refusedId } });
+  await eventually(async () => (await stack.db('messages').where({ id: refused.body.id }).first('status'))?.status === 'failed' || undefined, 30_000, 'the reply failed');
+  telegram.setFailureRate('sendMessage', { kind: 'blocked' }, 0);
+  const retryId = `req-retry-${randomUUID()}`;
+  const retry = await request(stack.url, 'POST', `/api/messages/${refused.body.id}/retry`, { token: apiKey, headers: { 'x-request-id': retryId } });
+  expect(retry.status).toBe(202);
+  const retried = await eventually(
+    async () => lines.find((l) => l.activity_type === 'sendOutbound' && l.msg === 'Activity completed' && Array.isArray(l.request_ids) && l.request_ids.includes(retryId)),
+    30_000,
+    "the retried send's line",
+  );
+  expect(retried.request_ids).toEqual([refusedId, retryId]);
 });
