@@ -140,9 +140,10 @@ test('429 from Telegram: the reply waits retry_after and is then sent once', asy
   const reply = await request(stack.url, 'POST', `/api/conversations/${conv.id}/messages`, { token: apiKey, json: { content: 'after the limit' } });
   expect(reply.status).toBe(202);
   // While it waits, the timeline says why and when the next try comes: Telegram's retry_after.
+  // (Before Telegram answers, the first attempt shows as started: attempts 1, no error yet.)
   const waiting = await eventually(async () => {
     const m = (await messagesOf(apiKey, conv.id)).find((x) => x.id === reply.body.id);
-    return m?.attempts === 1 && m.status === 'pending' ? m : undefined;
+    return m?.attempts === 1 && m.status === 'pending' && m.error ? m : undefined;
   });
   expect(waiting.error).toMatch(/Too Many Requests|retry after/i);
   const wait = Date.parse(waiting.next_attempt_at) - Date.parse(waiting.updated_at);
