@@ -157,5 +157,7 @@ function toAppError(err: unknown): AppError {
     return new AppError(503, 'database_unavailable', 'the database is unavailable; retry later');
   }
   if (typeof e.status === 'number' && e.expose) return new AppError(e.status, 'bad_request', e.message ?? 'bad request');
+  // Text PostgreSQL cannot store (a NUL character): the caller's input, refused whole, wherever it came in.
+  if (e.code === '22021' || e.code === '22P05') return new AppError(422, 'invalid_text', 'text fields must not contain NUL (\\u0000) characters');
   return new AppError(500, 'internal_error', 'something went wrong on our side');
 }

@@ -71,7 +71,13 @@ test('a bad config names every bad field; nothing is stored', async () => {
   expect(unknown.body.error.details.fields[0].path).toBe('type');
   const tg = await api(apiKey).post('/api/channels', { type: 'telegram', config: { bot_token: 'nope' } });
   expect(tg.status).toBe(422);
+  // Text PostgreSQL cannot store (NUL), in a name: refused as input, on any route, nothing half-written.
+  const nul = await api(apiKey).post('/api/channels', { type: 'webchat', name: 'a\u0000b', config: {} });
+  expect([nul.status, nul.body.error.code]).toEqual([422, 'invalid_text']);
+  const key = await api(apiKey).post('/api/api-keys', { name: 'key\u0000' });
+  expect([key.status, key.body.error.code]).toEqual([422, 'invalid_text']);
   expect(await stack.db('channels').where({ account_id: accountId })).toHaveLength(0);
+  expect(await stack.db('api_keys').where({ account_id: accountId })).toHaveLength(1);
 });
 
 test('secrets are sealed at rest, masked in every answer, rotated by PATCH', async () => {
