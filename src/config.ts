@@ -117,6 +117,7 @@ export const configSchema = z.object({
   MAIL_FILES_CHANNEL_MIB_PER_DAY: z.coerce.number().int().min(0).max(1024 * 1024).default(1024),
   /** Hours a reply may wait for its channel to be reconnected before it fails instead of going out late (at most a day). */
   PARKED_REPLY_MAX_AGE_HOURS: z.coerce.number().min(0.01).max(24).default(24),
+  /** A conversation's run ends after this long with nothing to do; the next signal starts another (0: never). */
   CONVERSATION_QUIET_END_HOURS: z.coerce.number().min(0).max(8760).default(24),
   MAIL_FILES_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   /** The Temporal Web UI's address, for links to a conversation's workflow in the dashboard (admins); none when unset. */

@@ -105,7 +105,8 @@ const MAX_BATCH = 100;
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 
 /**
- * One workflow per conversation, for as long as the conversation lives.
+ * One workflow per conversation: a run for as long as it has work, continued as new when its
+ * history is long, ended after a quiet period (input.quietEndMs), started again by the next signal.
  * Inbound messages are persisted in the order their signals arrived, in batches;
  * replies go out one at a time in the order agents sent them. While a reply is
  * retrying (outage, rate limit) later replies wait behind it, so a customer never
@@ -134,9 +135,11 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
     inbox.push(m);
   });
   // Delivery statuses of sent replies, stored in order beside inbound (see message-statuses.ts).
-  const statuses = messageStatusQueue(input.pendingStatuses ?? [], async (updates, recordUnknown) =>
-    persistMessageStatuses({ channelId: input.channelId, updates, recordUnknown }),
-  );
+  const statuses = messageStatusQueue(input.pendingStatuses ?? [], async (updates, recordUnknown) => {
+    const r = await persistMessageStatuses({ channelId: input.channelId, updates, recordUnknown });
+    touched++;
+    return r;
+  });
   setHandler(messageStatusSignal, (u) => {
     touched++;
     statuses.push(u);
@@ -208,6 +211,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
         messages: batch,
       });
       persisting = false;
+      touched++;
       // Removed only once stored, so a continue-as-new never drops what is in flight.
       inbox.splice(0, batch.length);
       conversationId = result.conversationId ?? conversationId;
@@ -260,6 +264,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       cancelSend = undefined;
       outbox.shift();
       sending = false;
+      touched++;
     }
   }
 
@@ -276,6 +281,7 @@ export async function conversationWorkflow(input: ConversationInput): Promise<vo
       if (draining) return;
       statusChangesRead = statusChanges;
       const r = await checkSnooze({ channelId: input.channelId, threadKey: input.threadKey });
+      touched++;
       if (r.status) setStatus(r.status);
       if (r.outcome !== 'wait') continue;
       // A durable timer: it fires on time through worker restarts (and continue-as-new asks again).

@@ -109,7 +109,8 @@ export function conversationRoutes(deps: AppDeps): Router<AuthState> {
 
   router.get('/conversations/:id', async (ctx) => {
     const row = await findConversation(db, ctx.state, ctx.params.id);
-    // The workflow's live view (queued and retrying replies); absent when Temporal cannot answer quickly.
+    // The workflow's live view (queued and retrying replies); absent when Temporal cannot answer quickly,
+    // or when the conversation's run has ended after a quiet period (then nothing is in flight).
     const live = await deps.temporal
       .withDeadline(Date.now() + 2000, () => deps.temporal.workflow.getHandle(row.workflow_id).query(stateQuery))
       .catch(() => null);

@@ -16,7 +16,7 @@ const conversationDetailSchema = conversationItemSchema.extend({
     .record(z.string(), z.unknown())
     .nullable()
     .describe(
-      "The conversation workflow's state query: conversationId, channelId, channelType, threadKey, inboundWaiting, pendingSends (replies queued or retrying, with attempts and lastError), totals {received, sent, failed}. null when Temporal does not answer within 2 seconds",
+      "The conversation workflow's state query: conversationId, channelId, channelType, threadKey, inboundWaiting, pendingSends (replies queued or retrying, with attempts and lastError), totals {received, sent, failed} of the current run. null when Temporal does not answer within 2 seconds, or when the conversation's run has ended after a quiet period (CONVERSATION_QUIET_END_HOURS: nothing in flight; the next message starts a new run)",
     ),
 });
 

@@ -26,5 +26,7 @@ export function createTemporalClient({ connection: options, namespace, secrets, 
   const connection = Connection.lazy(options);
   // The request ids first: the trace's interceptor then sees (and spans) the call as it goes out.
   const workflow = [new RequestIdClientInterceptor(), ...(tracing ? [new OpenTelemetryWorkflowClientInterceptor()] : [])];
-  return new Client({ connection, namespace, dataConverter: dataConverterFor(secrets), interceptors: { workflow } });
+  // A query asks a running workflow only: answering for a run that ended (a conversation gone quiet)
+  // would make a worker replay its whole history, for a state that holds nothing in flight.
+  return new Client({ connection, namespace, dataConverter: dataConverterFor(secrets), interceptors: { workflow }, workflow: { queryRejectCondition: 'NOT_OPEN' } });
 }

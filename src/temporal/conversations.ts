@@ -62,16 +62,30 @@ export function conversationSignaller(
       throw new AppError(503, 'temporal_unavailable', 'the workflow service did not accept the message; retry later', undefined, err);
     }
   }
-  const base = (ref: ConversationRef, workflowId: string, status: ConversationStatus = 'open') => ({
+  /**
+   * A run's start. `status`: what the ConversationStatus attribute starts as, when the signal says
+   * (a customer's message opens it; a status change names it); undefined: a reply or a delivery
+   * status starting a run again after a quiet end, whose run reads the status from PostgreSQL first.
+   */
+  const base = (ref: ConversationRef, workflowId: string, status?: ConversationStatus) => ({
     workflowId,
     taskQueue,
     typedSearchAttributes: [
       { key: ChannelTypeKey, value: ref.channelType },
       { key: ChannelIdKey, value: ref.channelId },
       { key: AccountIdKey, value: ref.accountId },
-      { key: ConversationStatusKey, value: status },
+      { key: ConversationStatusKey, value: status ?? 'open' },
     ],
-    args: [{ accountId: ref.accountId, channelId: ref.channelId, channelType: ref.channelType, threadKey: ref.threadKey, ...(quietEndMs > 0 ? { quietEndMs } : {}) }] as [
+    args: [
+      {
+        accountId: ref.accountId,
+        channelId: ref.channelId,
+        channelType: ref.channelType,
+        threadKey: ref.threadKey,
+        ...(quietEndMs > 0 ? { quietEndMs } : {}),
+        ...(status === undefined ? { snoozeCheckPending: true } : {}),
+      },
+    ] as [
       Parameters<typeof conversationWorkflow>[0],
     ],
   });
@@ -79,7 +93,7 @@ export function conversationSignaller(
     // Bounded here, where every inbound message passes: see src/inbound/bound.ts.
     inbound: (ref, message) =>
       signalWithStart('inbound', boundRef(ref), ({ workflowId }) =>
-        client.workflow.signalWithStart(conversationWorkflow, { ...base(boundRef(ref), workflowId), signal: inboundSignal, signalArgs: [boundInbound(message)] }),
+        client.workflow.signalWithStart(conversationWorkflow, { ...base(boundRef(ref), workflowId, 'open'), signal: inboundSignal, signalArgs: [boundInbound(message)] }),
       ),
     reply: (ref, messageId) =>
       signalWithStart('reply', ref, ({ workflowId }) =>

@@ -40,6 +40,9 @@ test('a quiet conversation ends its run; the next message starts another, in the
   const events = (await stack.temporal.workflow.getHandle(workflowId, first).fetchHistory()).events ?? [];
   expect(events.some((e) => e.workflowExecutionCompletedEventAttributes)).toBe(true);
   expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
+  // Opening it asks no worker to replay the ended run: nothing is in flight.
+  const opened = await request(stack.url, 'GET', `/api/conversations/${conversation.id}`, { token: apiKey });
+  expect([opened.status, opened.body.live]).toEqual([200, null]);
 
   // The customer writes again: a new run, the same conversation; a reply goes out from the new run.
   await telegram.customerSends(token, { chatId, firstName: 'Quiet', text: 'second' });
@@ -90,4 +93,23 @@ test("a delivery status after the run ended quiet starts a new run that records 
   await meta.sendStatuses('wamid.not-pingbacks', ['delivered'], { phoneNumberId: id, recipient: stranger });
   await eventually(async () => (await stack.db('ignored_events').where({ reason: 'unknown_message' }).whereRaw('payload::text LIKE ?', ['%wamid.not-pingbacks%']).first()) ?? undefined, 30_000, 'the stranger\'s status set aside');
   await expect(stack.temporal.workflow.getHandle(conversationWorkflowId('whatsapp', conv.channel_id, stranger)).describe()).rejects.toThrow(/not found/i);
+});
+
+test('a reply to a resolved conversation whose run ended starts a run that keeps it resolved in Temporal, as PostgreSQL says', async () => {
+  const { apiKey, token } = await connectTelegramChannel(stack);
+  const chatId = 990_300 + Math.floor(Math.random() * 100);
+  await telegram.customerSends(token, { chatId, firstName: 'Done', text: 'thanks, solved' });
+  const conversation = await eventually(async () => (await request(stack.url, 'GET', '/api/conversations', { token: apiKey })).body.data?.[0], 30_000, 'the conversation');
+  expect((await request(stack.url, 'PATCH', `/api/conversations/${conversation.id}`, { token: apiKey, json: { status: 'resolved' } })).status).toBe(200);
+  const workflowId: string = (await stack.db('conversations').where({ id: conversation.id }).first('workflow_id')).workflow_id;
+  const first = (await stack.temporal.workflow.getHandle(workflowId).describe()).runId;
+  await eventually(async () => (await status(workflowId, first)) === 'COMPLETED', 30_000, 'the quiet run completed');
+
+  expect((await request(stack.url, 'POST', `/api/conversations/${conversation.id}/messages`, { token: apiKey, json: { content: 'glad to help' } })).status).toBe(202);
+  await eventually(async () => telegram.sentMessages(token).some((m) => m.text === 'glad to help'), 30_000, 'the reply out');
+  await eventually(async () => {
+    const d = await stack.temporal.workflow.getHandle(workflowId).describe();
+    return d.runId !== first && d.searchAttributes?.ConversationStatus?.[0] === 'resolved' ? d : undefined;
+  }, 30_000, 'the new run resolved, as the database says');
+  expect((await stack.db('conversations').where({ id: conversation.id }).first('status')).status).toBe('resolved');
 });
