@@ -8,6 +8,7 @@
  *   N=10000 CACHE=2000 npm run bench:worker-cache  # most messages miss the cache and replay
  *   N=10000 INSTANCES=4 npm run bench:worker-cache # four SDK Workers in this process share the cache
  *   N=2000 TRACED=1 npm run bench:worker-cache     # the traced bundle (OTEL_EXPORTER_OTLP_ENDPOINT set), its spans dropped
+ *   N=2000 QUIET_END_MS=86400000 npm run bench:worker-cache  # runs with a quiet period, as the api starts them
  */
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
@@ -62,7 +63,8 @@ async function main() {
     ),
   );
   const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
-  const signaller = conversationSignaller(client, 'worker-cache', 30_000);
+  // QUIET_END_MS: runs start with a quiet period (CONVERSATION_QUIET_END_HOURS), each holding its timer.
+  const signaller = conversationSignaller(client, 'worker-cache', 30_000, undefined, Number(process.env.QUIET_END_MS ?? 0));
   const message: InboundMessage = { platformMessageId: '', threadKey: '', contact: { platformUserId: 'u' }, content: 'x', contentType: 'text', attachments: [], metadata: {} };
   const send = (conversation: number, id: string) =>
     signaller.inbound(
