@@ -131,6 +131,8 @@ async function main() {
     API_METRICS_ADDRESS: apiMetricsAddress,
     // Worker settings from the environment reach PingBack's worker (WORKER_STICKY_QUEUE_TIMEOUT_MS=… npm run bench).
     ...WORKER_ENV,
+    // And the conversations' own (CONVERSATION_QUIET_END_HOURS=0 npm run bench: runs that never end).
+    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('CONVERSATION_') && e[1] !== undefined)),
     ...(opts['worker-instances'] ? { WORKER_INSTANCES: opts['worker-instances'] } : {}),
   };
   const children: ChildProcess[] = [];
